@@ -1,0 +1,338 @@
+//! Evaluation contexts: single-kind, multi-kind, and old-style user objects
+//! (§4.1 of the evaluation spec).
+
+use std::fmt;
+
+use serde_json::{Map, Value};
+
+use crate::attr::AttrRef;
+
+/// The attributes of an old-style user that are plain strings.
+const OLD_USER_STRINGS: [&str; 7] = [
+    "name",
+    "firstName",
+    "lastName",
+    "email",
+    "country",
+    "avatar",
+    "ip",
+];
+
+/// A validated evaluation context: one or more individual contexts, each of a
+/// distinct kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context {
+    /// Sorted by kind, so equal contexts compare equal.
+    parts: Vec<Single>,
+    multi: bool,
+}
+
+/// One individual context. `kind`, `key` and `anonymous` are kept as JSON
+/// values so that attribute lookups can hand out references to them.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Single {
+    kind: Value,
+    key: Value,
+    name: Option<Value>,
+    anonymous: Value,
+    attributes: Vec<(String, Value)>,
+}
+
+/// Why a context was refused. Evaluating with it answers the default and
+/// `ERROR`/`USER_NOT_SPECIFIED`, as LaunchDarkly's SDKs do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextError(String);
+
+impl fmt::Display for ContextError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid context: {}", self.0)
+    }
+}
+
+impl std::error::Error for ContextError {}
+
+fn invalid<T>(message: impl Into<String>) -> Result<T, ContextError> {
+    Err(ContextError(message.into()))
+}
+
+impl Context {
+    /// Parses LaunchDarkly's JSON context forms.
+    pub fn from_json(text: &str) -> Result<Context, ContextError> {
+        match serde_json::from_str::<Value>(text) {
+            Ok(value) => Context::from_value(&value),
+            Err(e) => invalid(format!("not JSON: {e}")),
+        }
+    }
+
+    /// Reads a context from a JSON value: `{"kind": ..., "key": ...}`,
+    /// `{"kind": "multi", ...}`, or an old-style user (no `kind`).
+    pub fn from_value(value: &Value) -> Result<Context, ContextError> {
+        let Value::Object(object) = value else {
+            return invalid("a context must be a JSON object");
+        };
+        match object.get("kind") {
+            None => Ok(Context::single(Single::old_user(object)?)),
+            Some(Value::String(kind)) if kind == "multi" => Context::multi(object),
+            Some(Value::String(kind)) => {
+                check_kind(kind)?;
+                Ok(Context::single(Single::new(kind, object)?))
+            }
+            Some(_) => invalid("\"kind\" must be a string"),
+        }
+    }
+
+    /// A single-kind context with only a key, e.g. for synthetic rollouts.
+    pub fn new(kind: &str, key: &str) -> Result<Context, ContextError> {
+        check_kind(kind)?;
+        if key.is_empty() {
+            return invalid("\"key\" must not be empty");
+        }
+        Ok(Context::single(Single {
+            kind: Value::String(kind.to_owned()),
+            key: Value::String(key.to_owned()),
+            name: None,
+            anonymous: Value::Bool(false),
+            attributes: Vec::new(),
+        }))
+    }
+
+    fn single(part: Single) -> Context {
+        Context {
+            parts: vec![part],
+            multi: false,
+        }
+    }
+
+    fn multi(object: &Map<String, Value>) -> Result<Context, ContextError> {
+        let mut parts = Vec::with_capacity(object.len().saturating_sub(1));
+        for (kind, value) in object {
+            if kind == "kind" {
+                continue;
+            }
+            check_kind(kind)?;
+            let Value::Object(inner) = value else {
+                return invalid(format!("the \"{kind}\" context must be an object"));
+            };
+            parts.push(Single::new(kind, inner)?);
+        }
+        if parts.is_empty() {
+            return invalid("a multi-kind context needs at least one kind");
+        }
+        parts.sort_by(|a, b| a.kind().cmp(b.kind()));
+        // A multi-kind context of one kind is that single context.
+        let multi = parts.len() > 1;
+        Ok(Context { parts, multi })
+    }
+
+    /// Whether this is a multi-kind context.
+    pub fn is_multi(&self) -> bool {
+        self.multi
+    }
+
+    /// The kinds it holds, sorted.
+    pub fn kinds(&self) -> impl Iterator<Item = &str> {
+        self.parts.iter().map(Single::kind)
+    }
+
+    /// The key of the individual context of `kind`, if there is one.
+    pub fn key(&self, kind: &str) -> Option<&str> {
+        self.individual(kind).map(Single::key)
+    }
+
+    pub(crate) fn individual(&self, kind: &str) -> Option<&Single> {
+        self.parts.iter().find(|part| part.kind() == kind)
+    }
+
+    pub(crate) fn parts(&self) -> &[Single] {
+        &self.parts
+    }
+}
+
+fn check_kind(kind: &str) -> Result<(), ContextError> {
+    if kind.is_empty() {
+        return invalid("\"kind\" must not be empty");
+    }
+    if kind == "kind" || kind == "multi" {
+        return invalid(format!("\"{kind}\" is not a valid context kind"));
+    }
+    if !kind
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return invalid(format!(
+            "context kind {kind:?} may hold only ASCII letters, digits, '.', '_' and '-'"
+        ));
+    }
+    Ok(())
+}
+
+impl Single {
+    /// A new-style individual context from its JSON properties.
+    fn new(kind: &str, object: &Map<String, Value>) -> Result<Single, ContextError> {
+        let key = match object.get("key") {
+            Some(Value::String(key)) if !key.is_empty() => key.clone(),
+            Some(Value::String(_)) => return invalid("\"key\" must not be empty"),
+            Some(_) => return invalid("\"key\" must be a string"),
+            None => return invalid("\"key\" is required"),
+        };
+        let name = match object.get("name") {
+            None | Some(Value::Null) => None,
+            Some(name @ Value::String(_)) => Some(name.clone()),
+            Some(_) => return invalid("\"name\" must be a string"),
+        };
+        let anonymous = match object.get("anonymous") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return invalid("\"anonymous\" must be a boolean"),
+        };
+        let attributes = object
+            .iter()
+            .filter(|(name, value)| {
+                !matches!(name.as_str(), "kind" | "key" | "name" | "anonymous" | "_meta")
+                    && !value.is_null()
+            })
+            .map(|(name, value)| (name.clone(), value.clone()))
+            .collect();
+        Ok(Single {
+            kind: Value::String(kind.to_owned()),
+            key: Value::String(key),
+            name,
+            anonymous: Value::Bool(anonymous),
+            attributes,
+        })
+    }
+
+    /// An old-style user: no `kind`, built-in string attributes, `custom`.
+    fn old_user(object: &Map<String, Value>) -> Result<Single, ContextError> {
+        let key = match object.get("key") {
+            // The old form allows an empty key.
+            Some(Value::String(key)) => key.clone(),
+            Some(_) => return invalid("\"key\" must be a string"),
+            None => return invalid("\"key\" is required"),
+        };
+        let anonymous = match object.get("anonymous") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return invalid("\"anonymous\" must be a boolean"),
+        };
+        let mut name = None;
+        let mut attributes: Vec<(String, Value)> = Vec::new();
+        for attr in OLD_USER_STRINGS {
+            match object.get(attr) {
+                None | Some(Value::Null) => {}
+                Some(value @ Value::String(_)) if attr == "name" => name = Some(value.clone()),
+                Some(value @ Value::String(_)) => attributes.push((attr.to_owned(), value.clone())),
+                Some(_) => return invalid(format!("\"{attr}\" must be a string")),
+            }
+        }
+        match object.get("custom") {
+            None | Some(Value::Null) => {}
+            Some(Value::Object(custom)) => {
+                for (attr, value) in custom {
+                    if value.is_null()
+                        || matches!(attr.as_str(), "kind" | "key" | "name" | "anonymous" | "_meta")
+                    {
+                        continue;
+                    }
+                    match attributes.iter_mut().find(|(name, _)| name == attr) {
+                        Some(slot) => slot.1 = value.clone(),
+                        None => attributes.push((attr.clone(), value.clone())),
+                    }
+                }
+            }
+            Some(_) => return invalid("\"custom\" must be an object"),
+        }
+        Ok(Single {
+            kind: Value::String("user".to_owned()),
+            key: Value::String(key),
+            name,
+            anonymous: Value::Bool(anonymous),
+            attributes,
+        })
+    }
+
+    pub(crate) fn kind(&self) -> &str {
+        self.kind.as_str().unwrap_or_default()
+    }
+
+    pub(crate) fn key(&self) -> &str {
+        self.key.as_str().unwrap_or_default()
+    }
+
+    pub(crate) fn kind_value(&self) -> &Value {
+        &self.kind
+    }
+
+    /// Looks up an attribute; `None` for missing (nulls were dropped on parse).
+    pub(crate) fn get(&self, attr: &AttrRef) -> Option<&Value> {
+        let mut value = match attr.first() {
+            "kind" => &self.kind,
+            "key" => &self.key,
+            "name" => self.name.as_ref()?,
+            "anonymous" => &self.anonymous,
+            other => {
+                &self
+                    .attributes
+                    .iter()
+                    .find(|(name, _)| name == other)?
+                    .1
+            }
+        };
+        // Arrays cannot be indexed: each further component is an object property.
+        for component in attr.rest() {
+            value = value.as_object()?.get(component)?;
+        }
+        Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn old_style_users_become_user_contexts() {
+        let ctx = Context::from_value(&json!({"key": "", "email": "a@b", "custom": {"plan": "pro"}}))
+            .unwrap();
+        let user = ctx.individual("user").unwrap();
+        assert_eq!(user.key(), "");
+        assert_eq!(user.get(&AttrRef::key()), Some(&json!("")));
+        assert_eq!(user.get(&AttrRef::literal("plan").unwrap()), Some(&json!("pro")));
+        assert_eq!(user.get(&AttrRef::literal("email").unwrap()), Some(&json!("a@b")));
+    }
+
+    #[test]
+    fn multi_kind_contexts_of_one_kind_are_single() {
+        let ctx = Context::from_value(&json!({"kind": "multi", "org": {"key": "o"}})).unwrap();
+        assert!(!ctx.is_multi());
+        assert_eq!(ctx.key("org"), Some("o"));
+    }
+
+    #[test]
+    fn invalid_contexts_are_refused() {
+        for bad in [
+            json!({"kind": "user"}),
+            json!({"kind": "user", "key": ""}),
+            json!({"kind": "multi"}),
+            json!({"kind": "kind", "key": "k"}),
+            json!({"kind": "a b", "key": "k"}),
+            json!({"kind": null, "key": "k"}),
+            json!({"kind": "user", "key": "k", "anonymous": "yes"}),
+            json!({"custom": {}}),
+            json!("user-key"),
+        ] {
+            assert!(Context::from_value(&bad).is_err(), "{bad} should be refused");
+        }
+    }
+
+    #[test]
+    fn paths_read_nested_objects_but_not_arrays() {
+        let ctx = Context::from_value(&json!({"kind": "user", "key": "k", "a": {"b": [1], "2": "x"}}))
+            .unwrap();
+        let user = ctx.individual("user").unwrap();
+        assert_eq!(user.get(&AttrRef::parse("/a/2").unwrap()), Some(&json!("x")));
+        assert_eq!(user.get(&AttrRef::parse("/a/b/0").unwrap()), None);
+        assert_eq!(user.get(&AttrRef::literal("anonymous").unwrap()), Some(&json!(false)));
+    }
+}

@@ -1,0 +1,49 @@
+//! flagcore evaluates LaunchDarkly-format feature flags from a snapshot, with
+//! LaunchDarkly's exact semantics and bucketing, and no I/O: data comes in as
+//! bytes or JSON values, and every host (Node, Python, WASM, the CLI) gets
+//! the same answer from the same snapshot.
+//!
+//! ```
+//! use flagcore::{Context, Snapshot, ValueType};
+//! use serde_json::json;
+//!
+//! let snapshot = Snapshot::from_json(br#"{"flags": {"beta": {
+//!     "key": "beta", "on": true, "variations": [false, true],
+//!     "fallthrough": {"variation": 1}}}}"#).unwrap();
+//! let context = Context::from_value(&json!({"kind": "user", "key": "u1"})).unwrap();
+//! let detail = snapshot.variation_detail("beta", &context, &json!(false), ValueType::Bool);
+//! assert_eq!(*detail.value, json!(true));
+//! assert_eq!(detail.reason.kind_str(), "FALLTHROUGH");
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+mod all_flags;
+mod attr;
+mod bucket;
+mod check;
+mod clause;
+mod context;
+mod dynamodb;
+mod error;
+mod eval;
+mod keyset;
+mod model;
+mod reason;
+mod segment;
+mod semver;
+mod snapshot;
+mod time;
+mod variation;
+
+pub use all_flags::{AllFlagsOptions, AllFlagsState};
+pub use check::{Problem, Severity};
+pub use context::{Context, ContextError};
+pub use error::{ErrorCode, SnapshotError};
+pub use eval::Evaluation;
+pub use reason::{BigSegmentsStatus, Detail, ErrorKind, Reason, ReasonKind};
+pub use snapshot::{Format, Snapshot, SourceInfo};
+pub use variation::ValueType;
+
+/// Re-exported so hosts build values with the same JSON type the core uses.
+pub use serde_json::Value;

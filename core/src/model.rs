@@ -1,0 +1,322 @@
+//! LaunchDarkly's flag and segment data model, read leniently: unknown
+//! properties are ignored, missing ones and `null`s take their defaults.
+//! A property of the wrong type is an error, so bad data is refused whole at
+//! ingestion rather than half-understood at evaluation.
+//!
+//! Each struct keeps exactly what the JSON says (that is what the snapshot id
+//! hashes) plus `#[serde(skip)]` fields that `prepare` fills once per snapshot:
+//! key sets, parsed attribute references, dates, versions, hash prefixes.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::bucket::Bucketer;
+use crate::clause::PreparedClause;
+use crate::keyset::KeySet;
+
+/// Reads a property whose `null` means the same as its absence.
+fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// A feature flag.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flag {
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) key: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) version: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) on: bool,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) prerequisites: Vec<Prerequisite>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) targets: Vec<Target>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) context_targets: Vec<Target>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) rules: Vec<FlagRule>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) fallthrough: VariationOrRollout,
+    #[serde(default)]
+    pub(crate) off_variation: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) variations: Vec<Value>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) client_side: bool,
+    #[serde(default)]
+    pub(crate) client_side_availability: Option<ClientSideAvailability>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) salt: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) track_events: bool,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) track_events_fallthrough: bool,
+    #[serde(default)]
+    pub(crate) debug_events_until_date: Option<i64>,
+    #[serde(default)]
+    pub(crate) sampling_ratio: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) exclude_from_summaries: bool,
+    #[serde(default)]
+    pub(crate) migration: Option<Migration>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) deleted: bool,
+}
+
+/// `{key, variation}`: the named flag must be on and answer that variation.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct Prerequisite {
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) key: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) variation: i64,
+}
+
+/// An individual-targeting list, in `targets` or `contextTargets`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Target {
+    #[serde(default)]
+    pub(crate) context_kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) variation: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) values: Vec<String>,
+    #[serde(skip)]
+    pub(crate) set: KeySet,
+}
+
+/// A targeting rule: all clauses must match.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FlagRule {
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) id: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) clauses: Vec<Clause>,
+    #[serde(default)]
+    pub(crate) variation: Option<i64>,
+    #[serde(default)]
+    pub(crate) rollout: Option<Rollout>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) track_events: bool,
+}
+
+/// A fixed variation or a percentage rollout.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct VariationOrRollout {
+    #[serde(default)]
+    pub(crate) variation: Option<i64>,
+    #[serde(default)]
+    pub(crate) rollout: Option<Rollout>,
+}
+
+/// A percentage rollout or an experiment.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollout {
+    #[serde(default)]
+    pub(crate) kind: Option<String>,
+    #[serde(default)]
+    pub(crate) context_kind: Option<String>,
+    #[serde(default)]
+    pub(crate) bucket_by: Option<String>,
+    #[serde(default)]
+    pub(crate) seed: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) variations: Vec<WeightedVariation>,
+    #[serde(skip)]
+    pub(crate) bucketer: Bucketer,
+}
+
+impl Rollout {
+    pub(crate) fn is_experiment(&self) -> bool {
+        self.kind.as_deref() == Some("experiment")
+    }
+}
+
+/// One slice of a rollout; weights are in units of 1/100000.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct WeightedVariation {
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) variation: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) weight: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) untracked: bool,
+}
+
+/// One condition of a rule.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Clause {
+    #[serde(default)]
+    pub(crate) context_kind: Option<String>,
+    #[serde(default)]
+    pub(crate) attribute: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) op: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) values: Vec<Value>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) negate: bool,
+    #[serde(skip)]
+    pub(crate) prepared: PreparedClause,
+}
+
+/// The newer client-side visibility schema.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientSideAvailability {
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) using_mobile_key: bool,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) using_environment_id: bool,
+}
+
+/// Migration settings; carried, not evaluated.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Migration {
+    #[serde(default)]
+    pub(crate) check_ratio: Option<i64>,
+}
+
+/// A segment: a reusable set of contexts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Segment {
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) key: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) version: i64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) included: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) excluded: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) included_contexts: Vec<SegmentTarget>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) excluded_contexts: Vec<SegmentTarget>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) rules: Vec<SegmentRule>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) salt: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) unbounded: bool,
+    #[serde(default)]
+    pub(crate) unbounded_context_kind: Option<String>,
+    #[serde(default)]
+    pub(crate) generation: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) deleted: bool,
+    #[serde(skip)]
+    pub(crate) included_set: KeySet,
+    #[serde(skip)]
+    pub(crate) excluded_set: KeySet,
+}
+
+/// Included or excluded keys of one context kind.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentTarget {
+    #[serde(default)]
+    pub(crate) context_kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) values: Vec<String>,
+    #[serde(skip)]
+    pub(crate) set: KeySet,
+}
+
+/// A segment rule, optionally weighted.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentRule {
+    #[serde(default)]
+    pub(crate) id: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub(crate) clauses: Vec<Clause>,
+    #[serde(default)]
+    pub(crate) weight: Option<i64>,
+    #[serde(default)]
+    pub(crate) bucket_by: Option<String>,
+    #[serde(default)]
+    pub(crate) rollout_context_kind: Option<String>,
+    #[serde(skip)]
+    pub(crate) bucketer: Bucketer,
+}
+
+impl Flag {
+    /// A flag from the file-data-source `flagValues` shape: on, one
+    /// variation, fallthrough to it; version 1 as LaunchDarkly's SDKs give it.
+    pub(crate) fn from_value(key: &str, value: Value) -> Flag {
+        Flag {
+            key: key.to_owned(),
+            version: 1,
+            on: true,
+            fallthrough: VariationOrRollout {
+                variation: Some(0),
+                rollout: None,
+            },
+            variations: vec![value],
+            ..Flag::default()
+        }
+    }
+
+    /// Fills the derived fields once, so that evaluation does no parsing.
+    pub(crate) fn prepare(&mut self) {
+        for target in self.targets.iter_mut().chain(self.context_targets.iter_mut()) {
+            target.set = KeySet::new(&target.values);
+        }
+        let (key, salt) = (&self.key, &self.salt);
+        let rollouts = self
+            .rules
+            .iter_mut()
+            .filter_map(|rule| rule.rollout.as_mut())
+            .chain(self.fallthrough.rollout.as_mut());
+        for rollout in rollouts {
+            rollout.bucketer = Bucketer::for_rollout(key, salt, rollout);
+        }
+        for rule in &mut self.rules {
+            for clause in &mut rule.clauses {
+                clause.prepare();
+            }
+        }
+    }
+
+    /// Whether client-side SDKs using an environment id may see this flag.
+    pub(crate) fn client_side_visible(&self) -> bool {
+        match &self.client_side_availability {
+            Some(availability) => availability.using_environment_id,
+            None => self.client_side,
+        }
+    }
+}
+
+impl Segment {
+    /// Fills the derived fields once, so that evaluation does no parsing.
+    pub(crate) fn prepare(&mut self) {
+        self.included_set = KeySet::new(&self.included);
+        self.excluded_set = KeySet::new(&self.excluded);
+        for target in self
+            .included_contexts
+            .iter_mut()
+            .chain(self.excluded_contexts.iter_mut())
+        {
+            target.set = KeySet::new(&target.values);
+        }
+        let (key, salt) = (&self.key, &self.salt);
+        for rule in &mut self.rules {
+            rule.bucketer = Bucketer::for_segment_rule(key, salt, rule);
+            for clause in &mut rule.clauses {
+                clause.prepare();
+            }
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! The immutable snapshot: flags and segments read once from any of the
+//! formats in `SNAPSHOTS.md`, prepared for evaluation, with a content id.
+
+use std::collections::HashMap as StdHashMap;
+use std::io;
+
+use foldhash::fast::FixedState;
+use hashbrown::HashMap;
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::dynamodb;
+use crate::error::{ErrorCode, JsonPath, SnapshotError};
+use crate::model::{Flag, Segment};
+
+/// Where a snapshot's data came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Format {
+    /// `{"flags": {...}, "segments": {...}}`, as `/sdk/latest-all` returns it.
+    Polling,
+    /// The streaming `put` event: `{"path": "/", "data": {...}}`.
+    StreamingPut,
+    /// The SDK file-data-source shape, with `flagValues`.
+    FileData,
+    /// Items of the Relay Proxy's DynamoDB table.
+    DynamoDb,
+}
+
+impl Format {
+    /// A short name for people: `polling`, `put`, `file`, `dynamodb`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Polling => "polling",
+            Format::StreamingPut => "put",
+            Format::FileData => "file",
+            Format::DynamoDb => "dynamodb",
+        }
+    }
+}
+
+/// Facts about the source that do not change evaluation but that a person
+/// checking a snapshot wants to see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceInfo {
+    /// The format that was read.
+    pub format: Format,
+    /// DynamoDB only: whether the `$inited` marker was present. LaunchDarkly's
+    /// daemon-mode SDKs evaluate without it, and so does flagcore.
+    pub store_initialized: Option<bool>,
+    /// DynamoDB only: namespaces of items that were skipped because they
+    /// belong to another prefix or are not flags or segments.
+    pub skipped_namespaces: Vec<String>,
+    /// Items that were tombstones (`deleted: true`) and read as absent.
+    pub deleted_items: usize,
+}
+
+/// Flag data ready for evaluation. Immutable: a refresh builds a new one.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    flags: HashMap<String, Flag, FixedState>,
+    segments: HashMap<String, Segment, FixedState>,
+    flag_keys: Vec<String>,
+    segment_keys: Vec<String>,
+    id: String,
+    source: SourceInfo,
+}
+
+/// The JSON object forms, read in one pass.
+#[derive(Deserialize)]
+struct Document {
+    #[serde(default)]
+    flags: Option<StdHashMap<String, Flag>>,
+    #[serde(default)]
+    segments: Option<StdHashMap<String, Segment>>,
+    #[serde(default, rename = "flagValues")]
+    flag_values: Option<StdHashMap<String, Value>>,
+    #[serde(default)]
+    data: Option<Box<Document>>,
+    #[serde(default, rename = "Items")]
+    items: Option<Vec<Value>>,
+}
+
+impl Snapshot {
+    /// Reads a snapshot in any supported format: the polling payload, the
+    /// streaming `put` wrapper, the file-data-source shape, or DynamoDB items
+    /// (a JSON array, or a `{"Items": [...]}` scan or query output).
+    pub fn from_json(input: &[u8]) -> Result<Snapshot, SnapshotError> {
+        Snapshot::from_json_with_prefix(input, None)
+    }
+
+    /// As [`Snapshot::from_json`]; DynamoDB items are read under `prefix`
+    /// (`prefix:features`...). The prefix is ignored for the other formats.
+    pub fn from_json_with_prefix(input: &[u8], prefix: Option<&str>) -> Result<Snapshot, SnapshotError> {
+        let text = std::str::from_utf8(input).map_err(|e| {
+            SnapshotError::new(ErrorCode::InvalidJson, "$", format!("the input is not UTF-8: {e}"))
+        })?;
+        match text.trim_start().as_bytes().first() {
+            Some(b'[') => {
+                let items: Vec<Value> = serde_json::from_str(text).map_err(|e| json_error(&e))?;
+                Snapshot::from_dynamodb_items(&items, prefix)
+            }
+            Some(b'{') => Snapshot::from_document(text, prefix),
+            _ => Err(match serde_json::from_str::<Value>(text) {
+                Err(e) => json_error(&e),
+                Ok(_) => unknown_format("$", "a snapshot is a JSON object or an array of DynamoDB items"),
+            }),
+        }
+    }
+
+    /// Reads DynamoDB items in the Relay Proxy / SDK store layout
+    /// (`namespace`, `key`, `version`, `item`), typed (`{"S": ...}`) or plain.
+    pub fn from_dynamodb_items(items: &[Value], prefix: Option<&str>) -> Result<Snapshot, SnapshotError> {
+        let read = dynamodb::read_items(items, prefix, &JsonPath::root())?;
+        Ok(Snapshot::build(read.flags, read.segments, read.source))
+    }
+
+    fn from_document(text: &str, prefix: Option<&str>) -> Result<Snapshot, SnapshotError> {
+        let document: Document = match serde_json::from_str(text) {
+            Ok(document) => document,
+            Err(_) => return Err(document_error(text)),
+        };
+        Snapshot::read_document(document, prefix, &JsonPath::root(), false)
+    }
+
+    fn read_document(
+        document: Document,
+        prefix: Option<&str>,
+        path: &JsonPath,
+        nested: bool,
+    ) -> Result<Snapshot, SnapshotError> {
+        if let Some(data) = document.data {
+            if nested {
+                return Err(unknown_format(path.key("data").as_str(), "a put event's data cannot hold another put event"));
+            }
+            let mut snapshot = Snapshot::read_document(*data, prefix, &path.key("data"), true)?;
+            snapshot.source.format = Format::StreamingPut;
+            return Ok(snapshot);
+        }
+        if let Some(items) = document.items {
+            let read = dynamodb::read_items(&items, prefix, &path.key("Items"))?;
+            return Ok(Snapshot::build(read.flags, read.segments, read.source));
+        }
+        let format = match (&document.flags, &document.segments, &document.flag_values) {
+            (_, _, Some(_)) => Format::FileData,
+            (Some(_), _, _) | (_, Some(_), _) => Format::Polling,
+            (None, None, None) => {
+                return Err(unknown_format(
+                    path.as_str(),
+                    "expected \"flags\", \"segments\", \"flagValues\", a put event's \"data\", or DynamoDB \"Items\"",
+                ))
+            }
+        };
+        let mut deleted = 0;
+        let mut flags: HashMap<String, Flag, FixedState> = HashMap::default();
+        for (map_key, mut flag) in document.flags.unwrap_or_default() {
+            if flag.key.is_empty() {
+                flag.key = map_key;
+            }
+            if flag.deleted {
+                deleted += 1;
+                continue;
+            }
+            if flags.contains_key(&flag.key) {
+                return Err(duplicate(path.key("flags").key(&flag.key), &flag.key));
+            }
+            flags.insert(flag.key.clone(), flag);
+        }
+        for (key, value) in document.flag_values.unwrap_or_default() {
+            if flags.contains_key(&key) {
+                return Err(duplicate(path.key("flagValues").key(&key), &key));
+            }
+            flags.insert(key.clone(), Flag::from_value(&key, value));
+        }
+        let mut segments: HashMap<String, Segment, FixedState> = HashMap::default();
+        for (map_key, mut segment) in document.segments.unwrap_or_default() {
+            if segment.key.is_empty() {
+                segment.key = map_key;
+            }
+            if segment.deleted {
+                deleted += 1;
+                continue;
+            }
+            if segments.contains_key(&segment.key) {
+                return Err(duplicate(path.key("segments").key(&segment.key), &segment.key));
+            }
+            segments.insert(segment.key.clone(), segment);
+        }
+        let source = SourceInfo {
+            format,
+            store_initialized: None,
+            skipped_namespaces: Vec::new(),
+            deleted_items: deleted,
+        };
+        Ok(Snapshot::build(flags.into_values().collect(), segments.into_values().collect(), source))
+    }
+
+    /// Prepares every item and computes the content id.
+    pub(crate) fn build(mut flags: Vec<Flag>, mut segments: Vec<Segment>, source: SourceInfo) -> Snapshot {
+        flags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        segments.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        let id = content_id(&flags, &segments);
+        let flag_keys = flags.iter().map(|f| f.key.clone()).collect();
+        let segment_keys = segments.iter().map(|s| s.key.clone()).collect();
+        let flags = flags
+            .into_iter()
+            .map(|mut flag| {
+                flag.prepare();
+                (flag.key.clone(), flag)
+            })
+            .collect();
+        let segments = segments
+            .into_iter()
+            .map(|mut segment| {
+                segment.prepare();
+                (segment.key.clone(), segment)
+            })
+            .collect();
+        Snapshot {
+            flags,
+            segments,
+            flag_keys,
+            segment_keys,
+            id,
+            source,
+        }
+    }
+
+    /// The content id: the same flags and segments give the same id whatever
+    /// format they came in; any change to what flagcore reads gives a new one.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Every flag key, sorted.
+    pub fn flag_keys(&self) -> &[String] {
+        &self.flag_keys
+    }
+
+    /// Every segment key, sorted.
+    pub fn segment_keys(&self) -> &[String] {
+        &self.segment_keys
+    }
+
+    /// Where the data came from.
+    pub fn source(&self) -> &SourceInfo {
+        &self.source
+    }
+
+    pub(crate) fn flag(&self, key: &str) -> Option<&Flag> {
+        self.flags.get(key)
+    }
+
+    pub(crate) fn segment(&self, key: &str) -> Option<&Segment> {
+        self.segments.get(key)
+    }
+
+    /// Flags in key order.
+    pub(crate) fn flags_sorted(&self) -> impl Iterator<Item = &Flag> {
+        self.flag_keys.iter().filter_map(|key| self.flags.get(key))
+    }
+
+    /// Segments in key order.
+    pub(crate) fn segments_sorted(&self) -> impl Iterator<Item = &Segment> {
+        self.segment_keys.iter().filter_map(|key| self.segments.get(key))
+    }
+}
+
+/// Feeds serialized JSON straight into the hash, with no buffer.
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// SHA-256 over every flag and segment, in key order, each serialized from
+/// the model (so whitespace, property order and unread properties of the
+/// source do not matter), shortened to 16 hex digits.
+fn content_id(flags: &[Flag], segments: &[Segment]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"flagcore-snapshot-v1\n");
+    for flag in flags {
+        hasher.update(b"flag\n");
+        // Serializing the model into a hash cannot fail: no map has
+        // non-string keys and the writer never errors.
+        let _ = serde_json::to_writer(HashWriter(&mut hasher), flag);
+        hasher.update(b"\n");
+    }
+    for segment in segments {
+        hasher.update(b"segment\n");
+        let _ = serde_json::to_writer(HashWriter(&mut hasher), segment);
+        hasher.update(b"\n");
+    }
+    let digest = hasher.finalize();
+    digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+pub(crate) fn json_error(error: &serde_json::Error) -> SnapshotError {
+    SnapshotError::new(
+        ErrorCode::InvalidJson,
+        "$",
+        format!("not valid JSON: {error}"),
+    )
+}
+
+fn unknown_format(path: &str, message: &str) -> SnapshotError {
+    SnapshotError::new(ErrorCode::UnknownFormat, path, format!("not a flag snapshot: {message}"))
+}
+
+fn duplicate(path: JsonPath, key: &str) -> SnapshotError {
+    SnapshotError::new(
+        ErrorCode::DuplicateKey,
+        path.as_str(),
+        format!("the key {key:?} is defined more than once"),
+    )
+}
+
+/// Reads the document again, tracking the path, to say where it went wrong.
+/// Only failures pay for this.
+fn document_error(text: &str) -> SnapshotError {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    let error = match serde_path_to_error::deserialize::<_, Document>(&mut deserializer) {
+        Ok(_) => {
+            return SnapshotError::new(ErrorCode::InvalidJson, "$", "not valid JSON");
+        }
+        Err(error) => error,
+    };
+    let path = JsonPath::root().join_serde(error.path());
+    let inner = error.into_inner();
+    if !inner.is_data() {
+        return SnapshotError::new(ErrorCode::InvalidJson, path.as_str(), format!("not valid JSON: {inner}"));
+    }
+    item_error(path, &inner)
+}
+
+/// Classifies a type error by where it is: in a flag, in a segment, or in
+/// the document's own structure.
+pub(crate) fn item_error(path: JsonPath, error: &serde_json::Error) -> SnapshotError {
+    let text = path.as_str();
+    let within = |collection: &str| {
+        [format!("$.{collection}"), format!("$.data.{collection}")]
+            .iter()
+            .any(|p| text.starts_with(p.as_str()) && text.len() > p.len())
+    };
+    let message = strip_position(&error.to_string());
+    if within("flags") {
+        SnapshotError::new(ErrorCode::FlagInvalid, text, format!("invalid flag: {message}"))
+    } else if within("segments") {
+        SnapshotError::new(ErrorCode::SegmentInvalid, text, format!("invalid segment: {message}"))
+    } else {
+        SnapshotError::new(ErrorCode::InvalidField, text, message)
+    }
+}
+
+/// serde_json appends "at line 1 column 2" to type errors; the path says
+/// more, and the same flag read from DynamoDB would have other positions.
+pub(crate) fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
