@@ -9,7 +9,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use flagcore::{AllFlagsOptions, Context, Snapshot, ValueType};
+use std::collections::BTreeSet;
+
+use flagcore::{AllFlagsOptions, Context, ErrorCode, ErrorKind, Snapshot, ValueType};
 use serde_json::Value;
 
 #[derive(Default)]
@@ -78,6 +80,7 @@ fn main() -> ExitCode {
         }
     }
 
+    let reasons_seen = reasons_seen(&files);
     let mut snapshot_tally = Tally::default();
     for name in strings(&index["snapshots"]) {
         let path = vectors.join(name);
@@ -86,7 +89,23 @@ fn main() -> ExitCode {
             Err(e) => snapshot_tally.failed.push(format!("{}: {e}", path.display())),
         }
     }
+    let codes_seen = codes_seen(&index, &vectors);
     tallies.insert("vectors/snapshots".to_owned(), snapshot_tally);
+
+    // Every error code and every reason a snapshot can produce has a vector.
+    // CLIENT_NOT_READY and EXCEPTION come from the hosts' clients, not from a snapshot.
+    let mut coverage = Tally::default();
+    for code in ErrorCode::ALL {
+        let seen = codes_seen.contains(code.as_str());
+        coverage.check(code.as_str(), if seen { Ok(()) } else { Err("no snapshot vector expects this code".into()) });
+    }
+    let kinds = ["OFF", "FALLTHROUGH", "TARGET_MATCH", "RULE_MATCH", "PREREQUISITE_FAILED"];
+    let errors = ErrorKind::ALL.into_iter().filter(|k| !matches!(k, ErrorKind::ClientNotReady | ErrorKind::Exception));
+    for kind in kinds.into_iter().map(str::to_owned).chain(errors.map(|k| format!("ERROR/{}", k.as_str()))) {
+        let seen = reasons_seen.contains(&kind);
+        coverage.check(&kind, if seen { Ok(()) } else { Err("no evaluation vector expects this reason".into()) });
+    }
+    tallies.insert("coverage of codes and reasons".to_owned(), coverage);
 
     let (mut passed, mut failed) = (0, 0);
     for (label, tally) in &tallies {
@@ -106,6 +125,37 @@ fn main() -> ExitCode {
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// The reason kinds (`ERROR/<errorKind>` for errors) that evaluation cases expect.
+fn reasons_seen(files: &[(String, PathBuf)]) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for (_, path) in files {
+        for line in fs::read_to_string(path).unwrap_or_default().lines() {
+            let Ok(case) = serde_json::from_str::<Value>(line) else { continue };
+            let reason = &case["expect"]["reason"];
+            match (reason["kind"].as_str(), reason["errorKind"].as_str()) {
+                (Some("ERROR"), Some(kind)) => seen.insert(format!("ERROR/{kind}")),
+                (Some(kind), _) => seen.insert(kind.to_owned()),
+                _ => false,
+            };
+        }
+    }
+    seen
+}
+
+/// The error codes that snapshot vectors expect.
+fn codes_seen(index: &Value, vectors: &Path) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for name in strings(&index["snapshots"]) {
+        for line in fs::read_to_string(vectors.join(name)).unwrap_or_default().lines() {
+            let Ok(vector) = serde_json::from_str::<Value>(line) else { continue };
+            if let Some(code) = vector["expectError"]["code"].as_str() {
+                seen.insert(code.to_owned());
+            }
+        }
+    }
+    seen
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {

@@ -1,1 +1,396 @@
-fn main() {}
+//! `flagcore`: evaluate, check and preview LaunchDarkly-format flag snapshots.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{self, BufRead, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use flagcore::{Context, Detail, Severity, Snapshot, ValueType};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(name = "flagcore", version, about = "Evaluate, check and preview LaunchDarkly-format flag snapshots")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate one flag, or a stream of JSON Lines requests (--batch)
+    Eval(EvalArgs),
+    /// Validate a snapshot and list its problems (exit 1 on errors)
+    Check(CheckArgs),
+    /// Show how contexts spread over a flag's variations
+    Rollout(RolloutArgs),
+}
+
+#[derive(Args)]
+struct SnapshotArgs {
+    /// Snapshot file: polling payload, put event, file-data-source JSON, or DynamoDB items
+    #[arg(long, short = 's', value_name = "FILE")]
+    snapshot: PathBuf,
+    /// Prefix of the Relay Proxy's DynamoDB namespaces (for DynamoDB items)
+    #[arg(long, value_name = "PREFIX")]
+    prefix: Option<String>,
+}
+
+#[derive(Args)]
+struct EvalArgs {
+    #[command(flatten)]
+    source: SnapshotArgs,
+    /// Flag key
+    #[arg(long, short = 'f', required_unless_present = "batch")]
+    flag: Option<String>,
+    /// Context as JSON, or @FILE to read it from a file
+    #[arg(long, short = 'c', required_unless_present = "batch")]
+    context: Option<String>,
+    /// Default value as JSON, answered when the flag gives none
+    #[arg(long, short = 'd', default_value = "null")]
+    default: String,
+    /// Typed variation: bool, int, double, string or any
+    #[arg(long = "type", short = 't', default_value = "any", value_parser = parse_type)]
+    value_type: ValueType,
+    /// Read JSON Lines requests {"flag","context","default","type"} on stdin and write one
+    /// detail per line; a request without "flag" gets an object of every flag's detail
+    #[arg(long, conflicts_with_all = ["flag", "context"])]
+    batch: bool,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Snapshot file
+    #[arg(value_name = "FILE")]
+    snapshot: PathBuf,
+    /// Prefix of the Relay Proxy's DynamoDB namespaces (for DynamoDB items)
+    #[arg(long, value_name = "PREFIX")]
+    prefix: Option<String>,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct RolloutArgs {
+    #[command(flatten)]
+    source: SnapshotArgs,
+    /// Flag key
+    #[arg(long, short = 'f')]
+    flag: String,
+    /// Contexts to evaluate, one JSON object per line
+    #[arg(long, value_name = "FILE", conflicts_with = "synthetic")]
+    contexts: Option<PathBuf>,
+    /// Evaluate N synthetic contexts (keys synthetic-0 ... synthetic-(N-1))
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    synthetic: u64,
+    /// Context kind of the synthetic contexts
+    #[arg(long, default_value = "user")]
+    kind: String,
+    /// Print the result as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_type(text: &str) -> Result<ValueType, String> {
+    ValueType::parse(text).ok_or_else(|| format!("{text:?} is not one of bool, int, double, string, any"))
+}
+
+/// A failure to report on stderr, with the exit code.
+struct Failure(String);
+
+type Outcome = Result<ExitCode, Failure>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Eval(args) if args.batch => batch(&args),
+        Command::Eval(args) => eval(&args),
+        Command::Check(args) => check(&args),
+        Command::Rollout(args) => rollout(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(Failure(message)) => {
+            eprintln!("flagcore: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &Path, prefix: Option<&str>) -> Result<Snapshot, Failure> {
+    let bytes = fs::read(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+    Snapshot::from_json_with_prefix(&bytes, prefix)
+        .map_err(|e| Failure(format!("{}: {} at {}: {}", path.display(), e.code(), e.path(), e.message())))
+}
+
+fn json_arg(what: &str, text: &str) -> Result<Value, Failure> {
+    let text = match text.strip_prefix('@') {
+        Some(path) => fs::read_to_string(path).map_err(|e| Failure(format!("cannot read {what} file {path}: {e}")))?,
+        None => text.to_owned(),
+    };
+    serde_json::from_str(&text).map_err(|e| Failure(format!("--{what} is not JSON: {e}")))
+}
+
+fn eval(args: &EvalArgs) -> Outcome {
+    let snapshot = load(&args.source.snapshot, args.source.prefix.as_deref())?;
+    let context = json_arg("context", args.context.as_deref().unwrap_or_default())?;
+    let default = json_arg("default", &args.default)?;
+    let flag = args.flag.as_deref().unwrap_or_default();
+    let detail = snapshot.variation_detail_json(flag, &context, &default, args.value_type);
+    println!("{}", detail_json(&detail));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn batch(args: &EvalArgs) -> Outcome {
+    let snapshot = load(&args.source.snapshot, args.source.prefix.as_deref())?;
+    let stdin = io::stdin();
+    let mut input = stdin.lock();
+    let mut output = BufWriter::new(io::stdout().lock());
+    let mut line = String::new();
+    let (mut number, mut bad) = (0u64, 0u64);
+    let write_failed = |e: io::Error| Failure(format!("cannot write the output: {e}"));
+    loop {
+        line.clear();
+        if input.read_line(&mut line).map_err(|e| Failure(format!("cannot read stdin: {e}")))? == 0 {
+            break;
+        }
+        number += 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let answer = match serde_json::from_str::<Value>(&line) {
+            Ok(request) => answer(&snapshot, &request, args),
+            Err(e) => Err(format!("not JSON: {e}")),
+        };
+        let answer = answer.unwrap_or_else(|message| {
+            bad += 1;
+            json!({"error": {"code": "BAD_REQUEST", "line": number, "message": message}}).to_string()
+        });
+        output.write_all(answer.as_bytes()).map_err(write_failed)?;
+        output.write_all(b"\n").map_err(write_failed)?;
+        // Flush whenever the next read would wait, so that a caller talking
+        // to us line by line gets each answer at once.
+        if input.fill_buf().map(|b| b.is_empty()).unwrap_or(true) {
+            output.flush().map_err(write_failed)?;
+        }
+    }
+    output.flush().map_err(write_failed)?;
+    if bad > 0 {
+        eprintln!("flagcore: {bad} of {number} request line(s) were not valid requests");
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A detail as LaunchDarkly writes it: `{"value", "variationIndex", "reason"}` in that order.
+fn detail_json(detail: &Detail<'_>) -> String {
+    serde_json::to_string(detail).unwrap_or_default()
+}
+
+/// One batch request's answer: a detail, or every flag's detail by key.
+fn answer(snapshot: &Snapshot, request: &Value, args: &EvalArgs) -> Result<String, String> {
+    let Value::Object(request) = request else {
+        return Err("a request must be a JSON object".to_owned());
+    };
+    let context = request.get("context").unwrap_or(&Value::Null);
+    let default = request.get("default").unwrap_or(&Value::Null);
+    let value_type = match request.get("type") {
+        None | Some(Value::Null) => args.value_type,
+        Some(Value::String(t)) => parse_type(t)?,
+        Some(other) => return Err(format!("\"type\" must be a string, not {other}")),
+    };
+    match request.get("flag") {
+        Some(Value::String(flag)) => Ok(detail_json(&snapshot.variation_detail_json(flag, context, default, value_type))),
+        None | Some(Value::Null) => {
+            let all: Vec<String> = snapshot
+                .flag_keys()
+                .iter()
+                .map(|key| {
+                    let detail = snapshot.variation_detail_json(key, context, default, value_type);
+                    format!("{}:{}", Value::from(key.as_str()), detail_json(&detail))
+                })
+                .collect();
+            Ok(format!("{{{}}}", all.join(",")))
+        }
+        Some(other) => Err(format!("\"flag\" must be a string, not {other}")),
+    }
+}
+
+fn check(args: &CheckArgs) -> Outcome {
+    let bytes = fs::read(&args.snapshot).map_err(|e| Failure(format!("cannot read {}: {e}", args.snapshot.display())))?;
+    let name = args.snapshot.display();
+    let snapshot = match Snapshot::from_json_with_prefix(&bytes, args.prefix.as_deref()) {
+        Ok(snapshot) => snapshot,
+        Err(e) => {
+            if args.json {
+                let error = json!({"code": e.code().as_str(), "path": e.path(), "message": e.message()});
+                println!("{}", json!({"valid": false, "error": error}));
+            } else {
+                println!("{name}: cannot be loaded");
+                println!("error  {}  {}  {}", e.code(), e.path(), e.message());
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let problems = snapshot.check();
+    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let warnings = problems.len() - errors;
+    let source = snapshot.source();
+    if args.json {
+        let report = json!({
+            "valid": errors == 0,
+            "id": snapshot.id(),
+            "format": source.format.as_str(),
+            "flags": snapshot.flag_keys().len(),
+            "segments": snapshot.segment_keys().len(),
+            "problems": problems,
+        });
+        println!("{report}");
+    } else {
+        println!(
+            "{name}: {}, {} ({} format), snapshot id {}",
+            count(snapshot.flag_keys().len(), "flag"),
+            count(snapshot.segment_keys().len(), "segment"),
+            source.format.as_str(),
+            snapshot.id()
+        );
+        for p in &problems {
+            let severity = match p.severity {
+                Severity::Error => "error  ",
+                Severity::Warning => "warning",
+            };
+            println!("{severity}  {}  {}  {}", p.code, p.path, p.message);
+        }
+        println!("{}, {}", count(errors, "error"), count(warnings, "warning"));
+    }
+    Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+/// Contexts for a rollout preview, one at a time.
+enum Contexts {
+    Synthetic { kind: String, next: u64, count: u64 },
+    File { lines: io::Lines<io::BufReader<fs::File>>, number: u64 },
+}
+
+impl Iterator for Contexts {
+    type Item = Result<Value, Failure>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Contexts::Synthetic { kind, next, count } => {
+                if next >= count {
+                    return None;
+                }
+                let context = json!({"kind": kind, "key": format!("synthetic-{next}")});
+                *next += 1;
+                Some(Ok(context))
+            }
+            Contexts::File { lines, number } => loop {
+                let line = match lines.next()? {
+                    Ok(line) => line,
+                    Err(e) => return Some(Err(Failure(format!("cannot read the contexts: {e}")))),
+                };
+                *number += 1;
+                if line.trim().is_empty() {
+                    continue;
+                }
+                return Some(
+                    serde_json::from_str(&line).map_err(|e| Failure(format!("contexts line {number} is not JSON: {e}"))),
+                );
+            },
+        }
+    }
+}
+
+fn rollout(args: &RolloutArgs) -> Outcome {
+    let snapshot = load(&args.source.snapshot, args.source.prefix.as_deref())?;
+    if !snapshot.flag_keys().iter().any(|k| k == &args.flag) {
+        return Err(Failure(format!("flag {:?} is not in {}", args.flag, args.source.snapshot.display())));
+    }
+    let (contexts, described) = match &args.contexts {
+        Some(path) => {
+            let file = fs::File::open(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+            let lines = io::BufReader::new(file).lines();
+            (Contexts::File { lines, number: 0 }, format!("contexts from {}", path.display()))
+        }
+        None => {
+            Context::new(&args.kind, "k").map_err(|e| Failure(format!("--kind: {e}")))?;
+            let contexts = Contexts::Synthetic { kind: args.kind.clone(), next: 0, count: args.synthetic };
+            (contexts, format!("synthetic {} contexts", args.kind))
+        }
+    };
+    let mut by_variation: BTreeMap<usize, u64> = BTreeMap::new();
+    let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
+    let (mut total, mut no_value) = (0u64, 0u64);
+    for context in contexts {
+        let context = context?;
+        let detail = snapshot.variation_detail_json(&args.flag, &context, &Value::Null, ValueType::Any);
+        total += 1;
+        match detail.variation_index {
+            Some(index) => *by_variation.entry(index).or_default() += 1,
+            None => no_value += 1,
+        }
+        let reason = match detail.reason.error_kind() {
+            Some(kind) => format!("ERROR/{}", kind.as_str()),
+            None => detail.reason.kind_str().to_owned(),
+        };
+        *by_reason.entry(reason).or_default() += 1;
+    }
+    let variations = variation_values(&snapshot, &args.flag);
+    let share = |count: u64| if total == 0 { 0.0 } else { count as f64 * 100.0 / total as f64 };
+    if args.json {
+        let rows: Vec<Value> = variations
+            .iter()
+            .enumerate()
+            .map(|(index, value)| {
+                let count = by_variation.get(&index).copied().unwrap_or(0);
+                json!({"variation": index, "value": value, "contexts": count, "share": share(count)})
+            })
+            .collect();
+        let report = json!({
+            "flag": args.flag, "snapshot": snapshot.id(), "contexts": total,
+            "variations": rows, "noVariation": no_value, "reasons": by_reason,
+        });
+        println!("{report}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("flag {} · snapshot {} · {total} {described}", args.flag, snapshot.id());
+    println!();
+    let values: Vec<String> = variations.iter().map(|v| truncate(&v.to_string(), 40)).collect();
+    let width = values.iter().map(|v| v.chars().count()).max().unwrap_or(5).max(5);
+    println!("{:<9}  {:<width$}  {:>10}  {:>8}", "variation", "value", "contexts", "share");
+    for (index, value) in values.iter().enumerate() {
+        let count = by_variation.get(&index).copied().unwrap_or(0);
+        println!("{index:<9}  {value:<width$}  {count:>10}  {:>7.2}%", share(count));
+    }
+    if no_value > 0 {
+        println!("{:<9}  {:<width$}  {no_value:>10}  {:>7.2}%", "-", "(default)", share(no_value));
+    }
+    println!();
+    let reasons: Vec<String> = by_reason.iter().map(|(reason, count)| format!("{reason} {count}")).collect();
+    println!("reasons: {}", reasons.join(", "));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn variation_values(snapshot: &Snapshot, flag: &str) -> Vec<Value> {
+    snapshot.variations(flag).map(<[Value]>::to_vec).unwrap_or_default()
+}
+
+fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}

@@ -248,6 +248,11 @@ impl Snapshot {
         &self.source
     }
 
+    /// A flag's variation values, in index order.
+    pub fn variations(&self, flag_key: &str) -> Option<&[Value]> {
+        self.flags.get(flag_key).map(|flag| flag.variations.as_slice())
+    }
+
     pub(crate) fn flag(&self, key: &str) -> Option<&Flag> {
         self.flags.get(key)
     }
