@@ -162,7 +162,7 @@ impl<'a> Evaluator<'a, '_> {
         let target_match = || Reason::new(ReasonKind::TargetMatch);
         if flag.context_targets.is_empty() {
             let user = user?;
-            let hit = flag.targets.iter().find(|t| t.set.contains(&t.values, user.key()))?;
+            let hit = flag.targets.iter().find(|t| t.values.contains(user.key()))?;
             return Some(fixed(flag, hit.variation, target_match()));
         }
         for target in &flag.context_targets {
@@ -170,11 +170,11 @@ impl<'a> Evaluator<'a, '_> {
             let hit = if kind == "user" && target.values.is_empty() {
                 // A placeholder: the user keys live in `targets`, same variation.
                 user.zip(flag.targets.iter().find(|t| t.variation == target.variation))
-                    .is_some_and(|(user, t)| t.set.contains(&t.values, user.key()))
+                    .is_some_and(|(user, t)| t.values.contains(user.key()))
             } else {
                 self.context
                     .individual(kind)
-                    .is_some_and(|c| target.set.contains(&target.values, c.key()))
+                    .is_some_and(|c| target.values.contains(c.key()))
             };
             if hit {
                 return Some(fixed(flag, target.variation, target_match()));

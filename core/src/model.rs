@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::bucket::Bucketer;
 use crate::clause::PreparedClause;
-use crate::keyset::KeySet;
+use crate::keyset::KeyList;
 
 /// Reads a property whose `null` means the same as its absence.
 fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -87,9 +87,7 @@ pub struct Target {
     #[serde(default, deserialize_with = "nullable")]
     pub(crate) variation: i64,
     #[serde(default, deserialize_with = "nullable")]
-    pub(crate) values: Vec<String>,
-    #[serde(skip)]
-    pub(crate) set: KeySet,
+    pub(crate) values: KeyList,
 }
 
 /// A targeting rule: all clauses must match.
@@ -197,9 +195,9 @@ pub struct Segment {
     #[serde(default, deserialize_with = "nullable")]
     pub(crate) version: i64,
     #[serde(default, deserialize_with = "nullable")]
-    pub(crate) included: Vec<String>,
+    pub(crate) included: KeyList,
     #[serde(default, deserialize_with = "nullable")]
-    pub(crate) excluded: Vec<String>,
+    pub(crate) excluded: KeyList,
     #[serde(default, deserialize_with = "nullable")]
     pub(crate) included_contexts: Vec<SegmentTarget>,
     #[serde(default, deserialize_with = "nullable")]
@@ -216,10 +214,6 @@ pub struct Segment {
     pub(crate) generation: Option<i64>,
     #[serde(default, deserialize_with = "nullable")]
     pub(crate) deleted: bool,
-    #[serde(skip)]
-    pub(crate) included_set: KeySet,
-    #[serde(skip)]
-    pub(crate) excluded_set: KeySet,
 }
 
 /// Included or excluded keys of one context kind.
@@ -229,9 +223,7 @@ pub struct SegmentTarget {
     #[serde(default)]
     pub(crate) context_kind: Option<String>,
     #[serde(default, deserialize_with = "nullable")]
-    pub(crate) values: Vec<String>,
-    #[serde(skip)]
-    pub(crate) set: KeySet,
+    pub(crate) values: KeyList,
 }
 
 /// A segment rule, optionally weighted.
@@ -271,9 +263,6 @@ impl Flag {
 
     /// Fills the derived fields once, so that evaluation does no parsing.
     pub(crate) fn prepare(&mut self) {
-        for target in self.targets.iter_mut().chain(self.context_targets.iter_mut()) {
-            target.set = KeySet::new(&target.values);
-        }
         let (key, salt) = (&self.key, &self.salt);
         let rollouts = self
             .rules
@@ -302,15 +291,6 @@ impl Flag {
 impl Segment {
     /// Fills the derived fields once, so that evaluation does no parsing.
     pub(crate) fn prepare(&mut self) {
-        self.included_set = KeySet::new(&self.included);
-        self.excluded_set = KeySet::new(&self.excluded);
-        for target in self
-            .included_contexts
-            .iter_mut()
-            .chain(self.excluded_contexts.iter_mut())
-        {
-            target.set = KeySet::new(&target.values);
-        }
         let (key, salt) = (&self.key, &self.salt);
         for rule in &mut self.rules {
             rule.bucketer = Bucketer::for_segment_rule(key, salt, rule);

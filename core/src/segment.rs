@@ -1,7 +1,7 @@
 //! Segment membership (§9 of the evaluation spec).
 
 use crate::eval::{Abort, Evaluator, MAX_DEPTH};
-use crate::keyset::KeySet;
+use crate::keyset::KeyList;
 use crate::model::{Segment, SegmentRule, SegmentTarget};
 use crate::reason::BigSegmentsStatus;
 
@@ -35,10 +35,10 @@ impl<'a> Evaluator<'a, '_> {
             }
         } else {
             // Inclusion beats exclusion.
-            if self.listed(&segment.included, &segment.included_set, &segment.included_contexts) {
+            if self.listed(&segment.included, &segment.included_contexts) {
                 return Ok(true);
             }
-            if self.listed(&segment.excluded, &segment.excluded_set, &segment.excluded_contexts) {
+            if self.listed(&segment.excluded, &segment.excluded_contexts) {
                 return Ok(false);
             }
         }
@@ -59,17 +59,17 @@ impl<'a> Evaluator<'a, '_> {
 
     /// `keys` apply to the user kind (also inside a multi-kind context);
     /// `targets` name their kinds.
-    fn listed(&self, keys: &[String], set: &KeySet, targets: &[SegmentTarget]) -> bool {
+    fn listed(&self, keys: &KeyList, targets: &[SegmentTarget]) -> bool {
         let by_user = self
             .context
             .individual("user")
-            .is_some_and(|user| set.contains(keys, user.key()));
+            .is_some_and(|user| keys.contains(user.key()));
         by_user
             || targets.iter().any(|target| {
                 let kind = target.context_kind.as_deref().filter(|k| !k.is_empty()).unwrap_or("user");
                 self.context
                     .individual(kind)
-                    .is_some_and(|c| target.set.contains(&target.values, c.key()))
+                    .is_some_and(|c| target.values.contains(c.key()))
             })
     }
 

@@ -1,12 +1,14 @@
 //! The immutable snapshot: flags and segments read once from any of the
 //! formats in `SNAPSHOTS.md`, prepared for evaluation, with a content id.
 
-use std::collections::HashMap as StdHashMap;
-use std::io;
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 use foldhash::fast::FixedState;
-use hashbrown::HashMap;
-use serde::Deserialize;
+use hashbrown::{HashMap, HashSet};
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -63,7 +65,8 @@ pub struct Snapshot {
     segments: HashMap<String, Segment, FixedState>,
     flag_keys: Vec<String>,
     segment_keys: Vec<String>,
-    id: String,
+    /// Computed on first use: it hashes every item, and many hosts never ask.
+    id: OnceLock<String>,
     source: SourceInfo,
 }
 
@@ -71,15 +74,43 @@ pub struct Snapshot {
 #[derive(Deserialize)]
 struct Document {
     #[serde(default)]
-    flags: Option<StdHashMap<String, Flag>>,
+    flags: Option<Entries<Flag>>,
     #[serde(default)]
-    segments: Option<StdHashMap<String, Segment>>,
+    segments: Option<Entries<Segment>>,
     #[serde(default, rename = "flagValues")]
-    flag_values: Option<StdHashMap<String, Value>>,
+    flag_values: Option<Entries<Value>>,
     #[serde(default)]
     data: Option<Box<Document>>,
     #[serde(default, rename = "Items")]
     items: Option<Vec<Value>>,
+}
+
+/// A JSON object's entries in document order: cheaper than a map, whose
+/// growth would move every (large) item several times.
+struct Entries<T>(Vec<(String, T)>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor<T>(PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for EntriesVisitor<T> {
+            type Value = Entries<T>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries<T>, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+
+        deserializer.deserialize_map(EntriesVisitor(PhantomData))
+    }
 }
 
 impl Snapshot {
@@ -153,39 +184,31 @@ impl Snapshot {
             }
         };
         let mut deleted = 0;
-        let mut flags: HashMap<String, Flag, FixedState> = HashMap::default();
-        for (map_key, mut flag) in document.flags.unwrap_or_default() {
+        let mut flags = Vec::new();
+        for (map_key, mut flag) in document.flags.map(|e| e.0).unwrap_or_default() {
             if flag.key.is_empty() {
                 flag.key = map_key;
             }
             if flag.deleted {
                 deleted += 1;
-                continue;
+            } else {
+                flags.push(flag);
             }
-            if flags.contains_key(&flag.key) {
-                return Err(duplicate(path.key("flags").key(&flag.key), &flag.key));
-            }
-            flags.insert(flag.key.clone(), flag);
         }
-        for (key, value) in document.flag_values.unwrap_or_default() {
-            if flags.contains_key(&key) {
-                return Err(duplicate(path.key("flagValues").key(&key), &key));
-            }
-            flags.insert(key.clone(), Flag::from_value(&key, value));
+        let explicit = flags.len();
+        for (key, value) in document.flag_values.map(|e| e.0).unwrap_or_default() {
+            flags.push(Flag::from_value(&key, value));
         }
-        let mut segments: HashMap<String, Segment, FixedState> = HashMap::default();
-        for (map_key, mut segment) in document.segments.unwrap_or_default() {
+        let mut segments = Vec::new();
+        for (map_key, mut segment) in document.segments.map(|e| e.0).unwrap_or_default() {
             if segment.key.is_empty() {
                 segment.key = map_key;
             }
             if segment.deleted {
                 deleted += 1;
-                continue;
+            } else {
+                segments.push(segment);
             }
-            if segments.contains_key(&segment.key) {
-                return Err(duplicate(path.key("segments").key(&segment.key), &segment.key));
-            }
-            segments.insert(segment.key.clone(), segment);
         }
         let source = SourceInfo {
             format,
@@ -193,44 +216,54 @@ impl Snapshot {
             skipped_namespaces: Vec::new(),
             deleted_items: deleted,
         };
-        Ok(Snapshot::build(flags.into_values().collect(), segments.into_values().collect(), source))
+        // The same key twice (two map entries naming one key, or a key in
+        // both flags and flagValues) is refused rather than one silently winning.
+        if let Some(index) = first_duplicate(flags.iter().map(|f| f.key.as_str())) {
+            let key = flags.get(index).map(|f| f.key.as_str()).unwrap_or_default();
+            let collection = if index >= explicit { "flagValues" } else { "flags" };
+            return Err(duplicate(path.key(collection).key(key), key));
+        }
+        if let Some(index) = first_duplicate(segments.iter().map(|s| s.key.as_str())) {
+            let key = segments.get(index).map(|s| s.key.as_str()).unwrap_or_default();
+            return Err(duplicate(path.key("segments").key(key), key));
+        }
+        Ok(Snapshot::build(flags, segments, source))
     }
 
     /// Prepares every item and computes the content id.
-    pub(crate) fn build(mut flags: Vec<Flag>, mut segments: Vec<Segment>, source: SourceInfo) -> Snapshot {
-        flags.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        segments.sort_unstable_by(|a, b| a.key.cmp(&b.key));
-        let id = content_id(&flags, &segments);
-        let flag_keys = flags.iter().map(|f| f.key.clone()).collect();
-        let segment_keys = segments.iter().map(|s| s.key.clone()).collect();
-        let flags = flags
-            .into_iter()
-            .map(|mut flag| {
-                flag.prepare();
-                (flag.key.clone(), flag)
-            })
-            .collect();
-        let segments = segments
-            .into_iter()
-            .map(|mut segment| {
-                segment.prepare();
-                (segment.key.clone(), segment)
-            })
-            .collect();
+    pub(crate) fn build(flags: Vec<Flag>, segments: Vec<Segment>, source: SourceInfo) -> Snapshot {
+        // Items are moved once, into their maps; only keys are sorted.
+        let mut flag_map: HashMap<String, Flag, FixedState> = HashMap::with_capacity_and_hasher(flags.len(), FixedState::default());
+        for mut flag in flags {
+            flag.prepare();
+            flag_map.insert(flag.key.clone(), flag);
+        }
+        let mut segment_map: HashMap<String, Segment, FixedState> =
+            HashMap::with_capacity_and_hasher(segments.len(), FixedState::default());
+        for mut segment in segments {
+            segment.prepare();
+            segment_map.insert(segment.key.clone(), segment);
+        }
+        let mut flag_keys: Vec<String> = flag_map.keys().cloned().collect();
+        flag_keys.sort_unstable();
+        let mut segment_keys: Vec<String> = segment_map.keys().cloned().collect();
+        segment_keys.sort_unstable();
         Snapshot {
-            flags,
-            segments,
+            flags: flag_map,
+            segments: segment_map,
             flag_keys,
             segment_keys,
-            id,
+            id: OnceLock::new(),
             source,
         }
     }
 
     /// The content id: the same flags and segments give the same id whatever
     /// format they came in; any change to what flagcore reads gives a new one.
+    ///
+    /// It is computed on the first call (about 1 ms per MB of flags) and kept.
     pub fn id(&self) -> &str {
-        &self.id
+        self.id.get_or_init(|| content_id(self.flags_sorted(), self.segments_sorted()))
     }
 
     /// Every flag key, sorted.
@@ -272,37 +305,34 @@ impl Snapshot {
     }
 }
 
-/// Feeds serialized JSON straight into the hash, with no buffer.
-struct HashWriter<'a>(&'a mut Sha256);
-
-impl io::Write for HashWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.update(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// SHA-256 over every flag and segment, in key order, each serialized from
 /// the model (so whitespace, property order and unread properties of the
 /// source do not matter), shortened to 16 hex digits.
-fn content_id(flags: &[Flag], segments: &[Segment]) -> String {
+///
+/// This relies on serde_json's default sorted maps: the workspace must not
+/// enable its `preserve_order` feature.
+fn content_id<'a>(flags: impl Iterator<Item = &'a Flag>, segments: impl Iterator<Item = &'a Segment>) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"flagcore-snapshot-v1\n");
+    // One buffer, one hash update per item: feeding the hash token by token
+    // costs more than the hashing itself.
+    let mut buffer = Vec::with_capacity(4096);
+    let mut add = |tag: &[u8], item: Result<(), serde_json::Error>, buffer: &mut Vec<u8>| {
+        // Serializing the model cannot fail: every map has string keys.
+        if item.is_ok() {
+            hasher.update(tag);
+            hasher.update(&buffer[..]);
+            hasher.update(b"\n");
+        }
+        buffer.clear();
+    };
     for flag in flags {
-        hasher.update(b"flag\n");
-        // Serializing the model into a hash cannot fail: no map has
-        // non-string keys and the writer never errors.
-        let _ = serde_json::to_writer(HashWriter(&mut hasher), flag);
-        hasher.update(b"\n");
+        let written = serde_json::to_writer(&mut buffer, flag);
+        add(b"flag\n", written, &mut buffer);
     }
     for segment in segments {
-        hasher.update(b"segment\n");
-        let _ = serde_json::to_writer(HashWriter(&mut hasher), segment);
-        hasher.update(b"\n");
+        let written = serde_json::to_writer(&mut buffer, segment);
+        add(b"segment\n", written, &mut buffer);
     }
     let digest = hasher.finalize();
     digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
@@ -318,6 +348,12 @@ pub(crate) fn json_error(error: &serde_json::Error) -> SnapshotError {
 
 fn unknown_format(path: &str, message: &str) -> SnapshotError {
     SnapshotError::new(ErrorCode::UnknownFormat, path, format!("not a flag snapshot: {message}"))
+}
+
+/// The index of the first key that was seen before.
+fn first_duplicate<'a>(keys: impl Iterator<Item = &'a str>) -> Option<usize> {
+    let mut seen: HashSet<&str, FixedState> = HashSet::default();
+    keys.enumerate().find_map(|(i, key)| (!seen.insert(key)).then_some(i))
 }
 
 fn duplicate(path: JsonPath, key: &str) -> SnapshotError {
