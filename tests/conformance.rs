@@ -45,8 +45,13 @@ fn main() -> ExitCode {
         }
     } else {
         eprintln!();
-        eprintln!("!!! {} is missing: LaunchDarkly's conformance cases were NOT run.", conformance.display());
-        eprintln!("!!! Put the shared folder beside the project (or set FLAGCORE_SHARED) to run them.");
+        eprintln!(
+            "!!! {} is missing: LaunchDarkly's conformance cases were NOT run.",
+            conformance.display()
+        );
+        eprintln!(
+            "!!! Put the shared folder beside the project (or set FLAGCORE_SHARED) to run them."
+        );
         eprintln!();
     }
     let index: Value = match read_json(&vectors.join("index.json")) {
@@ -68,11 +73,19 @@ fn main() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let case: Value = match serde_json::from_str(line) {
                 Ok(case) => case,
                 Err(e) => {
-                    tallies.entry(format!("{label} (context)")).or_default().failed.push(format!("line {}: {e}", n + 1));
+                    tallies
+                        .entry(format!("{label} (context)"))
+                        .or_default()
+                        .failed
+                        .push(format!("line {}: {e}", n + 1));
                     continue;
                 }
             };
@@ -86,7 +99,9 @@ fn main() -> ExitCode {
         let path = vectors.join(name);
         match fs::read_to_string(&path) {
             Ok(text) => run_snapshot_vectors(&text, &mut snapshot_tally),
-            Err(e) => snapshot_tally.failed.push(format!("{}: {e}", path.display())),
+            Err(e) => snapshot_tally
+                .failed
+                .push(format!("{}: {e}", path.display())),
         }
     }
     let codes_seen = codes_seen(&index, &vectors);
@@ -97,19 +112,49 @@ fn main() -> ExitCode {
     let mut coverage = Tally::default();
     for code in ErrorCode::ALL {
         let seen = codes_seen.contains(code.as_str());
-        coverage.check(code.as_str(), if seen { Ok(()) } else { Err("no snapshot vector expects this code".into()) });
+        coverage.check(
+            code.as_str(),
+            if seen {
+                Ok(())
+            } else {
+                Err("no snapshot vector expects this code".into())
+            },
+        );
     }
-    let kinds = ["OFF", "FALLTHROUGH", "TARGET_MATCH", "RULE_MATCH", "PREREQUISITE_FAILED"];
-    let errors = ErrorKind::ALL.into_iter().filter(|k| !matches!(k, ErrorKind::ClientNotReady | ErrorKind::Exception));
-    for kind in kinds.into_iter().map(str::to_owned).chain(errors.map(|k| format!("ERROR/{}", k.as_str()))) {
+    let kinds = [
+        "OFF",
+        "FALLTHROUGH",
+        "TARGET_MATCH",
+        "RULE_MATCH",
+        "PREREQUISITE_FAILED",
+    ];
+    let errors = ErrorKind::ALL
+        .into_iter()
+        .filter(|k| !matches!(k, ErrorKind::ClientNotReady | ErrorKind::Exception));
+    for kind in kinds
+        .into_iter()
+        .map(str::to_owned)
+        .chain(errors.map(|k| format!("ERROR/{}", k.as_str())))
+    {
         let seen = reasons_seen.contains(&kind);
-        coverage.check(&kind, if seen { Ok(()) } else { Err("no evaluation vector expects this reason".into()) });
+        coverage.check(
+            &kind,
+            if seen {
+                Ok(())
+            } else {
+                Err("no evaluation vector expects this reason".into())
+            },
+        );
     }
     tallies.insert("coverage of codes and reasons".to_owned(), coverage);
 
     let (mut passed, mut failed) = (0, 0);
     for (label, tally) in &tallies {
-        println!("{label}: {} passed, {} failed", tally.passed, tally.failed.len());
+        println!(
+            "{label}: {} passed, {} failed",
+            tally.passed,
+            tally.failed.len()
+        );
         for failure in tally.failed.iter().take(20) {
             println!("  FAILED {failure}");
         }
@@ -132,7 +177,9 @@ fn reasons_seen(files: &[(String, PathBuf)]) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     for (_, path) in files {
         for line in fs::read_to_string(path).unwrap_or_default().lines() {
-            let Ok(case) = serde_json::from_str::<Value>(line) else { continue };
+            let Ok(case) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
             let reason = &case["expect"]["reason"];
             match (reason["kind"].as_str(), reason["errorKind"].as_str()) {
                 (Some("ERROR"), Some(kind)) => seen.insert(format!("ERROR/{kind}")),
@@ -148,8 +195,13 @@ fn reasons_seen(files: &[(String, PathBuf)]) -> BTreeSet<String> {
 fn codes_seen(index: &Value, vectors: &Path) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     for name in strings(&index["snapshots"]) {
-        for line in fs::read_to_string(vectors.join(name)).unwrap_or_default().lines() {
-            let Ok(vector) = serde_json::from_str::<Value>(line) else { continue };
+        for line in fs::read_to_string(vectors.join(name))
+            .unwrap_or_default()
+            .lines()
+        {
+            let Ok(vector) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
             if let Some(code) = vector["expectError"]["code"].as_str() {
                 seen.insert(code.to_owned());
             }
@@ -164,23 +216,32 @@ fn read_json(path: &Path) -> Result<Value, String> {
 }
 
 fn strings(value: &Value) -> Vec<&str> {
-    value.as_array().map(|a| a.iter().filter_map(Value::as_str).collect()).unwrap_or_default()
+    value
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
 }
 
 fn run_case(label: &str, case: &Value, tallies: &mut BTreeMap<String, Tally>) {
     let id = case["id"].as_str().unwrap_or("?");
-    let snapshot = match serde_json::to_vec(&case["data"]).map_err(|e| e.to_string()).and_then(|bytes| {
-        Snapshot::from_json(&bytes).map_err(|e| e.to_string())
-    }) {
+    let snapshot = match serde_json::to_vec(&case["data"])
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| Snapshot::from_json(&bytes).map_err(|e| e.to_string()))
+    {
         Ok(snapshot) => snapshot,
         Err(e) => {
-            tallies.entry(format!("{label} (context)")).or_default().failed.push(format!("{id}: snapshot refused: {e}"));
+            tallies
+                .entry(format!("{label} (context)"))
+                .or_default()
+                .failed
+                .push(format!("{id}: snapshot refused: {e}"));
             return;
         }
     };
     let flag_key = case["flagKey"].as_str().unwrap_or_default();
     let default = &case["default"];
-    let value_type = ValueType::parse(case["valueType"].as_str().unwrap_or("any")).unwrap_or(ValueType::Any);
+    let value_type =
+        ValueType::parse(case["valueType"].as_str().unwrap_or("any")).unwrap_or(ValueType::Any);
     let expect = &case["expect"];
 
     for variant in ["context", "user"] {
@@ -190,7 +251,10 @@ fn run_case(label: &str, case: &Value, tallies: &mut BTreeMap<String, Tally>) {
         }
         let detail = snapshot.variation_detail_json(flag_key, input, default, value_type);
         let result = compare_detail(&detail.to_value(), expect);
-        tallies.entry(format!("{label} ({variant})")).or_default().check(id, result);
+        tallies
+            .entry(format!("{label} ({variant})"))
+            .or_default()
+            .check(id, result);
     }
 
     let all = &case["allFlags"];
@@ -198,22 +262,29 @@ fn run_case(label: &str, case: &Value, tallies: &mut BTreeMap<String, Tally>) {
         let result = match Context::from_value(&case["context"]) {
             Err(e) => Err(format!("context refused: {e}")),
             Ok(context) => {
-                let state = snapshot.all_flags_state(&context, AllFlagsOptions::default()).to_value();
+                let state = snapshot
+                    .all_flags_state(&context, AllFlagsOptions::default())
+                    .to_value();
                 let present = state.get(flag_key);
                 match (all["mustContainKey"].as_bool().unwrap_or(false), present) {
                     (true, None) => Err("all-flags state lacks the flag".to_owned()),
-                    (true, Some(value)) if !same(value, &all["expectedValue"]) => {
-                        Err(format!("all-flags value {value}, expected {}", all["expectedValue"]))
-                    }
+                    (true, Some(value)) if !same(value, &all["expectedValue"]) => Err(format!(
+                        "all-flags value {value}, expected {}",
+                        all["expectedValue"]
+                    )),
                     // The harness lets a flag with no value be absent or null.
-                    (false, Some(value)) if !same(value, &all["expectedValue"]) => {
-                        Err(format!("all-flags value {value}, expected absent or {}", all["expectedValue"]))
-                    }
+                    (false, Some(value)) if !same(value, &all["expectedValue"]) => Err(format!(
+                        "all-flags value {value}, expected absent or {}",
+                        all["expectedValue"]
+                    )),
                     _ => Ok(()),
                 }
             }
         };
-        tallies.entry(format!("{label} (all flags)")).or_default().check(id, result);
+        tallies
+            .entry(format!("{label} (all flags)"))
+            .or_default()
+            .check(id, result);
     }
 }
 
@@ -223,10 +294,16 @@ fn compare_detail(actual: &Value, expect: &Value) -> Result<(), String> {
         problems.push(format!("value {} != {}", actual["value"], expect["value"]));
     }
     if actual["variationIndex"] != expect["variationIndex"] {
-        problems.push(format!("variationIndex {} != {}", actual["variationIndex"], expect["variationIndex"]));
+        problems.push(format!(
+            "variationIndex {} != {}",
+            actual["variationIndex"], expect["variationIndex"]
+        ));
     }
     if actual["reason"] != expect["reason"] {
-        problems.push(format!("reason {} != {}", actual["reason"], expect["reason"]));
+        problems.push(format!(
+            "reason {} != {}",
+            actual["reason"], expect["reason"]
+        ));
     }
     if problems.is_empty() {
         Ok(())
@@ -239,7 +316,9 @@ fn compare_detail(actual: &Value, expect: &Value) -> Result<(), String> {
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
         }
@@ -268,34 +347,58 @@ fn run_snapshot_vectors(text: &str, tally: &mut Tally) {
         let parsed = Snapshot::from_json_with_prefix(&bytes, vector["prefix"].as_str());
         let result = match (&vector["expectError"], parsed) {
             (Value::Object(expected), Err(error)) => {
-                let code_ok = expected.get("code").and_then(Value::as_str) == Some(error.code().as_str());
+                let code_ok =
+                    expected.get("code").and_then(Value::as_str) == Some(error.code().as_str());
                 let path_ok = expected.get("path").and_then(Value::as_str) == Some(error.path());
                 if code_ok && path_ok {
                     Ok(())
                 } else {
-                    Err(format!("got {} at {} ({}), expected {} at {}", error.code(), error.path(), error.message(),
-                        expected.get("code").unwrap_or(&Value::Null), expected.get("path").unwrap_or(&Value::Null)))
+                    Err(format!(
+                        "got {} at {} ({}), expected {} at {}",
+                        error.code(),
+                        error.path(),
+                        error.message(),
+                        expected.get("code").unwrap_or(&Value::Null),
+                        expected.get("path").unwrap_or(&Value::Null)
+                    ))
                 }
             }
-            (Value::Object(expected), Ok(_)) => Err(format!("parsed, but expected {}", Value::Object(expected.clone()))),
+            (Value::Object(expected), Ok(_)) => Err(format!(
+                "parsed, but expected {}",
+                Value::Object(expected.clone())
+            )),
             (_, Err(error)) => Err(format!("refused: {error}")),
             (_, Ok(snapshot)) => {
                 let expect = &vector["expect"];
                 let keys: Vec<&str> = snapshot.flag_keys().iter().map(String::as_str).collect();
-                let segments: Vec<&str> = snapshot.segment_keys().iter().map(String::as_str).collect();
+                let segments: Vec<&str> =
+                    snapshot.segment_keys().iter().map(String::as_str).collect();
                 if let Some(group) = expect["idGroup"].as_str() {
-                    groups.entry(group.to_owned()).or_default().push((id.clone(), snapshot.id().to_owned()));
+                    groups
+                        .entry(group.to_owned())
+                        .or_default()
+                        .push((id.clone(), snapshot.id().to_owned()));
                 }
                 if keys != strings(&expect["flagKeys"]) {
-                    Err(format!("flag keys {keys:?}, expected {}", expect["flagKeys"]))
-                } else if expect.get("segmentKeys").is_some() && segments != strings(&expect["segmentKeys"]) {
-                    Err(format!("segment keys {segments:?}, expected {}", expect["segmentKeys"]))
+                    Err(format!(
+                        "flag keys {keys:?}, expected {}",
+                        expect["flagKeys"]
+                    ))
+                } else if expect.get("segmentKeys").is_some()
+                    && segments != strings(&expect["segmentKeys"])
+                {
+                    Err(format!(
+                        "segment keys {segments:?}, expected {}",
+                        expect["segmentKeys"]
+                    ))
                 } else if let Some(initialized) = expect.get("storeInitialized") {
                     let actual = snapshot.source().store_initialized;
                     if initialized.as_bool() == actual {
                         Ok(())
                     } else {
-                        Err(format!("storeInitialized {actual:?}, expected {initialized}"))
+                        Err(format!(
+                            "storeInitialized {actual:?}, expected {initialized}"
+                        ))
                     }
                 } else {
                     Ok(())
@@ -309,7 +412,10 @@ fn run_snapshot_vectors(text: &str, tally: &mut Tally) {
         let ids: Vec<&str> = members.iter().map(|(_, id)| id.as_str()).collect();
         let result = if ids.windows(2).any(|w| w[0] != w[1]) {
             Err(format!("ids differ within the group: {members:?}"))
-        } else if let Some(other) = ids.first().and_then(|id| seen.insert((*id).to_owned(), group.clone())) {
+        } else if let Some(other) = ids
+            .first()
+            .and_then(|id| seen.insert((*id).to_owned(), group.clone()))
+        {
             Err(format!("same id as group {other}"))
         } else {
             Ok(())

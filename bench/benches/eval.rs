@@ -30,7 +30,9 @@ impl ld::Store for LdStore {
 
 fn ld_variation(store: &LdStore, key: &str, context: &ld::Context) -> Option<usize> {
     let flag = ld::Store::flag(store, key)?;
-    ld::evaluate(store, &flag, context, None).variation_index.and_then(|i| usize::try_from(i).ok())
+    ld::evaluate(store, &flag, context, None)
+        .variation_index
+        .and_then(|i| usize::try_from(i).ok())
 }
 
 fn benches(c: &mut Criterion) {
@@ -39,36 +41,70 @@ fn benches(c: &mut Criterion) {
         Ok(snapshot) => snapshot,
         Err(e) => panic!("benchmark snapshot: {e}"),
     };
-    let store: LdStore = serde_json::from_str(&text).unwrap_or_else(|e| panic!("LaunchDarkly store: {e}"));
+    let store: LdStore =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("LaunchDarkly store: {e}"));
     let context = Context::from_value(&context_json()).unwrap_or_else(|e| panic!("{e}"));
-    let ld_context: ld::Context = serde_json::from_value(context_json()).unwrap_or_else(|e| panic!("{e}"));
+    let ld_context: ld::Context =
+        serde_json::from_value(context_json()).unwrap_or_else(|e| panic!("{e}"));
 
     // Both evaluators must agree before their speed means anything.
     for key in [ROLLOUT_FLAG, RULES_FLAG] {
         let ours = snapshot.evaluate(key, &context).variation_index;
-        assert_eq!(ours, ld_variation(&store, key, &ld_context), "{key}: the evaluators disagree");
+        assert_eq!(
+            ours,
+            ld_variation(&store, key, &ld_context),
+            "{key}: the evaluators disagree"
+        );
     }
-    eprintln!("benchmark snapshot: {} bytes, {} flags", text.len(), snapshot.flag_keys().len());
+    eprintln!(
+        "benchmark snapshot: {} bytes, {} flags",
+        text.len(),
+        snapshot.flag_keys().len()
+    );
 
     let default_bool = json!(false);
     let default_string = json!("classic");
     let mut group = c.benchmark_group("a_rollout_bool");
     group.bench_function("flagcore", |b| {
-        b.iter(|| snapshot.variation_detail(black_box(ROLLOUT_FLAG), black_box(&context), &default_bool, ValueType::Bool).variation_index)
+        b.iter(|| {
+            snapshot
+                .variation_detail(
+                    black_box(ROLLOUT_FLAG),
+                    black_box(&context),
+                    &default_bool,
+                    ValueType::Bool,
+                )
+                .variation_index
+        })
     });
-    group.bench_function("launchdarkly", |b| b.iter(|| ld_variation(&store, black_box(ROLLOUT_FLAG), black_box(&ld_context))));
+    group.bench_function("launchdarkly", |b| {
+        b.iter(|| ld_variation(&store, black_box(ROLLOUT_FLAG), black_box(&ld_context)))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("b_rules_segment_string");
     group.bench_function("flagcore", |b| {
-        b.iter(|| snapshot.variation_detail(black_box(RULES_FLAG), black_box(&context), &default_string, ValueType::String).variation_index)
+        b.iter(|| {
+            snapshot
+                .variation_detail(
+                    black_box(RULES_FLAG),
+                    black_box(&context),
+                    &default_string,
+                    ValueType::String,
+                )
+                .variation_index
+        })
     });
-    group.bench_function("launchdarkly", |b| b.iter(|| ld_variation(&store, black_box(RULES_FLAG), black_box(&ld_context))));
+    group.bench_function("launchdarkly", |b| {
+        b.iter(|| ld_variation(&store, black_box(RULES_FLAG), black_box(&ld_context)))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("parse_1mb");
     group.sample_size(30);
-    group.bench_function("flagcore", |b| b.iter(|| Snapshot::from_json(black_box(text.as_bytes())).map(|s| s.flag_keys().len())));
+    group.bench_function("flagcore", |b| {
+        b.iter(|| Snapshot::from_json(black_box(text.as_bytes())).map(|s| s.flag_keys().len()))
+    });
     group.bench_function("launchdarkly", |b| {
         b.iter(|| serde_json::from_str::<LdStore>(black_box(&text)).map(|s| s.flags.len()))
     });
@@ -88,7 +124,9 @@ fn benches(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("context_from_json");
     let raw: Value = context_json();
-    group.bench_function("flagcore", |b| b.iter(|| Context::from_value(black_box(&raw)).map(|c| c.is_multi())));
+    group.bench_function("flagcore", |b| {
+        b.iter(|| Context::from_value(black_box(&raw)).map(|c| c.is_multi()))
+    });
     group.finish();
 }
 

@@ -18,7 +18,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         self.0 >> 33
     }
 
@@ -30,17 +33,21 @@ impl Lcg {
 /// One ordinary flag of a busy environment: targets, two rules, a rollout.
 fn other_flag(i: usize, rng: &mut Lcg) -> Value {
     let key = format!("team-{}-feature-{i:03}", i % 17);
-    let targets: Vec<String> = (0..60).map(|_| format!("user-{:06}", rng.next() % 1_000_000)).collect();
-    let countries: Vec<&str> = (0..10).map(|_| rng.pick(&["US", "DE", "FR", "BR", "IN", "JP", "SE", "CA", "MX"])).collect();
+    let targets: Vec<String> = (0..60)
+        .map(|_| format!("user-{:06}", rng.next() % 1_000_000))
+        .collect();
+    let countries: Vec<&str> = (0..10)
+        .map(|_| rng.pick(&["US", "DE", "FR", "BR", "IN", "JP", "SE", "CA", "MX"]))
+        .collect();
     let split = 5_000 + (rng.next() % 90_000) as i64;
     json!({
         "key": key,
         "version": 1 + rng.next() % 40,
-        "on": rng.next() % 5 != 0,
+        "on": !rng.next().is_multiple_of(5),
         "salt": format!("{:08x}", rng.next()),
         "variations": [true, false],
         "offVariation": 1,
-        "clientSide": rng.next() % 3 == 0,
+        "clientSide": rng.next().is_multiple_of(3),
         "trackEvents": false,
         "targets": [{"variation": 0, "values": targets}],
         "rules": [
@@ -97,19 +104,33 @@ fn fill_clauses(rule: &mut Value) {
 /// The example snapshot, with every property LaunchDarkly's servers send.
 fn example() -> Value {
     let mut data: Value = serde_json::from_str(EXAMPLE).unwrap_or(Value::Null);
-    for flag in data["flags"].as_object_mut().into_iter().flat_map(|m| m.values_mut()) {
-        fill(flag, json!({
-            "version": 1, "on": false, "prerequisites": [], "targets": [], "contextTargets": [],
-            "rules": [], "salt": "", "trackEvents": false, "trackEventsFallthrough": false,
-            "debugEventsUntilDate": null, "clientSide": false, "deleted": false
-        }));
+    for flag in data["flags"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|m| m.values_mut())
+    {
+        fill(
+            flag,
+            json!({
+                "version": 1, "on": false, "prerequisites": [], "targets": [], "contextTargets": [],
+                "rules": [], "salt": "", "trackEvents": false, "trackEventsFallthrough": false,
+                "debugEventsUntilDate": null, "clientSide": false, "deleted": false
+            }),
+        );
         for rule in flag["rules"].as_array_mut().into_iter().flatten() {
             fill(rule, json!({"trackEvents": false}));
             fill_clauses(rule);
         }
     }
-    for segment in data["segments"].as_object_mut().into_iter().flat_map(|m| m.values_mut()) {
-        fill(segment, json!({"version": 1, "included": [], "excluded": [], "rules": [], "salt": "", "deleted": false}));
+    for segment in data["segments"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|m| m.values_mut())
+    {
+        fill(
+            segment,
+            json!({"version": 1, "included": [], "excluded": [], "rules": [], "salt": "", "deleted": false}),
+        );
         for rule in segment["rules"].as_array_mut().into_iter().flatten() {
             fill_clauses(rule);
         }
@@ -121,7 +142,9 @@ fn example() -> Value {
 pub fn snapshot_json() -> String {
     let mut data = example();
     let mut rng = Lcg(0x5eed);
-    let included: Vec<String> = (0..1_000).map(|i| format!("user-{:06}", 500_000 + i * 37)).collect();
+    let included: Vec<String> = (0..1_000)
+        .map(|i| format!("user-{:06}", 500_000 + i * 37))
+        .collect();
     data["segments"]["beta-testers"]["included"] = json!(included);
     for i in 0..OTHER_FLAGS {
         let flag = other_flag(i, &mut rng);

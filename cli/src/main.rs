@@ -11,7 +11,11 @@ use flagcore::{Context, Detail, Severity, Snapshot, ValueType};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
-#[command(name = "flagcore", version, about = "Evaluate, check and preview LaunchDarkly-format flag snapshots")]
+#[command(
+    name = "flagcore",
+    version,
+    about = "Evaluate, check and preview LaunchDarkly-format flag snapshots"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -94,7 +98,8 @@ struct RolloutArgs {
 }
 
 fn parse_type(text: &str) -> Result<ValueType, String> {
-    ValueType::parse(text).ok_or_else(|| format!("{text:?} is not one of bool, int, double, string, any"))
+    ValueType::parse(text)
+        .ok_or_else(|| format!("{text:?} is not one of bool, int, double, string, any"))
 }
 
 /// A failure to report on stderr, with the exit code.
@@ -120,14 +125,23 @@ fn main() -> ExitCode {
 }
 
 fn load(path: &Path, prefix: Option<&str>) -> Result<Snapshot, Failure> {
-    let bytes = fs::read(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
-    Snapshot::from_json_with_prefix(&bytes, prefix)
-        .map_err(|e| Failure(format!("{}: {} at {}: {}", path.display(), e.code(), e.path(), e.message())))
+    let bytes =
+        fs::read(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+    Snapshot::from_json_with_prefix(&bytes, prefix).map_err(|e| {
+        Failure(format!(
+            "{}: {} at {}: {}",
+            path.display(),
+            e.code(),
+            e.path(),
+            e.message()
+        ))
+    })
 }
 
 fn json_arg(what: &str, text: &str) -> Result<Value, Failure> {
     let text = match text.strip_prefix('@') {
-        Some(path) => fs::read_to_string(path).map_err(|e| Failure(format!("cannot read {what} file {path}: {e}")))?,
+        Some(path) => fs::read_to_string(path)
+            .map_err(|e| Failure(format!("cannot read {what} file {path}: {e}")))?,
         None => text.to_owned(),
     };
     serde_json::from_str(&text).map_err(|e| Failure(format!("--{what} is not JSON: {e}")))
@@ -153,7 +167,11 @@ fn batch(args: &EvalArgs) -> Outcome {
     let write_failed = |e: io::Error| Failure(format!("cannot write the output: {e}"));
     loop {
         line.clear();
-        if input.read_line(&mut line).map_err(|e| Failure(format!("cannot read stdin: {e}")))? == 0 {
+        if input
+            .read_line(&mut line)
+            .map_err(|e| Failure(format!("cannot read stdin: {e}")))?
+            == 0
+        {
             break;
         }
         number += 1;
@@ -166,7 +184,8 @@ fn batch(args: &EvalArgs) -> Outcome {
         };
         let answer = answer.unwrap_or_else(|message| {
             bad += 1;
-            json!({"error": {"code": "BAD_REQUEST", "line": number, "message": message}}).to_string()
+            json!({"error": {"code": "BAD_REQUEST", "line": number, "message": message}})
+                .to_string()
         });
         output.write_all(answer.as_bytes()).map_err(write_failed)?;
         output.write_all(b"\n").map_err(write_failed)?;
@@ -202,7 +221,9 @@ fn answer(snapshot: &Snapshot, request: &Value, args: &EvalArgs) -> Result<Strin
         Some(other) => return Err(format!("\"type\" must be a string, not {other}")),
     };
     match request.get("flag") {
-        Some(Value::String(flag)) => Ok(detail_json(&snapshot.variation_detail_json(flag, context, default, value_type))),
+        Some(Value::String(flag)) => Ok(detail_json(
+            &snapshot.variation_detail_json(flag, context, default, value_type),
+        )),
         None | Some(Value::Null) => {
             let all: Vec<String> = snapshot
                 .flag_keys()
@@ -219,13 +240,15 @@ fn answer(snapshot: &Snapshot, request: &Value, args: &EvalArgs) -> Result<Strin
 }
 
 fn check(args: &CheckArgs) -> Outcome {
-    let bytes = fs::read(&args.snapshot).map_err(|e| Failure(format!("cannot read {}: {e}", args.snapshot.display())))?;
+    let bytes = fs::read(&args.snapshot)
+        .map_err(|e| Failure(format!("cannot read {}: {e}", args.snapshot.display())))?;
     let name = args.snapshot.display();
     let snapshot = match Snapshot::from_json_with_prefix(&bytes, args.prefix.as_deref()) {
         Ok(snapshot) => snapshot,
         Err(e) => {
             if args.json {
-                let error = json!({"code": e.code().as_str(), "path": e.path(), "message": e.message()});
+                let error =
+                    json!({"code": e.code().as_str(), "path": e.path(), "message": e.message()});
                 println!("{}", json!({"valid": false, "error": error}));
             } else {
                 println!("{name}: cannot be loaded");
@@ -235,7 +258,10 @@ fn check(args: &CheckArgs) -> Outcome {
         }
     };
     let problems = snapshot.check();
-    let errors = problems.iter().filter(|p| p.severity == Severity::Error).count();
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
     let warnings = problems.len() - errors;
     let source = snapshot.source();
     if args.json {
@@ -265,13 +291,24 @@ fn check(args: &CheckArgs) -> Outcome {
         }
         println!("{}, {}", count(errors, "error"), count(warnings, "warning"));
     }
-    Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+    Ok(if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// Contexts for a rollout preview, one at a time.
 enum Contexts {
-    Synthetic { kind: String, next: u64, count: u64 },
-    File { lines: io::Lines<io::BufReader<fs::File>>, number: u64 },
+    Synthetic {
+        kind: String,
+        next: u64,
+        count: u64,
+    },
+    File {
+        lines: io::Lines<io::BufReader<fs::File>>,
+        number: u64,
+    },
 }
 
 impl Iterator for Contexts {
@@ -297,7 +334,8 @@ impl Iterator for Contexts {
                     continue;
                 }
                 return Some(
-                    serde_json::from_str(&line).map_err(|e| Failure(format!("contexts line {number} is not JSON: {e}"))),
+                    serde_json::from_str(&line)
+                        .map_err(|e| Failure(format!("contexts line {number} is not JSON: {e}"))),
                 );
             },
         }
@@ -307,17 +345,29 @@ impl Iterator for Contexts {
 fn rollout(args: &RolloutArgs) -> Outcome {
     let snapshot = load(&args.source.snapshot, args.source.prefix.as_deref())?;
     if !snapshot.flag_keys().iter().any(|k| k == &args.flag) {
-        return Err(Failure(format!("flag {:?} is not in {}", args.flag, args.source.snapshot.display())));
+        return Err(Failure(format!(
+            "flag {:?} is not in {}",
+            args.flag,
+            args.source.snapshot.display()
+        )));
     }
     let (contexts, described) = match &args.contexts {
         Some(path) => {
-            let file = fs::File::open(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+            let file = fs::File::open(path)
+                .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
             let lines = io::BufReader::new(file).lines();
-            (Contexts::File { lines, number: 0 }, format!("contexts from {}", path.display()))
+            (
+                Contexts::File { lines, number: 0 },
+                format!("contexts from {}", path.display()),
+            )
         }
         None => {
             Context::new(&args.kind, "k").map_err(|e| Failure(format!("--kind: {e}")))?;
-            let contexts = Contexts::Synthetic { kind: args.kind.clone(), next: 0, count: args.synthetic };
+            let contexts = Contexts::Synthetic {
+                kind: args.kind.clone(),
+                next: 0,
+                count: args.synthetic,
+            };
             (contexts, format!("synthetic {} contexts", args.kind))
         }
     };
@@ -326,7 +376,8 @@ fn rollout(args: &RolloutArgs) -> Outcome {
     let (mut total, mut no_value) = (0u64, 0u64);
     for context in contexts {
         let context = context?;
-        let detail = snapshot.variation_detail_json(&args.flag, &context, &Value::Null, ValueType::Any);
+        let detail =
+            snapshot.variation_detail_json(&args.flag, &context, &Value::Null, ValueType::Any);
         total += 1;
         match detail.variation_index {
             Some(index) => *by_variation.entry(index).or_default() += 1,
@@ -339,7 +390,13 @@ fn rollout(args: &RolloutArgs) -> Outcome {
         *by_reason.entry(reason).or_default() += 1;
     }
     let variations = variation_values(&snapshot, &args.flag);
-    let share = |count: u64| if total == 0 { 0.0 } else { count as f64 * 100.0 / total as f64 };
+    let share = |count: u64| {
+        if total == 0 {
+            0.0
+        } else {
+            count as f64 * 100.0 / total as f64
+        }
+    };
     if args.json {
         let rows: Vec<Value> = variations
             .iter()
@@ -356,26 +413,55 @@ fn rollout(args: &RolloutArgs) -> Outcome {
         println!("{report}");
         return Ok(ExitCode::SUCCESS);
     }
-    println!("flag {} · snapshot {} · {total} {described}", args.flag, snapshot.id());
+    println!(
+        "flag {} · snapshot {} · {total} {described}",
+        args.flag,
+        snapshot.id()
+    );
     println!();
-    let values: Vec<String> = variations.iter().map(|v| truncate(&v.to_string(), 40)).collect();
-    let width = values.iter().map(|v| v.chars().count()).max().unwrap_or(5).max(5);
-    println!("{:<9}  {:<width$}  {:>10}  {:>8}", "variation", "value", "contexts", "share");
+    let values: Vec<String> = variations
+        .iter()
+        .map(|v| truncate(&v.to_string(), 40))
+        .collect();
+    let width = values
+        .iter()
+        .map(|v| v.chars().count())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!(
+        "{:<9}  {:<width$}  {:>10}  {:>8}",
+        "variation", "value", "contexts", "share"
+    );
     for (index, value) in values.iter().enumerate() {
         let count = by_variation.get(&index).copied().unwrap_or(0);
-        println!("{index:<9}  {value:<width$}  {count:>10}  {:>7.2}%", share(count));
+        println!(
+            "{index:<9}  {value:<width$}  {count:>10}  {:>7.2}%",
+            share(count)
+        );
     }
     if no_value > 0 {
-        println!("{:<9}  {:<width$}  {no_value:>10}  {:>7.2}%", "-", "(default)", share(no_value));
+        println!(
+            "{:<9}  {:<width$}  {no_value:>10}  {:>7.2}%",
+            "-",
+            "(default)",
+            share(no_value)
+        );
     }
     println!();
-    let reasons: Vec<String> = by_reason.iter().map(|(reason, count)| format!("{reason} {count}")).collect();
+    let reasons: Vec<String> = by_reason
+        .iter()
+        .map(|(reason, count)| format!("{reason} {count}"))
+        .collect();
     println!("reasons: {}", reasons.join(", "));
     Ok(ExitCode::SUCCESS)
 }
 
 fn variation_values(snapshot: &Snapshot, flag: &str) -> Vec<Value> {
-    snapshot.variations(flag).map(<[Value]>::to_vec).unwrap_or_default()
+    snapshot
+        .variations(flag)
+        .map(<[Value]>::to_vec)
+        .unwrap_or_default()
 }
 
 fn count(n: usize, noun: &str) -> String {

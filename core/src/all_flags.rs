@@ -44,7 +44,11 @@ struct FlagState<'a> {
 impl Snapshot {
     /// Evaluates every flag for `context`. Values are never replaced by a
     /// default: a flag with no value gives `null`.
-    pub fn all_flags_state(&self, context: &Context, options: AllFlagsOptions) -> AllFlagsState<'_> {
+    pub fn all_flags_state(
+        &self,
+        context: &Context,
+        options: AllFlagsOptions,
+    ) -> AllFlagsState<'_> {
         let flags = self
             .flags_sorted()
             .filter(|flag| !options.client_side_only || flag.client_side_visible())
@@ -68,7 +72,11 @@ impl Snapshot {
 
     /// As [`Snapshot::all_flags_state`], with the context as JSON: an invalid
     /// context gives an empty, invalid state (`"$valid": false`).
-    pub fn all_flags_state_json(&self, context: &Value, options: AllFlagsOptions) -> AllFlagsState<'_> {
+    pub fn all_flags_state_json(
+        &self,
+        context: &Value,
+        options: AllFlagsOptions,
+    ) -> AllFlagsState<'_> {
         match Context::from_value(context) {
             Ok(context) => self.all_flags_state(&context, options),
             Err(_) => AllFlagsState {
@@ -87,7 +95,9 @@ fn experiment_tracked(flag: &Flag, reason: &Reason<'_>) -> bool {
     }
     match reason.kind {
         ReasonKind::Fallthrough => flag.track_events_fallthrough,
-        ReasonKind::RuleMatch { rule_index, .. } => flag.rules.get(rule_index).is_some_and(|r| r.track_events),
+        ReasonKind::RuleMatch { rule_index, .. } => {
+            flag.rules.get(rule_index).is_some_and(|r| r.track_events)
+        }
         _ => false,
     }
 }
@@ -100,7 +110,10 @@ impl<'a> AllFlagsState<'a> {
 
     /// The value of one flag: `Some(None)` when the flag gave no value.
     pub fn value(&self, key: &str) -> Option<Option<&'a Value>> {
-        self.flags.iter().find(|f| f.flag.key == key).map(|f| f.value)
+        self.flags
+            .iter()
+            .find(|f| f.flag.key == key)
+            .map(|f| f.value)
     }
 
     /// The flag keys present, sorted.
@@ -148,7 +161,9 @@ impl Serialize for StateMeta<'_, '_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let (state, options) = (self.state, self.options);
         let flag = state.flag;
-        let debugging = flag.debug_events_until_date.is_some_and(|d| d > options.now_millis);
+        let debugging = flag
+            .debug_events_until_date
+            .is_some_and(|d| d > options.now_millis);
         let details = !options.details_only_for_tracked_flags
             || flag.track_events
             || state.track_reason

@@ -90,14 +90,19 @@ mod tests {
     use super::*;
 
     fn parts(r: &AttrRef) -> Vec<&str> {
-        std::iter::once(r.first()).chain(r.rest().iter().map(String::as_str)).collect()
+        std::iter::once(r.first())
+            .chain(r.rest().iter().map(String::as_str))
+            .collect()
     }
 
     #[test]
     fn paths_split_and_unescape() {
         let r = AttrRef::parse("/a~1b/c~0d").unwrap();
         assert_eq!(parts(&r), ["a/b", "c~d"]);
-        assert_eq!(parts(&AttrRef::parse("plain/name").unwrap()), ["plain/name"]);
+        assert_eq!(
+            parts(&AttrRef::parse("plain/name").unwrap()),
+            ["plain/name"]
+        );
     }
 
     #[test]

@@ -155,7 +155,10 @@ mod tests {
         assert_eq!(bucket_of("61", "userKeyA"), 0.0980120652476667);
         assert_eq!(bucket_of("hashKey.saltyA", "33333"), 0.5477142345861467);
         assert_eq!(bucket_of("segment3.salty", "user-key"), 0.14950212263461493);
-        assert_eq!(bucket_of("flag-with-fallthrough-rollout.", "user-key"), 0.722406698367022);
+        assert_eq!(
+            bucket_of("flag-with-fallthrough-rollout.", "user-key"),
+            0.722406698367022
+        );
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl Snapshot {
         checker.cycles();
         checker.source();
         let mut problems = checker.problems;
-        problems.sort_by(|a, b| b.severity.cmp(&a.severity));
+        problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
         problems
     }
 }
@@ -99,14 +99,26 @@ impl Checker<'_> {
                     Severity::Error,
                     "UNKNOWN_PREREQUISITE",
                     &at.key("key"),
-                    format!("prerequisite flag {:?} is not in the snapshot; the flag always fails it", prerequisite.key),
+                    format!(
+                        "prerequisite flag {:?} is not in the snapshot; the flag always fails it",
+                        prerequisite.key
+                    ),
                 ),
-                Some(required) => self.variation(required, prerequisite.variation, &at.key("variation")),
+                Some(required) => {
+                    self.variation(required, prerequisite.variation, &at.key("variation"))
+                }
             }
         }
-        for (name, targets) in [("targets", &flag.targets), ("contextTargets", &flag.context_targets)] {
+        for (name, targets) in [
+            ("targets", &flag.targets),
+            ("contextTargets", &flag.context_targets),
+        ] {
             for (i, target) in targets.iter().enumerate() {
-                self.variation(flag, target.variation, &path.key(name).index(i).key("variation"));
+                self.variation(
+                    flag,
+                    target.variation,
+                    &path.key(name).index(i).key("variation"),
+                );
             }
         }
         for (i, rule) in flag.rules.iter().enumerate() {
@@ -117,10 +129,21 @@ impl Checker<'_> {
             self.variation_or_rollout(flag, rule.variation, rule.rollout.as_ref(), &at);
         }
         let fallthrough = &flag.fallthrough;
-        self.variation_or_rollout(flag, fallthrough.variation, fallthrough.rollout.as_ref(), &path.key("fallthrough"));
+        self.variation_or_rollout(
+            flag,
+            fallthrough.variation,
+            fallthrough.rollout.as_ref(),
+            &path.key("fallthrough"),
+        );
     }
 
-    fn variation_or_rollout(&mut self, flag: &Flag, variation: Option<i64>, rollout: Option<&Rollout>, path: &JsonPath) {
+    fn variation_or_rollout(
+        &mut self,
+        flag: &Flag,
+        variation: Option<i64>,
+        rollout: Option<&Rollout>,
+        path: &JsonPath,
+    ) {
         if let Some(variation) = variation {
             self.variation(flag, variation, &path.key("variation"));
             return;
@@ -137,7 +160,11 @@ impl Checker<'_> {
         let at = path.key("rollout");
         let mut total: i64 = 0;
         for (i, weighted) in rollout.variations.iter().enumerate() {
-            self.variation(flag, weighted.variation, &at.key("variations").index(i).key("variation"));
+            self.variation(
+                flag,
+                weighted.variation,
+                &at.key("variations").index(i).key("variation"),
+            );
             total = total.saturating_add(weighted.weight);
         }
         if total != 100_000 {
@@ -156,7 +183,10 @@ impl Checker<'_> {
                 Severity::Error,
                 "INVALID_ATTRIBUTE_REFERENCE",
                 &at.key("bucketBy"),
-                format!("bucketBy {:?} is not a valid attribute reference", rollout.bucket_by.as_deref().unwrap_or_default()),
+                format!(
+                    "bucketBy {:?} is not a valid attribute reference",
+                    rollout.bucket_by.as_deref().unwrap_or_default()
+                ),
             );
         }
     }
@@ -166,7 +196,9 @@ impl Checker<'_> {
         match prepared.op {
             Op::SegmentMatch => {
                 for (i, value) in clause.values.iter().enumerate() {
-                    let known = value.as_str().is_some_and(|key| self.snapshot.segment(key).is_some());
+                    let known = value
+                        .as_str()
+                        .is_some_and(|key| self.snapshot.segment(key).is_some());
                     if !known {
                         self.report(
                             Severity::Error,
@@ -182,7 +214,10 @@ impl Checker<'_> {
                 Severity::Warning,
                 "UNKNOWN_OPERATOR",
                 &path.key("op"),
-                format!("operator {:?} is unknown; the clause never matches", clause.op),
+                format!(
+                    "operator {:?} is unknown; the clause never matches",
+                    clause.op
+                ),
             ),
             Op::Matches => {
                 for (i, value) in clause.values.iter().enumerate() {
@@ -202,7 +237,9 @@ impl Checker<'_> {
                 });
             }
             Op::Before | Op::After => {
-                self.values(clause, path, "INVALID_DATE", "a date", |v| time::millis(v).is_some());
+                self.values(clause, path, "INVALID_DATE", "a date", |v| {
+                    time::millis(v).is_some()
+                });
             }
             _ => {}
         }
@@ -219,7 +256,14 @@ impl Checker<'_> {
         }
     }
 
-    fn values(&mut self, clause: &Clause, path: &JsonPath, code: &'static str, what: &str, valid: impl Fn(&Value) -> bool) {
+    fn values(
+        &mut self,
+        clause: &Clause,
+        path: &JsonPath,
+        code: &'static str,
+        what: &str,
+        valid: impl Fn(&Value) -> bool,
+    ) {
         for (i, value) in clause.values.iter().enumerate() {
             if !valid(value) {
                 self.report(
@@ -250,14 +294,22 @@ impl Checker<'_> {
             }
             if let Some(weight) = rule.weight {
                 if !(0..=100_000).contains(&weight) {
-                    self.report(Severity::Warning, "SEGMENT_WEIGHT", &at.key("weight"), format!("weight {weight} is outside 0..100000"));
+                    self.report(
+                        Severity::Warning,
+                        "SEGMENT_WEIGHT",
+                        &at.key("weight"),
+                        format!("weight {weight} is outside 0..100000"),
+                    );
                 }
                 if !rule.bucketer.is_valid() {
                     self.report(
                         Severity::Error,
                         "INVALID_ATTRIBUTE_REFERENCE",
                         &at.key("bucketBy"),
-                        format!("bucketBy {:?} is not a valid attribute reference", rule.bucket_by.as_deref().unwrap_or_default()),
+                        format!(
+                            "bucketBy {:?} is not a valid attribute reference",
+                            rule.bucket_by.as_deref().unwrap_or_default()
+                        ),
                     );
                 }
             }
@@ -269,11 +321,24 @@ impl Checker<'_> {
         let snapshot = self.snapshot;
         let flag_edges: Vec<(&str, Vec<&str>)> = snapshot
             .flags_sorted()
-            .map(|f| (f.key.as_str(), f.prerequisites.iter().map(|p| p.key.as_str()).collect()))
+            .map(|f| {
+                (
+                    f.key.as_str(),
+                    f.prerequisites.iter().map(|p| p.key.as_str()).collect(),
+                )
+            })
             .collect();
         for cycle in find_cycles(&flag_edges) {
-            let path = JsonPath::root().key("flags").key(cycle[0]).key("prerequisites");
-            self.report(Severity::Error, "PREREQUISITE_CYCLE", &path, format!("prerequisites form a cycle: {}", cycle.join(" -> ")));
+            let path = JsonPath::root()
+                .key("flags")
+                .key(cycle[0])
+                .key("prerequisites");
+            self.report(
+                Severity::Error,
+                "PREREQUISITE_CYCLE",
+                &path,
+                format!("prerequisites form a cycle: {}", cycle.join(" -> ")),
+            );
         }
         let segment_edges: Vec<(&str, Vec<&str>)> = snapshot
             .segments_sorted()
@@ -290,7 +355,15 @@ impl Checker<'_> {
             .collect();
         for cycle in find_cycles(&segment_edges) {
             let path = JsonPath::root().key("segments").key(cycle[0]).key("rules");
-            self.report(Severity::Error, "SEGMENT_CYCLE", &path, format!("segments refer to each other in a cycle: {}", cycle.join(" -> ")));
+            self.report(
+                Severity::Error,
+                "SEGMENT_CYCLE",
+                &path,
+                format!(
+                    "segments refer to each other in a cycle: {}",
+                    cycle.join(" -> ")
+                ),
+            );
         }
     }
 
@@ -309,7 +382,10 @@ impl Checker<'_> {
                 Severity::Warning,
                 "OTHER_NAMESPACES",
                 &JsonPath::root(),
-                format!("skipped items of other namespaces: {} (is a --prefix needed?)", source.skipped_namespaces.join(", ")),
+                format!(
+                    "skipped items of other namespaces: {} (is a --prefix needed?)",
+                    source.skipped_namespaces.join(", ")
+                ),
             );
         }
     }
@@ -318,7 +394,11 @@ impl Checker<'_> {
 /// Cycles in a directed graph, each as the list of nodes from the first one
 /// met, closing back on it. Iterative, so deep chains cannot overflow.
 fn find_cycles<'a>(edges: &[(&'a str, Vec<&'a str>)]) -> Vec<Vec<&'a str>> {
-    let index: HashMap<&str, usize> = edges.iter().enumerate().map(|(i, (k, _))| (*k, i)).collect();
+    let index: HashMap<&str, usize> = edges
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (*k, i))
+        .collect();
     // 0 = unvisited, 1 = on the current path, 2 = done.
     let mut state = vec![0u8; edges.len()];
     let mut cycles = Vec::new();
@@ -331,10 +411,15 @@ fn find_cycles<'a>(edges: &[(&'a str, Vec<&'a str>)]) -> Vec<Vec<&'a str>> {
             *s = 1;
         }
         while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-            let targets = edges.get(node).map(|(_, t)| t.as_slice()).unwrap_or_default();
+            let targets = edges
+                .get(node)
+                .map(|(_, t)| t.as_slice())
+                .unwrap_or_default();
             if let Some(target) = targets.get(*next) {
                 *next += 1;
-                let Some(&t) = index.get(target) else { continue };
+                let Some(&t) = index.get(target) else {
+                    continue;
+                };
                 match state.get(t) {
                     Some(0) => {
                         if let Some(s) = state.get_mut(t) {
@@ -344,7 +429,12 @@ fn find_cycles<'a>(edges: &[(&'a str, Vec<&'a str>)]) -> Vec<Vec<&'a str>> {
                     }
                     Some(1) => {
                         let from = stack.iter().position(|&(n, _)| n == t).unwrap_or(0);
-                        let mut cycle: Vec<&str> = stack.get(from..).unwrap_or_default().iter().filter_map(|&(n, _)| edges.get(n).map(|e| e.0)).collect();
+                        let mut cycle: Vec<&str> = stack
+                            .get(from..)
+                            .unwrap_or_default()
+                            .iter()
+                            .filter_map(|&(n, _)| edges.get(n).map(|e| e.0))
+                            .collect();
                         cycle.push(edges.get(t).map_or("", |e| e.0));
                         cycles.push(cycle);
                     }

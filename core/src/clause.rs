@@ -85,7 +85,10 @@ impl Clause {
             attr_is_kind: raw == "kind",
             strings: match op {
                 Op::In => KeySet::build(
-                    values.iter().enumerate().filter_map(|(i, v)| Some((i, v.as_str()?))),
+                    values
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, v)| Some((i, v.as_str()?))),
                     values.len(),
                 ),
                 _ => KeySet::default(),
@@ -148,7 +151,10 @@ impl Clause {
 
 fn strings(value: &Value, values: &[Value], test: impl Fn(&str, &str) -> bool) -> bool {
     match value.as_str() {
-        Some(s) => values.iter().filter_map(Value::as_str).any(|cv| test(s, cv)),
+        Some(s) => values
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|cv| test(s, cv)),
         None => false,
     }
 }
@@ -175,7 +181,11 @@ fn instants(value: &Value, instants: &[Option<f64>], test: impl Fn(f64, f64) -> 
     }
 }
 
-fn versions(value: &Value, versions: &[Option<SemVer>], test: impl Fn(&SemVer, &SemVer) -> bool) -> bool {
+fn versions(
+    value: &Value,
+    versions: &[Option<SemVer>],
+    test: impl Fn(&SemVer, &SemVer) -> bool,
+) -> bool {
     match value.as_str().and_then(SemVer::parse) {
         Some(a) => versions.iter().flatten().any(|b| test(&a, b)),
         None => false,
@@ -191,7 +201,9 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| json_eq(a, b))
         }
         (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| json_eq(v, w)))
         }
         _ => a == b,
     }
@@ -222,7 +234,10 @@ mod tests {
 
     #[test]
     fn in_with_many_strings_uses_the_key_set() {
-        let keys: Vec<Value> = (0..100).map(|i| json!(format!("k{i}"))).chain([json!(7)]).collect();
+        let keys: Vec<Value> = (0..100)
+            .map(|i| json!(format!("k{i}")))
+            .chain([json!(7)])
+            .collect();
         let c = clause("in", Value::Array(keys));
         assert!(c.matches_value(&json!("k99")));
         assert!(c.matches_value(&json!(7.0)));

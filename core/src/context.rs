@@ -188,8 +188,10 @@ impl Single {
         let attributes = object
             .iter()
             .filter(|(name, value)| {
-                !matches!(name.as_str(), "kind" | "key" | "name" | "anonymous" | "_meta")
-                    && !value.is_null()
+                !matches!(
+                    name.as_str(),
+                    "kind" | "key" | "name" | "anonymous" | "_meta"
+                ) && !value.is_null()
             })
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
@@ -230,7 +232,10 @@ impl Single {
             Some(Value::Object(custom)) => {
                 for (attr, value) in custom {
                     if value.is_null()
-                        || matches!(attr.as_str(), "kind" | "key" | "name" | "anonymous" | "_meta")
+                        || matches!(
+                            attr.as_str(),
+                            "kind" | "key" | "name" | "anonymous" | "_meta"
+                        )
                     {
                         continue;
                     }
@@ -270,13 +275,7 @@ impl Single {
             "key" => &self.key,
             "name" => self.name.as_ref()?,
             "anonymous" => &self.anonymous,
-            other => {
-                &self
-                    .attributes
-                    .iter()
-                    .find(|(name, _)| name == other)?
-                    .1
-            }
+            other => &self.attributes.iter().find(|(name, _)| name == other)?.1,
         };
         // Arrays cannot be indexed: each further component is an object property.
         for component in attr.rest() {
@@ -293,13 +292,20 @@ mod tests {
 
     #[test]
     fn old_style_users_become_user_contexts() {
-        let ctx = Context::from_value(&json!({"key": "", "email": "a@b", "custom": {"plan": "pro"}}))
-            .unwrap();
+        let ctx =
+            Context::from_value(&json!({"key": "", "email": "a@b", "custom": {"plan": "pro"}}))
+                .unwrap();
         let user = ctx.individual("user").unwrap();
         assert_eq!(user.key(), "");
         assert_eq!(user.get(&AttrRef::key()), Some(&json!("")));
-        assert_eq!(user.get(&AttrRef::literal("plan").unwrap()), Some(&json!("pro")));
-        assert_eq!(user.get(&AttrRef::literal("email").unwrap()), Some(&json!("a@b")));
+        assert_eq!(
+            user.get(&AttrRef::literal("plan").unwrap()),
+            Some(&json!("pro"))
+        );
+        assert_eq!(
+            user.get(&AttrRef::literal("email").unwrap()),
+            Some(&json!("a@b"))
+        );
     }
 
     #[test]
@@ -322,17 +328,27 @@ mod tests {
             json!({"custom": {}}),
             json!("user-key"),
         ] {
-            assert!(Context::from_value(&bad).is_err(), "{bad} should be refused");
+            assert!(
+                Context::from_value(&bad).is_err(),
+                "{bad} should be refused"
+            );
         }
     }
 
     #[test]
     fn paths_read_nested_objects_but_not_arrays() {
-        let ctx = Context::from_value(&json!({"kind": "user", "key": "k", "a": {"b": [1], "2": "x"}}))
-            .unwrap();
+        let ctx =
+            Context::from_value(&json!({"kind": "user", "key": "k", "a": {"b": [1], "2": "x"}}))
+                .unwrap();
         let user = ctx.individual("user").unwrap();
-        assert_eq!(user.get(&AttrRef::parse("/a/2").unwrap()), Some(&json!("x")));
+        assert_eq!(
+            user.get(&AttrRef::parse("/a/2").unwrap()),
+            Some(&json!("x"))
+        );
         assert_eq!(user.get(&AttrRef::parse("/a/b/0").unwrap()), None);
-        assert_eq!(user.get(&AttrRef::literal("anonymous").unwrap()), Some(&json!(false)));
+        assert_eq!(
+            user.get(&AttrRef::literal("anonymous").unwrap()),
+            Some(&json!(false))
+        );
     }
 }

@@ -3,9 +3,9 @@
 //! key in the sort key `key`, the whole object as a JSON string in `item`.
 //! Items come as DynamoDB's typed JSON (`{"S": "..."}`) or as plain values.
 
-use std::collections::HashMap;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use std::collections::HashMap;
 
 use crate::error::{ErrorCode, JsonPath, SnapshotError};
 use crate::model::{Flag, Segment};
@@ -24,12 +24,20 @@ struct Latest<T> {
     item: Option<T>,
 }
 
-pub(crate) fn read_items(items: &[Value], prefix: Option<&str>, path: &JsonPath) -> Result<Read, SnapshotError> {
+pub(crate) fn read_items(
+    items: &[Value],
+    prefix: Option<&str>,
+    path: &JsonPath,
+) -> Result<Read, SnapshotError> {
     let namespace = |kind: &str| match prefix {
         Some(prefix) if !prefix.is_empty() => format!("{prefix}:{kind}"),
         _ => kind.to_owned(),
     };
-    let (features, segments_ns, inited) = (namespace("features"), namespace("segments"), namespace("$inited"));
+    let (features, segments_ns, inited) = (
+        namespace("features"),
+        namespace("segments"),
+        namespace("$inited"),
+    );
     let mut flags: HashMap<String, Latest<Flag>> = HashMap::new();
     let mut segments: HashMap<String, Latest<Segment>> = HashMap::new();
     let mut store_initialized = false;
@@ -70,7 +78,8 @@ pub(crate) fn read_items(items: &[Value], prefix: Option<&str>, path: &JsonPath)
             let v = parsed.as_ref().map_or(version.unwrap_or(0), |f| f.version);
             keep_latest(&mut flags, key, v, parsed.filter(|f| !f.deleted));
         } else {
-            let parsed: Option<Segment> = parse_item(item, &at, ErrorCode::SegmentInvalid, "segment")?;
+            let parsed: Option<Segment> =
+                parse_item(item, &at, ErrorCode::SegmentInvalid, "segment")?;
             let parsed = parsed.map(|mut segment| {
                 segment.key = key.to_owned();
                 if segment.version == 0 {
@@ -181,8 +190,17 @@ fn string_attribute<'v>(
 }
 
 /// A whole-number attribute: a JSON number, a numeric string, or `{"N": "3"}`.
-fn number_attribute(item: &Map<String, Value>, name: &str, at: &JsonPath) -> Result<Option<i64>, SnapshotError> {
-    let bad = || invalid(&at.key(name), &format!("the \"{name}\" attribute must be a whole number (N)"));
+fn number_attribute(
+    item: &Map<String, Value>,
+    name: &str,
+    at: &JsonPath,
+) -> Result<Option<i64>, SnapshotError> {
+    let bad = || {
+        invalid(
+            &at.key(name),
+            &format!("the \"{name}\" attribute must be a whole number (N)"),
+        )
+    };
     let text = match item.get(name) {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Number(n)) => return n.as_i64().map(Some).ok_or_else(bad),

@@ -71,7 +71,11 @@ pub struct SnapshotError {
 }
 
 impl SnapshotError {
-    pub(crate) fn new(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        code: ErrorCode,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         SnapshotError {
             code,
             path: path.into(),
@@ -147,7 +151,9 @@ fn push_key(out: &mut String, key: &str) {
         .chars()
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
     if identifier {
         out.push('.');
         out.push_str(key);
@@ -168,7 +174,11 @@ mod tests {
 
     #[test]
     fn paths_quote_keys_that_are_not_identifiers() {
-        let p = JsonPath::root().key("flags").key("new-checkout").index(2).key("op");
+        let p = JsonPath::root()
+            .key("flags")
+            .key("new-checkout")
+            .index(2)
+            .key("op");
         assert_eq!(p.as_str(), "$.flags[\"new-checkout\"][2].op");
     }
 

@@ -61,7 +61,11 @@ pub(crate) struct Evaluator<'a, 'c> {
 }
 
 /// Evaluates `flag` for `context`.
-pub(crate) fn evaluate<'a>(snapshot: &'a Snapshot, flag: &'a Flag, context: &Context) -> Evaluation<'a> {
+pub(crate) fn evaluate<'a>(
+    snapshot: &'a Snapshot,
+    flag: &'a Flag,
+    context: &Context,
+) -> Evaluation<'a> {
     let mut evaluator = Evaluator {
         snapshot,
         context,
@@ -108,7 +112,10 @@ impl<'a> Evaluator<'a, '_> {
             let failed = self.prerequisites(flag, chain);
             chain.pop();
             if let Some(prerequisite_key) = failed? {
-                return Ok(off(flag, Reason::new(ReasonKind::PrerequisiteFailed { prerequisite_key })));
+                return Ok(off(
+                    flag,
+                    Reason::new(ReasonKind::PrerequisiteFailed { prerequisite_key }),
+                ));
             }
         }
         if let Some(outcome) = self.targets(flag) {
@@ -120,7 +127,12 @@ impl<'a> Evaluator<'a, '_> {
                     rule_index,
                     rule_id: &rule.id,
                 };
-                return Ok(self.variation_or_rollout(flag, rule.variation, rule.rollout.as_ref(), kind));
+                return Ok(self.variation_or_rollout(
+                    flag,
+                    rule.variation,
+                    rule.rollout.as_ref(),
+                    kind,
+                ));
             }
         }
         let fallthrough = &flag.fallthrough;
@@ -133,7 +145,11 @@ impl<'a> Evaluator<'a, '_> {
     }
 
     /// The key of the first prerequisite that is not met, if any.
-    fn prerequisites(&mut self, flag: &'a Flag, chain: &mut Vec<&'a str>) -> Result<Option<&'a str>, Abort> {
+    fn prerequisites(
+        &mut self,
+        flag: &'a Flag,
+        chain: &mut Vec<&'a str>,
+    ) -> Result<Option<&'a str>, Abort> {
         for prerequisite in &flag.prerequisites {
             self.step()?;
             let key = prerequisite.key.as_str();
@@ -162,15 +178,26 @@ impl<'a> Evaluator<'a, '_> {
         let target_match = || Reason::new(ReasonKind::TargetMatch);
         if flag.context_targets.is_empty() {
             let user = user?;
-            let hit = flag.targets.iter().find(|t| t.values.contains(user.key()))?;
+            let hit = flag
+                .targets
+                .iter()
+                .find(|t| t.values.contains(user.key()))?;
             return Some(fixed(flag, hit.variation, target_match()));
         }
         for target in &flag.context_targets {
-            let kind = target.context_kind.as_deref().filter(|k| !k.is_empty()).unwrap_or("user");
+            let kind = target
+                .context_kind
+                .as_deref()
+                .filter(|k| !k.is_empty())
+                .unwrap_or("user");
             let hit = if kind == "user" && target.values.is_empty() {
                 // A placeholder: the user keys live in `targets`, same variation.
-                user.zip(flag.targets.iter().find(|t| t.variation == target.variation))
-                    .is_some_and(|(user, t)| t.values.contains(user.key()))
+                user.zip(
+                    flag.targets
+                        .iter()
+                        .find(|t| t.variation == target.variation),
+                )
+                .is_some_and(|(user, t)| t.values.contains(user.key()))
             } else {
                 self.context
                     .individual(kind)
@@ -221,7 +248,11 @@ impl<'a> Evaluator<'a, '_> {
                 .any(|part| clause.matches_value(part.kind_value()));
             return Ok(hit != clause.negate);
         }
-        let kind = clause.context_kind.as_deref().filter(|k| !k.is_empty()).unwrap_or("user");
+        let kind = clause
+            .context_kind
+            .as_deref()
+            .filter(|k| !k.is_empty())
+            .unwrap_or("user");
         // A missing kind or attribute is a non-match whatever `negate` says.
         let Some(individual) = self.context.individual(kind) else {
             return Ok(false);

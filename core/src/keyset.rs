@@ -43,7 +43,10 @@ impl KeySet {
         table.reserve(len, |_| 0); // empty table: nothing to rehash yet
         for (position, key) in items {
             let hash = HASHER.hash_one(key);
-            if table.find(hash, |&i| at.get(i as usize) == Some(&Some(key))).is_some() {
+            if table
+                .find(hash, |&i| at.get(i as usize) == Some(&Some(key)))
+                .is_some()
+            {
                 continue;
             }
             if let Some(slot) = at.get_mut(position) {
@@ -199,7 +202,10 @@ mod tests {
     fn key_lists_round_trip_and_find_keys() {
         let keys: Vec<String> = (0..50).map(|i| format!("k{i}")).collect();
         let list: KeyList = serde_json::from_value(serde_json::json!(keys)).unwrap();
-        assert_eq!(serde_json::to_value(&list).unwrap(), serde_json::json!(keys));
+        assert_eq!(
+            serde_json::to_value(&list).unwrap(),
+            serde_json::json!(keys)
+        );
         assert!(list.contains("k49") && list.contains("k0") && !list.contains("k50"));
         let short: KeyList = ["a", "", "b"].into_iter().collect();
         assert!(short.contains("") && short.contains("b") && !short.contains("c"));

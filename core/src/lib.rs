@@ -16,7 +16,10 @@
 //! assert_eq!(detail.reason.kind_str(), "FALLTHROUGH");
 //! ```
 #![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod all_flags;
 mod attr;

@@ -159,7 +159,10 @@ impl Serialize for Reason<'_> {
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("kind", self.kind_str())?;
         match self.kind {
-            ReasonKind::RuleMatch { rule_index, rule_id } => {
+            ReasonKind::RuleMatch {
+                rule_index,
+                rule_id,
+            } => {
                 map.serialize_entry("ruleIndex", &rule_index)?;
                 if !rule_id.is_empty() {
                     map.serialize_entry("ruleId", rule_id)?;
@@ -241,7 +244,10 @@ mod tests {
             rule_index: 0,
             rule_id: "",
         });
-        assert_eq!(no_id.to_value(), json!({"kind": "RULE_MATCH", "ruleIndex": 0}));
+        assert_eq!(
+            no_id.to_value(),
+            json!({"kind": "RULE_MATCH", "ruleIndex": 0})
+        );
         assert_eq!(
             Reason::error(ErrorKind::WrongType).to_value(),
             json!({"kind": "ERROR", "errorKind": "WRONG_TYPE"})

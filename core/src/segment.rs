@@ -66,7 +66,11 @@ impl<'a> Evaluator<'a, '_> {
             .is_some_and(|user| keys.contains(user.key()));
         by_user
             || targets.iter().any(|target| {
-                let kind = target.context_kind.as_deref().filter(|k| !k.is_empty()).unwrap_or("user");
+                let kind = target
+                    .context_kind
+                    .as_deref()
+                    .filter(|k| !k.is_empty())
+                    .unwrap_or("user");
                 self.context
                     .individual(kind)
                     .is_some_and(|c| target.values.contains(c.key()))

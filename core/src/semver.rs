@@ -31,11 +31,8 @@ impl SemVer {
             None => (rest, None),
         };
         let mut core = [0u64; 3];
-        let mut count = 0;
-        for part in version.split('.') {
-            let slot = core.get_mut(count)?;
-            *slot = number(part)?;
-            count += 1;
+        for (i, part) in version.split('.').enumerate() {
+            *core.get_mut(i)? = number(part)?;
         }
         let pre = match pre {
             None => Vec::new(),
@@ -134,7 +131,9 @@ mod tests {
 
     #[test]
     fn malformed_versions_are_refused() {
-        for bad in ["02.0.0", "v2.0.0", "2.0.0.0", "", "1..2", "1.0.0-", "1.0.0-01", "1.0.0+", "a"] {
+        for bad in [
+            "02.0.0", "v2.0.0", "2.0.0.0", "", "1..2", "1.0.0-", "1.0.0-01", "1.0.0+", "a",
+        ] {
             assert!(SemVer::parse(bad).is_none(), "{bad:?} should be refused");
         }
     }

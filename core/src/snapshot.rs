@@ -123,9 +123,16 @@ impl Snapshot {
 
     /// As [`Snapshot::from_json`]; DynamoDB items are read under `prefix`
     /// (`prefix:features`...). The prefix is ignored for the other formats.
-    pub fn from_json_with_prefix(input: &[u8], prefix: Option<&str>) -> Result<Snapshot, SnapshotError> {
+    pub fn from_json_with_prefix(
+        input: &[u8],
+        prefix: Option<&str>,
+    ) -> Result<Snapshot, SnapshotError> {
         let text = std::str::from_utf8(input).map_err(|e| {
-            SnapshotError::new(ErrorCode::InvalidJson, "$", format!("the input is not UTF-8: {e}"))
+            SnapshotError::new(
+                ErrorCode::InvalidJson,
+                "$",
+                format!("the input is not UTF-8: {e}"),
+            )
         })?;
         match text.trim_start().as_bytes().first() {
             Some(b'[') => {
@@ -135,14 +142,20 @@ impl Snapshot {
             Some(b'{') => Snapshot::from_document(text, prefix),
             _ => Err(match serde_json::from_str::<Value>(text) {
                 Err(e) => json_error(&e),
-                Ok(_) => unknown_format("$", "a snapshot is a JSON object or an array of DynamoDB items"),
+                Ok(_) => unknown_format(
+                    "$",
+                    "a snapshot is a JSON object or an array of DynamoDB items",
+                ),
             }),
         }
     }
 
     /// Reads DynamoDB items in the Relay Proxy / SDK store layout
     /// (`namespace`, `key`, `version`, `item`), typed (`{"S": ...}`) or plain.
-    pub fn from_dynamodb_items(items: &[Value], prefix: Option<&str>) -> Result<Snapshot, SnapshotError> {
+    pub fn from_dynamodb_items(
+        items: &[Value],
+        prefix: Option<&str>,
+    ) -> Result<Snapshot, SnapshotError> {
         let read = dynamodb::read_items(items, prefix, &JsonPath::root())?;
         Ok(Snapshot::build(read.flags, read.segments, read.source))
     }
@@ -163,7 +176,10 @@ impl Snapshot {
     ) -> Result<Snapshot, SnapshotError> {
         if let Some(data) = document.data {
             if nested {
-                return Err(unknown_format(path.key("data").as_str(), "a put event's data cannot hold another put event"));
+                return Err(unknown_format(
+                    path.key("data").as_str(),
+                    "a put event's data cannot hold another put event",
+                ));
             }
             let mut snapshot = Snapshot::read_document(*data, prefix, &path.key("data"), true)?;
             snapshot.source.format = Format::StreamingPut;
@@ -220,11 +236,18 @@ impl Snapshot {
         // both flags and flagValues) is refused rather than one silently winning.
         if let Some(index) = first_duplicate(flags.iter().map(|f| f.key.as_str())) {
             let key = flags.get(index).map(|f| f.key.as_str()).unwrap_or_default();
-            let collection = if index >= explicit { "flagValues" } else { "flags" };
+            let collection = if index >= explicit {
+                "flagValues"
+            } else {
+                "flags"
+            };
             return Err(duplicate(path.key(collection).key(key), key));
         }
         if let Some(index) = first_duplicate(segments.iter().map(|s| s.key.as_str())) {
-            let key = segments.get(index).map(|s| s.key.as_str()).unwrap_or_default();
+            let key = segments
+                .get(index)
+                .map(|s| s.key.as_str())
+                .unwrap_or_default();
             return Err(duplicate(path.key("segments").key(key), key));
         }
         Ok(Snapshot::build(flags, segments, source))
@@ -233,7 +256,8 @@ impl Snapshot {
     /// Prepares every item and computes the content id.
     pub(crate) fn build(flags: Vec<Flag>, segments: Vec<Segment>, source: SourceInfo) -> Snapshot {
         // Items are moved once, into their maps; only keys are sorted.
-        let mut flag_map: HashMap<String, Flag, FixedState> = HashMap::with_capacity_and_hasher(flags.len(), FixedState::default());
+        let mut flag_map: HashMap<String, Flag, FixedState> =
+            HashMap::with_capacity_and_hasher(flags.len(), FixedState::default());
         for mut flag in flags {
             flag.prepare();
             flag_map.insert(flag.key.clone(), flag);
@@ -263,7 +287,8 @@ impl Snapshot {
     ///
     /// It is computed on the first call (about 1 ms per MB of flags) and kept.
     pub fn id(&self) -> &str {
-        self.id.get_or_init(|| content_id(self.flags_sorted(), self.segments_sorted()))
+        self.id
+            .get_or_init(|| content_id(self.flags_sorted(), self.segments_sorted()))
     }
 
     /// Every flag key, sorted.
@@ -283,7 +308,9 @@ impl Snapshot {
 
     /// A flag's variation values, in index order.
     pub fn variations(&self, flag_key: &str) -> Option<&[Value]> {
-        self.flags.get(flag_key).map(|flag| flag.variations.as_slice())
+        self.flags
+            .get(flag_key)
+            .map(|flag| flag.variations.as_slice())
     }
 
     pub(crate) fn flag(&self, key: &str) -> Option<&Flag> {
@@ -301,7 +328,9 @@ impl Snapshot {
 
     /// Segments in key order.
     pub(crate) fn segments_sorted(&self) -> impl Iterator<Item = &Segment> {
-        self.segment_keys.iter().filter_map(|key| self.segments.get(key))
+        self.segment_keys
+            .iter()
+            .filter_map(|key| self.segments.get(key))
     }
 }
 
@@ -311,7 +340,10 @@ impl Snapshot {
 ///
 /// This relies on serde_json's default sorted maps: the workspace must not
 /// enable its `preserve_order` feature.
-fn content_id<'a>(flags: impl Iterator<Item = &'a Flag>, segments: impl Iterator<Item = &'a Segment>) -> String {
+fn content_id<'a>(
+    flags: impl Iterator<Item = &'a Flag>,
+    segments: impl Iterator<Item = &'a Segment>,
+) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"flagcore-snapshot-v1\n");
     // One buffer, one hash update per item: feeding the hash token by token
@@ -347,13 +379,18 @@ pub(crate) fn json_error(error: &serde_json::Error) -> SnapshotError {
 }
 
 fn unknown_format(path: &str, message: &str) -> SnapshotError {
-    SnapshotError::new(ErrorCode::UnknownFormat, path, format!("not a flag snapshot: {message}"))
+    SnapshotError::new(
+        ErrorCode::UnknownFormat,
+        path,
+        format!("not a flag snapshot: {message}"),
+    )
 }
 
 /// The index of the first key that was seen before.
 fn first_duplicate<'a>(keys: impl Iterator<Item = &'a str>) -> Option<usize> {
     let mut seen: HashSet<&str, FixedState> = HashSet::default();
-    keys.enumerate().find_map(|(i, key)| (!seen.insert(key)).then_some(i))
+    keys.enumerate()
+        .find_map(|(i, key)| (!seen.insert(key)).then_some(i))
 }
 
 fn duplicate(path: JsonPath, key: &str) -> SnapshotError {
@@ -377,7 +414,11 @@ fn document_error(text: &str) -> SnapshotError {
     let path = JsonPath::root().join_serde(error.path());
     let inner = error.into_inner();
     if !inner.is_data() {
-        return SnapshotError::new(ErrorCode::InvalidJson, path.as_str(), format!("not valid JSON: {inner}"));
+        return SnapshotError::new(
+            ErrorCode::InvalidJson,
+            path.as_str(),
+            format!("not valid JSON: {inner}"),
+        );
     }
     item_error(path, &inner)
 }
@@ -393,9 +434,17 @@ pub(crate) fn item_error(path: JsonPath, error: &serde_json::Error) -> SnapshotE
     };
     let message = strip_position(&error.to_string());
     if within("flags") {
-        SnapshotError::new(ErrorCode::FlagInvalid, text, format!("invalid flag: {message}"))
+        SnapshotError::new(
+            ErrorCode::FlagInvalid,
+            text,
+            format!("invalid flag: {message}"),
+        )
     } else if within("segments") {
-        SnapshotError::new(ErrorCode::SegmentInvalid, text, format!("invalid segment: {message}"))
+        SnapshotError::new(
+            ErrorCode::SegmentInvalid,
+            text,
+            format!("invalid segment: {message}"),
+        )
     } else {
         SnapshotError::new(ErrorCode::InvalidField, text, message)
     }

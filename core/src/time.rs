@@ -51,7 +51,10 @@ pub(crate) fn parse_rfc3339(text: &str) -> Option<i64> {
         }
         // The first three digits are milliseconds; the rest are dropped.
         for i in 0..3 {
-            millis_part = millis_part * 10 + b.get(start + i).filter(|_| i < len).map_or(0, |d| i64::from(d - b'0'));
+            millis_part = millis_part * 10
+                + b.get(start + i)
+                    .filter(|_| i < len)
+                    .map_or(0, |d| i64::from(d - b'0'));
         }
         at = end;
     }

@@ -105,8 +105,14 @@ impl Snapshot {
     }
 
     /// LaunchDarkly's `variation`: just the value.
-    pub fn variation<'a>(&'a self, flag_key: &str, context: &Context, default: &'a Value) -> Cow<'a, Value> {
-        self.variation_detail(flag_key, context, default, ValueType::Any).value
+    pub fn variation<'a>(
+        &'a self,
+        flag_key: &str,
+        context: &Context,
+        default: &'a Value,
+    ) -> Cow<'a, Value> {
+        self.variation_detail(flag_key, context, default, ValueType::Any)
+            .value
     }
 }
 
