@@ -159,8 +159,8 @@ fn eval(args: &EvalArgs) -> Outcome {
 
 fn batch(args: &EvalArgs) -> Outcome {
     let snapshot = load(&args.source.snapshot, args.source.prefix.as_deref())?;
-    let stdin = io::stdin();
-    let mut input = stdin.lock();
+    // Our own buffer, so that we can see whether more input is already waiting.
+    let mut input = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
     let mut output = BufWriter::new(io::stdout().lock());
     let mut line = String::new();
     let (mut number, mut bad) = (0u64, 0u64);
@@ -191,7 +191,7 @@ fn batch(args: &EvalArgs) -> Outcome {
         output.write_all(b"\n").map_err(write_failed)?;
         // Flush whenever the next read would wait, so that a caller talking
         // to us line by line gets each answer at once.
-        if input.fill_buf().map(|b| b.is_empty()).unwrap_or(true) {
+        if input.buffer().is_empty() {
             output.flush().map_err(write_failed)?;
         }
     }
