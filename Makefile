@@ -59,6 +59,7 @@ test: setup lint wasm test-rust ## lint, the wasm32 build of the core, unit, CLI
 test-rust:
 	$(CARGO) test --workspace --exclude flagcore-bench --lib --bins --test cli --test properties -- --nocapture
 	$(CARGO) test -p flagcore --doc
+	$(CARGO) run -q -p flagcore --example evaluate
 	$(CARGO) test -p flagcore --test conformance
 
 wasm: setup-wasm ## build the core for wasm32-unknown-unknown (it must stay pure)

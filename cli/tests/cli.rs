@@ -252,3 +252,78 @@ fn unreadable_input_fails_with_a_message_on_stderr() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--context is not JSON"));
 }
+
+/// The README shows real output: each line these commands print appears in it.
+#[test]
+fn readme_shows_what_the_commands_print() {
+    let readme = std::fs::read_to_string(example("../README.md")).unwrap();
+    let snapshot = example("snapshot.json");
+    let broken = example("broken-snapshot.json");
+    let runs: [&[&str]; 5] = [
+        &[
+            "eval",
+            "--snapshot",
+            &snapshot,
+            "--flag",
+            "checkout-theme",
+            "--context",
+            r#"{"kind":"user","key":"user-1002","email":"sam@shop.test"}"#,
+            "--default",
+            r#""classic""#,
+            "--type",
+            "string",
+        ],
+        &[
+            "eval",
+            "--snapshot",
+            &snapshot,
+            "--flag",
+            "payment-provider",
+            "--context",
+            r#"{"kind":"user","key":"qa-alice"}"#,
+            "--default",
+            r#""legacy""#,
+        ],
+        // What examples/evaluate.rs computes, through the CLI.
+        &[
+            "eval",
+            "--snapshot",
+            &snapshot,
+            "--flag",
+            "new-checkout",
+            "--context",
+            r#"{"kind":"user","key":"user-42"}"#,
+            "--default",
+            "false",
+            "--type",
+            "bool",
+        ],
+        &[
+            "rollout",
+            "--snapshot",
+            &snapshot,
+            "--flag",
+            "new-checkout",
+            "--synthetic",
+            "100000",
+        ],
+        &["check", &broken],
+    ];
+    for args in runs {
+        let printed = stdout(&flagcore(args));
+        for line in printed.lines().filter(|l| !l.trim().is_empty()) {
+            let shown = line
+                .replace(&snapshot, "examples/snapshot.json")
+                .replace(&broken, "examples/broken-snapshot.json");
+            assert!(
+                readme.contains(&shown),
+                "README.md does not show this output of {args:?}:\n{shown}"
+            );
+        }
+    }
+    let evaluate = std::fs::read_to_string(example("evaluate.rs")).unwrap();
+    assert!(
+        readme.contains(&evaluate),
+        "README.md does not show examples/evaluate.rs as it is"
+    );
+}
