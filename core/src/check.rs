@@ -8,6 +8,7 @@ use regex_lite::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::bucket::Bucketer;
 use crate::clause::Op;
 use crate::error::JsonPath;
 use crate::model::{Clause, Flag, Rollout, Segment};
@@ -178,14 +179,18 @@ impl Checker<'_> {
                 ),
             );
         }
-        if !rollout.bucketer.is_valid() {
+        self.bucket_by(&rollout.bucketer, rollout.bucket_by.as_deref(), &at);
+    }
+
+    fn bucket_by(&mut self, bucketer: &Bucketer, bucket_by: Option<&str>, path: &JsonPath) {
+        if !bucketer.is_valid() {
             self.report(
                 Severity::Error,
                 "INVALID_ATTRIBUTE_REFERENCE",
-                &at.key("bucketBy"),
+                &path.key("bucketBy"),
                 format!(
                     "bucketBy {:?} is not a valid attribute reference",
-                    rollout.bucket_by.as_deref().unwrap_or_default()
+                    bucket_by.unwrap_or_default()
                 ),
             );
         }
@@ -301,17 +306,7 @@ impl Checker<'_> {
                         format!("weight {weight} is outside 0..100000"),
                     );
                 }
-                if !rule.bucketer.is_valid() {
-                    self.report(
-                        Severity::Error,
-                        "INVALID_ATTRIBUTE_REFERENCE",
-                        &at.key("bucketBy"),
-                        format!(
-                            "bucketBy {:?} is not a valid attribute reference",
-                            rule.bucket_by.as_deref().unwrap_or_default()
-                        ),
-                    );
-                }
+                self.bucket_by(&rule.bucketer, rule.bucket_by.as_deref(), &at);
             }
         }
     }

@@ -42,7 +42,6 @@ pub(crate) fn read_items(
     let mut segments: HashMap<String, Latest<Segment>> = HashMap::new();
     let mut store_initialized = false;
     let mut skipped: Vec<String> = Vec::new();
-    let mut deleted = 0;
     for (index, item) in items.iter().enumerate() {
         let at = path.index(index);
         let Value::Object(item) = item else {
@@ -67,44 +66,13 @@ pub(crate) fn read_items(
             .ok_or_else(|| invalid(&at, "the item has no \"key\" attribute"))?;
         let version = number_attribute(item, "version", &at)?;
         if is_flag {
-            let parsed: Option<Flag> = parse_item(item, &at, ErrorCode::FlagInvalid, "flag")?;
-            let parsed = parsed.map(|mut flag| {
-                flag.key = key.to_owned();
-                if flag.version == 0 {
-                    flag.version = version.unwrap_or(0);
-                }
-                flag
-            });
-            let v = parsed.as_ref().map_or(version.unwrap_or(0), |f| f.version);
-            keep_latest(&mut flags, key, v, parsed.filter(|f| !f.deleted));
+            read_one(item, &at, key, version, &mut flags)?;
         } else {
-            let parsed: Option<Segment> =
-                parse_item(item, &at, ErrorCode::SegmentInvalid, "segment")?;
-            let parsed = parsed.map(|mut segment| {
-                segment.key = key.to_owned();
-                if segment.version == 0 {
-                    segment.version = version.unwrap_or(0);
-                }
-                segment
-            });
-            let v = parsed.as_ref().map_or(version.unwrap_or(0), |s| s.version);
-            keep_latest(&mut segments, key, v, parsed.filter(|s| !s.deleted));
+            read_one(item, &at, key, version, &mut segments)?;
         }
     }
-    let mut live_flags = Vec::with_capacity(flags.len());
-    for latest in flags.into_values() {
-        match latest.item {
-            Some(flag) => live_flags.push(flag),
-            None => deleted += 1,
-        }
-    }
-    let mut live_segments = Vec::with_capacity(segments.len());
-    for latest in segments.into_values() {
-        match latest.item {
-            Some(segment) => live_segments.push(segment),
-            None => deleted += 1,
-        }
-    }
+    let (live_flags, deleted_flags) = live(flags);
+    let (live_segments, deleted_segments) = live(segments);
     skipped.sort();
     Ok(Read {
         flags: live_flags,
@@ -113,9 +81,84 @@ pub(crate) fn read_items(
             format: Format::DynamoDb,
             store_initialized: Some(store_initialized),
             skipped_namespaces: skipped,
-            deleted_items: deleted,
+            deleted_items: deleted_flags + deleted_segments,
         },
     })
+}
+
+/// What flags and segments share as stored items.
+trait Stored: DeserializeOwned {
+    const WHAT: &'static str;
+    /// The code of an item of this kind with a property of the wrong type.
+    const CODE: ErrorCode;
+    fn key_mut(&mut self) -> &mut String;
+    fn version_mut(&mut self) -> &mut i64;
+    fn deleted(&self) -> bool;
+}
+
+impl Stored for Flag {
+    const WHAT: &'static str = "flag";
+    const CODE: ErrorCode = ErrorCode::FlagInvalid;
+    fn key_mut(&mut self) -> &mut String {
+        &mut self.key
+    }
+    fn version_mut(&mut self) -> &mut i64 {
+        &mut self.version
+    }
+    fn deleted(&self) -> bool {
+        self.deleted
+    }
+}
+
+impl Stored for Segment {
+    const WHAT: &'static str = "segment";
+    const CODE: ErrorCode = ErrorCode::SegmentInvalid;
+    fn key_mut(&mut self) -> &mut String {
+        &mut self.key
+    }
+    fn version_mut(&mut self) -> &mut i64 {
+        &mut self.version
+    }
+    fn deleted(&self) -> bool {
+        self.deleted
+    }
+}
+
+/// Reads one item into `map`, under its sort key, keeping the latest version.
+fn read_one<T: Stored>(
+    item: &Map<String, Value>,
+    at: &JsonPath,
+    key: &str,
+    attribute_version: Option<i64>,
+    map: &mut HashMap<String, Latest<T>>,
+) -> Result<(), SnapshotError> {
+    let mut parsed = parse_item::<T>(item, at)?;
+    let version = match parsed.as_mut() {
+        Some(parsed) => {
+            *parsed.key_mut() = key.to_owned();
+            let version = parsed.version_mut();
+            if *version == 0 {
+                *version = attribute_version.unwrap_or(0);
+            }
+            *version
+        }
+        None => attribute_version.unwrap_or(0),
+    };
+    keep_latest(map, key, version, parsed.filter(|p| !p.deleted()));
+    Ok(())
+}
+
+/// The live items, and how many keys ended as tombstones.
+fn live<T>(map: HashMap<String, Latest<T>>) -> (Vec<T>, usize) {
+    let mut items = Vec::with_capacity(map.len());
+    let mut deleted = 0;
+    for latest in map.into_values() {
+        match latest.item {
+            Some(item) => items.push(item),
+            None => deleted += 1,
+        }
+    }
+    (items, deleted)
 }
 
 /// Keeps the highest version of each key; a tombstone counts as a version.
@@ -131,11 +174,9 @@ fn keep_latest<T>(map: &mut HashMap<String, Latest<T>>, key: &str, version: i64,
 
 /// The `item` JSON; `None` when the attribute is missing, which readers
 /// treat as deleted.
-fn parse_item<T: DeserializeOwned>(
+fn parse_item<T: Stored>(
     item: &Map<String, Value>,
     at: &JsonPath,
-    code: ErrorCode,
-    what: &str,
 ) -> Result<Option<T>, SnapshotError> {
     let Some(text) = string_attribute(item, "item", at)? else {
         return Ok(None);
@@ -153,9 +194,13 @@ fn parse_item<T: DeserializeOwned>(
     let inner = error.into_inner();
     if inner.is_data() {
         Err(SnapshotError::new(
-            code,
+            T::CODE,
             path.as_str(),
-            format!("invalid {what}: {}", strip_position(&inner.to_string())),
+            format!(
+                "invalid {}: {}",
+                T::WHAT,
+                strip_position(&inner.to_string())
+            ),
         ))
     } else {
         Err(SnapshotError::new(
