@@ -53,13 +53,14 @@ demo: build ## show `flagcore rollout` and `flagcore eval` on the bundled exampl
 	  '{"flag":"no-such-flag","context":{"kind":"user","key":"user-7"},"default":"off"}' \
 	  | $(FLAGCORE) eval --snapshot $(EXAMPLE) --batch
 
-test: setup lint wasm test-rust ## lint, the wasm32 build of the core, unit, CLI, property and conformance tests
+test: setup lint wasm test-rust ## lint, the wasm32 build of the core, unit, CLI, property, differential and conformance tests
 
 # The conformance runner goes last: its `N passed, M failed` closes the output.
 test-rust:
 	$(CARGO) test --workspace --exclude flagcore-bench --lib --bins --test cli --test properties -- --nocapture
 	$(CARGO) test -p flagcore --doc
 	$(CARGO) run -q -p flagcore --example evaluate
+	$(CARGO) test -p flagcore-bench --test differential -- --nocapture
 	$(CARGO) test -p flagcore --test conformance
 
 wasm: setup-wasm ## build the core for wasm32-unknown-unknown (it must stay pure)
