@@ -13,12 +13,15 @@ WASM_TARGET := wasm32-unknown-unknown
 WASM_DEBIAN := env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/wasm /usr/bin/cargo
 WASM_APT := rustc-web cargo-web rust-web-src lld-22
 
-.PHONY: help setup setup-rust setup-wasm build demo test test-rust wasm lint bench fuzz clean
+NODE_DIR := bindings-node
+NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
+
+.PHONY: help setup setup-rust setup-wasm setup-node build demo test test-rust test-node node wasm lint bench fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: setup-rust setup-wasm ## install what the build and tests need (idempotent)
+setup: setup-rust setup-wasm setup-node ## install what the build and tests need (idempotent)
 
 setup-rust:
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust with rustup" >&2; exit 1; }
@@ -30,6 +33,13 @@ setup-wasm:
 	elif dpkg -s $(WASM_APT) >/dev/null 2>&1; then :; \
 	else echo "installing Debian's wasm32 toolchain ($(WASM_APT))"; \
 	  apt-get update -qq && apt-get install -y -qq $(WASM_APT) >/dev/null; fi
+
+# npm ci only when the lock file changed since the last install.
+setup-node: $(NODE_DIR)/node_modules/.package-lock.json
+$(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 18 or later" >&2; exit 1; }
+	cd $(NODE_DIR) && npm ci --no-audit --no-fund
+	@touch $@
 
 build: setup-rust ## build the core and the CLI
 	$(CARGO) build
@@ -53,15 +63,23 @@ demo: build ## show `flagcore rollout` and `flagcore eval` on the bundled exampl
 	  '{"flag":"no-such-flag","context":{"kind":"user","key":"user-7"},"default":"off"}' \
 	  | $(FLAGCORE) eval --snapshot $(EXAMPLE) --batch
 
-test: setup lint wasm test-rust ## lint, the wasm32 build of the core, unit, CLI, property, differential and conformance tests
+test: setup lint wasm test-node test-rust ## lint, the wasm32 build of the core, the Node package's tests, unit, CLI, property, differential and conformance tests
 
 # The conformance runner goes last: its `N passed, M failed` closes the output.
 test-rust:
-	$(CARGO) test --workspace --exclude flagcore-bench --lib --bins --test cli --test properties -- --nocapture
+	$(CARGO) test --workspace --exclude flagcore-bench --exclude flagcore-node --lib --bins --test cli --test properties -- --nocapture
 	$(CARGO) test -p flagcore --doc
 	$(CARGO) run -q -p flagcore --example evaluate
 	$(CARGO) test -p flagcore-bench --test differential -- --nocapture
 	$(CARGO) test -p flagcore --test conformance
+
+node: setup-node ## build the Node package's native module; fails when its generated loader or typings drift from the committed ones
+	cd $(NODE_DIR) && $(NAPI_BUILD)
+	@git diff --exit-code -- $(NODE_DIR)/native.js $(NODE_DIR)/native.d.ts || \
+	  { echo "bindings-node/native.js or native.d.ts changed: commit the regenerated files" >&2; exit 1; }
+
+test-node: node ## the Node package's tests (node --test)
+	cd $(NODE_DIR) && node --test test/
 
 wasm: setup-wasm ## build the core for wasm32-unknown-unknown (it must stay pure)
 	@if rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET); then \

@@ -313,6 +313,15 @@ impl Snapshot {
             .map(|flag| flag.variations.as_slice())
     }
 
+    /// The keys a flag's reasons can name, for hosts that build reasons
+    /// from indexes: each rule's `id`, and each prerequisite's flag key.
+    pub fn reason_keys(&self, flag_key: &str) -> Option<(Vec<&str>, Vec<&str>)> {
+        let flag = self.flags.get(flag_key)?;
+        let rule_ids = flag.rules.iter().map(|r| r.id.as_str()).collect();
+        let prerequisites = flag.prerequisites.iter().map(|p| p.key.as_str()).collect();
+        Some((rule_ids, prerequisites))
+    }
+
     pub(crate) fn flag(&self, key: &str) -> Option<&Flag> {
         self.flags.get(key)
     }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::context::Context;
+use crate::context::{Context, ContextError};
 use crate::eval::{self, Evaluation};
 use crate::reason::{Detail, ErrorKind};
 use crate::snapshot::Snapshot;
@@ -98,8 +98,22 @@ impl Snapshot {
         default: &'a Value,
         value_type: ValueType,
     ) -> Detail<'a> {
-        match Context::from_value(context) {
-            Ok(context) => self.variation_detail(flag_key, &context, default, value_type),
+        let context = Context::from_value(context);
+        self.variation_detail_checked(flag_key, context.as_ref(), default, value_type)
+    }
+
+    /// As [`Snapshot::variation_detail`], for a context that may have been
+    /// refused: an invalid one gives the default and `USER_NOT_SPECIFIED`,
+    /// before the flag is even looked up, as LaunchDarkly's SDKs do.
+    pub fn variation_detail_checked<'a>(
+        &'a self,
+        flag_key: &str,
+        context: Result<&Context, &ContextError>,
+        default: &'a Value,
+        value_type: ValueType,
+    ) -> Detail<'a> {
+        match context {
+            Ok(context) => self.variation_detail(flag_key, context, default, value_type),
             Err(_) => Detail::error(default, ErrorKind::UserNotSpecified),
         }
     }
@@ -123,5 +137,27 @@ fn truncate(value: &Value) -> Cow<'_, Value> {
             Cow::Owned(Value::from(n.trunc() as i64))
         }
         _ => Cow::Borrowed(value),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    // The int method is Go's and Rust's, not Node's or Python's, so this is
+    // not among the cross-runtime vectors.
+    #[test]
+    fn the_int_method_truncates_toward_zero() {
+        let snapshot = Snapshot::from_json(
+            br#"{"flags": {"f": {"on": true, "variations": [-2.7, 2.7], "fallthrough": {"variation": 0}}}}"#,
+        )
+        .unwrap();
+        let context = Context::new("user", "k").unwrap();
+        let default = json!(0);
+        let detail = snapshot.variation_detail("f", &context, &default, ValueType::Int);
+        assert_eq!(*detail.value, json!(-2));
+        let detail = snapshot.variation_detail("f", &context, &default, ValueType::Double);
+        assert_eq!(*detail.value, json!(-2.7));
     }
 }

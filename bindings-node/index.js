@@ -1,0 +1,301 @@
+'use strict'
+// flagcore for Node: LaunchDarkly-compatible flag evaluation from a snapshot.
+// Evaluation happens in the native core; this file turns its packed answers
+// into LaunchDarkly's detail objects and keeps per-flag values on this side,
+// so that one evaluation crosses the boundary once, with numbers only.
+
+const { NativeSnapshot, NativeContext } = require('./native.js')
+
+// Value types, as the native module numbers them.
+const ANY = 0
+const BOOL = 1
+const NUMBER = 2
+const STRING = 3
+
+// The packed answer (see bindings-node/src/convert.rs).
+const KINDS = ['OFF', 'FALLTHROUGH', 'TARGET_MATCH', 'RULE_MATCH', 'PREREQUISITE_FAILED', 'ERROR']
+const ERROR_KINDS = ['CLIENT_NOT_READY', 'FLAG_NOT_FOUND', 'MALFORMED_FLAG', 'USER_NOT_SPECIFIED', 'WRONG_TYPE', 'EXCEPTION']
+const BIG_SEGMENTS = [undefined, 'HEALTHY', 'STALE', 'STORE_ERROR', 'NOT_CONFIGURED']
+const REASON_UNIT = 2 ** 16
+const POSITION_UNIT = 2 ** 26
+
+/** A snapshot that could not be read: `code` is stable, `path` points into the input. */
+class SnapshotError extends Error {
+  constructor (code, path, message) {
+    super(`${code} at ${path}: ${message}`)
+    this.name = 'SnapshotError'
+    this.code = code
+    this.path = path
+  }
+}
+
+function callNative (call) {
+  try {
+    return call()
+  } catch (error) {
+    const text = error && error.message
+    if (typeof text === 'string' && text.startsWith('flagcore:')) {
+      const detail = JSON.parse(text.slice('flagcore:'.length))
+      throw new SnapshotError(detail.code, detail.path, detail.message)
+    }
+    throw error
+  }
+}
+
+function deepFreeze (value) {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const inner of Object.values(value)) deepFreeze(inner)
+  }
+  return value
+}
+
+// A context that cannot be serialized (a cycle, a BigInt) is an invalid one:
+// evaluation answers USER_NOT_SPECIFIED, it never throws.
+function contextJson (context) {
+  if (context instanceof Context) return context.json
+  try {
+    return JSON.stringify(context === undefined ? null : context) ?? 'null'
+  } catch {
+    return 'null'
+  }
+}
+
+/**
+ * A context parsed once. Pass it instead of a plain object when a handler
+ * evaluates several flags for the same user: it skips converting the object
+ * on every call.
+ */
+class Context {
+  #native
+  constructor (context) {
+    this.json = contextJson(context)
+    this.#native = NativeContext.fromJson(this.json)
+  }
+
+  /** Why the context is invalid, or null when it is valid. */
+  get error () {
+    return this.#native.error
+  }
+
+  static native (context) {
+    return context.#native
+  }
+}
+
+/** Per flag, fetched once: values (frozen, shared by every answer) and reason parts. */
+class FlagInfo {
+  constructor (info) {
+    this.variations = info.variations.map(deepFreeze)
+    this.ruleIds = info.ruleIds
+    this.prerequisiteKeys = info.prerequisiteKeys
+    this.reasons = new Map()
+  }
+
+  reason (upper) {
+    let reason = this.reasons.get(upper)
+    if (reason === undefined) {
+      reason = this.#buildReason(upper)
+      this.reasons.set(upper, reason)
+    }
+    return reason
+  }
+
+  #buildReason (upper) {
+    const low = upper % (POSITION_UNIT / REASON_UNIT)
+    const position = Math.floor(upper / (POSITION_UNIT / REASON_UNIT))
+    const kind = KINDS[low & 7]
+    const reason = { kind }
+    if (kind === 'RULE_MATCH') {
+      reason.ruleIndex = position
+      const id = this.ruleIds[position]
+      if (id) reason.ruleId = id
+    } else if (kind === 'PREREQUISITE_FAILED') {
+      reason.prerequisiteKey = this.prerequisiteKeys[position]
+    } else if (kind === 'ERROR') {
+      reason.errorKind = ERROR_KINDS[(low >> 3) & 7]
+    }
+    if ((low >> 6) & 1) reason.inExperiment = true
+    const big = BIG_SEGMENTS[(low >> 7) & 7]
+    if (big) reason.bigSegmentsStatus = big
+    return Object.freeze(reason)
+  }
+}
+
+/** What allFlagsState answers, with the methods of LaunchDarkly's LDFlagsState. */
+class FlagsState {
+  #json
+  constructor (json) {
+    this.#json = json
+  }
+
+  get valid () {
+    return this.#json.$valid === true
+  }
+
+  getFlagValue (key) {
+    return this.#json[key]
+  }
+
+  getFlagReason (key) {
+    const state = this.#json.$flagsState[key]
+    return state && state.reason ? state.reason : null
+  }
+
+  allValues () {
+    const values = {}
+    for (const key of Object.keys(this.#json.$flagsState)) values[key] = this.#json[key]
+    return values
+  }
+
+  toJSON () {
+    return this.#json
+  }
+}
+
+/** Flag data parsed once, immutable; evaluate against it as often as you like. */
+class Snapshot {
+  #native
+  #keys
+  #index
+  #flags
+
+  /** @private Use Snapshot.fromJson or Snapshot.fromDynamoDbItems. */
+  constructor (handle) {
+    if (!(handle instanceof NativeSnapshot)) {
+      throw new TypeError('use Snapshot.fromJson() or Snapshot.fromDynamoDbItems()')
+    }
+    this.#native = handle
+    this.#keys = Object.freeze(handle.flagKeys)
+    this.#index = new Map(this.#keys.map((key, i) => [key, i]))
+    this.#flags = new Array(this.#keys.length)
+  }
+
+  /** Reads a snapshot (polling payload, put event, file data, or DynamoDB items) from JSON text or a Buffer. */
+  static fromJson (input, options = {}) {
+    if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
+      throw new TypeError('Snapshot.fromJson takes a string or a Buffer')
+    }
+    return new Snapshot(callNative(() => NativeSnapshot.fromJson(input, options.prefix)))
+  }
+
+  /** Reads DynamoDB items as the AWS SDK returns them, typed or unmarshalled. */
+  static fromDynamoDbItems (items, options = {}) {
+    return new Snapshot(callNative(() => NativeSnapshot.fromDynamodbItems(items, options.prefix)))
+  }
+
+  /** The content id: the same flags give the same id from any source. */
+  get id () {
+    return this.#native.id
+  }
+
+  /** Every flag key, sorted. */
+  get flagKeys () {
+    return this.#keys
+  }
+
+  variation (key, context, defaultValue) {
+    return this.#value(key, context, defaultValue, ANY)
+  }
+
+  variationDetail (key, context, defaultValue) {
+    return this.#detail(key, context, defaultValue, ANY)
+  }
+
+  boolVariation (key, context, defaultValue) {
+    return this.#value(key, context, defaultValue, BOOL)
+  }
+
+  boolVariationDetail (key, context, defaultValue) {
+    return this.#detail(key, context, defaultValue, BOOL)
+  }
+
+  numberVariation (key, context, defaultValue) {
+    return this.#value(key, context, defaultValue, NUMBER)
+  }
+
+  numberVariationDetail (key, context, defaultValue) {
+    return this.#detail(key, context, defaultValue, NUMBER)
+  }
+
+  stringVariation (key, context, defaultValue) {
+    return this.#value(key, context, defaultValue, STRING)
+  }
+
+  stringVariationDetail (key, context, defaultValue) {
+    return this.#detail(key, context, defaultValue, STRING)
+  }
+
+  jsonVariation (key, context, defaultValue) {
+    return this.#value(key, context, defaultValue, ANY)
+  }
+
+  jsonVariationDetail (key, context, defaultValue) {
+    return this.#detail(key, context, defaultValue, ANY)
+  }
+
+  /** Every flag's value for a context, for bootstrapping client-side SDKs. */
+  allFlagsState (context, options = {}) {
+    const json = this.#native.allFlagsState(
+      contextJson(context),
+      Boolean(options.clientSideOnly),
+      Boolean(options.withReasons),
+      Boolean(options.detailsOnlyForTrackedFlags)
+    )
+    return new FlagsState(json)
+  }
+
+  /** The problems `flagcore check` lists: [{severity, code, path, message}]. */
+  check () {
+    return this.#native.check()
+  }
+
+  #evaluate (index, context, type) {
+    return context instanceof Context
+      ? this.#native.evaluatePrepared(index, Context.native(context), type)
+      : this.#native.evaluateJson(index, contextJson(context), type)
+  }
+
+  #info (index) {
+    return this.#flags[index] ?? (this.#flags[index] = new FlagInfo(this.#native.flagInfo(index)))
+  }
+
+  #value (key, context, defaultValue, type) {
+    const index = this.#index.get(key)
+    if (index !== undefined) {
+      const packed = this.#evaluate(index, context, type)
+      if (packed >= 0) {
+        const variation = (packed % REASON_UNIT) - 1
+        return variation >= 0 ? this.#info(index).variations[variation] : defaultValue
+      }
+    }
+    return this.#slow(key, context, defaultValue, type).value
+  }
+
+  #detail (key, context, defaultValue, type) {
+    const index = this.#index.get(key)
+    if (index !== undefined) {
+      const packed = this.#evaluate(index, context, type)
+      if (packed >= 0) {
+        const variation = (packed % REASON_UNIT) - 1
+        const info = this.#info(index)
+        const reason = info.reason(Math.floor(packed / REASON_UNIT))
+        return variation >= 0
+          ? { value: info.variations[variation], variationIndex: variation, reason }
+          : { value: defaultValue, variationIndex: null, reason }
+      }
+    }
+    return this.#slow(key, context, defaultValue, type)
+  }
+
+  // Unknown keys, and details too large to pack, come back whole as JSON.
+  #slow (key, context, defaultValue, type) {
+    const detail = this.#native.detailJson(String(key), contextJson(context), type)
+    if (detail.variationIndex === null || detail.variationIndex === undefined) {
+      return { value: defaultValue, variationIndex: null, reason: detail.reason }
+    }
+    return { value: deepFreeze(detail.value), variationIndex: detail.variationIndex, reason: detail.reason }
+  }
+}
+
+module.exports = { Snapshot, Context, SnapshotError, FlagsState }

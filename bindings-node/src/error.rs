@@ -1,0 +1,19 @@
+//! The one place core errors become JavaScript errors. The reason carries
+//! the code, path and message as JSON; `index.js` turns it into a
+//! `SnapshotError` with `code` and `path` properties.
+
+use flagcore::SnapshotError;
+use napi::{Error, Status};
+
+pub(crate) fn snapshot_error(error: SnapshotError) -> Error {
+    let detail = serde_json::json!({
+        "code": error.code().as_str(),
+        "path": error.path(),
+        "message": error.message(),
+    });
+    Error::new(Status::InvalidArg, format!("flagcore:{detail}"))
+}
+
+pub(crate) fn invalid_argument(message: impl Into<String>) -> Error {
+    Error::new(Status::InvalidArg, message.into())
+}
