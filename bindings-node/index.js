@@ -4,7 +4,10 @@
 // into LaunchDarkly's detail objects and keeps per-flag values on this side,
 // so that one evaluation crosses the boundary once, with numbers only.
 
-const { NativeSnapshot, NativeContext } = require('./native.js')
+const native = require('./native.js')
+
+// Marks handles made here, so that only they become snapshots.
+const HANDLE = Symbol('flagcore.handle')
 
 // Value types, as the native module numbers them.
 const ANY = 0
@@ -62,24 +65,19 @@ function contextJson (context) {
 }
 
 /**
- * A context parsed once. Pass it instead of a plain object when a handler
- * evaluates several flags for the same user: it skips converting the object
- * on every call.
+ * A context converted once. Pass it instead of a plain object when a handler
+ * evaluates several flags for the same user: it skips serializing the object
+ * on every call. Changing the object afterwards does not change the Context.
  */
 class Context {
-  #native
   constructor (context) {
     this.json = contextJson(context)
-    this.#native = NativeContext.fromJson(this.json)
+    Object.freeze(this)
   }
 
   /** Why the context is invalid, or null when it is valid. */
   get error () {
-    return this.#native.error
-  }
-
-  static native (context) {
-    return context.#native
+    return native.contextError(this.json)
   }
 }
 
@@ -162,11 +160,11 @@ class Snapshot {
 
   /** @private Use Snapshot.fromJson or Snapshot.fromDynamoDbItems. */
   constructor (handle) {
-    if (!(handle instanceof NativeSnapshot)) {
+    if (handle === null || typeof handle !== 'object' || handle[HANDLE] === undefined) {
       throw new TypeError('use Snapshot.fromJson() or Snapshot.fromDynamoDbItems()')
     }
-    this.#native = handle
-    this.#keys = Object.freeze(handle.flagKeys)
+    this.#native = handle[HANDLE]
+    this.#keys = Object.freeze(native.snapshotFlagKeys(this.#native))
     this.#index = new Map(this.#keys.map((key, i) => [key, i]))
     this.#flags = new Array(this.#keys.length)
   }
@@ -176,17 +174,17 @@ class Snapshot {
     if (typeof input !== 'string' && !Buffer.isBuffer(input)) {
       throw new TypeError('Snapshot.fromJson takes a string or a Buffer')
     }
-    return new Snapshot(callNative(() => NativeSnapshot.fromJson(input, options.prefix)))
+    return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromJson(input, options.prefix)) })
   }
 
   /** Reads DynamoDB items as the AWS SDK returns them, typed or unmarshalled. */
   static fromDynamoDbItems (items, options = {}) {
-    return new Snapshot(callNative(() => NativeSnapshot.fromDynamodbItems(items, options.prefix)))
+    return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromDynamodbItems(items, options.prefix)) })
   }
 
   /** The content id: the same flags give the same id from any source. */
   get id () {
-    return this.#native.id
+    return native.snapshotId(this.#native)
   }
 
   /** Every flag key, sorted. */
@@ -236,7 +234,8 @@ class Snapshot {
 
   /** Every flag's value for a context, for bootstrapping client-side SDKs. */
   allFlagsState (context, options = {}) {
-    const json = this.#native.allFlagsState(
+    const json = native.allFlagsState(
+      this.#native,
       contextJson(context),
       Boolean(options.clientSideOnly),
       Boolean(options.withReasons),
@@ -247,17 +246,15 @@ class Snapshot {
 
   /** The problems `flagcore check` lists: [{severity, code, path, message}]. */
   check () {
-    return this.#native.check()
+    return native.check(this.#native)
   }
 
   #evaluate (index, context, type) {
-    return context instanceof Context
-      ? this.#native.evaluatePrepared(index, Context.native(context), type)
-      : this.#native.evaluateJson(index, contextJson(context), type)
+    return native.evaluate(this.#native, index, contextJson(context), type)
   }
 
   #info (index) {
-    return this.#flags[index] ?? (this.#flags[index] = new FlagInfo(this.#native.flagInfo(index)))
+    return this.#flags[index] ?? (this.#flags[index] = new FlagInfo(native.flagInfo(this.#native, index)))
   }
 
   #value (key, context, defaultValue, type) {
@@ -290,7 +287,7 @@ class Snapshot {
 
   // Unknown keys, and details too large to pack, come back whole as JSON.
   #slow (key, context, defaultValue, type) {
-    const detail = this.#native.detailJson(String(key), contextJson(context), type)
+    const detail = native.detailJson(this.#native, String(key), contextJson(context), type)
     if (detail.variationIndex === null || detail.variationIndex === undefined) {
       return { value: defaultValue, variationIndex: null, reason: detail.reason }
     }

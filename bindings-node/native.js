@@ -835,7 +835,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.NativeContext = nativeBinding.NativeContext
-module.exports.JsContext = nativeBinding.JsContext
-module.exports.NativeSnapshot = nativeBinding.NativeSnapshot
-module.exports.JsSnapshot = nativeBinding.JsSnapshot
+module.exports.allFlagsState = nativeBinding.allFlagsState
+module.exports.check = nativeBinding.check
+module.exports.contextError = nativeBinding.contextError
+module.exports.detailJson = nativeBinding.detailJson
+module.exports.evaluate = nativeBinding.evaluate
+module.exports.flagInfo = nativeBinding.flagInfo
+module.exports.snapshotFlagKeys = nativeBinding.snapshotFlagKeys
+module.exports.snapshotFromDynamodbItems = nativeBinding.snapshotFromDynamodbItems
+module.exports.snapshotFromJson = nativeBinding.snapshotFromJson
+module.exports.snapshotId = nativeBinding.snapshotId

@@ -1,10 +1,9 @@
 //! The native half of the `flagcore` npm package. Registration only: the
-//! classes live in `snapshot.rs`, value conversion in `convert.rs`, error
+//! exported functions live in `snapshot.rs`, value conversion in `convert.rs`, error
 //! mapping in `error.rs`. Behaviour lives in the core.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod contexts;
 mod convert;
 mod error;
 mod snapshot;
-
-pub use snapshot::{JsContext, JsSnapshot};

@@ -1,0 +1,123 @@
+'use strict'
+// flagcore beside LaunchDarkly's Node SDK, in one run, on the core benchmark's
+// snapshot: per-evaluation time for both flags, and cold start in a fresh
+// process. `make bench-node` builds the release module and runs this.
+
+const fs = require('node:fs')
+const os = require('node:os')
+const path = require('node:path')
+const { execFileSync } = require('node:child_process')
+const { Snapshot, Context } = require('..')
+const ld = require('@launchdarkly/node-server-sdk')
+
+const snapshotFile = process.argv[2]
+if (!snapshotFile) throw new Error('usage: node bench/bench.js SNAPSHOT.json')
+const text = fs.readFileSync(snapshotFile, 'utf8')
+const context = { kind: 'user', key: 'user-000042', email: 'dana@customer.example', country: 'US' }
+const FLAGS = [['new-checkout', false, '(a) bool flag, 10%/90% rollout'], ['checkout-theme', 'classic', '(b) string flag: 3 rules (1,000-key segment) + rollout']]
+
+function quietLogger () {
+  const nothing = () => {}
+  return { error: nothing, warn: nothing, info: nothing, debug: nothing }
+}
+
+async function launchDarkly () {
+  const factory = new ld.integrations.FileDataSourceFactory({ paths: [snapshotFile] })
+  const client = ld.init('sdk-key-not-used', {
+    updateProcessor: factory.getFactory(),
+    sendEvents: false,
+    diagnosticOptOut: true,
+    logger: quietLogger()
+  })
+  await client.waitForInitialization({ timeout: 30 })
+  return client
+}
+
+// Runs `fn` in rounds and answers the median ns per call; rounds of the two
+// contenders alternate, so machine noise hits both alike.
+async function timeRounds (contenders, { rounds = 15, perRound = 20000 } = {}) {
+  const samples = contenders.map(() => [])
+  for (let r = 0; r < rounds; r++) {
+    for (let c = 0; c < contenders.length; c++) {
+      const { fn, async } = contenders[c]
+      const n = async ? Math.max(1, perRound / 10) : perRound
+      const start = process.hrtime.bigint()
+      if (async) {
+        for (let i = 0; i < n; i++) await fn()
+      } else {
+        for (let i = 0; i < n; i++) fn()
+      }
+      samples[c].push(Number(process.hrtime.bigint() - start) / n)
+    }
+  }
+  return samples.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)])
+}
+
+function coldStart (script, runs = 7) {
+  const times = []
+  for (let i = 0; i < runs; i++) {
+    const out = execFileSync(process.execPath, ['-e', script, snapshotFile], { cwd: path.join(__dirname, '..'), encoding: 'utf8' })
+    times.push(Number(out.trim()))
+  }
+  return times.sort((a, b) => a - b)[Math.floor(runs / 2)]
+}
+
+function show (ns) {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(1)} ms`
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(2)} µs`
+  return `${ns.toFixed(0)} ns`
+}
+
+async function main () {
+  const snapshot = Snapshot.fromJson(text)
+  const prepared = new Context(context)
+  const client = await launchDarkly()
+  const rows = []
+  for (const [key, fallback, label] of FLAGS) {
+    const ours = snapshot.variationDetail(key, context, fallback)
+    const theirs = await client.variationDetail(key, context, fallback)
+    if (ours.variationIndex !== theirs.variationIndex || ours.reason.kind !== theirs.reason.kind) {
+      throw new Error(`${key}: flagcore ${JSON.stringify(ours)} but LaunchDarkly ${JSON.stringify(theirs)}`)
+    }
+    const [prep, plain, detail, ldValue, ldDetail] = await timeRounds([
+      { fn: () => snapshot.variation(key, prepared, fallback) },
+      { fn: () => snapshot.variation(key, context, fallback) },
+      { fn: () => snapshot.variationDetail(key, prepared, fallback) },
+      { fn: () => client.variation(key, context, fallback), async: true },
+      { fn: () => client.variationDetail(key, context, fallback), async: true }
+    ])
+    rows.push([`${label}: variation, prepared Context`, prep, ldValue])
+    rows.push([`${label}: variation, plain object`, plain, ldValue])
+    rows.push([`${label}: variationDetail, prepared Context`, detail, ldDetail])
+  }
+  client.close()
+
+  const ourCold = coldStart(`
+    const t = process.hrtime.bigint()
+    const { Snapshot } = require('.')
+    const s = Snapshot.fromJson(require('fs').readFileSync(process.argv[1]))
+    s.variation('new-checkout', { kind: 'user', key: 'u' }, false)
+    console.log(Number(process.hrtime.bigint() - t))`)
+  const theirCold = coldStart(`
+    const t = process.hrtime.bigint()
+    const ld = require('@launchdarkly/node-server-sdk')
+    const f = new ld.integrations.FileDataSourceFactory({ paths: [process.argv[1]] })
+    const nothing = () => {}
+    const c = ld.init('k', { updateProcessor: f.getFactory(), sendEvents: false, diagnosticOptOut: true,
+      logger: { error: nothing, warn: nothing, info: nothing, debug: nothing } })
+    c.waitForInitialization({ timeout: 30 }).then(() => c.variation('new-checkout', { kind: 'user', key: 'u' }, false))
+      .then(() => { console.log(Number(process.hrtime.bigint() - t)); c.close() })`)
+  rows.push(['cold start: require + parse + first evaluation (fresh process)', ourCold, theirCold])
+
+  console.log(`Node ${process.version}, ${os.cpus().length} cores; snapshot ${(text.length / 1e6).toFixed(2)} MB, ${snapshot.flagKeys.length} flags`)
+  console.log('| benchmark | flagcore | LaunchDarkly Node SDK | LaunchDarkly ÷ flagcore |')
+  console.log('|---|---|---|---|')
+  for (const [label, ours, theirs] of rows) {
+    console.log(`| ${label} | ${show(ours)} | ${show(theirs)} | ${(theirs / ours).toFixed(1)}× |`)
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})
