@@ -296,3 +296,5 @@ class Snapshot {
 }
 
 module.exports = { Snapshot, Context, SnapshotError, FlagsState }
+// Loaded after the exports above, which client.js uses.
+module.exports.FlagClient = require('./client.js').FlagClient
