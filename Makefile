@@ -16,7 +16,7 @@ WASM_APT := rustc-web cargo-web rust-web-src lld-22
 NODE_DIR := bindings-node
 NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 
-.PHONY: help setup setup-rust setup-wasm setup-node build demo test test-rust test-node node wasm lint bench fuzz clean
+.PHONY: help setup setup-rust setup-wasm setup-node build demo test test-rust test-node node wasm lint bench bench-node fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -95,6 +95,11 @@ lint: setup-rust ## rustfmt and clippy, warnings as errors
 bench: setup-rust ## criterion benchmarks beside LaunchDarkly's Rust evaluator, then the table for the README
 	$(CARGO) bench -p flagcore-bench --bench eval
 	@python3 bench/report.py
+
+bench-node: setup-node ## the Node package beside LaunchDarkly's Node SDK: per evaluation and cold start
+	cd $(NODE_DIR) && $(NAPI_BUILD) --release
+	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
+	cd $(NODE_DIR) && node bench/bench.js ../target/bench-snapshot.json
 
 fuzz: ## a long property-test run (FUZZ_CASES, FUZZ_SEED) in release mode
 	FLAGCORE_PROPERTY_CASES=$${FUZZ_CASES:-200000} FLAGCORE_PROPERTY_SEED=$${FUZZ_SEED:-$$(date +%s)} \

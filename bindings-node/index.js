@@ -21,6 +21,7 @@ const ERROR_KINDS = ['CLIENT_NOT_READY', 'FLAG_NOT_FOUND', 'MALFORMED_FLAG', 'US
 const BIG_SEGMENTS = [undefined, 'HEALTHY', 'STALE', 'STORE_ERROR', 'NOT_CONFIGURED']
 const REASON_UNIT = 2 ** 16
 const POSITION_UNIT = 2 ** 26
+const NOT_PREPARED = -2
 
 /** A snapshot that could not be read: `code` is stable, `path` points into the input. */
 class SnapshotError extends Error {
@@ -69,15 +70,16 @@ function contextJson (context) {
  * evaluates several flags for the same user: it skips serializing the object
  * on every call. Changing the object afterwards does not change the Context.
  */
+let preparedContexts = 0
+
 class Context {
   constructor (context) {
     this.json = contextJson(context)
+    // A number the native side files the parsed context under (it keeps the
+    // last few per thread), so that evaluations pass the number, not the text.
+    this.id = preparedContexts = (preparedContexts + 1) >>> 0
+    this.error = native.prepareContext(this.id, this.json)
     Object.freeze(this)
-  }
-
-  /** Why the context is invalid, or null when it is valid. */
-  get error () {
-    return native.contextError(this.json)
   }
 }
 
@@ -250,6 +252,12 @@ class Snapshot {
   }
 
   #evaluate (index, context, type) {
+    if (context instanceof Context) {
+      const packed = native.evaluatePrepared(this.#native, index, context.id, type)
+      if (packed !== NOT_PREPARED) return packed
+      native.prepareContext(context.id, context.json)
+      return native.evaluatePrepared(this.#native, index, context.id, type)
+    }
     return native.evaluate(this.#native, index, contextJson(context), type)
   }
 

@@ -22,9 +22,6 @@ export declare function allFlagsState(snapshot: ExternalObject<Snapshot>, contex
 /** The problems `flagcore check` reports. */
 export declare function check(snapshot: ExternalObject<Snapshot>): any
 
-/** Why a context (as JSON text) is invalid, or null when it is valid. */
-export declare function contextError(context: string): string | null
-
 /**
  * The whole detail as JSON, for keys that are not in the snapshot and for
  * details that do not fit the packed number. `variationIndex` is null when
@@ -39,10 +36,22 @@ export declare function detailJson(snapshot: ExternalObject<Snapshot>, flagKey: 
 export declare function evaluate(snapshot: ExternalObject<Snapshot>, flag: number, context: string, valueTypeCode: number): number
 
 /**
+ * Evaluates flag number `flag` for prepared context `id`; answers the packed
+ * detail, or -2 when the context must be prepared again.
+ */
+export declare function evaluatePrepared(snapshot: ExternalObject<Snapshot>, flag: number, id: number, valueTypeCode: number): number
+
+/**
  * What `index.js` needs to build the details of flag number `flag`: its
  * variations, rule ids and prerequisite keys.
  */
 export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: number): any
+
+/**
+ * Registers a prepared context (JSON text) under `id`; answers why it is
+ * invalid, or null when it is valid.
+ */
+export declare function prepareContext(id: number, context: string): string | null
 
 /** Every flag key, sorted; evaluation functions take positions in this list. */
 export declare function snapshotFlagKeys(snapshot: ExternalObject<Snapshot>): Array<string>

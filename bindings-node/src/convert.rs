@@ -15,11 +15,15 @@
 //! | 26-45 | rule index, or the failed prerequisite's position            |
 //!
 //! A detail that does not fit (65,535 variations, a million rules) answers
-//! -1, and `index.js` asks for the detail as JSON instead.
+//! -1, and `index.js` asks for the detail as JSON instead; -2 asks it to
+//! register a prepared context again.
 
 use flagcore::{BigSegmentsStatus, Detail, ErrorKind, ReasonKind};
 
 pub(crate) const DOES_NOT_FIT: f64 = -1.0;
+
+/// A prepared context that the native cache no longer holds: register it again.
+pub(crate) const NOT_PREPARED: f64 = -2.0;
 
 pub(crate) fn pack(detail: &Detail<'_>, prerequisite_keys: impl Fn() -> Vec<String>) -> f64 {
     let index = match detail.variation_index {

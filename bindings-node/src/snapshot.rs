@@ -13,7 +13,7 @@ use napi_derive::napi;
 use serde_json::{json, Value};
 
 use crate::contexts;
-use crate::convert::{pack, DOES_NOT_FIT};
+use crate::convert::{pack, DOES_NOT_FIT, NOT_PREPARED};
 use crate::error::{invalid_argument, snapshot_error};
 
 fn value_type(code: u32) -> ValueType {
@@ -74,10 +74,26 @@ pub fn snapshot_flag_keys(snapshot: &External<Snapshot>) -> Vec<String> {
     snapshot.flag_keys().to_vec()
 }
 
-/// Why a context (as JSON text) is invalid, or null when it is valid.
+/// Registers a prepared context (JSON text) under `id`; answers why it is
+/// invalid, or null when it is valid.
 #[napi(catch_unwind)]
-pub fn context_error(context: String) -> Option<String> {
-    contexts::with_context(&context, |parsed| parsed.err().map(ToString::to_string))
+pub fn prepare_context(id: u32, context: String) -> Option<String> {
+    contexts::prepare(id, &context)
+}
+
+/// Evaluates flag number `flag` for prepared context `id`; answers the packed
+/// detail, or -2 when the context must be prepared again.
+#[napi(catch_unwind)]
+pub fn evaluate_prepared(
+    snapshot: &External<Snapshot>,
+    flag: u32,
+    id: u32,
+    value_type_code: u32,
+) -> f64 {
+    contexts::with_prepared(id, |parsed| {
+        evaluate_packed(snapshot, flag, parsed, value_type_code)
+    })
+    .unwrap_or(NOT_PREPARED)
 }
 
 /// Evaluates flag number `flag` for a context given as JSON text; answers
@@ -89,7 +105,7 @@ pub fn evaluate(
     context: String,
     value_type_code: u32,
 ) -> f64 {
-    contexts::with_context(&context, |parsed| {
+    contexts::with_text(&context, |parsed| {
         evaluate_packed(snapshot, flag, parsed, value_type_code)
     })
 }
@@ -104,7 +120,7 @@ pub fn detail_json(
     context: String,
     value_type_code: u32,
 ) -> Value {
-    contexts::with_context(&context, |parsed| {
+    contexts::with_text(&context, |parsed| {
         let null = Value::Null;
         let detail = snapshot.variation_detail_checked(
             &flag_key,

@@ -1,0 +1,79 @@
+'use strict'
+// Snapshot and Context behaviour that the shared vectors do not reach.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+const { Snapshot, Context, SnapshotError } = require('..')
+
+const example = fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'snapshot.json'))
+
+test('prepared contexts answer like plain ones, also after the native cache evicted them', () => {
+  const snapshot = Snapshot.fromJson(example)
+  const users = Array.from({ length: 30 }, (_, i) => ({ kind: 'user', key: `user-${1000 + i}`, email: `u${i}@example.com` }))
+  const prepared = users.map((u) => new Context(u))
+  for (let round = 0; round < 3; round++) {
+    users.forEach((user, i) => {
+      for (const key of snapshot.flagKeys) {
+        assert.deepEqual(snapshot.variationDetail(key, prepared[i], null), snapshot.variationDetail(key, user, null))
+      }
+    })
+  }
+})
+
+test('a Context keeps what the object was when it was made', () => {
+  const snapshot = Snapshot.fromJson(example)
+  const user = { kind: 'user', key: 'user-1', email: 'ana@example.com' }
+  const context = new Context(user)
+  user.email = 'someone@else.test'
+  assert.equal(snapshot.variation('checkout-theme', context, 'classic'), 'midnight')
+  assert.equal(context.error, null)
+  assert.match(new Context({ kind: 'user' }).error, /key/)
+})
+
+test('invalid and unserializable contexts answer USER_NOT_SPECIFIED instead of throwing', () => {
+  const snapshot = Snapshot.fromJson(example)
+  const cyclic = { kind: 'user', key: 'k' }
+  cyclic.self = cyclic
+  for (const context of [undefined, null, 'user-1', { kind: 'user' }, cyclic, { key: 'k', big: 10n }]) {
+    const detail = snapshot.variationDetail('new-checkout', context, false)
+    assert.deepEqual(detail, { value: false, variationIndex: null, reason: { kind: 'ERROR', errorKind: 'USER_NOT_SPECIFIED' } })
+  }
+})
+
+test('values are shared and frozen, so one caller cannot change another\'s answer', () => {
+  const snapshot = Snapshot.fromJson(example)
+  const banner = snapshot.variation('maintenance-banner', { key: 'k' }, null)
+  assert.ok(Object.isFrozen(banner))
+  assert.throws(() => { 'use strict'; banner.show = true }, TypeError)
+  assert.equal(snapshot.variation('maintenance-banner', { key: 'k' }, null).show, false)
+})
+
+test('snapshot errors carry a code and a path', () => {
+  assert.throws(() => Snapshot.fromJson('{"flags": {"f": {"rules": [{"variation": "1"}]}}}'), (error) =>
+    error instanceof SnapshotError && error.code === 'FLAG_INVALID' && error.path === '$.flags.f.rules[0].variation')
+  assert.throws(() => Snapshot.fromJson('not json'), (error) => error.code === 'SNAPSHOT_INVALID_JSON')
+  assert.throws(() => Snapshot.fromDynamoDbItems([{ key: { S: 'f' } }]), (error) =>
+    error.code === 'DYNAMODB_ITEM_INVALID' && error.path === '$[0]')
+  assert.throws(() => Snapshot.fromJson(42), TypeError)
+})
+
+test('DynamoDB items unmarshalled by the AWS SDK read like typed ones', () => {
+  const flag = { key: 'f', version: 2, on: true, variations: ['a', 'b'], fallthrough: { variation: 1 } }
+  const typed = Snapshot.fromDynamoDbItems([{ namespace: { S: 'p:features' }, key: { S: 'f' }, version: { N: '2' }, item: { S: JSON.stringify(flag) } }], { prefix: 'p' })
+  const plain = Snapshot.fromDynamoDbItems([{ namespace: 'p:features', key: 'f', version: 2, item: JSON.stringify(flag) }], { prefix: 'p' })
+  assert.equal(typed.id, plain.id)
+  assert.equal(plain.variation('f', { key: 'k' }, null), 'b')
+})
+
+test('allFlagsState and check give LaunchDarkly\'s and the CLI\'s shapes', () => {
+  const snapshot = Snapshot.fromJson(example)
+  const state = snapshot.allFlagsState({ key: 'qa-alice' }, { withReasons: true })
+  assert.equal(state.valid, true)
+  assert.equal(state.getFlagValue('new-checkout'), true)
+  assert.deepEqual(state.getFlagReason('new-checkout'), { kind: 'TARGET_MATCH' })
+  assert.equal(Object.keys(state.allValues()).length, snapshot.flagKeys.length)
+  assert.equal(snapshot.allFlagsState({ kind: 'user' }).valid, false)
+  assert.deepEqual(snapshot.check(), [])
+})

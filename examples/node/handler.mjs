@@ -1,0 +1,11 @@
+// A Node Lambda handler behind a canary flag (examples/snapshot.json).
+import { FlagClient } from 'flagcore'
+
+const flags = new FlagClient({ source: { file: process.env.FLAGS_FILE ?? 'flags.json' }, ttlSeconds: 30 })
+
+export async function handler (event) {
+  const user = { kind: 'user', key: event.userId, email: event.email }
+  const newCheckout = await flags.boolVariation('new-checkout', user, false)
+  const theme = await flags.stringVariation('checkout-theme', user, 'classic')
+  return { statusCode: 200, body: JSON.stringify({ checkout: newCheckout ? 'v2' : 'v1', theme }) }
+}
