@@ -71,3 +71,17 @@ test('npm pack gives a package that installs into an empty folder and works ther
   `], { cwd: app, encoding: 'utf8' })
   assert.deepEqual(JSON.parse(out), { value: true, variationIndex: 0, reason: { kind: 'TARGET_MATCH' } })
 })
+
+test('the typings compile a typical handler under --strict', { timeout: 60_000 }, () => {
+  const tsc = require.resolve('typescript/bin/tsc')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flagcore-types-'))
+  fs.mkdirSync(path.join(dir, 'node_modules'))
+  fs.symlinkSync(pkg, path.join(dir, 'node_modules', 'flagcore'), 'dir')
+  fs.copyFileSync(path.join(__dirname, 'types-check.ts'), path.join(dir, 'check.ts'))
+  try {
+    execFileSync(process.execPath, [tsc, '--strict', '--noEmit', '--module', 'nodenext', '--moduleResolution', 'nodenext',
+    '--target', 'es2022', '--types', 'node', '--typeRoots', path.join(pkg, 'node_modules', '@types'), path.join(dir, 'check.ts')], { encoding: 'utf8' })
+  } catch (error) {
+    assert.fail(`tsc refused the typings:\n${error.stdout}`)
+  }
+})

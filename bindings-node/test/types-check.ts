@@ -1,0 +1,26 @@
+// Compiled by test/package.test.js with `tsc --strict --noEmit`: the typings
+// must accept what the README shows, and refuse what they should.
+import { Context, FlagClient, Snapshot, SnapshotError, type LDEvaluationDetail } from 'flagcore'
+
+async function handler (userId: string): Promise<string> {
+  const flags = new FlagClient({ source: { url: 'https://cdn.example/flags.json' }, ttlSeconds: 30 })
+  const user = new Context({ kind: 'user', key: userId })
+  const enabled: boolean = await flags.boolVariation('new-checkout', user, false)
+  const detail: LDEvaluationDetail<string> = await flags.stringVariationDetail('checkout-theme', { kind: 'user', key: userId }, 'classic')
+  const reason: string = detail.reason.kind
+  return `${enabled} ${detail.value} ${reason} ${flags.status().snapshotId ?? ''}`
+}
+
+function parse (text: string): Snapshot | null {
+  try {
+    return Snapshot.fromJson(text, { prefix: 'prod' })
+  } catch (error) {
+    if (error instanceof SnapshotError) console.log(error.code, error.path)
+    return null
+  }
+}
+
+// @ts-expect-error a snapshot is made by fromJson, not new
+const wrong = new Snapshot()
+
+export { handler, parse, wrong }
