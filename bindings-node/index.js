@@ -65,19 +65,20 @@ function contextJson (context) {
   }
 }
 
+// Numbers for prepared contexts; 2^53 of them will not run out.
+let preparedContexts = 0
+
 /**
  * A context converted once. Pass it instead of a plain object when a handler
  * evaluates several flags for the same user: it skips serializing the object
  * on every call. Changing the object afterwards does not change the Context.
  */
-let preparedContexts = 0
-
 class Context {
   constructor (context) {
     this.json = contextJson(context)
     // A number the native side files the parsed context under (it keeps the
     // last few per thread), so that evaluations pass the number, not the text.
-    this.id = preparedContexts = (preparedContexts + 1) >>> 0
+    this.id = ++preparedContexts
     this.error = native.prepareContext(this.id, this.json)
     Object.freeze(this)
   }

@@ -18,7 +18,7 @@ type Parsed = Result<Context, ContextError>;
 #[derive(PartialEq)]
 enum Key {
     Text(String),
-    Prepared(u32),
+    Prepared(u64),
 }
 
 #[derive(Default)]
@@ -67,7 +67,7 @@ pub(crate) fn with_text<R>(json: &str, f: impl FnOnce(Result<&Context, &ContextE
 }
 
 /// Registers a prepared context under `id`; answers why it is invalid, if it is.
-pub(crate) fn prepare(id: u32, json: &str) -> Option<String> {
+pub(crate) fn prepare(id: u64, json: &str) -> Option<String> {
     let parsed = Context::from_json(json);
     let error = parsed.as_ref().err().map(ToString::to_string);
     CACHE.with(|cache| {
@@ -87,7 +87,7 @@ pub(crate) fn prepare(id: u32, json: &str) -> Option<String> {
 /// Calls `f` with prepared context `id`, or answers `None` when it has been
 /// evicted and must be registered again.
 pub(crate) fn with_prepared<R>(
-    id: u32,
+    id: u64,
     f: impl FnOnce(Result<&Context, &ContextError>) -> R,
 ) -> Option<R> {
     CACHE.with(|cache| {

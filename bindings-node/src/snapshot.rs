@@ -77,8 +77,8 @@ pub fn snapshot_flag_keys(snapshot: &External<Snapshot>) -> Vec<String> {
 /// Registers a prepared context (JSON text) under `id`; answers why it is
 /// invalid, or null when it is valid.
 #[napi(catch_unwind)]
-pub fn prepare_context(id: u32, context: String) -> Option<String> {
-    contexts::prepare(id, &context)
+pub fn prepare_context(id: f64, context: String) -> Option<String> {
+    contexts::prepare(id as u64, &context)
 }
 
 /// Evaluates flag number `flag` for prepared context `id`; answers the packed
@@ -87,10 +87,10 @@ pub fn prepare_context(id: u32, context: String) -> Option<String> {
 pub fn evaluate_prepared(
     snapshot: &External<Snapshot>,
     flag: u32,
-    id: u32,
+    id: f64,
     value_type_code: u32,
 ) -> f64 {
-    contexts::with_prepared(id, |parsed| {
+    contexts::with_prepared(id as u64, |parsed| {
         evaluate_packed(snapshot, flag, parsed, value_type_code)
     })
     .unwrap_or(NOT_PREPARED)
