@@ -196,56 +196,6 @@ class FlagClient {
     }
   }
 
-  async variation (key, context, defaultValue) {
-    const snapshot = await this.snapshot()
-    return snapshot ? snapshot.variation(key, context, defaultValue) : defaultValue
-  }
-
-  async variationDetail (key, context, defaultValue) {
-    const snapshot = await this.snapshot()
-    return snapshot ? snapshot.variationDetail(key, context, defaultValue) : notReady(defaultValue)
-  }
-
-  async boolVariation (key, context, defaultValue) {
-    const snapshot = await this.snapshot()
-    return snapshot ? snapshot.boolVariation(key, context, defaultValue) : defaultValue
-  }
-
-  async boolVariationDetail (key, context, defaultValue) {
-    const snapshot = await this.snapshot()
-    return snapshot ? snapshot.boolVariationDetail(key, context, defaultValue) : notReady(defaultValue)
-  }
-
-  async numberVariation (key, context, defaultValue) {
-    const snapshot = await this.snapshot()
-    return snapshot ? snapshot.numberVariation(key, context, defaultValue) : defaultValue
-  }
-
-  async numberVariationDetail (key, context, defaultValue) {
-    const snapshot = await this.snapshot()
-    return snapshot ? snapshot.numberVariationDetail(key, context, defaultValue) : notReady(defaultValue)
-  }
-
-  async stringVariation (key, context, defaultValue) {
-    const snapshot = await this.snapshot()
-    return snapshot ? snapshot.stringVariation(key, context, defaultValue) : defaultValue
-  }
-
-  async stringVariationDetail (key, context, defaultValue) {
-    const snapshot = await this.snapshot()
-    return snapshot ? snapshot.stringVariationDetail(key, context, defaultValue) : notReady(defaultValue)
-  }
-
-  async jsonVariation (key, context, defaultValue) {
-    const snapshot = await this.snapshot()
-    return snapshot ? snapshot.jsonVariation(key, context, defaultValue) : defaultValue
-  }
-
-  async jsonVariationDetail (key, context, defaultValue) {
-    const snapshot = await this.snapshot()
-    return snapshot ? snapshot.jsonVariationDetail(key, context, defaultValue) : notReady(defaultValue)
-  }
-
   /** Every flag's value for a context; `valid` is false when no snapshot is loaded. */
   async allFlagsState (context, options) {
     const snapshot = await this.snapshot()
@@ -257,6 +207,27 @@ class FlagClient {
 
 function notReady (defaultValue) {
   return { value: defaultValue, variationIndex: null, reason: NOT_READY }
+}
+
+// The variation methods of Snapshot, each answering from the current snapshot
+// once it is fresh, or the default (CLIENT_NOT_READY in details) without one.
+for (const method of ['variation', 'boolVariation', 'numberVariation', 'stringVariation', 'jsonVariation']) {
+  Object.defineProperty(FlagClient.prototype, method, {
+    async value (key, context, defaultValue) {
+      const snapshot = await this.snapshot()
+      return snapshot ? snapshot[method](key, context, defaultValue) : defaultValue
+    },
+    writable: true,
+    configurable: true
+  })
+  Object.defineProperty(FlagClient.prototype, `${method}Detail`, {
+    async value (key, context, defaultValue) {
+      const snapshot = await this.snapshot()
+      return snapshot ? snapshot[`${method}Detail`](key, context, defaultValue) : notReady(defaultValue)
+    },
+    writable: true,
+    configurable: true
+  })
 }
 
 module.exports = { FlagClient }

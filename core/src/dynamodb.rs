@@ -96,33 +96,26 @@ trait Stored: DeserializeOwned {
     fn deleted(&self) -> bool;
 }
 
-impl Stored for Flag {
-    const WHAT: &'static str = "flag";
-    const CODE: ErrorCode = ErrorCode::FlagInvalid;
-    fn key_mut(&mut self) -> &mut String {
-        &mut self.key
-    }
-    fn version_mut(&mut self) -> &mut i64 {
-        &mut self.version
-    }
-    fn deleted(&self) -> bool {
-        self.deleted
-    }
+macro_rules! stored {
+    ($type:ty, $what:literal, $code:expr) => {
+        impl Stored for $type {
+            const WHAT: &'static str = $what;
+            const CODE: ErrorCode = $code;
+            fn key_mut(&mut self) -> &mut String {
+                &mut self.key
+            }
+            fn version_mut(&mut self) -> &mut i64 {
+                &mut self.version
+            }
+            fn deleted(&self) -> bool {
+                self.deleted
+            }
+        }
+    };
 }
 
-impl Stored for Segment {
-    const WHAT: &'static str = "segment";
-    const CODE: ErrorCode = ErrorCode::SegmentInvalid;
-    fn key_mut(&mut self) -> &mut String {
-        &mut self.key
-    }
-    fn version_mut(&mut self) -> &mut i64 {
-        &mut self.version
-    }
-    fn deleted(&self) -> bool {
-        self.deleted
-    }
-}
+stored!(Flag, "flag", ErrorCode::FlagInvalid);
+stored!(Segment, "segment", ErrorCode::SegmentInvalid);
 
 /// Reads one item into `map`, under its sort key, keeping the latest version.
 fn read_one<T: Stored>(
