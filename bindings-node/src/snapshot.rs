@@ -6,25 +6,15 @@
 //! Contexts cross as JSON text, and the parsed form of the last few is kept
 //! (see `contexts.rs`): creating an external per context costs microseconds.
 
-use flagcore::{AllFlagsOptions, Context, ContextError, Snapshot, ValueType};
+use flagcore::host::{self, NOT_PREPARED};
+use flagcore::{AllFlagsOptions, Snapshot};
 use napi::bindgen_prelude::{Buffer, Either, External};
 use napi::Result;
 use napi_derive::napi;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::contexts;
-use crate::convert::{pack, DOES_NOT_FIT, NOT_PREPARED};
 use crate::error::{invalid_argument, snapshot_error};
-
-fn value_type(code: u32) -> ValueType {
-    match code {
-        1 => ValueType::Bool,
-        2 => ValueType::Double,
-        3 => ValueType::String,
-        4 => ValueType::Int,
-        _ => ValueType::Any,
-    }
-}
 
 fn external(snapshot: Snapshot, input_len: usize) -> External<Snapshot> {
     // Tell the garbage collector roughly how much memory it holds: a
@@ -91,7 +81,7 @@ pub fn evaluate_prepared(
     value_type_code: u32,
 ) -> f64 {
     contexts::with_prepared(id as u64, |parsed| {
-        evaluate_packed(snapshot, flag, parsed, value_type_code)
+        host::evaluate_packed(snapshot, flag, parsed, value_type_code)
     })
     .unwrap_or(NOT_PREPARED)
 }
@@ -106,7 +96,7 @@ pub fn evaluate(
     value_type_code: u32,
 ) -> f64 {
     contexts::with_text(&context, |parsed| {
-        evaluate_packed(snapshot, flag, parsed, value_type_code)
+        host::evaluate_packed(snapshot, flag, parsed, value_type_code)
     })
 }
 
@@ -121,14 +111,7 @@ pub fn detail_json(
     value_type_code: u32,
 ) -> Value {
     contexts::with_text(&context, |parsed| {
-        let null = Value::Null;
-        let detail = snapshot.variation_detail_checked(
-            &flag_key,
-            parsed,
-            &null,
-            value_type(value_type_code),
-        );
-        detail.to_value()
+        host::detail_json(snapshot, &flag_key, parsed, value_type_code)
     })
 }
 
@@ -136,12 +119,7 @@ pub fn detail_json(
 /// variations, rule ids and prerequisite keys.
 #[napi(catch_unwind)]
 pub fn flag_info(snapshot: &External<Snapshot>, flag: u32) -> Value {
-    let Some(key) = snapshot.flag_keys().get(flag as usize) else {
-        return Value::Null;
-    };
-    let variations = snapshot.variations(key).unwrap_or_default();
-    let (rule_ids, prerequisite_keys) = snapshot.reason_keys(key).unwrap_or_default();
-    json!({"key": key, "variations": variations, "ruleIds": rule_ids, "prerequisiteKeys": prerequisite_keys})
+    host::flag_info(snapshot, flag)
 }
 
 /// LaunchDarkly's all-flags state for a context given as JSON text.
@@ -167,24 +145,4 @@ pub fn all_flags_state(
 #[napi(catch_unwind)]
 pub fn check(snapshot: &External<Snapshot>) -> Value {
     serde_json::to_value(snapshot.check()).unwrap_or(Value::Null)
-}
-
-fn evaluate_packed(
-    snapshot: &Snapshot,
-    flag: u32,
-    context: std::result::Result<&Context, &ContextError>,
-    value_type_code: u32,
-) -> f64 {
-    let Some(key) = snapshot.flag_keys().get(flag as usize) else {
-        return DOES_NOT_FIT;
-    };
-    let null = Value::Null;
-    let detail =
-        snapshot.variation_detail_checked(key, context, &null, value_type(value_type_code));
-    pack(&detail, || {
-        snapshot
-            .reason_keys(key)
-            .map(|(_, prerequisites)| prerequisites.into_iter().map(str::to_owned).collect())
-            .unwrap_or_default()
-    })
 }

@@ -30,6 +30,7 @@ mod context;
 mod dynamodb;
 mod error;
 mod eval;
+pub mod host;
 mod keyset;
 mod model;
 mod reason;

@@ -1,0 +1,241 @@
+//! What the JavaScript hosts (the Node and WASM packages) share, so that they
+//! cannot drift: the packed answer of an evaluation, and the cache of parsed
+//! contexts. Their `index.js` builds LaunchDarkly's detail objects from the
+//! packed number and from values it fetched once per flag, so an evaluation
+//! crosses the boundary once, with numbers only.
+//!
+//! | bits  | field                                                        |
+//! |-------|--------------------------------------------------------------|
+//! | 0-15  | variation index + 1 (0: none)                                |
+//! | 16-18 | reason kind: OFF, FALLTHROUGH, TARGET_MATCH, RULE_MATCH, PREREQUISITE_FAILED, ERROR |
+//! | 19-21 | error kind, in [`ErrorKind::ALL`] order                      |
+//! | 22    | inExperiment                                                 |
+//! | 23-25 | bigSegmentsStatus + 1 (0: none)                              |
+//! | 26-45 | rule index, or the failed prerequisite's position            |
+//!
+//! A detail that does not fit (65,535 variations, a million rules) is
+//! [`DOES_NOT_FIT`], and the host asks for the detail as JSON instead.
+
+use serde_json::{json, Value};
+
+use crate::context::{Context, ContextError};
+use crate::reason::{BigSegmentsStatus, Detail, ErrorKind, ReasonKind};
+use crate::snapshot::Snapshot;
+use crate::variation::ValueType;
+
+/// The packed answer for details that do not fit the number.
+pub const DOES_NOT_FIT: f64 = -1.0;
+
+/// The packed answer when a prepared context is no longer cached: the host
+/// registers it again.
+pub const NOT_PREPARED: f64 = -2.0;
+
+/// How many parsed contexts a [`ContextCache`] keeps.
+const ENTRIES: usize = 8;
+
+/// The value type a host passes as a number: 1 bool, 2 double, 3 string,
+/// 4 int, anything else any.
+pub fn value_type(code: u32) -> ValueType {
+    match code {
+        1 => ValueType::Bool,
+        2 => ValueType::Double,
+        3 => ValueType::String,
+        4 => ValueType::Int,
+        _ => ValueType::Any,
+    }
+}
+
+/// Evaluates flag number `flag` (a position in [`Snapshot::flag_keys`]) and
+/// packs the detail; the caller's default is the host's to apply.
+pub fn evaluate_packed(
+    snapshot: &Snapshot,
+    flag: u32,
+    context: Result<&Context, &ContextError>,
+    value_type_code: u32,
+) -> f64 {
+    let Some(key) = snapshot.flag_keys().get(flag as usize) else {
+        return DOES_NOT_FIT;
+    };
+    let null = Value::Null;
+    let detail =
+        snapshot.variation_detail_checked(key, context, &null, value_type(value_type_code));
+    pack(snapshot, key, &detail)
+}
+
+/// The whole detail as JSON, with `variationIndex` null where the caller's
+/// default applies: for keys not in the snapshot and details that do not fit.
+pub fn detail_json(
+    snapshot: &Snapshot,
+    flag_key: &str,
+    context: Result<&Context, &ContextError>,
+    value_type_code: u32,
+) -> Value {
+    let null = Value::Null;
+    snapshot
+        .variation_detail_checked(flag_key, context, &null, value_type(value_type_code))
+        .to_value()
+}
+
+/// What a host needs to build the details of flag number `flag`: its key,
+/// variations, rule ids and prerequisite keys.
+pub fn flag_info(snapshot: &Snapshot, flag: u32) -> Value {
+    let Some(key) = snapshot.flag_keys().get(flag as usize) else {
+        return Value::Null;
+    };
+    let variations = snapshot.variations(key).unwrap_or_default();
+    let (rule_ids, prerequisite_keys) = snapshot.reason_keys(key).unwrap_or_default();
+    json!({"key": key, "variations": variations, "ruleIds": rule_ids, "prerequisiteKeys": prerequisite_keys})
+}
+
+fn pack(snapshot: &Snapshot, key: &str, detail: &Detail<'_>) -> f64 {
+    let index = match detail.variation_index {
+        None => 0u64,
+        Some(i) if i < 0xFFFF => i as u64 + 1,
+        Some(_) => return DOES_NOT_FIT,
+    };
+    let reason = &detail.reason;
+    let (kind, position): (u64, usize) = match reason.kind {
+        ReasonKind::Off => (0, 0),
+        ReasonKind::Fallthrough => (1, 0),
+        ReasonKind::TargetMatch => (2, 0),
+        ReasonKind::RuleMatch { rule_index, .. } => (3, rule_index),
+        ReasonKind::PrerequisiteFailed { prerequisite_key } => {
+            let prerequisites = snapshot
+                .reason_keys(key)
+                .map(|(_, p)| p)
+                .unwrap_or_default();
+            match prerequisites.iter().position(|k| *k == prerequisite_key) {
+                Some(position) => (4, position),
+                None => return DOES_NOT_FIT,
+            }
+        }
+        ReasonKind::Error(_) => (5, 0),
+    };
+    if position >= 1 << 20 {
+        return DOES_NOT_FIT;
+    }
+    let error = reason
+        .error_kind()
+        .and_then(|e| ErrorKind::ALL.iter().position(|k| *k == e))
+        .unwrap_or(0) as u64;
+    let big = match reason.big_segments_status {
+        None => 0,
+        Some(BigSegmentsStatus::Healthy) => 1,
+        Some(BigSegmentsStatus::Stale) => 2,
+        Some(BigSegmentsStatus::StoreError) => 3,
+        Some(BigSegmentsStatus::NotConfigured) => 4,
+    };
+    let packed = index
+        | (kind << 16)
+        | (error << 19)
+        | (u64::from(reason.in_experiment) << 22)
+        | (big << 23)
+        | ((position as u64) << 26);
+    packed as f64
+}
+
+#[derive(PartialEq)]
+enum Key {
+    Text(String),
+    Prepared(u64),
+}
+
+/// The parsed form of recent contexts, so that a handler evaluating several
+/// flags for one user parses its context once.
+///
+/// Plain objects arrive as JSON text and are keyed by that whole text, so a
+/// changed context is a new entry, never a stale answer. Prepared contexts
+/// are registered once under a number and then cross as that number alone.
+#[derive(Default)]
+pub struct ContextCache {
+    entries: Vec<(Key, Result<Context, ContextError>)>,
+    next: usize,
+}
+
+impl ContextCache {
+    fn find(&self, key: &Key) -> Option<usize> {
+        self.entries.iter().position(|(k, _)| k == key)
+    }
+
+    fn insert(&mut self, key: Key, parsed: Result<Context, ContextError>) -> Option<usize> {
+        if self.entries.len() < ENTRIES {
+            self.entries.push((key, parsed));
+            return Some(self.entries.len() - 1);
+        }
+        let slot = self.next % ENTRIES;
+        self.next = self.next.wrapping_add(1);
+        *self.entries.get_mut(slot)? = (key, parsed);
+        Some(slot)
+    }
+
+    /// Calls `f` with the parsed context for `json`, parsing it only on a miss.
+    pub fn with_text<R>(
+        &mut self,
+        json: &str,
+        f: impl FnOnce(Result<&Context, &ContextError>) -> R,
+    ) -> R {
+        let key = Key::Text(json.to_owned());
+        let position = match self.find(&key) {
+            Some(position) => Some(position),
+            None => self.insert(key, Context::from_json(json)),
+        };
+        match position.and_then(|p| self.entries.get(p)) {
+            Some((_, parsed)) => f(parsed.as_ref()),
+            None => f(Context::from_json(json).as_ref()),
+        }
+    }
+
+    /// Registers a prepared context under `id`; answers why it is invalid, if it is.
+    pub fn prepare(&mut self, id: u64, json: &str) -> Option<String> {
+        let parsed = Context::from_json(json);
+        let error = parsed.as_ref().err().map(ToString::to_string);
+        let key = Key::Prepared(id);
+        match self.find(&key).and_then(|p| self.entries.get_mut(p)) {
+            Some(entry) => entry.1 = parsed,
+            None => {
+                self.insert(key, parsed);
+            }
+        }
+        error
+    }
+
+    /// Calls `f` with prepared context `id`, or answers `None` when it has
+    /// been let go and must be registered again.
+    pub fn with_prepared<R>(
+        &self,
+        id: u64,
+        f: impl FnOnce(Result<&Context, &ContextError>) -> R,
+    ) -> Option<R> {
+        let (_, parsed) = self.entries.get(self.find(&Key::Prepared(id))?)?;
+        Some(f(parsed.as_ref()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packs_and_caches_as_the_hosts_expect() {
+        let snapshot = Snapshot::from_json(
+            br#"{"flags": {"f": {"on": true, "variations": [1, 2], "prerequisites": [{"key": "g", "variation": 0}],
+                "offVariation": 1, "fallthrough": {"variation": 0}}}}"#,
+        )
+        .unwrap();
+        let mut cache = ContextCache::default();
+        let packed = cache.with_text(r#"{"key": "u"}"#, |c| evaluate_packed(&snapshot, 0, c, 0));
+        // Variation 1 (+1), PREREQUISITE_FAILED (4), position 0.
+        assert_eq!(packed, (2 | (4 << 16)) as f64);
+        let context = Context::new("user", "u").unwrap();
+        assert_eq!(evaluate_packed(&snapshot, 7, Ok(&context), 0), DOES_NOT_FIT);
+        assert!(cache.prepare(9, r#"{"kind": "user"}"#).is_some());
+        for id in 100..120 {
+            cache.prepare(id, r#"{"key": "u"}"#);
+        }
+        assert!(
+            cache.with_prepared(9, |_| ()).is_none(),
+            "evicted after eight newer entries"
+        );
+        assert!(cache.with_prepared(119, |_| ()).is_some());
+    }
+}
