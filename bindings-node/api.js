@@ -1,0 +1,478 @@
+'use strict'
+// The flagcore API that the Node and the WASM packages share: Snapshot,
+// Context, SnapshotError, FlagsState and FlagClient, built on a `native`
+// module that evaluates in the Rust core and answers packed numbers (see
+// core/src/host.rs). One evaluation crosses the boundary once, with numbers
+// only; this side builds LaunchDarkly's detail objects from values it
+// fetched once per flag. The WASM package's build turns this file into an
+// ES module by replacing its last line.
+
+/**
+ * @param native the evaluation functions (the N-API module or the WASM one)
+ * @param hostSources FlagClient sources beyond `{ url }` that the host offers,
+ *   by option name: `make(options, Snapshot)` answers `{ load, describe }`
+ */
+function createApi (native, hostSources = {}) {
+  // Marks handles made here, so that only they become snapshots.
+  const HANDLE = Symbol('flagcore.handle')
+
+  // Value types, as the native module numbers them.
+  const ANY = 0
+  const BOOL = 1
+  const NUMBER = 2
+  const STRING = 3
+
+  // The packed answer (see bindings-node/src/convert.rs).
+  const KINDS = ['OFF', 'FALLTHROUGH', 'TARGET_MATCH', 'RULE_MATCH', 'PREREQUISITE_FAILED', 'ERROR']
+  const ERROR_KINDS = ['CLIENT_NOT_READY', 'FLAG_NOT_FOUND', 'MALFORMED_FLAG', 'USER_NOT_SPECIFIED', 'WRONG_TYPE', 'EXCEPTION']
+  const BIG_SEGMENTS = [undefined, 'HEALTHY', 'STALE', 'STORE_ERROR', 'NOT_CONFIGURED']
+  const REASON_UNIT = 2 ** 16
+  const POSITION_UNIT = 2 ** 26
+  const NOT_PREPARED = -2
+
+  /** A snapshot that could not be read: `code` is stable, `path` points into the input. */
+  class SnapshotError extends Error {
+    constructor (code, path, message) {
+      super(`${code} at ${path}: ${message}`)
+      this.name = 'SnapshotError'
+      this.code = code
+      this.path = path
+    }
+  }
+
+  function callNative (call) {
+    try {
+      return call()
+    } catch (error) {
+      const text = error && error.message
+      if (typeof text === 'string' && text.startsWith('flagcore:')) {
+        const detail = JSON.parse(text.slice('flagcore:'.length))
+        throw new SnapshotError(detail.code, detail.path, detail.message)
+      }
+      throw error
+    }
+  }
+
+  function deepFreeze (value) {
+    if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+      Object.freeze(value)
+      for (const inner of Object.values(value)) deepFreeze(inner)
+    }
+    return value
+  }
+
+  // A context that cannot be serialized (a cycle, a BigInt) is an invalid one:
+  // evaluation answers USER_NOT_SPECIFIED, it never throws.
+  function contextJson (context) {
+    if (context instanceof Context) return context.json
+    try {
+      return JSON.stringify(context === undefined ? null : context) ?? 'null'
+    } catch {
+      return 'null'
+    }
+  }
+
+  // Numbers for prepared contexts; 2^53 of them will not run out.
+  let preparedContexts = 0
+
+  /**
+   * A context converted once. Pass it instead of a plain object when a handler
+   * evaluates several flags for the same user: it skips serializing the object
+   * on every call. Changing the object afterwards does not change the Context.
+   */
+  class Context {
+    constructor (context) {
+      this.json = contextJson(context)
+      // A number the native side files the parsed context under (it keeps the
+      // last few per thread), so that evaluations pass the number, not the text.
+      this.id = ++preparedContexts
+      this.error = native.prepareContext(this.id, this.json)
+      Object.freeze(this)
+    }
+  }
+
+  /** Per flag, fetched once: values (frozen, shared by every answer) and reason parts. */
+  class FlagInfo {
+    constructor (info) {
+      this.variations = info.variations.map(deepFreeze)
+      this.ruleIds = info.ruleIds
+      this.prerequisiteKeys = info.prerequisiteKeys
+      this.reasons = new Map()
+    }
+
+    reason (upper) {
+      let reason = this.reasons.get(upper)
+      if (reason === undefined) {
+        reason = this.#buildReason(upper)
+        this.reasons.set(upper, reason)
+      }
+      return reason
+    }
+
+    #buildReason (upper) {
+      const low = upper % (POSITION_UNIT / REASON_UNIT)
+      const position = Math.floor(upper / (POSITION_UNIT / REASON_UNIT))
+      const kind = KINDS[low & 7]
+      const reason = { kind }
+      if (kind === 'RULE_MATCH') {
+        reason.ruleIndex = position
+        const id = this.ruleIds[position]
+        if (id) reason.ruleId = id
+      } else if (kind === 'PREREQUISITE_FAILED') {
+        reason.prerequisiteKey = this.prerequisiteKeys[position]
+      } else if (kind === 'ERROR') {
+        reason.errorKind = ERROR_KINDS[(low >> 3) & 7]
+      }
+      if ((low >> 6) & 1) reason.inExperiment = true
+      const big = BIG_SEGMENTS[(low >> 7) & 7]
+      if (big) reason.bigSegmentsStatus = big
+      return Object.freeze(reason)
+    }
+  }
+
+  /** What allFlagsState answers, with the methods of LaunchDarkly's LDFlagsState. */
+  class FlagsState {
+    #json
+    constructor (json) {
+      this.#json = json
+    }
+
+    get valid () {
+      return this.#json.$valid === true
+    }
+
+    getFlagValue (key) {
+      return this.#json[key]
+    }
+
+    getFlagReason (key) {
+      const state = this.#json.$flagsState[key]
+      return state && state.reason ? state.reason : null
+    }
+
+    allValues () {
+      const values = {}
+      for (const key of Object.keys(this.#json.$flagsState)) values[key] = this.#json[key]
+      return values
+    }
+
+    toJSON () {
+      return this.#json
+    }
+  }
+
+  /** Flag data parsed once, immutable; evaluate against it as often as you like. */
+  class Snapshot {
+    #native
+    #keys
+    #index
+    #flags
+
+    /** @private Use Snapshot.fromJson or Snapshot.fromDynamoDbItems. */
+    constructor (handle) {
+      if (handle === null || typeof handle !== 'object' || handle[HANDLE] === undefined) {
+        throw new TypeError('use Snapshot.fromJson() or Snapshot.fromDynamoDbItems()')
+      }
+      this.#native = handle[HANDLE]
+      this.#keys = Object.freeze(native.snapshotFlagKeys(this.#native))
+      this.#index = new Map(this.#keys.map((key, i) => [key, i]))
+      this.#flags = new Array(this.#keys.length)
+    }
+
+    /** Reads a snapshot (polling payload, put event, file data, or DynamoDB items) from JSON text or a Buffer. */
+    static fromJson (input, options = {}) {
+      if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+        throw new TypeError('Snapshot.fromJson takes a string, a Buffer or a Uint8Array')
+      }
+      return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromJson(input, options.prefix)) })
+    }
+
+    /** Reads DynamoDB items as the AWS SDK returns them, typed or unmarshalled. */
+    static fromDynamoDbItems (items, options = {}) {
+      return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromDynamodbItems(items, options.prefix)) })
+    }
+
+    /** The content id: the same flags give the same id from any source. */
+    get id () {
+      return native.snapshotId(this.#native)
+    }
+
+    /** Every flag key, sorted. */
+    get flagKeys () {
+      return this.#keys
+    }
+
+    variation (key, context, defaultValue) {
+      return this.#value(key, context, defaultValue, ANY)
+    }
+
+    variationDetail (key, context, defaultValue) {
+      return this.#detail(key, context, defaultValue, ANY)
+    }
+
+    boolVariation (key, context, defaultValue) {
+      return this.#value(key, context, defaultValue, BOOL)
+    }
+
+    boolVariationDetail (key, context, defaultValue) {
+      return this.#detail(key, context, defaultValue, BOOL)
+    }
+
+    numberVariation (key, context, defaultValue) {
+      return this.#value(key, context, defaultValue, NUMBER)
+    }
+
+    numberVariationDetail (key, context, defaultValue) {
+      return this.#detail(key, context, defaultValue, NUMBER)
+    }
+
+    stringVariation (key, context, defaultValue) {
+      return this.#value(key, context, defaultValue, STRING)
+    }
+
+    stringVariationDetail (key, context, defaultValue) {
+      return this.#detail(key, context, defaultValue, STRING)
+    }
+
+    jsonVariation (key, context, defaultValue) {
+      return this.#value(key, context, defaultValue, ANY)
+    }
+
+    jsonVariationDetail (key, context, defaultValue) {
+      return this.#detail(key, context, defaultValue, ANY)
+    }
+
+    /** Every flag's value for a context, for bootstrapping client-side SDKs. */
+    allFlagsState (context, options = {}) {
+      const json = native.allFlagsState(
+        this.#native,
+        contextJson(context),
+        Boolean(options.clientSideOnly),
+        Boolean(options.withReasons),
+        Boolean(options.detailsOnlyForTrackedFlags)
+      )
+      return new FlagsState(json)
+    }
+
+    /** The problems `flagcore check` lists: [{severity, code, path, message}]. */
+    check () {
+      return native.check(this.#native)
+    }
+
+    #evaluate (index, context, type) {
+      if (context instanceof Context) {
+        const packed = native.evaluatePrepared(this.#native, index, context.id, type)
+        if (packed !== NOT_PREPARED) return packed
+        native.prepareContext(context.id, context.json)
+        return native.evaluatePrepared(this.#native, index, context.id, type)
+      }
+      return native.evaluate(this.#native, index, contextJson(context), type)
+    }
+
+    #info (index) {
+      return this.#flags[index] ?? (this.#flags[index] = new FlagInfo(native.flagInfo(this.#native, index)))
+    }
+
+    #value (key, context, defaultValue, type) {
+      const index = this.#index.get(key)
+      if (index !== undefined) {
+        const packed = this.#evaluate(index, context, type)
+        if (packed >= 0) {
+          const variation = (packed % REASON_UNIT) - 1
+          return variation >= 0 ? this.#info(index).variations[variation] : defaultValue
+        }
+      }
+      return this.#slow(key, context, defaultValue, type).value
+    }
+
+    #detail (key, context, defaultValue, type) {
+      const index = this.#index.get(key)
+      if (index !== undefined) {
+        const packed = this.#evaluate(index, context, type)
+        if (packed >= 0) {
+          const variation = (packed % REASON_UNIT) - 1
+          const info = this.#info(index)
+          const reason = info.reason(Math.floor(packed / REASON_UNIT))
+          return variation >= 0
+            ? { value: info.variations[variation], variationIndex: variation, reason }
+            : { value: defaultValue, variationIndex: null, reason }
+        }
+      }
+      return this.#slow(key, context, defaultValue, type)
+    }
+
+    // Unknown keys, and details too large to pack, come back whole as JSON.
+    #slow (key, context, defaultValue, type) {
+      const detail = native.detailJson(this.#native, String(key), contextJson(context), type)
+      if (detail.variationIndex === null || detail.variationIndex === undefined) {
+        return { value: defaultValue, variationIndex: null, reason: detail.reason }
+      }
+      return { value: deepFreeze(detail.value), variationIndex: detail.variationIndex, reason: detail.reason }
+    }
+  }
+
+  const DEFAULT_TTL_SECONDS = 15
+  const DEFAULT_TIMEOUT_MS = 5000
+  const NOT_READY = Object.freeze({ kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
+
+  /** A URL (a CDN or S3 object): revalidated with If-None-Match, so an unchanged snapshot costs no parse. */
+  function urlSource ({ url, headers = {}, timeoutMs = DEFAULT_TIMEOUT_MS, fetch: fetchImpl = globalThis.fetch }) {
+    let etag = null
+    return {
+      describe: () => `url ${url}`,
+      async load (current) {
+        const request = { ...headers }
+        if (current && etag) request['if-none-match'] = etag
+        const response = await fetchImpl(url, { headers: request, signal: AbortSignal.timeout(timeoutMs) })
+        if (response.status === 304 && current) return current
+        if (!response.ok) throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`)
+        const snapshot = Snapshot.fromJson(await response.text())
+        etag = response.headers.get('etag')
+        return snapshot
+      }
+    }
+  }
+
+  function makeSource (source) {
+    const kinds = ['url', ...Object.keys(hostSources)]
+    const needs = `FlagClient needs a source: ${kinds.map((k) => `{ ${k} }`).join(', ')} or { load, describe }`
+    if (!source || typeof source !== 'object') throw new TypeError(needs)
+    if (typeof source.load === 'function') return source
+    if (source.url) return urlSource(source)
+    for (const [name, make] of Object.entries(hostSources)) {
+      if (source[name]) return make(source[name], Snapshot)
+    }
+    throw new TypeError(needs)
+  }
+
+  class FlagClient {
+    #source
+    #ttlMs
+    #retryMs
+    #offline
+    #logger
+    #now
+    #snapshot = null
+    #loadedAt = 0
+    #checkedAt = 0
+    #failedAt = 0
+    #lastError = null
+    #refreshing = null
+
+    /**
+     * @param {object} options
+     * @param {object} [options.source] `{ file }`, `{ url, headers, timeoutMs }` or `{ dynamodb: { table, prefix, client } }`
+     * @param {number} [options.ttlSeconds=15] how long a snapshot is used before a call refreshes it; 0 refreshes on every call, a negative value never
+     * @param {boolean} [options.offline=false] answer every flag with its default, and touch no source
+     * @param {object} [options.logger=console] where refresh failures are reported (`warn`)
+     */
+    constructor (options = {}) {
+      this.#offline = Boolean(options.offline)
+      this.#source = this.#offline ? null : makeSource(options.source)
+      const ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS
+      this.#ttlMs = ttl < 0 ? Infinity : ttl * 1000
+      // After a failure, wait this long before trying the source again, so an
+      // outage does not make every call wait for it.
+      this.#retryMs = Math.min(Number.isFinite(this.#ttlMs) ? this.#ttlMs : Infinity, options.retryMs ?? 1000)
+      this.#logger = options.logger ?? console
+      this.#now = options.now ?? Date.now
+    }
+
+    /** The snapshot to answer from, refreshed first when its time to live has passed; null when none could be loaded. */
+    async snapshot () {
+      if (this.#offline) return null
+      if (this.#due()) await this.refresh()
+      return this.#snapshot
+    }
+
+    /** Loads the source now. Concurrent callers share one load; a failure keeps the last good snapshot. */
+    refresh () {
+      if (this.#offline) return Promise.resolve(null)
+      if (!this.#refreshing) {
+        this.#refreshing = this.#load().finally(() => {
+          this.#refreshing = null
+        })
+      }
+      return this.#refreshing
+    }
+
+    async #load () {
+      try {
+        const loaded = await this.#source.load(this.#snapshot)
+        const now = this.#now()
+        this.#checkedAt = now
+        if (loaded !== this.#snapshot) {
+          if (!this.#snapshot || loaded.id !== this.#snapshot.id) {
+            this.#snapshot = loaded
+            this.#loadedAt = now
+          }
+        }
+        this.#lastError = null
+        return this.#snapshot
+      } catch (error) {
+        this.#failedAt = this.#now()
+        this.#lastError = error
+        const age = this.#snapshot ? `serving the snapshot loaded ${Math.round((this.#now() - this.#loadedAt) / 1000)} s ago` : 'no snapshot yet: answering defaults'
+        this.#logger.warn(`flagcore: refreshing from ${this.#source.describe()} failed (${error.message}); ${age}`)
+        return this.#snapshot
+      }
+    }
+
+    #due () {
+      const now = this.#now()
+      if (this.#failedAt > this.#checkedAt && now - this.#failedAt < this.#retryMs) return false
+      if (!this.#snapshot) return true
+      return now - this.#checkedAt >= this.#ttlMs
+    }
+
+    /** Where the client stands: the snapshot's id and age, and the last refresh error. */
+    status () {
+      const now = this.#now()
+      return {
+        ready: this.#snapshot !== null,
+        offline: this.#offline,
+        source: this.#source ? this.#source.describe() : null,
+        snapshotId: this.#snapshot ? this.#snapshot.id : null,
+        ageMs: this.#snapshot ? now - this.#loadedAt : null,
+        checkedAgoMs: this.#snapshot ? now - this.#checkedAt : null,
+        lastError: this.#lastError
+      }
+    }
+
+    /** Every flag's value for a context; `valid` is false when no snapshot is loaded. */
+    async allFlagsState (context, options) {
+      const snapshot = await this.snapshot()
+      if (snapshot) return snapshot.allFlagsState(context, options)
+      return new FlagsState({ $flagsState: {}, $valid: false })
+    }
+  }
+
+  function notReady (defaultValue) {
+    return { value: defaultValue, variationIndex: null, reason: NOT_READY }
+  }
+
+  // The variation methods of Snapshot, each answering from the current snapshot
+  // once it is fresh, or the default (CLIENT_NOT_READY in details) without one.
+  for (const method of ['variation', 'boolVariation', 'numberVariation', 'stringVariation', 'jsonVariation']) {
+    Object.defineProperty(FlagClient.prototype, method, {
+      async value (key, context, defaultValue) {
+        const snapshot = await this.snapshot()
+        return snapshot ? snapshot[method](key, context, defaultValue) : defaultValue
+      },
+      writable: true,
+      configurable: true
+    })
+    Object.defineProperty(FlagClient.prototype, `${method}Detail`, {
+      async value (key, context, defaultValue) {
+        const snapshot = await this.snapshot()
+        return snapshot ? snapshot[`${method}Detail`](key, context, defaultValue) : notReady(defaultValue)
+      },
+      writable: true,
+      configurable: true
+    })
+  }
+
+  return { Snapshot, Context, SnapshotError, FlagsState, FlagClient }
+}
+
+module.exports = { createApi }
