@@ -12,16 +12,25 @@ EXAMPLE := examples/snapshot.json
 WASM_TARGET := wasm32-unknown-unknown
 WASM_DEBIAN := env RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=target/wasm /usr/bin/cargo
 WASM_APT := rustc-web cargo-web rust-web-src lld-22
+WASM_CARGO_ENV := CARGO_TARGET_DIR=target/wasm
+WASM_MODULE := target/wasm/wasm32-unknown-unknown/wasm/flagcore_wasm.wasm
+# wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate.
+WASM_BINDGEN_VERSION := 0.2.130
+WASM_TOOLS := .tools/wasm-bindgen-$(WASM_BINDGEN_VERSION)
+WASM_BINDGEN := $(WASM_TOOLS)/bin/wasm-bindgen
+WASM_DIR := bindings-wasm
+WASM_OPT := $(WASM_DIR)/node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers \
+  --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals
 
 NODE_DIR := bindings-node
 NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 
-.PHONY: help setup setup-rust setup-wasm setup-node build demo test test-rust test-node node wasm lint bench bench-node fuzz clean
+.PHONY: help setup setup-rust setup-wasm setup-node setup-wasm-npm build demo test test-rust test-node test-wasm node wasm lint bench bench-node bench-wasm fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: setup-rust setup-wasm setup-node ## install what the build and tests need (idempotent)
+setup: setup-rust setup-wasm setup-node setup-wasm-npm $(WASM_BINDGEN) ## install what the build and tests need (idempotent)
 
 setup-rust:
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust with rustup" >&2; exit 1; }
@@ -40,6 +49,15 @@ $(NODE_DIR)/node_modules/.package-lock.json: $(NODE_DIR)/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 18 or later" >&2; exit 1; }
 	cd $(NODE_DIR) && npm ci --no-audit --no-fund
 	@touch $@
+
+setup-wasm-npm: $(WASM_DIR)/node_modules/.package-lock.json
+$(WASM_DIR)/node_modules/.package-lock.json: $(WASM_DIR)/package-lock.json
+	cd $(WASM_DIR) && npm ci --no-audit --no-fund
+	@touch $@
+
+# Installed once into the project's own tools folder (a few minutes).
+$(WASM_BINDGEN):
+	$(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --root $(WASM_TOOLS)
 
 build: setup-rust ## build the core and the CLI
 	$(CARGO) build
@@ -63,11 +81,11 @@ demo: build ## show `flagcore rollout` and `flagcore eval` on the bundled exampl
 	  '{"flag":"no-such-flag","context":{"kind":"user","key":"user-7"},"default":"off"}' \
 	  | $(FLAGCORE) eval --snapshot $(EXAMPLE) --batch
 
-test: setup lint wasm test-node test-rust ## lint, the wasm32 build of the core, the Node package's tests, unit, CLI, property, differential and conformance tests
+test: setup lint test-node test-wasm test-rust ## lint, the Node and WASM packages' tests, unit, CLI, property, differential and conformance tests
 
 # The conformance runner goes last: its `N passed, M failed` closes the output.
 test-rust:
-	$(CARGO) test --workspace --exclude flagcore-bench --exclude flagcore-node --lib --bins --test cli --test properties -- --nocapture
+	$(CARGO) test --workspace --exclude flagcore-bench --exclude flagcore-node --exclude flagcore-wasm --lib --bins --test cli --test properties -- --nocapture
 	$(CARGO) test -p flagcore --doc
 	$(CARGO) run -q -p flagcore --example evaluate
 	$(CARGO) test -p flagcore-bench --test differential -- --nocapture
@@ -81,12 +99,24 @@ node: setup-node ## build the Node package's native module; fails when its gener
 test-node: node ## the Node package's tests (node --test)
 	cd $(NODE_DIR) && node --test test/
 
-wasm: setup-wasm ## build the core for wasm32-unknown-unknown (it must stay pure)
+wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm package (the core for wasm32: it must stay pure)
 	@if rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET); then \
-	  $(CARGO) build -p flagcore --target $(WASM_TARGET); \
+	  $(WASM_CARGO_ENV) $(CARGO) build -p flagcore-wasm --target $(WASM_TARGET) --profile wasm; \
 	else \
-	  $(WASM_DEBIAN) build -p flagcore --target $(WASM_TARGET) -Zbuild-std=std,panic_abort; \
+	  $(WASM_DEBIAN) build -p flagcore-wasm --target $(WASM_TARGET) --profile wasm -Zbuild-std=std,panic_abort; \
 	fi
+	@for target in nodejs web; do \
+	  $(WASM_BINDGEN) --target $$target --out-dir $(WASM_DIR)/dist/$$target --out-name flagcore $(WASM_MODULE) && \
+	  $(WASM_OPT) $(WASM_DIR)/dist/$$target/flagcore_bg.wasm -o $(WASM_DIR)/dist/$$target/flagcore_bg.wasm || exit 1; \
+	done
+	@cp $(NODE_DIR)/api.js $(WASM_DIR)/dist/api.cjs
+	@cp $(NODE_DIR)/index.d.ts $(WASM_DIR)/dist/index.d.ts
+	@sed 's/^module.exports = { createApi }$$/export { createApi }/' $(NODE_DIR)/api.js > $(WASM_DIR)/dist/api.mjs
+	@echo "flagcore-wasm: $$(wc -c < $(WASM_DIR)/dist/web/flagcore_bg.wasm) bytes, $$(gzip -9 -c $(WASM_DIR)/dist/web/flagcore_bg.wasm | wc -c) gzipped"
+
+test-wasm: wasm ## the shared tests against flagcore-wasm, and the edge Worker in workerd
+	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm node --test test/vectors.test.js test/snapshot.test.js test/client.test.js test/differential.test.js
+	cd $(WASM_DIR) && node --test test/
 
 lint: setup-rust ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all --check
@@ -100,6 +130,11 @@ bench-node: setup-node ## the Node package beside LaunchDarkly's Node SDK: per e
 	cd $(NODE_DIR) && $(NAPI_BUILD) --release
 	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
 	cd $(NODE_DIR) && node bench/bench.js ../target/bench-snapshot.json
+
+bench-wasm: wasm setup-node ## flagcore-wasm beside the native Node package, per evaluation in Node, and its size
+	cd $(NODE_DIR) && $(NAPI_BUILD) --release
+	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
+	cd $(WASM_DIR) && node bench/bench.js ../target/bench-snapshot.json
 
 fuzz: ## a long property-test run (FUZZ_CASES, FUZZ_SEED) in release mode
 	FLAGCORE_PROPERTY_CASES=$${FUZZ_CASES:-200000} FLAGCORE_PROPERTY_SEED=$${FUZZ_SEED:-$$(date +%s)} \

@@ -86,7 +86,7 @@ function createApi (native, hostSources = {}) {
       // A number the native side files the parsed context under (it keeps the
       // last few per thread), so that evaluations pass the number, not the text.
       this.id = ++preparedContexts
-      this.error = native.prepareContext(this.id, this.json)
+      this.error = native.prepareContext(this.id, this.json) ?? null
       Object.freeze(this)
     }
   }

@@ -13,7 +13,7 @@ const os = require('node:os')
 const path = require('node:path')
 const { isDeepStrictEqual } = require('node:util')
 const ld = require('@launchdarkly/node-server-sdk')
-const { Snapshot, Context } = require('..')
+const { Snapshot, Context } = require('./impl.js')
 
 const SNAPSHOTS = Number(process.env.FLAGCORE_DIFF_SNAPSHOTS || 20)
 const CONTEXTS = Number(process.env.FLAGCORE_DIFF_CONTEXTS || 10000)

@@ -5,7 +5,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { Snapshot, Context, SnapshotError } = require('..')
+const { Snapshot, Context, SnapshotError } = require('./impl.js')
 
 const example = fs.readFileSync(path.join(__dirname, '..', '..', 'examples', 'snapshot.json'))
 

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
 const { isDeepStrictEqual } = require('node:util')
-const { Snapshot, Context, SnapshotError } = require('..')
+const { Snapshot, Context, SnapshotError } = require('./impl.js')
 
 const root = path.join(__dirname, '..', '..')
 const shared = process.env.FLAGCORE_SHARED || path.join(root, '..', 'shared')

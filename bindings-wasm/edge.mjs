@@ -1,0 +1,13 @@
+// flagcore-wasm for edge runtimes (Cloudflare Workers, Vercel Edge, Deno):
+// the module is compiled by the runtime from the .wasm import and
+// instantiated once, when this module loads.
+import * as native from './dist/web/flagcore.js'
+import wasm from './dist/web/flagcore_bg.wasm'
+import { createApi } from './dist/api.mjs'
+
+native.initSync({ module: wasm })
+
+const flagcore = createApi(native)
+
+export const { Snapshot, Context, SnapshotError, FlagsState, FlagClient } = flagcore
+export default flagcore

@@ -1,0 +1,149 @@
+//! The functions the shared `api.js` calls, with the same names and answers
+//! as the Node package's N-API module (bindings-node/src/snapshot.rs).
+
+use std::cell::RefCell;
+
+use flagcore::host::{self, ContextCache, NOT_PREPARED};
+use flagcore::{AllFlagsOptions, Context, Snapshot};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::{bytes, from_js, to_js};
+use crate::error::{invalid_argument, snapshot_error};
+
+/// A parsed, immutable snapshot.
+#[wasm_bindgen]
+pub struct WasmSnapshot {
+    inner: Snapshot,
+}
+
+thread_local! {
+    // One instance, one thread: the cache of parsed contexts.
+    static CONTEXTS: RefCell<ContextCache> = RefCell::new(ContextCache::default());
+}
+
+fn with_text<R>(json: &str, f: impl FnOnce(Result<&Context, &flagcore::ContextError>) -> R) -> R {
+    CONTEXTS.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.with_text(json, f),
+        Err(_) => f(Context::from_json(json).as_ref()),
+    })
+}
+
+/// Reads a snapshot from JSON text or bytes, in any supported format.
+#[wasm_bindgen(js_name = snapshotFromJson)]
+pub fn snapshot_from_json(input: JsValue, prefix: Option<String>) -> Result<WasmSnapshot, JsError> {
+    let input =
+        bytes(&input).ok_or_else(|| invalid_argument("a snapshot is a string or a Uint8Array"))?;
+    Snapshot::from_json_with_prefix(&input, prefix.as_deref())
+        .map(|inner| WasmSnapshot { inner })
+        .map_err(snapshot_error)
+}
+
+/// Reads DynamoDB items, typed or plain, under an optional prefix.
+#[wasm_bindgen(js_name = snapshotFromDynamodbItems)]
+pub fn snapshot_from_dynamodb_items(
+    items: JsValue,
+    prefix: Option<String>,
+) -> Result<WasmSnapshot, JsError> {
+    let Some(Value::Array(items)) = from_js(items) else {
+        return Err(invalid_argument("DynamoDB items must be an array"));
+    };
+    Snapshot::from_dynamodb_items(&items, prefix.as_deref())
+        .map(|inner| WasmSnapshot { inner })
+        .map_err(snapshot_error)
+}
+
+/// The content id.
+#[wasm_bindgen(js_name = snapshotId)]
+pub fn snapshot_id(snapshot: &WasmSnapshot) -> String {
+    snapshot.inner.id().to_owned()
+}
+
+/// Every flag key, sorted; evaluation functions take positions in this list.
+#[wasm_bindgen(js_name = snapshotFlagKeys)]
+pub fn snapshot_flag_keys(snapshot: &WasmSnapshot) -> Vec<String> {
+    snapshot.inner.flag_keys().to_vec()
+}
+
+/// Registers a prepared context under `id`; answers why it is invalid, or null.
+#[wasm_bindgen(js_name = prepareContext)]
+pub fn prepare_context(id: f64, context: &str) -> Option<String> {
+    CONTEXTS.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.prepare(id as u64, context),
+        Err(_) => Context::from_json(context).err().map(|e| e.to_string()),
+    })
+}
+
+/// Evaluates flag number `flag` for a context given as JSON text; answers the packed detail.
+#[wasm_bindgen]
+pub fn evaluate(snapshot: &WasmSnapshot, flag: u32, context: &str, value_type_code: u32) -> f64 {
+    with_text(context, |parsed| {
+        host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code)
+    })
+}
+
+/// Evaluates flag number `flag` for prepared context `id`; -2 when it must be prepared again.
+#[wasm_bindgen(js_name = evaluatePrepared)]
+pub fn evaluate_prepared(snapshot: &WasmSnapshot, flag: u32, id: f64, value_type_code: u32) -> f64 {
+    CONTEXTS
+        .with(|cache| {
+            cache.try_borrow().ok()?.with_prepared(id as u64, |parsed| {
+                host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code)
+            })
+        })
+        .unwrap_or(NOT_PREPARED)
+}
+
+/// The whole detail as JSON, for unknown keys and details that do not fit the packed number.
+#[wasm_bindgen(js_name = detailJson)]
+pub fn detail_json(
+    snapshot: &WasmSnapshot,
+    flag_key: &str,
+    context: &str,
+    value_type_code: u32,
+) -> JsValue {
+    with_text(context, |parsed| {
+        to_js(&host::detail_json(
+            &snapshot.inner,
+            flag_key,
+            parsed,
+            value_type_code,
+        ))
+    })
+}
+
+/// What the API needs to build the details of flag number `flag`.
+#[wasm_bindgen(js_name = flagInfo)]
+pub fn flag_info(snapshot: &WasmSnapshot, flag: u32) -> JsValue {
+    to_js(&host::flag_info(&snapshot.inner, flag))
+}
+
+/// LaunchDarkly's all-flags state for a context given as JSON text.
+#[wasm_bindgen(js_name = allFlagsState)]
+pub fn all_flags_state(
+    snapshot: &WasmSnapshot,
+    context: &str,
+    client_side_only: bool,
+    with_reasons: bool,
+    details_only_for_tracked_flags: bool,
+) -> JsValue {
+    let options = AllFlagsOptions {
+        client_side_only,
+        with_reasons,
+        details_only_for_tracked_flags,
+        now_millis: 0,
+    };
+    let context: Value = serde_json::from_str(context).unwrap_or(Value::Null);
+    to_js(
+        &snapshot
+            .inner
+            .all_flags_state_json(&context, options)
+            .to_value(),
+    )
+}
+
+/// The problems `flagcore check` reports.
+#[wasm_bindgen]
+pub fn check(snapshot: &WasmSnapshot) -> JsValue {
+    to_js(&serde_json::to_value(snapshot.inner.check()).unwrap_or(Value::Null))
+}

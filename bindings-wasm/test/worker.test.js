@@ -1,0 +1,74 @@
+'use strict'
+// The README's Worker (examples/worker/worker.mjs), as written, in the real
+// Workers runtime (workerd, through miniflare) on 127.0.0.1. It loads its
+// snapshot from a local HTTP server and must answer exactly as the native
+// Node package does, for 1,000 contexts.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const http = require('node:http')
+const path = require('node:path')
+const { Miniflare } = require('miniflare')
+const native = require('../../bindings-node')
+
+const root = path.join(__dirname, '..')
+const examples = path.join(root, '..', 'examples')
+const snapshotText = fs.readFileSync(path.join(examples, 'snapshot.json'))
+
+function module (name, file, type = 'ESModule') {
+  return { type, path: name, contents: fs.readFileSync(file) }
+}
+
+test('the example Worker answers in workerd as the native package does', { timeout: 120_000 }, async (t) => {
+  const requests = []
+  const server = http.createServer((req, res) => {
+    requests.push(req.headers['if-none-match'] || null)
+    res.writeHead(200, { etag: '"example"', 'content-type': 'application/json' })
+    res.end(snapshotText)
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => server.close())
+
+  // The package's files under the names its own imports use, and the Worker
+  // importing it by its package name, as it would after `npm install`.
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    modules: [
+      module('worker.mjs', path.join(examples, 'worker', 'worker.mjs')),
+      module('flagcore-wasm', path.join(root, 'edge.mjs')),
+      module('dist/web/flagcore.js', path.join(root, 'dist', 'web', 'flagcore.js')),
+      module('dist/web/flagcore_bg.wasm', path.join(root, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
+      module('dist/api.mjs', path.join(root, 'dist', 'api.mjs'))
+    ],
+    compatibilityDate: '2026-04-01',
+    bindings: { FLAGS_URL: `http://127.0.0.1:${server.address().port}/flags.json` }
+  })
+  t.after(() => mf.dispose())
+
+  const expected = native.Snapshot.fromJson(snapshotText)
+  const emails = ['ana@example.com', 'sam@shop.test', 'kim@corp.example', null]
+  for (let i = 0; i < 1000; i++) {
+    const key = i % 10 === 0 ? `user-${1000 + (i % 7)}` : `user-${i * 7919}`
+    const email = emails[i % emails.length]
+    const query = new URLSearchParams({ user: key })
+    if (email) query.set('email', email)
+    const response = await mf.dispatchFetch(`http://127.0.0.1/?${query}`)
+    assert.equal(response.status, 200)
+    const answer = await response.json()
+    const user = { kind: 'user', key, email }
+    assert.deepEqual(answer, {
+      newCheckout: { ...expected.boolVariationDetail('new-checkout', user, false) },
+      theme: { ...expected.stringVariationDetail('checkout-theme', user, 'classic') }
+    }, `user ${key}`)
+  }
+  // One load for the thousand requests: the Worker kept its snapshot.
+  assert.equal(requests.length, 1)
+})
+
+test('the README shows the Worker as it is', () => {
+  const readme = fs.readFileSync(path.join(root, '..', 'README.md'), 'utf8')
+  const worker = fs.readFileSync(path.join(examples, 'worker', 'worker.mjs'), 'utf8')
+  assert.ok(readme.includes(worker), 'README.md does not show examples/worker/worker.mjs as it is')
+})
