@@ -96,12 +96,16 @@ export declare class Snapshot {
   check(): Problem[]
 }
 
-/** Where a FlagClient reads its snapshot. */
+/**
+ * Where a FlagClient reads its snapshot. `file` and `dynamodb` are the Node
+ * package's; flagcore-wasm, which shares these types, has `url` and custom
+ * sources only.
+ */
 export type FlagSource =
-  | { file: string }
   | { url: string, headers?: Record<string, string>, timeoutMs?: number, fetch?: typeof fetch }
-  | { dynamodb: { table: string, prefix?: string, client?: { send(command: unknown): Promise<any> }, consistentRead?: boolean } }
   | { load(current: Snapshot | null): Promise<Snapshot>, describe(): string }
+  | { file: string }
+  | { dynamodb: { table: string, prefix?: string, client?: { send(command: unknown): Promise<any> }, consistentRead?: boolean } }
 
 export interface FlagClientOptions {
   source?: FlagSource
