@@ -1,32 +1,11 @@
 //! flagcore beside LaunchDarkly's own Rust evaluator, in one run, on the same
 //! snapshot and context. `make bench` runs this and prints the ratios.
 
-use std::collections::HashMap;
-
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use flagcore::{Context, Snapshot, ValueType};
-use flagcore_bench::{context_json, snapshot_json, ROLLOUT_FLAG, RULES_FLAG};
+use flagcore_bench::{context_json, snapshot_json, LdStore, ROLLOUT_FLAG, RULES_FLAG};
 use launchdarkly_server_sdk_evaluation as ld;
-use serde::Deserialize;
 use serde_json::{json, Value};
-
-/// LaunchDarkly's evaluator reads data through its `Store` trait, which
-/// hands out owned flags and segments, as the Rust server SDK's store does.
-#[derive(Deserialize)]
-struct LdStore {
-    flags: HashMap<String, ld::Flag>,
-    segments: HashMap<String, ld::Segment>,
-}
-
-impl ld::Store for LdStore {
-    fn flag(&self, flag_key: &str) -> Option<ld::Flag> {
-        self.flags.get(flag_key).cloned()
-    }
-
-    fn segment(&self, segment_key: &str) -> Option<ld::Segment> {
-        self.segments.get(segment_key).cloned()
-    }
-}
 
 fn ld_variation(store: &LdStore, key: &str, context: &ld::Context) -> Option<usize> {
     let flag = ld::Store::flag(store, key)?;

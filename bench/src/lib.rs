@@ -2,7 +2,32 @@
 //! and the example's segment grown to 1,000 included keys, about 1 MB of
 //! JSON. Generated, not stored, and the same on every run.
 
+use std::collections::HashMap;
+
+use launchdarkly_server_sdk_evaluation as ld;
+use serde::Deserialize;
 use serde_json::{json, Value};
+
+/// A snapshot as LaunchDarkly's Rust evaluator reads it, through its `Store`
+/// trait, which hands out owned flags and segments as the Rust server SDK's
+/// store does.
+#[derive(Deserialize)]
+pub struct LdStore {
+    /// Flags by key.
+    pub flags: HashMap<String, ld::Flag>,
+    /// Segments by key.
+    pub segments: HashMap<String, ld::Segment>,
+}
+
+impl ld::Store for LdStore {
+    fn flag(&self, flag_key: &str) -> Option<ld::Flag> {
+        self.flags.get(flag_key).cloned()
+    }
+
+    fn segment(&self, segment_key: &str) -> Option<ld::Segment> {
+        self.segments.get(segment_key).cloned()
+    }
+}
 
 /// The boolean flag with a 10%/90% rollout (benchmark a).
 pub const ROLLOUT_FLAG: &str = "new-checkout";

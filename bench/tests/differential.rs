@@ -15,8 +15,8 @@
 use std::collections::HashMap;
 
 use flagcore::{Context, Snapshot, ValueType};
+use flagcore_bench::LdStore;
 use launchdarkly_server_sdk_evaluation as ld;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
 
@@ -310,21 +310,6 @@ fn context(rng: &mut Rng) -> Value {
             json!({"kind": "org", "key": format!("org-{}", rng.below(10)), "age": rng.below(90)})
         }
         _ => user,
-    }
-}
-
-#[derive(Deserialize)]
-struct LdStore {
-    flags: HashMap<String, ld::Flag>,
-    segments: HashMap<String, ld::Segment>,
-}
-
-impl ld::Store for LdStore {
-    fn flag(&self, key: &str) -> Option<ld::Flag> {
-        self.flags.get(key).cloned()
-    }
-    fn segment(&self, key: &str) -> Option<ld::Segment> {
-        self.segments.get(key).cloned()
     }
 }
 

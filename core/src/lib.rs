@@ -9,11 +9,12 @@
 //!
 //! let snapshot = Snapshot::from_json(br#"{"flags": {"beta": {
 //!     "key": "beta", "on": true, "variations": [false, true],
-//!     "fallthrough": {"variation": 1}}}}"#).unwrap();
-//! let context = Context::from_value(&json!({"kind": "user", "key": "u1"})).unwrap();
+//!     "fallthrough": {"variation": 1}}}}"#)?;
+//! let context = Context::from_value(&json!({"kind": "user", "key": "u1"}))?;
 //! let detail = snapshot.variation_detail("beta", &context, &json!(false), ValueType::Bool);
 //! assert_eq!(*detail.value, json!(true));
 //! assert_eq!(detail.reason.kind_str(), "FALLTHROUGH");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![deny(missing_docs)]
 #![cfg_attr(
