@@ -373,7 +373,7 @@ function createApi (native, hostSources = {}) {
       this.#ttlMs = ttl < 0 ? Infinity : ttl * 1000
       // After a failure, wait this long before trying the source again, so an
       // outage does not make every call wait for it.
-      this.#retryMs = Math.min(Number.isFinite(this.#ttlMs) ? this.#ttlMs : Infinity, options.retryMs ?? 1000)
+      this.#retryMs = Math.min(this.#ttlMs, options.retryMs ?? 1000)
       this.#logger = options.logger ?? console
       this.#now = options.now ?? Date.now
     }
@@ -401,11 +401,10 @@ function createApi (native, hostSources = {}) {
         const loaded = await this.#source.load(this.#snapshot)
         const now = this.#now()
         this.#checkedAt = now
-        if (loaded !== this.#snapshot) {
-          if (!this.#snapshot || loaded.id !== this.#snapshot.id) {
-            this.#snapshot = loaded
-            this.#loadedAt = now
-          }
+        // A reload with the same content keeps the snapshot in use, and its age.
+        if (loaded !== this.#snapshot && (!this.#snapshot || loaded.id !== this.#snapshot.id)) {
+          this.#snapshot = loaded
+          this.#loadedAt = now
         }
         this.#lastError = null
         return this.#snapshot
