@@ -23,14 +23,20 @@ WASM_OPT := $(WASM_DIR)/node_modules/.bin/wasm-opt -O3 --strip-debug --strip-pro
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals
 
 NODE_DIR := bindings-node
+
+# Python: a virtual environment in .venv, made from the machine's python3.
+PY_DIR := bindings-python
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+WHEELS := target/wheels
 NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 
-.PHONY: help setup setup-rust setup-wasm setup-node setup-wasm-npm build demo test test-rust test-node test-wasm node wasm lint bench bench-node bench-wasm fuzz clean
+.PHONY: help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-setup: setup-rust setup-wasm setup-node setup-wasm-npm $(WASM_BINDGEN) ## install what the build and tests need (idempotent)
+setup: setup-rust setup-wasm setup-node setup-wasm-npm setup-python $(WASM_BINDGEN) ## install what the build and tests need (idempotent)
 
 setup-rust:
 	@command -v $(CARGO) >/dev/null || { echo "cargo is missing: install Rust with rustup" >&2; exit 1; }
@@ -54,6 +60,14 @@ setup-wasm-npm: $(WASM_DIR)/node_modules/.package-lock.json
 $(WASM_DIR)/node_modules/.package-lock.json: $(WASM_DIR)/package-lock.json
 	cd $(WASM_DIR) && npm ci --no-audit --no-fund
 	@touch $@
+
+# pip install only when the requirements changed since the last install.
+setup-python: $(VENV)/.requirements
+$(VENV)/.requirements: $(PY_DIR)/requirements-dev.txt
+	@command -v python3 >/dev/null || { echo "python3 is missing: install Python 3.9 or later" >&2; exit 1; }
+	@test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r $<
+	@cp $< $@
 
 # Installed once into the project's own tools folder (a few minutes).
 $(WASM_BINDGEN):
@@ -81,11 +95,11 @@ demo: build ## show `flagcore rollout` and `flagcore eval` on the bundled exampl
 	  '{"flag":"no-such-flag","context":{"kind":"user","key":"user-7"},"default":"off"}' \
 	  | $(FLAGCORE) eval --snapshot $(EXAMPLE) --batch
 
-test: setup lint test-node test-wasm test-rust ## lint, the Node and WASM packages' tests, unit, CLI, property, differential and conformance tests
+test: setup lint test-node test-wasm test-python test-rust ## lint, the Node, WASM and Python packages' tests, unit, CLI, property, differential and conformance tests
 
 # The conformance runner goes last: its `N passed, M failed` closes the output.
 test-rust:
-	$(CARGO) test --workspace --exclude flagcore-bench --exclude flagcore-node --exclude flagcore-wasm --lib --bins --test cli --test properties -- --nocapture
+	$(CARGO) test --workspace --exclude flagcore-bench --exclude flagcore-node --exclude flagcore-python --exclude flagcore-wasm --lib --bins --test cli --test properties -- --nocapture
 	$(CARGO) test -p flagcore --doc
 	$(CARGO) run -q -p flagcore --example evaluate
 	$(CARGO) test -p flagcore-bench --test differential -- --nocapture
@@ -118,6 +132,14 @@ test-wasm: wasm ## the shared tests against flagcore-wasm, and the edge Worker i
 	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm node --test test/vectors.test.js test/snapshot.test.js test/client.test.js test/differential.test.js
 	cd $(WASM_DIR) && node --test test/
 
+python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/wheels and install it into .venv
+	@rm -f $(WHEELS)/flagcore-*.whl
+	$(PYTHON) -m maturin build --quiet -m $(PY_DIR)/Cargo.toml --out $(WHEELS) $(MATURIN_FLAGS)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/flagcore-*.whl
+
+test-python: python setup-node ## the Python package's tests (pytest; dynalite from the Node package's dev dependencies)
+	cd $(PY_DIR) && ../$(PYTHON) -m pytest tests -q -s -p no:cacheprovider
+
 lint: setup-rust ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -135,6 +157,11 @@ bench-wasm: wasm setup-node ## flagcore-wasm beside the native Node package, per
 	cd $(NODE_DIR) && $(NAPI_BUILD) --release
 	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
 	cd $(WASM_DIR) && node bench/bench.js ../target/bench-snapshot.json
+
+bench-python: setup-python ## the Python package beside LaunchDarkly's Python SDK: per evaluation and cold start
+	$(MAKE) --no-print-directory python MATURIN_FLAGS=--release
+	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
+	$(PYTHON) $(PY_DIR)/bench/bench.py target/bench-snapshot.json
 
 fuzz: ## a long property-test run (FUZZ_CASES, FUZZ_SEED) in release mode
 	FLAGCORE_PROPERTY_CASES=$${FUZZ_CASES:-200000} FLAGCORE_PROPERTY_SEED=$${FUZZ_SEED:-$$(date +%s)} \

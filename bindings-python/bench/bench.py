@@ -1,0 +1,138 @@
+"""flagcore beside LaunchDarkly's Python SDK, in one run, on the core
+benchmark's snapshot: per-evaluation time for both flags, and cold start in a
+fresh interpreter. `make bench-python` builds the release wheel and runs this.
+
+    python bench/bench.py SNAPSHOT.json
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import timeit
+from typing import Any
+
+from flagcore import Context, Snapshot
+
+CONTEXT = {"kind": "user", "key": "user-000042", "email": "dana@customer.example", "country": "US"}
+FLAGS = [
+    ("new-checkout", False, "(a) bool flag, 10%/90% rollout"),
+    ("checkout-theme", "classic", "(b) string flag: 3 rules (1,000-key segment) + rollout"),
+]
+
+
+def launchdarkly(path: str) -> Any:
+    from ldclient.client import LDClient
+    from ldclient.config import Config
+    from ldclient.integrations import Files
+
+    logging.getLogger("ldclient").setLevel(logging.ERROR)
+    config = Config("sdk-key-not-used", update_processor_class=Files.new_data_source(paths=[path]), send_events=False, diagnostic_opt_out=True)
+    client = LDClient(config=config, start_wait=30)
+    assert client.is_initialized()
+    return client
+
+
+def time_rounds(contenders: list[tuple[str, int]], names: dict[str, Any], rounds: int = 15) -> list[float]:
+    """Median ns per call of each contender (a statement, timed by timeit in
+    a loop of its own, with no wrapper call); rounds alternate between them,
+    so machine noise hits all alike."""
+    timers = [(timeit.Timer(statement, globals=names), n) for statement, n in contenders]
+    samples: list[list[float]] = [[] for _ in contenders]
+    for _ in range(rounds):
+        for i, (timer, n) in enumerate(timers):
+            samples[i].append(timer.timeit(n) * 1e9 / n)
+    return [statistics.median(s) for s in samples]
+
+
+OURS_COLD = """
+import time; t = time.perf_counter_ns()
+import sys, flagcore
+with open(sys.argv[1], 'rb') as f: s = flagcore.Snapshot.from_json(f.read())
+s.variation('new-checkout', {'kind': 'user', 'key': 'u'}, False)
+print(time.perf_counter_ns() - t)
+"""
+
+THEIRS_COLD = """
+import time; t = time.perf_counter_ns()
+import sys, logging
+from ldclient import Context
+from ldclient.client import LDClient
+from ldclient.config import Config
+from ldclient.integrations import Files
+logging.getLogger('ldclient').setLevel(logging.ERROR)
+c = LDClient(config=Config('k', update_processor_class=Files.new_data_source(paths=[sys.argv[1]]), send_events=False, diagnostic_opt_out=True), start_wait=30)
+c.variation('new-checkout', Context.from_dict({'kind': 'user', 'key': 'u'}), False)
+print(time.perf_counter_ns() - t)
+c.close()
+"""
+
+
+def cold_start(script: str, path: str, runs: int = 7) -> tuple[float, float]:
+    """Median ns from the first statement to the first answer, and of the
+    whole process (interpreter start included), over fresh interpreters."""
+    inner, whole = [], []
+    for _ in range(runs):
+        start = time.perf_counter_ns()
+        out = subprocess.run([sys.executable, "-c", script, path], capture_output=True, text=True, check=True)
+        whole.append(time.perf_counter_ns() - start)
+        inner.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(inner), statistics.median(whole)
+
+
+def show(ns: float) -> str:
+    if ns >= 1e6:
+        return f"{ns / 1e6:.1f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns:.0f} ns"
+
+
+def main() -> None:
+    path = sys.argv[1]
+    with open(path, "rb") as file:
+        data = file.read()
+    snapshot = Snapshot.from_json(data)
+    prepared = Context(CONTEXT)
+    client = launchdarkly(path)
+    from ldclient import Context as LDContext
+
+    ld_context = LDContext.from_dict(CONTEXT)
+    rows = []
+    for key, default, label in FLAGS:
+        ours = snapshot.variation_detail(key, CONTEXT, default)
+        theirs = client.variation_detail(key, ld_context, default)
+        if (ours.variation_index, ours.reason) != (theirs.variation_index, theirs.reason):
+            raise SystemExit(f"{key}: flagcore {ours} but LaunchDarkly {theirs.variation_index} {theirs.reason}")
+        names = {"snapshot": snapshot, "prepared": prepared, "context": CONTEXT, "client": client, "ld_context": ld_context, "key": key, "default": default}
+        prep, plain, detail, ld_value, ld_detail = time_rounds([
+            ("snapshot.variation(key, prepared, default)", 20000),
+            ("snapshot.variation(key, context, default)", 20000),
+            ("snapshot.variation_detail(key, prepared, default)", 20000),
+            ("client.variation(key, ld_context, default)", 500),
+            ("client.variation_detail(key, ld_context, default)", 500),
+        ], names)
+        rows.append((f"{label}: variation, prepared Context", prep, ld_value))
+        rows.append((f"{label}: variation, plain dict", plain, ld_value))
+        rows.append((f"{label}: variation_detail, prepared Context", detail, ld_detail))
+    client.close()
+
+    ours_inner, ours_whole = cold_start(OURS_COLD, path)
+    theirs_inner, theirs_whole = cold_start(THEIRS_COLD, path)
+    rows.append(("cold start: import + parse + first evaluation (fresh interpreter)", ours_inner, theirs_inner))
+    rows.append(("cold start, whole process (interpreter start included)", ours_whole, theirs_whole))
+
+    print(f"Python {platform.python_version()}, {os.cpu_count()} cores; snapshot {len(data) / 1e6:.2f} MB, {len(snapshot)} flags")
+    print("| benchmark | flagcore | LaunchDarkly Python SDK | LaunchDarkly ÷ flagcore |")
+    print("|---|---|---|---|")
+    for label, ours_ns, theirs_ns in rows:
+        print(f"| {label} | {show(ours_ns)} | {show(theirs_ns)} | {theirs_ns / ours_ns:.1f}× |")
+
+
+if __name__ == "__main__":
+    main()

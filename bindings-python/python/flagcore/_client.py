@@ -1,0 +1,284 @@
+"""FlagClient: a Snapshot kept fresh from a source, with no connection and no
+background thread. A call made after ``ttl_seconds`` refreshes before it
+answers; concurrent callers share one refresh; a failed refresh keeps the last
+good snapshot."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import time
+import weakref
+
+from ._native import EvaluationDetail, FlagsState, Snapshot
+from ._sources import DynamoDBSource, FileSource, UrlSource
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+    from ._sources import Source
+
+DEFAULT_TTL_SECONDS = 15.0
+NOT_READY = {"kind": "ERROR", "errorKind": "CLIENT_NOT_READY"}
+
+# Locks held by another thread at fork would stay held in the child: every
+# client gets a fresh lock there.
+_clients: weakref.WeakSet[FlagClient] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for client in list(_clients):
+        client._lock = _thread.allocate_lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
+
+
+class FlagClient:
+    """Answers flags from a snapshot loaded from ``source`` (or the
+    ``file=``, ``url=`` or ``dynamodb_table=`` shorthand), refreshed when a
+    call finds it older than ``ttl_seconds``.
+
+    With no snapshot yet (a cold start whose source failed), or with
+    ``offline=True``, every flag answers its default, with the reason
+    ``{"kind": "ERROR", "errorKind": "CLIENT_NOT_READY"}``.
+    """
+
+    def __init__(
+        self,
+        source: Source | None = None,
+        *,
+        file: str | os.PathLike[str] | None = None,
+        url: str | None = None,
+        dynamodb_table: str | None = None,
+        prefix: str | None = None,
+        dynamodb_client: Any = None,
+        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        retry_seconds: float = 1.0,
+        offline: bool = False,
+        logger: Any = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """
+        :param ttl_seconds: how long a snapshot is used before a call refreshes
+            it, on the wall clock (a frozen Lambda's monotonic clock can stand
+            still); 0 refreshes on every call, a negative value never.
+        :param retry_seconds: after a failure, how long calls answer from what
+            they have before trying the source again.
+        :param logger: where refresh failures are reported (``warning``);
+            ``logging.getLogger("flagcore")`` by default.
+        """
+        self._offline = bool(offline)
+        self._source: Source | None = None
+        if not self._offline:
+            self._source = _make_source(source, file, url, dynamodb_table, prefix, dynamodb_client)
+        self._ttl = float("inf") if ttl_seconds < 0 else float(ttl_seconds)
+        self._retry = min(self._ttl, retry_seconds)
+        self._logger = logger
+        self._clock = clock
+        self._lock = _thread.allocate_lock()
+        self._snapshot: Snapshot | None = None
+        self._loaded_at = 0.0
+        self._checked_at = 0.0
+        self._failed_at = 0.0
+        self._last_error: BaseException | None = None
+        _clients.add(self)
+
+    # -- the snapshot -------------------------------------------------------
+
+    def snapshot(self) -> Snapshot | None:
+        """The snapshot to answer from, refreshed first when its time to live
+        has passed; None when none could be loaded."""
+        if not self._offline and self._due():
+            self._refresh_if_due()
+        return self._snapshot
+
+    async def snapshot_async(self) -> Snapshot | None:
+        """As ``snapshot()``, for asyncio: a due refresh runs in a worker
+        thread, so the event loop is not blocked by the source's I/O."""
+        if not self._offline and self._due():
+            import asyncio
+
+            await asyncio.get_running_loop().run_in_executor(None, self._refresh_if_due)
+        return self._snapshot
+
+    def refresh(self) -> Snapshot | None:
+        """Loads the source now; a failure keeps the last good snapshot."""
+        if self._offline:
+            return None
+        with self._lock:
+            return self._load()
+
+    def _refresh_if_due(self) -> None:
+        with self._lock:
+            # Another thread may have refreshed while this one waited.
+            if self._due():
+                self._load()
+
+    def _load(self) -> Snapshot | None:
+        assert self._source is not None
+        try:
+            loaded = self._source.load(self._snapshot)
+        except Exception as error:  # any failure of the source keeps what we have
+            self._failed_at = self._clock()
+            self._last_error = error
+            self._warn(error)
+            return self._snapshot
+        now = self._clock()
+        self._checked_at = now
+        # A reload with the same content keeps the snapshot in use, and its age.
+        if self._snapshot is None or (loaded is not self._snapshot and loaded.id != self._snapshot.id):
+            self._snapshot = loaded
+            self._loaded_at = now
+        self._last_error = None
+        return self._snapshot
+
+    def _due(self) -> bool:
+        now = self._clock()
+        if self._failed_at > self._checked_at and now - self._failed_at < self._retry:
+            return False
+        if self._snapshot is None:
+            return True
+        return now - self._checked_at >= self._ttl
+
+    def _warn(self, error: BaseException) -> None:
+        if self._snapshot is not None:
+            age = f"serving the snapshot loaded {round(self._clock() - self._loaded_at)} s ago"
+        else:
+            age = "no snapshot yet: answering defaults"
+        logger = self._logger
+        if logger is None:
+            import logging
+
+            logger = self._logger = logging.getLogger("flagcore")
+        assert self._source is not None
+        logger.warning("flagcore: refreshing from %s failed (%s); %s", self._source.describe(), error, age)
+
+    def status(self) -> dict[str, Any]:
+        """Where the client stands: the snapshot's id and age in seconds, and
+        the last refresh error."""
+        now = self._clock()
+        loaded = self._snapshot is not None
+        return {
+            "ready": loaded,
+            "offline": self._offline,
+            "source": self._source.describe() if self._source is not None else None,
+            "snapshot_id": self._snapshot.id if self._snapshot is not None else None,
+            "age_seconds": now - self._loaded_at if loaded else None,
+            "checked_ago_seconds": now - self._checked_at if loaded else None,
+            "last_error": self._last_error,
+        }
+
+    # -- evaluation ---------------------------------------------------------
+
+    def variation(self, key: str, context: Any, default: Any = None) -> Any:
+        snapshot = self.snapshot()
+        return default if snapshot is None else snapshot.variation(key, context, default)
+
+    def variation_detail(self, key: str, context: Any, default: Any = None) -> EvaluationDetail:
+        snapshot = self.snapshot()
+        if snapshot is None:
+            return _not_ready(default)
+        return snapshot.variation_detail(key, context, default)
+
+    def bool_variation(self, key: str, context: Any, default: bool) -> bool:
+        snapshot = self.snapshot()
+        return default if snapshot is None else snapshot.bool_variation(key, context, default)
+
+    def bool_variation_detail(self, key: str, context: Any, default: bool) -> EvaluationDetail:
+        snapshot = self.snapshot()
+        if snapshot is None:
+            return _not_ready(default)
+        return snapshot.bool_variation_detail(key, context, default)
+
+    def int_variation(self, key: str, context: Any, default: int) -> int:
+        snapshot = self.snapshot()
+        return default if snapshot is None else snapshot.int_variation(key, context, default)
+
+    def int_variation_detail(self, key: str, context: Any, default: int) -> EvaluationDetail:
+        snapshot = self.snapshot()
+        if snapshot is None:
+            return _not_ready(default)
+        return snapshot.int_variation_detail(key, context, default)
+
+    def float_variation(self, key: str, context: Any, default: float) -> float:
+        snapshot = self.snapshot()
+        return default if snapshot is None else snapshot.float_variation(key, context, default)
+
+    def float_variation_detail(self, key: str, context: Any, default: float) -> EvaluationDetail:
+        snapshot = self.snapshot()
+        if snapshot is None:
+            return _not_ready(default)
+        return snapshot.float_variation_detail(key, context, default)
+
+    def string_variation(self, key: str, context: Any, default: str) -> str:
+        snapshot = self.snapshot()
+        return default if snapshot is None else snapshot.string_variation(key, context, default)
+
+    def string_variation_detail(self, key: str, context: Any, default: str) -> EvaluationDetail:
+        snapshot = self.snapshot()
+        if snapshot is None:
+            return _not_ready(default)
+        return snapshot.string_variation_detail(key, context, default)
+
+    def json_variation(self, key: str, context: Any, default: Any) -> Any:
+        snapshot = self.snapshot()
+        return default if snapshot is None else snapshot.json_variation(key, context, default)
+
+    def json_variation_detail(self, key: str, context: Any, default: Any) -> EvaluationDetail:
+        snapshot = self.snapshot()
+        if snapshot is None:
+            return _not_ready(default)
+        return snapshot.json_variation_detail(key, context, default)
+
+    def all_flags_state(
+        self,
+        context: Any,
+        *,
+        client_side_only: bool = False,
+        with_reasons: bool = False,
+        details_only_for_tracked_flags: bool = False,
+    ) -> FlagsState:
+        """Every flag's value for a context; ``valid`` is False when no
+        snapshot is loaded."""
+        snapshot = self.snapshot()
+        if snapshot is None:
+            return FlagsState({"$flagsState": {}, "$valid": False})
+        return snapshot.all_flags_state(
+            context,
+            client_side_only=client_side_only,
+            with_reasons=with_reasons,
+            details_only_for_tracked_flags=details_only_for_tracked_flags,
+        )
+
+
+def _not_ready(default: Any) -> EvaluationDetail:
+    return EvaluationDetail(default, None, dict(NOT_READY))
+
+
+def _make_source(
+    source: Source | None,
+    file: str | os.PathLike[str] | None,
+    url: str | None,
+    dynamodb_table: str | None,
+    prefix: str | None,
+    dynamodb_client: Any,
+) -> Source:
+    given = [name for name, value in (("source", source), ("file", file), ("url", url), ("dynamodb_table", dynamodb_table)) if value is not None]
+    if len(given) != 1:
+        raise TypeError(
+            "FlagClient needs exactly one of source=, file=, url= or dynamodb_table= "
+            f"(got {', '.join(given) or 'none'}), or offline=True"
+        )
+    if source is not None:
+        if not callable(getattr(source, "load", None)) or not callable(getattr(source, "describe", None)):
+            raise TypeError("a FlagClient source needs load(current) and describe() methods")
+        return source
+    if file is not None:
+        return FileSource(file)
+    if url is not None:
+        return UrlSource(url)
+    assert dynamodb_table is not None
+    return DynamoDBSource(dynamodb_table, prefix=prefix, client=dynamodb_client)

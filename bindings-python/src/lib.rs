@@ -1,0 +1,47 @@
+//! The `flagcore._native` extension module: the classes that the `flagcore`
+//! Python package re-exports. Evaluation happens in the Rust core; this crate
+//! converts Python objects and maps errors, nothing more.
+
+mod context;
+mod convert;
+mod detail;
+mod snapshot;
+
+use pyo3::prelude::*;
+
+pyo3::create_exception!(
+    flagcore,
+    SnapshotError,
+    pyo3::exceptions::PyValueError,
+    "A snapshot that could not be read: `code` is stable, `path` points into the input."
+);
+
+/// Raises a core error as `flagcore.SnapshotError`, with `code`, `path` and `message`.
+pub(crate) fn snapshot_error(py: Python<'_>, error: &flagcore::SnapshotError) -> PyErr {
+    let raised = SnapshotError::new_err(error.to_string());
+    let value = raised.value(py);
+    let attributes = [
+        ("code", error.code().as_str()),
+        ("path", error.path()),
+        ("message", error.message()),
+    ];
+    for (name, text) in attributes {
+        if let Err(failed) = value.setattr(name, text) {
+            return failed;
+        }
+    }
+    raised
+}
+
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let version = m.py().version_info();
+    convert::borrow_utf8_from((version.major, version.minor));
+    m.add_class::<snapshot::Snapshot>()?;
+    m.add_class::<context::Context>()?;
+    m.add_class::<detail::EvaluationDetail>()?;
+    m.add_class::<detail::FlagsState>()?;
+    m.add("SnapshotError", m.py().get_type::<SnapshotError>())?;
+    Ok(())
+}
