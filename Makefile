@@ -31,7 +31,7 @@ PYTHON := $(VENV)/bin/python
 WHEELS := target/wheels
 NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 
-.PHONY: help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python fuzz clean
+.PHONY: help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -99,7 +99,7 @@ test: setup lint test-node test-wasm test-python test-rust ## lint, the Node, WA
 
 # The conformance runner goes last: its `N passed, M failed` closes the output.
 test-rust:
-	$(CARGO) test --workspace --exclude flagcore-bench --exclude flagcore-node --exclude flagcore-python --exclude flagcore-wasm --lib --bins --test cli --test properties -- --nocapture
+	$(CARGO) test --workspace --exclude flagcore-bench --exclude flagcore-node --exclude flagcore-python --exclude flagcore-wasm --lib --bins --test cli --test properties --test corpus -- --nocapture
 	$(CARGO) test -p flagcore --doc
 	$(CARGO) run -q -p flagcore --example evaluate
 	$(CARGO) test -p flagcore-bench --test differential -- --nocapture
@@ -129,7 +129,7 @@ wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm packa
 	@echo "flagcore-wasm: $$(wc -c < $(WASM_DIR)/dist/web/flagcore_bg.wasm) bytes, $$(gzip -9 -c $(WASM_DIR)/dist/web/flagcore_bg.wasm | wc -c) gzipped"
 
 test-wasm: wasm ## the shared tests against flagcore-wasm, and the edge Worker in workerd
-	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm node --test test/vectors.test.js test/snapshot.test.js test/client.test.js test/differential.test.js
+	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm node --test test/vectors.test.js test/corpus.test.js test/snapshot.test.js test/client.test.js test/differential.test.js
 	cd $(WASM_DIR) && node --test test/
 
 python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/wheels and install it into .venv
@@ -162,6 +162,9 @@ bench-python: setup-python ## the Python package beside LaunchDarkly's Python SD
 	$(MAKE) --no-print-directory python MATURIN_FLAGS=--release
 	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
 	$(PYTHON) $(PY_DIR)/bench/bench.py target/bench-snapshot.json
+
+corpus: ## regenerate tests/vectors/corpus from its generator (tests/generate/corpus.rs); review the diff before committing
+	FLAGCORE_WRITE_CORPUS=1 $(CARGO) test -q -p flagcore --test corpus -- --nocapture the_committed_corpus
 
 fuzz: ## a long property-test run (FUZZ_CASES, FUZZ_SEED) in release mode
 	FLAGCORE_PROPERTY_CASES=$${FUZZ_CASES:-200000} FLAGCORE_PROPERTY_SEED=$${FUZZ_SEED:-$$(date +%s)} \
