@@ -11,8 +11,10 @@
  * @param native the evaluation functions (the N-API module or the WASM one)
  * @param hostSources FlagClient sources beyond `{ url }` that the host offers,
  *   by option name: `make(options, Snapshot)` answers `{ load, describe }`
+ * @param hostDefaults `signingKey()`: the decision tokens' key when a client
+ *   is given none (Node reads FLAGCORE_SIGNING_KEY)
  */
-function createApi (native, hostSources = {}) {
+function createApi (native, hostSources = {}, hostDefaults = {}) {
   // Marks handles made here, so that only they become snapshots.
   const HANDLE = Symbol('flagcore.handle')
 
@@ -28,6 +30,7 @@ function createApi (native, hostSources = {}) {
   const BIG_SEGMENTS = [undefined, 'HEALTHY', 'STALE', 'STORE_ERROR', 'NOT_CONFIGURED']
   const REASON_UNIT = 2 ** 16
   const POSITION_UNIT = 2 ** 26
+  const PROPAGATED_UNIT = 2 ** 46
   const NOT_PREPARED = -2
 
   /** A snapshot that could not be read: `code` is stable, `path` points into the input. */
@@ -75,19 +78,55 @@ function createApi (native, hostSources = {}) {
   // Numbers for prepared contexts; 2^53 of them will not run out.
   let preparedContexts = 0
 
+  /** A decision token that could not be issued. */
+  class TokenError extends Error {
+    constructor (code, message) {
+      super(`${code}: ${message}`)
+      this.name = 'TokenError'
+      this.code = code
+    }
+  }
+
+  function keyText (signingKey) {
+    return signingKey === undefined || signingKey === null ? undefined : String(signingKey)
+  }
+
   /**
    * A context converted once. Pass it instead of a plain object when a handler
    * evaluates several flags for the same user: it skips serializing the object
    * on every call. Changing the object afterwards does not change the Context.
+   *
+   * With `{ token, signingKey }` (a decision token from upstream, or a
+   * `baggage` header holding one), the flags the token decides answer as
+   * upstream did, with `propagated: true` in the reason. `tokenStatus` says
+   * whether it was applied, and if not, why (`code`, `message`); a token that
+   * fails never throws and never decides anything.
    */
   class Context {
-    constructor (context) {
+    #prepare
+    constructor (context, options = {}) {
       this.json = contextJson(context)
       // A number the native side files the parsed context under (it keeps the
       // last few per thread), so that evaluations pass the number, not the text.
       this.id = ++preparedContexts
-      this.error = native.prepareContext(this.id, this.json) ?? null
+      if (options.token) {
+        const args = [this.id, this.json, String(options.token), keyText(options.signingKey), Number(options.now ?? Date.now())]
+        const answer = native.prepareContextWithToken(...args)
+        this.error = answer.context ?? null
+        this.tokenStatus = Object.freeze(answer.token)
+        // Registered again (when evicted) with the same time, so the answer cannot change mid-request.
+        this.#prepare = () => native.prepareContextWithToken(...args)
+      } else {
+        this.error = native.prepareContext(this.id, this.json) ?? null
+        this.tokenStatus = Object.freeze({ applied: false })
+        this.#prepare = () => native.prepareContext(this.id, this.json)
+      }
       Object.freeze(this)
+    }
+
+    /** @private Registers the context again after the native side let it go. */
+    prepareAgain () {
+      this.#prepare()
     }
   }
 
@@ -110,6 +149,8 @@ function createApi (native, hostSources = {}) {
     }
 
     #buildReason (upper) {
+      const propagated = upper >= PROPAGATED_UNIT / REASON_UNIT
+      if (propagated) upper -= PROPAGATED_UNIT / REASON_UNIT
       const low = upper % (POSITION_UNIT / REASON_UNIT)
       const position = Math.floor(upper / (POSITION_UNIT / REASON_UNIT))
       const kind = KINDS[low & 7]
@@ -126,6 +167,7 @@ function createApi (native, hostSources = {}) {
       if ((low >> 6) & 1) reason.inExperiment = true
       const big = BIG_SEGMENTS[(low >> 7) & 7]
       if (big) reason.bigSegmentsStatus = big
+      if (propagated) reason.propagated = true
       return Object.freeze(reason)
     }
   }
@@ -254,6 +296,26 @@ function createApi (native, hostSources = {}) {
       return new FlagsState(json)
     }
 
+    /**
+     * A decision token holding this snapshot's answers for `flagKeys` and
+     * `context`, signed with `signingKey` (at least 16 bytes), valid for
+     * `ttlSeconds` (default 60). Pass it downstream, e.g. as the `flagcore`
+     * member of a `baggage` header. Throws TokenError without a usable key or
+     * with an invalid context.
+     */
+    decisionToken (context, flagKeys, options = {}) {
+      const answer = native.issueToken(
+        this.#native,
+        contextJson(context),
+        [...flagKeys].map(String),
+        keyText(options.signingKey),
+        Number(options.now ?? Date.now()),
+        options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS
+      )
+      if (answer.error) throw new TokenError(answer.error.code, answer.error.message)
+      return answer.token
+    }
+
     /** The problems `flagcore check` lists: [{severity, code, path, message}]. */
     check () {
       return native.check(this.#native)
@@ -263,7 +325,7 @@ function createApi (native, hostSources = {}) {
       if (context instanceof Context) {
         const packed = native.evaluatePrepared(this.#native, index, context.id, type)
         if (packed !== NOT_PREPARED) return packed
-        native.prepareContext(context.id, context.json)
+        context.prepareAgain()
         return native.evaluatePrepared(this.#native, index, context.id, type)
       }
       return native.evaluate(this.#native, index, contextJson(context), type)
@@ -312,6 +374,7 @@ function createApi (native, hostSources = {}) {
   }
 
   const DEFAULT_TTL_SECONDS = 15
+  const DEFAULT_TOKEN_TTL_SECONDS = 60
   const DEFAULT_TIMEOUT_MS = 5000
   const NOT_READY = Object.freeze({ kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
 
@@ -358,6 +421,7 @@ function createApi (native, hostSources = {}) {
     #failedAt = 0
     #lastError = null
     #refreshing = null
+    #signingKey
 
     /**
      * @param {object} options
@@ -365,9 +429,11 @@ function createApi (native, hostSources = {}) {
      * @param {number} [options.ttlSeconds=15] how long a snapshot is used before a call refreshes it; 0 refreshes on every call, a negative value never
      * @param {boolean} [options.offline=false] answer every flag with its default, and touch no source
      * @param {object} [options.logger=console] where refresh failures are reported (`warn`)
+     * @param {string} [options.signingKey] the decision tokens' signing key (Node: FLAGCORE_SIGNING_KEY by default)
      */
     constructor (options = {}) {
       this.#offline = Boolean(options.offline)
+      this.#signingKey = keyText(options.signingKey ?? (hostDefaults.signingKey && hostDefaults.signingKey()))
       this.#source = this.#offline ? null : makeSource(options.source)
       const ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS
       this.#ttlMs = ttl < 0 ? Infinity : ttl * 1000
@@ -438,6 +504,43 @@ function createApi (native, hostSources = {}) {
       }
     }
 
+    /**
+     * A decision token for `flagKeys` and `context` from the current snapshot,
+     * to pass downstream; null (with a warning) when there is no snapshot, no
+     * signing key, or the context is invalid.
+     */
+    async decisionToken (context, flagKeys, options = {}) {
+      const snapshot = await this.snapshot()
+      if (!snapshot) return null
+      try {
+        return snapshot.decisionToken(context, flagKeys, { signingKey: this.#signingKey, now: this.#now(), ...options })
+      } catch (error) {
+        this.#logger.warn(`flagcore: no decision token (${error.message})`)
+        return null
+      }
+    }
+
+    /**
+     * The Context to evaluate with in a downstream function: `context` with
+     * upstream's decisions from `token` (a token or a `baggage` header) when
+     * it verifies. When the token comes from another snapshot than the one in
+     * use, the snapshot is refreshed first (at most once per retry interval).
+     * A token that fails verification is ignored with a warning; this never
+     * throws.
+     */
+    async decide (context, token) {
+      await this.snapshot()
+      const decided = new Context(context, { token, signingKey: this.#signingKey, now: this.#now() })
+      const status = decided.tokenStatus
+      if (status.code) {
+        this.#logger.warn(`flagcore: ignoring a decision token (${status.code}: ${status.message})`)
+      } else if (status.applied && this.#snapshot && status.snapshotId !== this.#snapshot.id &&
+        this.#now() - this.#checkedAt >= this.#retryMs) {
+        await this.refresh()
+      }
+      return decided
+    }
+
     /** Every flag's value for a context; `valid` is false when no snapshot is loaded. */
     async allFlagsState (context, options) {
       const snapshot = await this.snapshot()
@@ -471,7 +574,7 @@ function createApi (native, hostSources = {}) {
     })
   }
 
-  return { Snapshot, Context, SnapshotError, FlagsState, FlagClient }
+  return { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient }
 }
 
 module.exports = { createApi }

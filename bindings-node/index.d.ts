@@ -17,6 +17,8 @@ export interface LDEvaluationReason {
   readonly prerequisiteKey?: string
   readonly inExperiment?: boolean
   readonly bigSegmentsStatus?: 'HEALTHY' | 'STALE' | 'STORE_ERROR' | 'NOT_CONFIGURED'
+  /** flagcore's marker: decided upstream and carried here by a decision token. */
+  readonly propagated?: boolean
 }
 
 /** One evaluation: the value, the variation's index (null when the default was used) and the reason. */
@@ -48,13 +50,45 @@ export declare class SnapshotError extends Error {
   readonly path: string
 }
 
-/** A context converted once, for handlers that evaluate several flags for one user. */
+/** A decision token that could not be issued: TOKEN_NO_KEY, TOKEN_INVALID_CONTEXT. */
+export declare class TokenError extends Error {
+  readonly code: string
+}
+
+export interface ContextOptions {
+  /** A decision token from upstream, or a `baggage` header holding one (`flagcore=fc1.…`). */
+  token?: string | null
+  /** The key the token was signed with (at least 16 bytes). */
+  signingKey?: string
+  /** The wall clock, in epoch milliseconds, for the token's expiry. */
+  now?: number
+}
+
+/** What became of a decision token: applied, or refused with a code (TOKEN_BAD_SIGNATURE, TOKEN_EXPIRED, TOKEN_MALFORMED, TOKEN_WRONG_CONTEXT, TOKEN_NO_KEY, TOKEN_NOT_YET_VALID). */
+export interface TokenStatus {
+  readonly applied: boolean
+  readonly snapshotId?: string
+  readonly flags?: number
+  readonly code?: string
+  readonly message?: string
+}
+
+/** A context converted once, for handlers that evaluate several flags for one user; with a token, upstream's decisions ride along. */
 export declare class Context {
-  constructor(context: LDContext)
+  constructor(context: LDContext, options?: ContextOptions)
   readonly json: string
   readonly id: number
   /** Why the context is invalid, or null. */
   readonly error: string | null
+  readonly tokenStatus: TokenStatus
+}
+
+export interface DecisionTokenOptions {
+  signingKey?: string
+  /** How long downstream may use it (default 60 seconds). */
+  ttlSeconds?: number
+  /** The wall clock, in epoch milliseconds. */
+  now?: number
 }
 
 /** What allFlagsState answers. */
@@ -93,6 +127,8 @@ export declare class Snapshot {
   jsonVariation(key: string, context: LDContext | Context, defaultValue: unknown): unknown
   jsonVariationDetail(key: string, context: LDContext | Context, defaultValue: unknown): LDEvaluationDetail
   allFlagsState(context: LDContext | Context, options?: AllFlagsStateOptions): FlagsState
+  /** A signed token of this snapshot's answers for `flagKeys`, for downstream calls. Throws TokenError. */
+  decisionToken(context: LDContext | Context, flagKeys: Iterable<string>, options?: DecisionTokenOptions): string
   check(): Problem[]
 }
 
@@ -119,6 +155,8 @@ export interface FlagClientOptions {
   logger?: { warn(message: string): void }
   /** The wall clock, in epoch milliseconds (tests). */
   now?: () => number
+  /** The decision tokens' signing key; in Node, FLAGCORE_SIGNING_KEY by default. */
+  signingKey?: string
 }
 
 export interface FlagClientStatus {
@@ -150,4 +188,8 @@ export declare class FlagClient {
   jsonVariation(key: string, context: LDContext | Context, defaultValue: unknown): Promise<unknown>
   jsonVariationDetail(key: string, context: LDContext | Context, defaultValue: unknown): Promise<LDEvaluationDetail>
   allFlagsState(context: LDContext | Context, options?: AllFlagsStateOptions): Promise<FlagsState>
+  /** A decision token for downstream calls; null (with a warning) without a snapshot, a signing key or a valid context. */
+  decisionToken(context: LDContext | Context, flagKeys: Iterable<string>, options?: Omit<DecisionTokenOptions, 'signingKey' | 'now'>): Promise<string | null>
+  /** The context with upstream's decisions from `token` (or a baggage header); never throws. */
+  decide(context: LDContext | Context, token: string | null | undefined): Promise<Context>
 }

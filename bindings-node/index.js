@@ -4,4 +4,6 @@
 
 const { createApi } = require('./api.js')
 
-module.exports = createApi(require('./native.js'), require('./sources.js'))
+module.exports = createApi(require('./native.js'), require('./sources.js'), {
+  signingKey: () => process.env.FLAGCORE_SIGNING_KEY
+})

@@ -48,10 +48,23 @@ export declare function evaluatePrepared(snapshot: ExternalObject<Snapshot>, fla
 export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: number): any
 
 /**
+ * A decision token for `flag_keys` and the context (JSON text):
+ * `{"token"}` or `{"error": {"code", "message"}}`.
+ */
+export declare function issueToken(snapshot: ExternalObject<Snapshot>, context: string, flagKeys: Array<string>, signingKey: string | undefined | null, nowMs: number, ttlSeconds: number): any
+
+/**
  * Registers a prepared context (JSON text) under `id`; answers why it is
  * invalid, or null when it is valid.
  */
 export declare function prepareContext(id: number, context: string): string | null
+
+/**
+ * Registers a prepared context (JSON text) with a decision token under
+ * `id`: `{"context": why it is invalid or null, "token": what became of
+ * the token}`.
+ */
+export declare function prepareContextWithToken(id: number, context: string, token: string | undefined | null, signingKey: string | undefined | null, nowMs: number): any
 
 /** Every flag key, sorted; evaluation functions take positions in this list. */
 export declare function snapshotFlagKeys(snapshot: ExternalObject<Snapshot>): Array<string>

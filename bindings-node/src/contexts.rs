@@ -27,6 +27,23 @@ pub(crate) fn prepare(id: u64, json: &str) -> Option<String> {
     })
 }
 
+/// Registers a prepared context with a decision token under `id`; answers
+/// `{"context": error or null, "token": status}`.
+pub(crate) fn prepare_with_token(
+    id: u64,
+    json: &str,
+    token: Option<&str>,
+    signing_key: &[u8],
+    now_ms: f64,
+) -> serde_json::Value {
+    CACHE.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.prepare_with_token(id, json, token, signing_key, now_ms),
+        Err(_) => {
+            serde_json::json!({"context": "the context cache is busy", "token": {"applied": false}})
+        }
+    })
+}
+
 /// Calls `f` with prepared context `id`, or `None` when it must be registered again.
 pub(crate) fn with_prepared<R>(
     id: u64,

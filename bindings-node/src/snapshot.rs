@@ -71,6 +71,51 @@ pub fn prepare_context(id: f64, context: String) -> Option<String> {
     contexts::prepare(id as u64, &context)
 }
 
+/// Registers a prepared context (JSON text) with a decision token under
+/// `id`: `{"context": why it is invalid or null, "token": what became of
+/// the token}`.
+#[napi(catch_unwind)]
+pub fn prepare_context_with_token(
+    id: f64,
+    context: String,
+    token: Option<String>,
+    signing_key: Option<String>,
+    now_ms: f64,
+) -> Value {
+    let key = signing_key.unwrap_or_default();
+    contexts::prepare_with_token(
+        id as u64,
+        &context,
+        token.as_deref(),
+        key.as_bytes(),
+        now_ms,
+    )
+}
+
+/// A decision token for `flag_keys` and the context (JSON text):
+/// `{"token"}` or `{"error": {"code", "message"}}`.
+#[napi(catch_unwind)]
+pub fn issue_token(
+    snapshot: &External<Snapshot>,
+    context: String,
+    flag_keys: Vec<String>,
+    signing_key: Option<String>,
+    now_ms: f64,
+    ttl_seconds: u32,
+) -> Value {
+    let key = signing_key.unwrap_or_default();
+    contexts::with_text(&context, |parsed| {
+        host::issue_token(
+            snapshot,
+            parsed,
+            &flag_keys,
+            key.as_bytes(),
+            now_ms,
+            ttl_seconds,
+        )
+    })
+}
+
 /// Evaluates flag number `flag` for prepared context `id`; answers the packed
 /// detail, or -2 when the context must be prepared again.
 #[napi(catch_unwind)]

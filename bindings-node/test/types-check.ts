@@ -1,6 +1,6 @@
 // Compiled by test/package.test.js with `tsc --strict --noEmit`: the typings
 // must accept what the README shows, and refuse what they should.
-import { Context, FlagClient, Snapshot, SnapshotError, type LDEvaluationDetail } from 'flagcore'
+import { Context, FlagClient, Snapshot, SnapshotError, type LDEvaluationDetail, type TokenStatus } from 'flagcore'
 
 async function handler (userId: string): Promise<string> {
   const flags = new FlagClient({ source: { url: 'https://cdn.example/flags.json' }, ttlSeconds: 30 })
@@ -23,4 +23,13 @@ function parse (text: string): Snapshot | null {
 // @ts-expect-error a snapshot is made by fromJson, not new
 const wrong = new Snapshot()
 
-export { handler, parse, wrong }
+async function chain (client: FlagClient, header: string | undefined): Promise<string | null> {
+  const user = { kind: 'user', key: 'u' }
+  const decided: Context = await client.decide(user, header)
+  const status: TokenStatus = decided.tokenStatus
+  const on: boolean = await client.boolVariation('canary', decided, false)
+  if (!status.applied) console.log(status.code, status.message, on)
+  return client.decisionToken(user, ['canary'], { ttlSeconds: 30 })
+}
+
+export { handler, parse, wrong, chain }

@@ -1,8 +1,9 @@
 //! Contexts: plain dicts in LaunchDarkly's shapes, or a `Context` converted
 //! once and reused for several evaluations.
 
-use flagcore::{Context as CoreContext, ContextError, Value};
+use flagcore::{host, Context as CoreContext, ContextError, Value};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::convert;
 
@@ -12,17 +13,43 @@ use crate::convert;
 #[pyclass(frozen, module = "flagcore", name = "Context")]
 pub struct Context {
     parsed: Result<CoreContext, ContextError>,
+    token_status: Value,
 }
 
 #[pymethods]
 impl Context {
     /// Never raises: an invalid context evaluates to defaults with
-    /// `USER_NOT_SPECIFIED`, and says why in `error`.
+    /// `USER_NOT_SPECIFIED`, and says why in `error`. With `token` (a
+    /// decision token from upstream, or a `baggage` header holding one) and
+    /// the `signing_key` it was signed with, the flags it decides answer as
+    /// upstream did; `token_status` says whether it was applied and, if not,
+    /// why. `now_ms` is the wall clock for its expiry (default: now).
     #[new]
-    fn new(context: &Bound<'_, PyAny>) -> Self {
+    #[pyo3(signature = (context, token=None, signing_key=None, now_ms=None))]
+    fn new(
+        context: &Bound<'_, PyAny>,
+        token: Option<&str>,
+        signing_key: Option<&str>,
+        now_ms: Option<f64>,
+    ) -> Self {
+        let parsed = match context.cast::<Context>() {
+            Ok(prepared) => prepared.get().parsed.clone(),
+            Err(_) => parse(context),
+        };
+        let now_ms = now_ms.unwrap_or_else(wall_clock_ms);
+        let key = signing_key.unwrap_or_default().as_bytes();
+        let (parsed, token_status) = host::attach_token(parsed, token, key, now_ms);
         Context {
-            parsed: parse(context),
+            parsed,
+            token_status,
         }
+    }
+
+    /// What became of the token: `{"applied": True, "snapshotId", "flags"}`
+    /// or `{"applied": False, "code", "message"}`.
+    #[getter]
+    fn token_status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        Ok(convert::to_python(py, &self.token_status)?.cast_into::<PyDict>()?)
     }
 
     /// Whether the context can be evaluated.
@@ -49,6 +76,12 @@ impl Context {
             Err(error) => format!("Context(invalid: {error})"),
         }
     }
+}
+
+pub fn wall_clock_ms() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
 }
 
 /// A context object that is not JSON (a set, a custom class) is an invalid

@@ -136,6 +136,9 @@ pub fn reason_dict<'py>(py: Python<'py>, reason: &Reason<'_>) -> PyResult<Bound<
     if let Some(status) = reason.big_segments_status {
         dict.set_item(intern!(py, "bigSegmentsStatus"), status.as_str())?;
     }
+    if reason.propagated {
+        dict.set_item(intern!(py, "propagated"), true)?;
+    }
     Ok(dict)
 }
 

@@ -16,6 +16,13 @@ pyo3::create_exception!(
     "A snapshot that could not be read: `code` is stable, `path` points into the input."
 );
 
+pyo3::create_exception!(
+    flagcore,
+    TokenError,
+    pyo3::exceptions::PyValueError,
+    "A decision token that could not be issued: `code` is TOKEN_NO_KEY or TOKEN_INVALID_CONTEXT."
+);
+
 /// Raises a core error as `flagcore.SnapshotError`, with `code`, `path` and `message`.
 pub(crate) fn snapshot_error(py: Python<'_>, error: &flagcore::SnapshotError) -> PyErr {
     let raised = SnapshotError::new_err(error.to_string());
@@ -43,5 +50,6 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<detail::EvaluationDetail>()?;
     m.add_class::<detail::FlagsState>()?;
     m.add("SnapshotError", m.py().get_type::<SnapshotError>())?;
+    m.add("TokenError", m.py().get_type::<TokenError>())?;
     Ok(())
 }

@@ -5,16 +5,16 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
 use flagcore::{
-    AllFlagsOptions, Context as CoreContext, ContextError, Detail, ErrorKind, Snapshot as Core,
-    Value, ValueType,
+    host, AllFlagsOptions, Context as CoreContext, ContextError, Detail, ErrorKind,
+    Snapshot as Core, Value, ValueType,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
 
-use crate::context::with_context;
+use crate::context::{wall_clock_ms, with_context};
 use crate::detail::{EvaluationDetail, FlagsState};
-use crate::{convert, snapshot_error};
+use crate::{convert, snapshot_error, TokenError};
 
 /// Flag data parsed once, immutable; evaluate against it as often as you
 /// like, from any thread.
@@ -383,6 +383,46 @@ impl Snapshot {
                 .to_value(),
         });
         FlagsState::new(json)
+    }
+
+    /// A decision token holding this snapshot's answers for `flag_keys` and
+    /// `context`, signed with `signing_key` (at least 16 bytes), valid for
+    /// `ttl_seconds`: pass it downstream (a `baggage` member `flagcore=...`).
+    /// Raises `TokenError` without a usable key or with an invalid context.
+    #[pyo3(signature = (context, flag_keys, signing_key, ttl_seconds=60, now_ms=None))]
+    fn decision_token(
+        &self,
+        py: Python<'_>,
+        context: &Bound<'_, PyAny>,
+        flag_keys: Vec<String>,
+        signing_key: Option<&str>,
+        ttl_seconds: u32,
+        now_ms: Option<f64>,
+    ) -> PyResult<String> {
+        let now_ms = now_ms.unwrap_or_else(wall_clock_ms);
+        let key = signing_key.unwrap_or_default().as_bytes();
+        let answer = with_context(context, |parsed| {
+            host::issue_token(&self.core, parsed, &flag_keys, key, now_ms, ttl_seconds)
+        });
+        match (
+            answer.get("token").and_then(Value::as_str),
+            answer.get("error"),
+        ) {
+            (Some(token), _) => Ok(token.to_owned()),
+            (None, error) => {
+                let field = |name: &str| {
+                    error
+                        .and_then(|e| e.get(name))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_owned()
+                };
+                let raised =
+                    TokenError::new_err(format!("{}: {}", field("code"), field("message")));
+                raised.value(py).setattr("code", field("code"))?;
+                Err(raised)
+            }
+        }
     }
 
     /// The problems `flagcore check` lists: `[{"severity", "code", "path", "message"}]`.

@@ -15,6 +15,7 @@ from flagcore import (
     FlagsState,
     Snapshot,
     SnapshotError,
+    TokenError,
     UrlSource,
 )
 
@@ -55,6 +56,22 @@ def errors(text: bytes) -> Optional[Snapshot]:
         path: str = error.path
         print(code, path)
         return None
+
+
+def chain(client: FlagClient, header: Optional[str]) -> Optional[str]:
+    user = {"kind": "user", "key": "u"}
+    decided: Context = client.decide(user, header)
+    applied: bool = decided.token_status["applied"]
+    on: bool = client.bool_variation("canary", decided, False)
+    print(applied, on)
+    return client.decision_token(user, ["canary"], ttl_seconds=30)
+
+
+def issued(snapshot: Snapshot) -> str:
+    try:
+        return snapshot.decision_token({"key": "u"}, ["canary"], "a key of sixteen+ bytes")
+    except TokenError as error:
+        return error.code
 
 
 async def asynchronous(client: FlagClient) -> bool:

@@ -74,6 +74,52 @@ pub fn prepare_context(id: f64, context: &str) -> Option<String> {
     })
 }
 
+/// Registers a prepared context with a decision token under `id`:
+/// `{"context": why it is invalid or null, "token": what became of the token}`.
+#[wasm_bindgen(js_name = prepareContextWithToken)]
+pub fn prepare_context_with_token(
+    id: f64,
+    context: &str,
+    token: Option<String>,
+    signing_key: Option<String>,
+    now_ms: f64,
+) -> JsValue {
+    let key = signing_key.unwrap_or_default();
+    let answer = CONTEXTS.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => {
+            cache.prepare_with_token(id as u64, context, token.as_deref(), key.as_bytes(), now_ms)
+        }
+        Err(_) => {
+            serde_json::json!({"context": "the context cache is busy", "token": {"applied": false}})
+        }
+    });
+    to_js(&answer)
+}
+
+/// A decision token for `flag_keys` and the context (JSON text):
+/// `{"token"}` or `{"error": {"code", "message"}}`.
+#[wasm_bindgen(js_name = issueToken)]
+pub fn issue_token(
+    snapshot: &WasmSnapshot,
+    context: &str,
+    flag_keys: Vec<String>,
+    signing_key: Option<String>,
+    now_ms: f64,
+    ttl_seconds: u32,
+) -> JsValue {
+    let key = signing_key.unwrap_or_default();
+    with_text(context, |parsed| {
+        to_js(&host::issue_token(
+            &snapshot.inner,
+            parsed,
+            &flag_keys,
+            key.as_bytes(),
+            now_ms,
+            ttl_seconds,
+        ))
+    })
+}
+
 /// Evaluates flag number `flag` for a context given as JSON text; answers the packed detail.
 #[wasm_bindgen]
 pub fn evaluate(snapshot: &WasmSnapshot, flag: u32, context: &str, value_type_code: u32) -> f64 {

@@ -12,6 +12,7 @@
 //! | 22    | inExperiment                                                 |
 //! | 23-25 | bigSegmentsStatus + 1 (0: none)                              |
 //! | 26-45 | rule index, or the failed prerequisite's position            |
+//! | 46    | propagated (decided upstream, see [`crate::token`])          |
 //!
 //! A detail that does not fit (65,535 variations, a million rules) is
 //! [`DOES_NOT_FIT`], and the host asks for the detail as JSON instead.
@@ -19,8 +20,10 @@
 use serde_json::{json, Value};
 
 use crate::context::{Context, ContextError};
-use crate::reason::{BigSegmentsStatus, Detail, ErrorKind, ReasonKind};
+use crate::eval::Evaluation;
+use crate::reason::{BigSegmentsStatus, Detail, ErrorKind, Reason, ReasonKind};
 use crate::snapshot::Snapshot;
+use crate::token::{self, TokenErrorCode};
 use crate::variation::ValueType;
 
 /// The packed answer for details that do not fit the number.
@@ -88,12 +91,22 @@ pub fn flag_info(snapshot: &Snapshot, flag: u32) -> Value {
 }
 
 fn pack(snapshot: &Snapshot, key: &str, detail: &Detail<'_>) -> f64 {
-    let index = match detail.variation_index {
+    pack_bits(snapshot, key, detail.variation_index, &detail.reason)
+        .map_or(DOES_NOT_FIT, |bits| bits as f64)
+}
+
+/// The packed form of an answer, or `None` when it does not fit.
+pub(crate) fn pack_bits(
+    snapshot: &Snapshot,
+    key: &str,
+    variation_index: Option<usize>,
+    reason: &Reason<'_>,
+) -> Option<u64> {
+    let index = match variation_index {
         None => 0u64,
         Some(i) if i < 0xFFFF => i as u64 + 1,
-        Some(_) => return DOES_NOT_FIT,
+        Some(_) => return None,
     };
-    let reason = &detail.reason;
     let (kind, position): (u64, usize) = match reason.kind {
         ReasonKind::Off => (0, 0),
         ReasonKind::Fallthrough => (1, 0),
@@ -106,13 +119,13 @@ fn pack(snapshot: &Snapshot, key: &str, detail: &Detail<'_>) -> f64 {
                 .unwrap_or_default();
             match prerequisites.iter().position(|k| *k == prerequisite_key) {
                 Some(position) => (4, position),
-                None => return DOES_NOT_FIT,
+                None => return None,
             }
         }
         ReasonKind::Error(_) => (5, 0),
     };
     if position >= 1 << 20 {
-        return DOES_NOT_FIT;
+        return None;
     }
     let error = reason
         .error_kind()
@@ -130,8 +143,132 @@ fn pack(snapshot: &Snapshot, key: &str, detail: &Detail<'_>) -> f64 {
         | (error << 19)
         | (u64::from(reason.in_experiment) << 22)
         | (big << 23)
-        | ((position as u64) << 26);
-    packed as f64
+        | ((position as u64) << 26)
+        | (u64::from(reason.propagated) << 46);
+    Some(packed)
+}
+
+/// The answer that `pack_bits` packed, rebuilt from flag `key` of
+/// `snapshot`: `None` when the flag has no such variation, rule or
+/// prerequisite.
+pub(crate) fn unpack<'a>(snapshot: &'a Snapshot, key: &str, bits: u64) -> Option<Evaluation<'a>> {
+    let variations = snapshot.variations(key)?;
+    let (rule_ids, prerequisites) = snapshot.reason_keys(key)?;
+    let position = ((bits >> 26) & 0xF_FFFF) as usize;
+    let kind = match (bits >> 16) & 7 {
+        0 => ReasonKind::Off,
+        1 => ReasonKind::Fallthrough,
+        2 => ReasonKind::TargetMatch,
+        3 => ReasonKind::RuleMatch {
+            rule_index: position,
+            rule_id: rule_ids.get(position)?,
+        },
+        4 => ReasonKind::PrerequisiteFailed {
+            prerequisite_key: prerequisites.get(position)?,
+        },
+        5 => ReasonKind::Error(*ErrorKind::ALL.get(((bits >> 19) & 7) as usize)?),
+        _ => return None,
+    };
+    let big_segments_status = match (bits >> 23) & 7 {
+        0 => None,
+        1 => Some(BigSegmentsStatus::Healthy),
+        2 => Some(BigSegmentsStatus::Stale),
+        3 => Some(BigSegmentsStatus::StoreError),
+        4 => Some(BigSegmentsStatus::NotConfigured),
+        _ => return None,
+    };
+    let variation_index = match bits & 0xFFFF {
+        0 => None,
+        n => Some(n as usize - 1),
+    };
+    let value = match variation_index {
+        Some(i) => Some(variations.get(i)?),
+        None => None,
+    };
+    Some(Evaluation {
+        value,
+        variation_index,
+        reason: Reason {
+            kind,
+            in_experiment: (bits >> 22) & 1 == 1,
+            big_segments_status,
+            propagated: (bits >> 46) & 1 == 1,
+        },
+    })
+}
+
+/// Issues a decision token for `flag_keys` (see [`crate::token`]):
+/// `{"token": "fc1..."}`, or `{"error": {"code", "message"}}`.
+pub fn issue_token(
+    snapshot: &Snapshot,
+    context: Result<&Context, &ContextError>,
+    flag_keys: &[String],
+    signing_key: &[u8],
+    now_ms: f64,
+    ttl_seconds: u32,
+) -> Value {
+    let Ok(context) = context else {
+        return token_error(
+            TokenErrorCode::InvalidContext.as_str(),
+            "the context is invalid",
+        );
+    };
+    let keys: Vec<&str> = flag_keys.iter().map(String::as_str).collect();
+    let ttl = u16::try_from(ttl_seconds).unwrap_or(u16::MAX);
+    match token::issue(snapshot, context, &keys, signing_key, millis(now_ms), ttl) {
+        Ok(token) => json!({ "token": token }),
+        Err(error) => token_error(error.code().as_str(), error.message()),
+    }
+}
+
+fn token_error(code: &str, message: &str) -> Value {
+    json!({"error": {"code": code, "message": message}})
+}
+
+fn millis(now_ms: f64) -> u64 {
+    if now_ms.is_finite() && now_ms > 0.0 {
+        now_ms as u64
+    } else {
+        0
+    }
+}
+
+/// Parses `json` and attaches `token` (see [`attach_token`]).
+pub fn context_with_token(
+    json: &str,
+    token: Option<&str>,
+    signing_key: &[u8],
+    now_ms: f64,
+) -> (Result<Context, ContextError>, Value) {
+    attach_token(Context::from_json(json), token, signing_key, now_ms)
+}
+
+/// Attaches `token` (a token, or a `baggage` header holding one) to a
+/// parsed context when it verifies. Answers the context and what became of
+/// the token: `{"applied": true, "snapshotId", "flags"}` or `{"applied":
+/// false, "code", "message"}`; no token at all is `{"applied": false}`.
+pub fn attach_token(
+    parsed: Result<Context, ContextError>,
+    token: Option<&str>,
+    signing_key: &[u8],
+    now_ms: f64,
+) -> (Result<Context, ContextError>, Value) {
+    let token = token.and_then(token::from_header);
+    let (Ok(context), Some(text)) = (&parsed, token) else {
+        return (parsed, json!({"applied": false}));
+    };
+    let attached = token::verify(text, signing_key, millis(now_ms)).and_then(|verified| {
+        let status =
+            json!({"applied": true, "snapshotId": verified.snapshot_id(), "flags": verified.len()});
+        context.clone().with_token(verified).map(|c| (c, status))
+    });
+    match attached {
+        Ok((context, status)) => (Ok(context), status),
+        Err(error) => (
+            parsed,
+            json!({"applied": false, "code": error.code().as_str(), "message": error.message()}),
+        ),
+    }
 }
 
 #[derive(PartialEq)]
@@ -187,7 +324,10 @@ impl ContextCache {
 
     /// Registers a prepared context under `id`; answers why it is invalid, if it is.
     pub fn prepare(&mut self, id: u64, json: &str) -> Option<String> {
-        let parsed = Context::from_json(json);
+        self.store(id, Context::from_json(json))
+    }
+
+    fn store(&mut self, id: u64, parsed: Result<Context, ContextError>) -> Option<String> {
         let error = parsed.as_ref().err().map(ToString::to_string);
         let key = Key::Prepared(id);
         match self.find(&key).and_then(|p| self.entries.get_mut(p)) {
@@ -197,6 +337,21 @@ impl ContextCache {
             }
         }
         error
+    }
+
+    /// Registers a prepared context with a decision token under `id`;
+    /// answers why the context is invalid (or null) and what became of the
+    /// token, as [`context_with_token`].
+    pub fn prepare_with_token(
+        &mut self,
+        id: u64,
+        json: &str,
+        token: Option<&str>,
+        signing_key: &[u8],
+        now_ms: f64,
+    ) -> Value {
+        let (parsed, status) = context_with_token(json, token, signing_key, now_ms);
+        json!({"context": self.store(id, parsed), "token": status})
     }
 
     /// Calls `f` with prepared context `id`, or answers `None` when it has

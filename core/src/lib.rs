@@ -39,6 +39,7 @@ mod segment;
 mod semver;
 mod snapshot;
 mod time;
+pub mod token;
 mod variation;
 
 pub use all_flags::{AllFlagsOptions, AllFlagsState};
@@ -48,6 +49,7 @@ pub use error::{ErrorCode, SnapshotError};
 pub use eval::Evaluation;
 pub use reason::{BigSegmentsStatus, Detail, ErrorKind, Reason, ReasonKind};
 pub use snapshot::{Format, Snapshot, SourceInfo};
+pub use token::{Token, TokenError, TokenErrorCode};
 pub use variation::ValueType;
 
 /// Re-exported so hosts build values with the same JSON type the core uses.

@@ -111,6 +111,9 @@ pub struct Reason<'a> {
     pub in_experiment: bool,
     /// Set when a big segment was consulted.
     pub big_segments_status: Option<BigSegmentsStatus>,
+    /// The answer was decided upstream and carried here by a decision token
+    /// (see [`crate::token`]): `"propagated": true`, a flagcore extension.
+    pub propagated: bool,
 }
 
 impl<'a> Reason<'a> {
@@ -120,6 +123,7 @@ impl<'a> Reason<'a> {
             kind,
             in_experiment: false,
             big_segments_status: None,
+            propagated: false,
         }
     }
 
@@ -179,6 +183,9 @@ impl Serialize for Reason<'_> {
         }
         if let Some(status) = self.big_segments_status {
             map.serialize_entry("bigSegmentsStatus", status.as_str())?;
+        }
+        if self.propagated {
+            map.serialize_entry("propagated", &true)?;
         }
         map.end()
     }

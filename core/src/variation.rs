@@ -52,6 +52,9 @@ impl Snapshot {
     /// Evaluates a flag without a default: the raw value, index and reason.
     /// An unknown flag gives `FLAG_NOT_FOUND`.
     pub fn evaluate<'a>(&'a self, flag_key: &str, context: &Context) -> Evaluation<'a> {
+        if let Some(decided) = context.token().and_then(|t| t.decide(self, flag_key)) {
+            return decided;
+        }
         match self.flag(flag_key) {
             Some(flag) => eval::evaluate(self, flag, context),
             None => Evaluation::error(ErrorKind::FlagNotFound),

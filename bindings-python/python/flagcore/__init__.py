@@ -8,7 +8,7 @@ DynamoDB table.
 """
 
 from ._client import FlagClient
-from ._native import Context, EvaluationDetail, FlagsState, Snapshot, SnapshotError
+from ._native import Context, EvaluationDetail, FlagsState, Snapshot, SnapshotError, TokenError
 from ._sources import DynamoDBSource, FileSource, UrlSource
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "FlagsState",
     "Snapshot",
     "SnapshotError",
+    "TokenError",
     "UrlSource",
 ]

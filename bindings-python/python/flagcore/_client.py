@@ -10,12 +10,12 @@ import os
 import time
 import weakref
 
-from ._native import EvaluationDetail, FlagsState, Snapshot
+from ._native import Context, EvaluationDetail, FlagsState, Snapshot, TokenError
 from ._sources import DynamoDBSource, FileSource, UrlSource
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable
+    from typing import Any, Callable, Iterable
 
     from ._sources import Source
 
@@ -60,6 +60,7 @@ class FlagClient:
         offline: bool = False,
         logger: Any = None,
         clock: Callable[[], float] = time.time,
+        signing_key: str | None = None,
     ) -> None:
         """
         :param ttl_seconds: how long a snapshot is used before a call refreshes
@@ -69,6 +70,8 @@ class FlagClient:
             they have before trying the source again.
         :param logger: where refresh failures are reported (``warning``);
             ``logging.getLogger("flagcore")`` by default.
+        :param signing_key: the decision tokens' key (at least 16 bytes);
+            ``FLAGCORE_SIGNING_KEY`` from the environment by default.
         """
         self._offline = bool(offline)
         self._source: Source | None = None
@@ -84,6 +87,7 @@ class FlagClient:
         self._checked_at = 0.0
         self._failed_at = 0.0
         self._last_error: BaseException | None = None
+        self._signing_key = signing_key if signing_key is not None else os.environ.get("FLAGCORE_SIGNING_KEY")
         _clients.add(self)
 
     # -- the snapshot -------------------------------------------------------
@@ -148,13 +152,16 @@ class FlagClient:
             age = f"serving the snapshot loaded {round(self._clock() - self._loaded_at)} s ago"
         else:
             age = "no snapshot yet: answering defaults"
+        assert self._source is not None
+        self._log("flagcore: refreshing from %s failed (%s); %s", self._source.describe(), error, age)
+
+    def _log(self, message: str, *args: Any) -> None:
         logger = self._logger
         if logger is None:
             import logging
 
             logger = self._logger = logging.getLogger("flagcore")
-        assert self._source is not None
-        logger.warning("flagcore: refreshing from %s failed (%s); %s", self._source.describe(), error, age)
+        logger.warning(message, *args)
 
     def status(self) -> dict[str, Any]:
         """Where the client stands: the snapshot's id and age in seconds, and
@@ -170,6 +177,45 @@ class FlagClient:
             "checked_ago_seconds": now - self._checked_at if loaded else None,
             "last_error": self._last_error,
         }
+
+    # -- decisions across a call chain ---------------------------------------
+
+    def decision_token(self, context: Any, flag_keys: Iterable[str], ttl_seconds: int = 60) -> str | None:
+        """A decision token for ``flag_keys`` and ``context`` from the current
+        snapshot, to pass downstream (e.g. ``baggage: flagcore=<token>``);
+        None, with a warning, without a snapshot, a signing key or a valid
+        context."""
+        snapshot = self.snapshot()
+        if snapshot is None:
+            return None
+        try:
+            return snapshot.decision_token(
+                context, list(flag_keys), self._signing_key, ttl_seconds=ttl_seconds, now_ms=self._clock() * 1000
+            )
+        except TokenError as error:
+            self._log("flagcore: no decision token (%s)", error)
+            return None
+
+    def decide(self, context: Any, token: str | None) -> Context:
+        """The Context to evaluate with in a downstream function: ``context``
+        with upstream's decisions from ``token`` (a token or a ``baggage``
+        header) when it verifies. When the token comes from another snapshot
+        than the one in use, the snapshot is refreshed first (at most once per
+        ``retry_seconds``). A token that fails is ignored with a warning; this
+        never raises."""
+        snapshot = self.snapshot()
+        decided = Context(context, token=token, signing_key=self._signing_key, now_ms=self._clock() * 1000)
+        status = decided.token_status
+        if "code" in status:
+            self._log("flagcore: ignoring a decision token (%s: %s)", status["code"], status["message"])
+        elif (
+            status["applied"]
+            and snapshot is not None
+            and status["snapshotId"] != snapshot.id
+            and self._clock() - self._checked_at >= self._retry
+        ):
+            self.refresh()
+        return decided
 
     # -- evaluation ---------------------------------------------------------
 

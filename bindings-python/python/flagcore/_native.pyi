@@ -1,7 +1,7 @@
 # Types of the native module; the package re-exports everything here.
 from typing import Any, Mapping, Optional, Sequence, Tuple, Union, final
 
-__all__ = ["Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError"]
+__all__ = ["Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError"]
 
 class SnapshotError(ValueError):
     """A snapshot that could not be read: ``code`` is stable, ``path`` points into the input."""
@@ -10,12 +10,26 @@ class SnapshotError(ValueError):
     path: str
     message: str
 
+class TokenError(ValueError):
+    """A decision token that could not be issued: ``code`` is TOKEN_NO_KEY or TOKEN_INVALID_CONTEXT."""
+
+    code: str
+
 @final
 class Context:
     """A context converted once, to pass instead of a dict when a handler
-    evaluates several flags for the same user."""
+    evaluates several flags for the same user; with a decision token,
+    upstream's decisions ride along."""
 
-    def __new__(cls, context: Any) -> "Context": ...
+    def __new__(
+        cls,
+        context: Any,
+        token: Optional[str] = None,
+        signing_key: Optional[str] = None,
+        now_ms: Optional[float] = None,
+    ) -> "Context": ...
+    @property
+    def token_status(self) -> dict[str, Any]: ...
     @property
     def valid(self) -> bool: ...
     @property
@@ -75,6 +89,14 @@ class Snapshot:
         with_reasons: bool = False,
         details_only_for_tracked_flags: bool = False,
     ) -> FlagsState: ...
+    def decision_token(
+        self,
+        context: _Context,
+        flag_keys: Sequence[str],
+        signing_key: Optional[str],
+        ttl_seconds: int = 60,
+        now_ms: Optional[float] = None,
+    ) -> str: ...
     def check(self) -> list[dict[str, str]]: ...
     def __len__(self) -> int: ...
     def __contains__(self, key: str, /) -> bool: ...
