@@ -19,6 +19,8 @@ WASM_BINDGEN_VERSION := 0.2.130
 WASM_TOOLS := .tools/wasm-bindgen-$(WASM_BINDGEN_VERSION)
 WASM_BINDGEN := $(WASM_TOOLS)/bin/wasm-bindgen
 WASM_DIR := bindings-wasm
+# 250 KB gzipped, what an edge function can afford to download and compile.
+WASM_BUDGET := 256000
 WASM_OPT := $(WASM_DIR)/node_modules/.bin/wasm-opt -O3 --strip-debug --strip-producers \
   --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals
 
@@ -31,7 +33,7 @@ PYTHON := $(VENV)/bin/python
 WHEELS := target/wheels
 NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 
-.PHONY: help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
+.PHONY: demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -76,7 +78,13 @@ $(WASM_BINDGEN):
 build: setup-rust ## build the core and the CLI
 	$(CARGO) build
 
-demo: build ## show `flagcore rollout` and `flagcore eval` on the bundled example
+demo: setup build ## the call chain: hello (Node) → world (Python) → edge (WASM in workerd) over DynamoDB, with a rollout change mid-run
+	@$(MAKE) --no-print-directory node NAPI_FLAGS=--release
+	@$(MAKE) --no-print-directory python MATURIN_FLAGS=--release
+	@$(MAKE) --no-print-directory wasm
+	node examples/chain/run.mjs
+
+demo-cli: build ## show `flagcore check`, `rollout` and `eval` on the bundled example
 	@echo '$$ flagcore check $(EXAMPLE)'
 	@$(FLAGCORE) check $(EXAMPLE)
 	@echo
@@ -95,7 +103,7 @@ demo: build ## show `flagcore rollout` and `flagcore eval` on the bundled exampl
 	  '{"flag":"no-such-flag","context":{"kind":"user","key":"user-7"},"default":"off"}' \
 	  | $(FLAGCORE) eval --snapshot $(EXAMPLE) --batch
 
-test: setup lint test-node test-wasm test-python test-rust ## lint, the Node, WASM and Python packages' tests, unit, CLI, property, differential and conformance tests
+test: setup lint test-node test-wasm test-python test-chain test-rust ## lint, the Node, WASM and Python packages' tests, the call chain, unit, CLI, corpus, property, differential and conformance tests
 
 # The conformance runner goes last: its `N passed, M failed` closes the output.
 test-rust:
@@ -106,7 +114,7 @@ test-rust:
 	$(CARGO) test -p flagcore --test conformance
 
 node: setup-node ## build the Node package's native module; fails when its generated loader or typings drift from the committed ones
-	cd $(NODE_DIR) && $(NAPI_BUILD)
+	cd $(NODE_DIR) && $(NAPI_BUILD) $(NAPI_FLAGS)
 	@git diff --exit-code -- $(NODE_DIR)/native.js $(NODE_DIR)/native.d.ts || \
 	  { echo "bindings-node/native.js or native.d.ts changed: commit the regenerated files" >&2; exit 1; }
 
@@ -126,7 +134,9 @@ wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm packa
 	@cp $(NODE_DIR)/api.js $(WASM_DIR)/dist/api.cjs
 	@cp $(NODE_DIR)/index.d.ts $(WASM_DIR)/dist/index.d.ts
 	@sed 's/^module.exports = { createApi }$$/export { createApi }/' $(NODE_DIR)/api.js > $(WASM_DIR)/dist/api.mjs
-	@echo "flagcore-wasm: $$(wc -c < $(WASM_DIR)/dist/web/flagcore_bg.wasm) bytes, $$(gzip -9 -c $(WASM_DIR)/dist/web/flagcore_bg.wasm | wc -c) gzipped"
+	@gz=$$(gzip -9 -c $(WASM_DIR)/dist/web/flagcore_bg.wasm | wc -c); \
+	  echo "flagcore-wasm: $$(wc -c < $(WASM_DIR)/dist/web/flagcore_bg.wasm) bytes, $$gz gzipped (budget $(WASM_BUDGET))"; \
+	  test $$gz -le $(WASM_BUDGET) || { echo "flagcore-wasm is over its gzipped size budget" >&2; exit 1; }
 
 test-wasm: wasm ## the shared tests against flagcore-wasm, and the edge Worker in workerd
 	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm node --test test/vectors.test.js test/corpus.test.js test/snapshot.test.js test/client.test.js test/differential.test.js
@@ -139,6 +149,9 @@ python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/w
 
 test-python: python setup-node ## the Python package's tests (pytest; dynalite from the Node package's dev dependencies)
 	cd $(PY_DIR) && ../$(PYTHON) -m pytest tests -q -s -p no:cacheprovider
+
+test-chain: node wasm python ## the call chain of make demo, with its checks: one answer per chain, the shares, the change within the time to live
+	node examples/chain/run.mjs --check
 
 lint: setup-rust ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all --check
