@@ -374,6 +374,9 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
   }
 
   const DEFAULT_TTL_SECONDS = 15
+  // Counts an evaluation in a client's metrics; a symbol, so that the
+  // variation methods defined below the class can reach it.
+  const RECORD = Symbol('flagcore.record')
   const DEFAULT_TOKEN_TTL_SECONDS = 60
   const DEFAULT_TIMEOUT_MS = 5000
   const NOT_READY = Object.freeze({ kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
@@ -422,6 +425,12 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     #lastError = null
     #refreshing = null
     #signingKey
+    #namespace
+    #functionName
+    #write
+    #evaluations = new Map()
+    #measurements = []
+    #trace
 
     /**
      * @param {object} options
@@ -430,8 +439,17 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
      * @param {boolean} [options.offline=false] answer every flag with its default, and touch no source
      * @param {object} [options.logger=console] where refresh failures are reported (`warn`)
      * @param {string} [options.signingKey] the decision tokens' signing key (Node: FLAGCORE_SIGNING_KEY by default)
+     * @param {object} [options.metrics] `{ namespace = 'flagcore', functionName, write }` for `flush()`:
+     *   the function name defaults to AWS_LAMBDA_FUNCTION_NAME in Node, `write` to console.log
      */
     constructor (options = {}) {
+      const metrics = options.metrics ?? {}
+      this.#namespace = metrics.namespace ?? 'flagcore'
+      this.#functionName = metrics.functionName ?? (hostDefaults.functionName && hostDefaults.functionName()) ?? null
+      this.#write = metrics.write ?? ((line) => console.log(line))
+      // OpenTelemetry: span events for evaluations, when asked for and when
+      // the host has @opentelemetry/api (Node loads it only then).
+      this.#trace = options.tracing && hostDefaults.trace ? hostDefaults.trace() : null
       this.#offline = Boolean(options.offline)
       this.#signingKey = keyText(options.signingKey ?? (hostDefaults.signingKey && hostDefaults.signingKey()))
       this.#source = this.#offline ? null : makeSource(options.source)
@@ -541,6 +559,56 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
       return decided
     }
 
+    [RECORD] (key, detail, context) {
+      const variationIndex = detail.variationIndex
+      if (this.#trace) this.#traceEvent(key, detail, context)
+      let perFlag = this.#evaluations.get(key)
+      if (!perFlag) this.#evaluations.set(key, (perFlag = new Map()))
+      const variation = variationIndex === null || variationIndex === undefined ? 'default' : String(variationIndex)
+      perFlag.set(variation, (perFlag.get(variation) ?? 0) + 1)
+    }
+
+    #traceEvent (key, detail, context) {
+      const span = this.#trace.getActiveSpan()
+      if (!span) return
+      const attributes = {
+        'feature_flag.key': key,
+        'feature_flag.provider.name': 'flagcore',
+        'feature_flag.result.reason': openFeatureReason(detail.reason).toLowerCase(),
+        'feature_flag.context.id': contextId(context)
+      }
+      if (detail.variationIndex !== null) attributes['feature_flag.result.variant'] = String(detail.variationIndex)
+      if (detail.reason.errorKind) attributes['error.type'] = detail.reason.errorKind
+      if (this.#snapshot) attributes['feature_flag.version'] = this.#snapshot.id
+      span.addEvent('feature_flag.evaluation', attributes)
+    }
+
+    /**
+     * Records a measurement of the handler's own (latency, errors, a business
+     * counter) for `flush()`, which writes it with the variation of every flag
+     * evaluated in this invocation as a dimension. `unit` is one of
+     * CloudWatch's: `Milliseconds`, `Count`, ... (default `None`).
+     */
+    measure (name, value, unit = 'None') {
+      this.#measurements.push({ name: String(name), value: Number(value), unit: String(unit) })
+    }
+
+    /**
+     * Call at the end of a handler: writes this invocation's evaluation counts
+     * per flag and variation, and its measurements, as CloudWatch Embedded
+     * Metric Format lines (to stdout by default, where Lambda turns them into
+     * metrics), then starts counting afresh. Answers the lines.
+     */
+    flush () {
+      const evaluations = {}
+      for (const [key, perFlag] of this.#evaluations) evaluations[key] = Object.fromEntries(perFlag)
+      const lines = native.renderMetrics({ evaluations, measurements: this.#measurements }, this.#namespace, this.#functionName ?? undefined, this.#now())
+      this.#evaluations = new Map()
+      this.#measurements = []
+      for (const line of lines) this.#write(line)
+      return lines
+    }
+
     /** Every flag's value for a context; `valid` is false when no snapshot is loaded. */
     async allFlagsState (context, options) {
       const snapshot = await this.snapshot()
@@ -549,32 +617,142 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     }
   }
 
+  // OpenFeature's reasons and error codes for flagcore's.
+  const OPENFEATURE_ERRORS = {
+    CLIENT_NOT_READY: 'PROVIDER_NOT_READY',
+    FLAG_NOT_FOUND: 'FLAG_NOT_FOUND',
+    MALFORMED_FLAG: 'PARSE_ERROR',
+    USER_NOT_SPECIFIED: 'TARGETING_KEY_MISSING',
+    WRONG_TYPE: 'TYPE_MISMATCH',
+    EXCEPTION: 'GENERAL'
+  }
+
+  function openFeatureReason (reason) {
+    switch (reason.kind) {
+      case 'OFF': return 'DISABLED'
+      case 'TARGET_MATCH':
+      case 'RULE_MATCH': return reason.inExperiment ? 'SPLIT' : 'TARGETING_MATCH'
+      case 'FALLTHROUGH': return reason.inExperiment ? 'SPLIT' : 'DEFAULT'
+      case 'ERROR': return 'ERROR'
+      default: return 'UNKNOWN'
+    }
+  }
+
+  function contextId (context) {
+    const object = context instanceof Context ? JSON.parse(context.json) : context
+    if (!object || typeof object !== 'object') return ''
+    if (object.kind !== 'multi') return String(object.key ?? '')
+    return Object.keys(object).filter((k) => k !== 'kind').sort().map((k) => `${k}:${object[k]?.key ?? ''}`).join(':')
+  }
+
+  /**
+   * An OpenFeature evaluation context as a LaunchDarkly context:
+   * `targetingKey` is the key, `kind` the kind (default `user`), every other
+   * attribute an attribute; with `kind: 'multi'`, each other attribute is one
+   * kind's context, itself with `targetingKey` or `key`.
+   */
+  function fromOpenFeature (context = {}) {
+    const single = ({ targetingKey, ...rest }, kind) => {
+      const out = { ...rest, kind: rest.kind ?? kind }
+      if (targetingKey !== undefined) out.key = targetingKey
+      return out
+    }
+    if (context.kind === 'multi') {
+      const out = { kind: 'multi' }
+      for (const [kind, part] of Object.entries(context)) {
+        if (kind !== 'kind' && kind !== 'targetingKey' && part && typeof part === 'object') out[kind] = single(part, kind)
+      }
+      return out
+    }
+    return single(context, 'user')
+  }
+
+  /**
+   * An OpenFeature provider (for @openfeature/server-sdk) answering from a
+   * FlagClient: `OpenFeature.setProvider(new FlagcoreProvider(client))`.
+   * Evaluations count in the client's metrics like any other.
+   */
+  class FlagcoreProvider {
+    constructor (client) {
+      if (!(client instanceof FlagClient)) throw new TypeError('FlagcoreProvider takes a FlagClient')
+      this.client = client
+      this.metadata = Object.freeze({ name: 'flagcore' })
+      this.runsOn = 'server'
+      this.hooks = []
+    }
+
+    async initialize () {
+      await this.client.snapshot()
+    }
+
+    resolveBooleanEvaluation (flagKey, defaultValue, context) {
+      return this.#resolve('boolVariationDetail', flagKey, defaultValue, context)
+    }
+
+    resolveStringEvaluation (flagKey, defaultValue, context) {
+      return this.#resolve('stringVariationDetail', flagKey, defaultValue, context)
+    }
+
+    resolveNumberEvaluation (flagKey, defaultValue, context) {
+      return this.#resolve('numberVariationDetail', flagKey, defaultValue, context)
+    }
+
+    async resolveObjectEvaluation (flagKey, defaultValue, context) {
+      const resolution = await this.#resolve('jsonVariationDetail', flagKey, defaultValue, context)
+      if (!resolution.errorCode && (resolution.value === null || typeof resolution.value !== 'object')) {
+        return { value: defaultValue, reason: 'ERROR', errorCode: 'TYPE_MISMATCH', errorMessage: `${flagKey} is not a JSON object or array`, flagMetadata: resolution.flagMetadata }
+      }
+      return resolution
+    }
+
+    async #resolve (method, flagKey, defaultValue, context) {
+      const detail = await this.client[method](flagKey, fromOpenFeature(context), defaultValue)
+      const flagMetadata = {}
+      const snapshotId = this.client.status().snapshotId
+      if (snapshotId) flagMetadata.snapshotId = snapshotId
+      if (detail.variationIndex !== null) flagMetadata.variationIndex = detail.variationIndex
+      const resolution = { value: detail.value, reason: openFeatureReason(detail.reason), flagMetadata }
+      if (detail.variationIndex !== null) resolution.variant = String(detail.variationIndex)
+      if (detail.reason.kind === 'ERROR') {
+        resolution.errorCode = OPENFEATURE_ERRORS[detail.reason.errorKind] ?? 'GENERAL'
+        resolution.errorMessage = `flagcore: ${detail.reason.errorKind}`
+      }
+      return resolution
+    }
+  }
+
   function notReady (defaultValue) {
     return { value: defaultValue, variationIndex: null, reason: NOT_READY }
   }
 
   // The variation methods of Snapshot, each answering from the current snapshot
-  // once it is fresh, or the default (CLIENT_NOT_READY in details) without one.
+  // once it is fresh, or the default (CLIENT_NOT_READY in details) without one,
+  // and each counted for the client's metrics.
   for (const method of ['variation', 'boolVariation', 'numberVariation', 'stringVariation', 'jsonVariation']) {
+    const detailed = `${method}Detail`
+    const answer = async function (client, key, context, defaultValue) {
+      const snapshot = await client.snapshot()
+      const detail = snapshot ? snapshot[detailed](key, context, defaultValue) : notReady(defaultValue)
+      client[RECORD](key, detail, context)
+      return detail
+    }
     Object.defineProperty(FlagClient.prototype, method, {
       async value (key, context, defaultValue) {
-        const snapshot = await this.snapshot()
-        return snapshot ? snapshot[method](key, context, defaultValue) : defaultValue
+        return (await answer(this, key, context, defaultValue)).value
       },
       writable: true,
       configurable: true
     })
-    Object.defineProperty(FlagClient.prototype, `${method}Detail`, {
-      async value (key, context, defaultValue) {
-        const snapshot = await this.snapshot()
-        return snapshot ? snapshot[`${method}Detail`](key, context, defaultValue) : notReady(defaultValue)
+    Object.defineProperty(FlagClient.prototype, detailed, {
+      value (key, context, defaultValue) {
+        return answer(this, key, context, defaultValue)
       },
       writable: true,
       configurable: true
     })
   }
 
-  return { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient }
+  return { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider }
 }
 
 module.exports = { createApi }

@@ -157,7 +157,14 @@ export interface FlagClientOptions {
   now?: () => number
   /** The decision tokens' signing key; in Node, FLAGCORE_SIGNING_KEY by default. */
   signingKey?: string
+  /** What `flush()` writes: the CloudWatch namespace (default `flagcore`), the FunctionName dimension (in Node, AWS_LAMBDA_FUNCTION_NAME by default), and where each line goes (default console.log). */
+  metrics?: { namespace?: string, functionName?: string, write?: (line: string) => void }
+  /** Record evaluations as `feature_flag.evaluation` events on the active OpenTelemetry span (Node, with @opentelemetry/api installed). */
+  tracing?: boolean
 }
+
+/** CloudWatch's metric units. */
+export type MetricUnit = 'Seconds' | 'Microseconds' | 'Milliseconds' | 'Bytes' | 'Kilobytes' | 'Megabytes' | 'Gigabytes' | 'Terabytes' | 'Bits' | 'Kilobits' | 'Megabits' | 'Gigabits' | 'Terabits' | 'Percent' | 'Count' | 'Bytes/Second' | 'Kilobytes/Second' | 'Megabytes/Second' | 'Gigabytes/Second' | 'Terabytes/Second' | 'Bits/Second' | 'Kilobits/Second' | 'Megabits/Second' | 'Gigabits/Second' | 'Terabits/Second' | 'Count/Second' | 'None'
 
 export interface FlagClientStatus {
   ready: boolean
@@ -192,4 +199,32 @@ export declare class FlagClient {
   decisionToken(context: LDContext | Context, flagKeys: Iterable<string>, options?: Omit<DecisionTokenOptions, 'signingKey' | 'now'>): Promise<string | null>
   /** The context with upstream's decisions from `token` (or a baggage header); never throws. */
   decide(context: LDContext | Context, token: string | null | undefined): Promise<Context>
+  /** A measurement of the handler's own, written by `flush()` with each evaluated flag's variation as a dimension. */
+  measure(name: string, value: number, unit?: MetricUnit): void
+  /** Call at the end of a handler: writes the invocation's evaluation counts and measurements as CloudWatch EMF lines, and answers them. */
+  flush(): string[]
+}
+
+/** An OpenFeature provider for @openfeature/server-sdk, answering from a FlagClient. */
+export declare class FlagcoreProvider {
+  constructor(client: FlagClient)
+  readonly metadata: { readonly name: 'flagcore' }
+  readonly runsOn: 'server'
+  readonly client: FlagClient
+  hooks: unknown[]
+  initialize(): Promise<void>
+  resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: Record<string, unknown>): Promise<ResolutionDetails<boolean>>
+  resolveStringEvaluation(flagKey: string, defaultValue: string, context: Record<string, unknown>): Promise<ResolutionDetails<string>>
+  resolveNumberEvaluation(flagKey: string, defaultValue: number, context: Record<string, unknown>): Promise<ResolutionDetails<number>>
+  resolveObjectEvaluation<T>(flagKey: string, defaultValue: T, context: Record<string, unknown>): Promise<ResolutionDetails<T>>
+}
+
+/** What the provider resolves, in OpenFeature's shape. */
+export interface ResolutionDetails<T> {
+  value: T
+  variant?: string
+  reason: 'TARGETING_MATCH' | 'SPLIT' | 'DISABLED' | 'DEFAULT' | 'ERROR' | 'UNKNOWN'
+  errorCode?: 'PROVIDER_NOT_READY' | 'FLAG_NOT_FOUND' | 'PARSE_ERROR' | 'TYPE_MISMATCH' | 'TARGETING_KEY_MISSING' | 'GENERAL'
+  errorMessage?: string
+  flagMetadata: { snapshotId?: string, variationIndex?: number }
 }

@@ -66,6 +66,12 @@ export declare function prepareContext(id: number, context: string): string | nu
  */
 export declare function prepareContextWithToken(id: number, context: string, token: string | undefined | null, signingKey: string | undefined | null, nowMs: number): any
 
+/**
+ * CloudWatch EMF lines for an invocation's records:
+ * `{"evaluations": {flag: {variation: count}}, "measurements": [{"name", "value", "unit"}]}`.
+ */
+export declare function renderMetrics(records: any, namespace: string, functionName: string | undefined | null, timestampMs: number): Array<string>
+
 /** Every flag key, sorted; evaluation functions take positions in this list. */
 export declare function snapshotFlagKeys(snapshot: ExternalObject<Snapshot>): Array<string>
 

@@ -844,6 +844,7 @@ module.exports.flagInfo = nativeBinding.flagInfo
 module.exports.issueToken = nativeBinding.issueToken
 module.exports.prepareContext = nativeBinding.prepareContext
 module.exports.prepareContextWithToken = nativeBinding.prepareContextWithToken
+module.exports.renderMetrics = nativeBinding.renderMetrics
 module.exports.snapshotFlagKeys = nativeBinding.snapshotFlagKeys
 module.exports.snapshotFromDynamodbItems = nativeBinding.snapshotFromDynamodbItems
 module.exports.snapshotFromJson = nativeBinding.snapshotFromJson

@@ -9,5 +9,5 @@ native.initSync({ module: wasm })
 
 const flagcore = createApi(native)
 
-export const { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient } = flagcore
+export const { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider } = flagcore
 export default flagcore

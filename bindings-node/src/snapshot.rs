@@ -186,6 +186,18 @@ pub fn all_flags_state(
     snapshot.all_flags_state_json(&context, options).to_value()
 }
 
+/// CloudWatch EMF lines for an invocation's records:
+/// `{"evaluations": {flag: {variation: count}}, "measurements": [{"name", "value", "unit"}]}`.
+#[napi(catch_unwind)]
+pub fn render_metrics(
+    records: Value,
+    namespace: String,
+    function_name: Option<String>,
+    timestamp_ms: f64,
+) -> Vec<String> {
+    host::render_metrics(&records, &namespace, function_name.as_deref(), timestamp_ms)
+}
+
 /// The problems `flagcore check` reports.
 #[napi(catch_unwind)]
 pub fn check(snapshot: &External<Snapshot>) -> Value {

@@ -1,6 +1,6 @@
 // Compiled by test/package.test.js with `tsc --strict --noEmit`: the typings
 // must accept what the README shows, and refuse what they should.
-import { Context, FlagClient, Snapshot, SnapshotError, type LDEvaluationDetail, type TokenStatus } from 'flagcore'
+import { Context, FlagClient, FlagcoreProvider, Snapshot, SnapshotError, type LDEvaluationDetail, type TokenStatus } from 'flagcore'
 
 async function handler (userId: string): Promise<string> {
   const flags = new FlagClient({ source: { url: 'https://cdn.example/flags.json' }, ttlSeconds: 30 })
@@ -32,4 +32,13 @@ async function chain (client: FlagClient, header: string | undefined): Promise<s
   return client.decisionToken(user, ['canary'], { ttlSeconds: 30 })
 }
 
-export { handler, parse, wrong, chain }
+function observed (client: FlagClient): string[] {
+  client.measure('Latency', 12, 'Milliseconds')
+  // @ts-expect-error not a CloudWatch unit
+  client.measure('Latency', 12, 'Parsecs')
+  const provider = new FlagcoreProvider(client)
+  console.log(provider.metadata.name)
+  return client.flush()
+}
+
+export { handler, parse, wrong, chain, observed }

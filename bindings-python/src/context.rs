@@ -58,6 +58,23 @@ impl Context {
         self.parsed.is_ok()
     }
 
+    /// Each kind's key: `{"user": "user-1"}`; empty when invalid.
+    #[getter]
+    fn keys(&self) -> Vec<(String, String)> {
+        match &self.parsed {
+            Ok(context) => context
+                .kinds()
+                .map(|kind| {
+                    (
+                        kind.to_owned(),
+                        context.key(kind).unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// Why the context is invalid, or None.
     #[getter]
     fn error(&self) -> Option<String> {

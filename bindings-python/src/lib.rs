@@ -40,11 +40,32 @@ pub(crate) fn snapshot_error(py: Python<'_>, error: &flagcore::SnapshotError) ->
     raised
 }
 
+/// CloudWatch EMF lines for an invocation's records:
+/// `{"evaluations": {flag: {variation: count}}, "measurements": [{"name", "value", "unit"}]}`.
+#[pyfunction]
+#[pyo3(signature = (records, namespace, function_name=None, timestamp_ms=None))]
+fn render_metrics(
+    records: &Bound<'_, PyAny>,
+    namespace: &str,
+    function_name: Option<&str>,
+    timestamp_ms: Option<f64>,
+) -> PyResult<Vec<String>> {
+    let records = convert::to_value(records)?;
+    let now = timestamp_ms.unwrap_or_else(context::wall_clock_ms);
+    Ok(flagcore::host::render_metrics(
+        &records,
+        namespace,
+        function_name,
+        now,
+    ))
+}
+
 #[pymodule]
 #[pyo3(name = "_native")]
 fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let version = m.py().version_info();
     convert::borrow_utf8_from((version.major, version.minor));
+    m.add_function(wrap_pyfunction!(render_metrics, m)?)?;
     m.add_class::<snapshot::Snapshot>()?;
     m.add_class::<context::Context>()?;
     m.add_class::<detail::EvaluationDetail>()?;

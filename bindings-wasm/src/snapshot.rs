@@ -96,6 +96,18 @@ pub fn prepare_context_with_token(
     to_js(&answer)
 }
 
+/// CloudWatch EMF lines for an invocation's records.
+#[wasm_bindgen(js_name = renderMetrics)]
+pub fn render_metrics(
+    records: JsValue,
+    namespace: &str,
+    function_name: Option<String>,
+    timestamp_ms: f64,
+) -> Vec<String> {
+    let records = from_js(records).unwrap_or(Value::Null);
+    host::render_metrics(&records, namespace, function_name.as_deref(), timestamp_ms)
+}
+
 /// A decision token for `flag_keys` and the context (JSON text):
 /// `{"token"}` or `{"error": {"code", "message"}}`.
 #[wasm_bindgen(js_name = issueToken)]

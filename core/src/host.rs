@@ -271,6 +271,21 @@ pub fn attach_token(
     }
 }
 
+/// EMF lines for the records a host kept during an invocation (see
+/// [`crate::metrics::Metrics::from_value`] for their shape).
+pub fn render_metrics(
+    records: &Value,
+    namespace: &str,
+    function_name: Option<&str>,
+    timestamp_ms: f64,
+) -> Vec<String> {
+    crate::metrics::Metrics::from_value(records).render(
+        namespace,
+        function_name,
+        millis(timestamp_ms),
+    )
+}
+
 #[derive(PartialEq)]
 enum Key {
     Text(String),

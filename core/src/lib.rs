@@ -33,6 +33,7 @@ mod error;
 mod eval;
 pub mod host;
 mod keyset;
+pub mod metrics;
 mod model;
 mod reason;
 mod segment;

@@ -10,7 +10,7 @@ import os
 import time
 import weakref
 
-from ._native import Context, EvaluationDetail, FlagsState, Snapshot, TokenError
+from ._native import Context, EvaluationDetail, FlagsState, Snapshot, TokenError, render_metrics
 from ._sources import DynamoDBSource, FileSource, UrlSource
 
 TYPE_CHECKING = False
@@ -61,6 +61,10 @@ class FlagClient:
         logger: Any = None,
         clock: Callable[[], float] = time.time,
         signing_key: str | None = None,
+        metrics_namespace: str = "flagcore",
+        function_name: str | None = None,
+        metrics_writer: Callable[[str], Any] | None = None,
+        tracing: bool = False,
     ) -> None:
         """
         :param ttl_seconds: how long a snapshot is used before a call refreshes
@@ -72,6 +76,14 @@ class FlagClient:
             ``logging.getLogger("flagcore")`` by default.
         :param signing_key: the decision tokens' key (at least 16 bytes);
             ``FLAGCORE_SIGNING_KEY`` from the environment by default.
+        :param metrics_namespace: the CloudWatch namespace ``flush()`` writes to.
+        :param function_name: the ``FunctionName`` dimension;
+            ``AWS_LAMBDA_FUNCTION_NAME`` from the environment by default.
+        :param metrics_writer: where ``flush()`` writes each line; standard
+            output by default, where Lambda reads Embedded Metric Format.
+        :param tracing: record evaluations as ``feature_flag.evaluation``
+            events on the active OpenTelemetry span, when ``opentelemetry-api``
+            is installed (it is imported only then).
         """
         self._offline = bool(offline)
         self._source: Source | None = None
@@ -88,6 +100,19 @@ class FlagClient:
         self._failed_at = 0.0
         self._last_error: BaseException | None = None
         self._signing_key = signing_key if signing_key is not None else os.environ.get("FLAGCORE_SIGNING_KEY")
+        self._namespace = metrics_namespace
+        self._function_name = function_name if function_name is not None else os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+        self._write = metrics_writer
+        self._evaluations: dict[str, dict[str, int]] = {}
+        self._measurements: list[dict[str, Any]] = []
+        self._trace: Any = None
+        if tracing:
+            try:
+                from opentelemetry import trace
+
+                self._trace = trace
+            except ImportError:
+                self._trace = None
         _clients.add(self)
 
     # -- the snapshot -------------------------------------------------------
@@ -219,65 +244,105 @@ class FlagClient:
 
     # -- evaluation ---------------------------------------------------------
 
-    def variation(self, key: str, context: Any, default: Any = None) -> Any:
+    def _answer(self, method: str, key: str, context: Any, default: Any) -> EvaluationDetail:
         snapshot = self.snapshot()
-        return default if snapshot is None else snapshot.variation(key, context, default)
+        detail: EvaluationDetail = _not_ready(default) if snapshot is None else getattr(snapshot, method)(key, context, default)
+        index = detail.variation_index
+        per_flag = self._evaluations.setdefault(key, {})
+        variation = "default" if index is None else str(index)
+        per_flag[variation] = per_flag.get(variation, 0) + 1
+        if self._trace is not None:
+            self._trace_event(key, detail, context)
+        return detail
+
+    def _trace_event(self, key: str, detail: EvaluationDetail, context: Any) -> None:
+        span = self._trace.get_current_span()
+        if not span.is_recording():
+            return
+        from .openfeature_reasons import openfeature_reason
+
+        reason = detail.reason
+        attributes: dict[str, Any] = {
+            "feature_flag.key": key,
+            "feature_flag.provider.name": "flagcore",
+            "feature_flag.result.reason": openfeature_reason(reason).lower(),
+            "feature_flag.context.id": _context_id(context),
+        }
+        if detail.variation_index is not None:
+            attributes["feature_flag.result.variant"] = str(detail.variation_index)
+        if "errorKind" in reason:
+            attributes["error.type"] = reason["errorKind"]
+        if self._snapshot is not None:
+            attributes["feature_flag.version"] = self._snapshot.id
+        span.add_event("feature_flag.evaluation", attributes)
+
+    def variation(self, key: str, context: Any, default: Any = None) -> Any:
+        return self._answer("variation_detail", key, context, default).value
 
     def variation_detail(self, key: str, context: Any, default: Any = None) -> EvaluationDetail:
-        snapshot = self.snapshot()
-        if snapshot is None:
-            return _not_ready(default)
-        return snapshot.variation_detail(key, context, default)
+        return self._answer("variation_detail", key, context, default)
 
     def bool_variation(self, key: str, context: Any, default: bool) -> bool:
-        snapshot = self.snapshot()
-        return default if snapshot is None else snapshot.bool_variation(key, context, default)
+        value: bool = self._answer("bool_variation_detail", key, context, default).value
+        return value
 
     def bool_variation_detail(self, key: str, context: Any, default: bool) -> EvaluationDetail:
-        snapshot = self.snapshot()
-        if snapshot is None:
-            return _not_ready(default)
-        return snapshot.bool_variation_detail(key, context, default)
+        return self._answer("bool_variation_detail", key, context, default)
 
     def int_variation(self, key: str, context: Any, default: int) -> int:
-        snapshot = self.snapshot()
-        return default if snapshot is None else snapshot.int_variation(key, context, default)
+        value: int = self._answer("int_variation_detail", key, context, default).value
+        return value
 
     def int_variation_detail(self, key: str, context: Any, default: int) -> EvaluationDetail:
-        snapshot = self.snapshot()
-        if snapshot is None:
-            return _not_ready(default)
-        return snapshot.int_variation_detail(key, context, default)
+        return self._answer("int_variation_detail", key, context, default)
 
     def float_variation(self, key: str, context: Any, default: float) -> float:
-        snapshot = self.snapshot()
-        return default if snapshot is None else snapshot.float_variation(key, context, default)
+        value: float = self._answer("float_variation_detail", key, context, default).value
+        return value
 
     def float_variation_detail(self, key: str, context: Any, default: float) -> EvaluationDetail:
-        snapshot = self.snapshot()
-        if snapshot is None:
-            return _not_ready(default)
-        return snapshot.float_variation_detail(key, context, default)
+        return self._answer("float_variation_detail", key, context, default)
 
     def string_variation(self, key: str, context: Any, default: str) -> str:
-        snapshot = self.snapshot()
-        return default if snapshot is None else snapshot.string_variation(key, context, default)
+        value: str = self._answer("string_variation_detail", key, context, default).value
+        return value
 
     def string_variation_detail(self, key: str, context: Any, default: str) -> EvaluationDetail:
-        snapshot = self.snapshot()
-        if snapshot is None:
-            return _not_ready(default)
-        return snapshot.string_variation_detail(key, context, default)
+        return self._answer("string_variation_detail", key, context, default)
 
     def json_variation(self, key: str, context: Any, default: Any) -> Any:
-        snapshot = self.snapshot()
-        return default if snapshot is None else snapshot.json_variation(key, context, default)
+        return self._answer("json_variation_detail", key, context, default).value
 
     def json_variation_detail(self, key: str, context: Any, default: Any) -> EvaluationDetail:
-        snapshot = self.snapshot()
-        if snapshot is None:
-            return _not_ready(default)
-        return snapshot.json_variation_detail(key, context, default)
+        return self._answer("json_variation_detail", key, context, default)
+
+    # -- metrics --------------------------------------------------------------
+
+    def measure(self, name: str, value: float, unit: str = "None") -> None:
+        """Records a measurement of the handler's own (latency, errors, a
+        business counter) for ``flush()``, which writes it with the variation
+        of every flag evaluated in this invocation as a dimension. ``unit`` is
+        one of CloudWatch's: ``Milliseconds``, ``Count``, ..."""
+        self._measurements.append({"name": str(name), "value": float(value), "unit": str(unit)})
+
+    def flush(self) -> list[str]:
+        """Call at the end of a handler: writes this invocation's evaluation
+        counts per flag and variation, and its measurements, as CloudWatch
+        Embedded Metric Format lines, then starts counting afresh. Answers
+        the lines."""
+        records = {"evaluations": self._evaluations, "measurements": self._measurements}
+        lines = render_metrics(records, self._namespace, self._function_name, self._clock() * 1000)
+        self._evaluations, self._measurements = {}, []
+        write = self._write
+        if write is None:
+            import sys
+
+            def write(line: str) -> None:
+                sys.stdout.write(line + "\n")
+
+        for line in lines:
+            write(line)
+        return lines
 
     def all_flags_state(
         self,
@@ -298,6 +363,14 @@ class FlagClient:
             with_reasons=with_reasons,
             details_only_for_tracked_flags=details_only_for_tracked_flags,
         )
+
+
+def _context_id(context: Any) -> str:
+    """The context's key; for a multi-kind one, ``kind:key`` pairs by kind."""
+    pairs = context.keys if isinstance(context, Context) else Context(context).keys
+    if len(pairs) == 1:
+        return pairs[0][1]
+    return ":".join(f"{kind}:{key}" for kind, key in sorted(pairs))
 
 
 def _not_ready(default: Any) -> EvaluationDetail:

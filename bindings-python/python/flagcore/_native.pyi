@@ -1,7 +1,14 @@
 # Types of the native module; the package re-exports everything here.
 from typing import Any, Mapping, Optional, Sequence, Tuple, Union, final
 
-__all__ = ["Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError"]
+def render_metrics(
+    records: Mapping[str, Any],
+    namespace: str,
+    function_name: Optional[str] = None,
+    timestamp_ms: Optional[float] = None,
+) -> list[str]: ...
+
+__all__ = ["render_metrics", "Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError"]
 
 class SnapshotError(ValueError):
     """A snapshot that could not be read: ``code`` is stable, ``path`` points into the input."""
@@ -30,6 +37,8 @@ class Context:
     ) -> "Context": ...
     @property
     def token_status(self) -> dict[str, Any]: ...
+    @property
+    def keys(self) -> list[Tuple[str, str]]: ...
     @property
     def valid(self) -> bool: ...
     @property
