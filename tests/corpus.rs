@@ -6,41 +6,21 @@
 
 #[path = "support/canonical.rs"]
 mod canonical;
+#[path = "support/corpus.rs"]
+mod corpus;
 #[path = "generate/corpus.rs"]
 mod generator;
 #[path = "support/rng.rs"]
 mod rng;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use canonical::canonical;
 use flagcore::{Context, Snapshot, ValueType};
 use serde_json::Value;
 
 fn vectors() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors")
-}
-
-fn index() -> Value {
-    let text = std::fs::read_to_string(vectors().join("index.json")).expect("index.json");
-    serde_json::from_str(&text).expect("index.json is JSON")
-}
-
-fn corpus_file() -> PathBuf {
-    let name = index()["corpus"][0]
-        .as_str()
-        .expect("index.json names the corpus")
-        .to_owned();
-    vectors().join(name)
-}
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+    corpus::vectors(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn generated() -> String {
@@ -53,7 +33,7 @@ fn generated() -> String {
 
 #[test]
 fn the_committed_corpus_is_what_the_generator_makes() {
-    let path = corpus_file();
+    let path = corpus::corpus_file(&vectors());
     let fresh = generated();
     if std::env::var_os("FLAGCORE_WRITE_CORPUS").is_some() {
         std::fs::write(&path, &fresh).expect("write the corpus");
@@ -74,7 +54,7 @@ fn the_committed_corpus_is_what_the_generator_makes() {
         fresh.lines().count(),
         "the corpus has a different number of groups than the generator makes: run `make corpus`"
     );
-    let cases: usize = lines(&path)
+    let cases: usize = corpus::lines(&path)
         .iter()
         .map(|g| g["cases"].as_array().map_or(0, Vec::len))
         .sum();
@@ -100,30 +80,12 @@ fn answer(snapshot: &Snapshot, case: &Value) -> String {
 fn the_core_gives_every_expected_answer() {
     let mut passed = 0;
     let mut failures = Vec::new();
-    for group in lines(&corpus_file()) {
-        let snapshot = Snapshot::from_json(group["data"].to_string().as_bytes())
-            .expect("a corpus snapshot parses");
-        for case in group["cases"].as_array().into_iter().flatten() {
+    for group in corpus::groups(&vectors()) {
+        let snapshot = Snapshot::from_json(group.data.to_string().as_bytes())
+            .unwrap_or_else(|e| panic!("{}: {e}", group.id));
+        for (case, expected) in &group.cases {
             let got = answer(&snapshot, case);
-            let expected = case["expect"].as_str().unwrap_or_default();
-            if got == expected {
-                passed += 1;
-            } else {
-                failures.push(format!(
-                    "[rust core] {}: expected {expected}\n  got {got}",
-                    case["id"]
-                ));
-            }
-        }
-    }
-    // The hand-written vectors, compared as canonical bytes too.
-    for name in index()["evaluation"].as_array().into_iter().flatten() {
-        for case in lines(&vectors().join(name.as_str().unwrap_or_default())) {
-            let snapshot = Snapshot::from_json(case["data"].to_string().as_bytes())
-                .expect("a vector's snapshot parses");
-            let got = answer(&snapshot, &case);
-            let expected = canonical(&case["expect"]);
-            if got == expected {
+            if got == *expected {
                 passed += 1;
             } else {
                 failures.push(format!(

@@ -19,6 +19,15 @@ VECTORS = ROOT / "tests" / "vectors"
 EXAMPLES = ROOT / "examples"
 NODE_MODULES = ROOT / "bindings-node" / "node_modules"
 
+# The Snapshot method for each `valueType` of the vectors.
+METHODS = {
+    "bool": "bool_variation_detail",
+    "int": "int_variation_detail",
+    "double": "float_variation_detail",
+    "string": "string_variation_detail",
+    "any": "json_variation_detail",
+}
+
 
 def free_port() -> int:
     with socket.socket() as probe:

@@ -8,17 +8,10 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from conftest import VECTORS
+from conftest import METHODS, VECTORS
 from flagcore import Context, Snapshot
 
 INDEX = json.loads((VECTORS / "index.json").read_text())
-METHODS = {
-    "bool": "bool_variation_detail",
-    "int": "int_variation_detail",
-    "double": "float_variation_detail",
-    "string": "string_variation_detail",
-    "any": "json_variation_detail",
-}
 
 
 def number(value: float) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from conftest import SHARED, VECTORS
+from conftest import METHODS, SHARED, VECTORS
 from flagcore import Context, Snapshot, SnapshotError
 
 INDEX = json.loads((VECTORS / "index.json").read_text())
@@ -18,13 +18,6 @@ CONFORMANCE = SHARED / "conformance"
 FILES = [(f"vectors/{name}", VECTORS / name) for name in INDEX["evaluation"]]
 FILES[:0] = [(f"shared/{name}", CONFORMANCE / name) for name in ("ld-eval-cases.jsonl", "ld-bucketing-cases.jsonl")]
 
-METHODS = {
-    "bool": "bool_variation_detail",
-    "int": "int_variation_detail",
-    "double": "float_variation_detail",
-    "string": "string_variation_detail",
-    "any": "json_variation_detail",
-}
 
 
 def lines(path: Path) -> list[dict[str, Any]]:

@@ -4,21 +4,14 @@
 
 #[path = "../../tests/support/canonical.rs"]
 mod canonical;
+#[path = "../../tests/support/corpus.rs"]
+mod corpus;
 
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
-
-fn lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
-}
 
 /// Runs one snapshot's cases through `flagcore eval --batch`.
 fn run(dir: &Path, id: &str, data: &Value, cases: &[&Value]) -> Vec<String> {
@@ -53,43 +46,19 @@ fn run(dir: &Path, id: &str, data: &Value, cases: &[&Value]) -> Vec<String> {
 
 #[test]
 fn the_cli_gives_every_expected_answer() {
-    let vectors = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/vectors");
-    let index: Value =
-        serde_json::from_str(&std::fs::read_to_string(vectors.join("index.json")).expect("index"))
-            .expect("JSON");
     let dir = std::env::temp_dir().join(format!("flagcore-corpus-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut groups: Vec<(String, Value, Vec<Value>, Vec<String>)> = Vec::new();
-    for group in lines(&vectors.join(index["corpus"][0].as_str().expect("corpus"))) {
-        let cases: Vec<Value> = group["cases"].as_array().cloned().unwrap_or_default();
-        let expected = cases
-            .iter()
-            .map(|c| c["expect"].as_str().unwrap_or_default().to_owned())
-            .collect();
-        groups.push((
-            group["id"].as_str().unwrap_or_default().to_owned(),
-            group["data"].clone(),
-            cases,
-            expected,
-        ));
-    }
-    // The hand-written vectors: one snapshot each.
-    for name in index["evaluation"].as_array().into_iter().flatten() {
-        for case in lines(&vectors.join(name.as_str().unwrap_or_default())) {
-            let expected = vec![canonical::canonical(&case["expect"])];
-            groups.push((
-                case["id"].as_str().unwrap_or_default().to_owned(),
-                case["data"].clone(),
-                vec![case],
-                expected,
-            ));
-        }
-    }
     let (mut passed, mut failures) = (0, Vec::new());
-    for (id, data, cases, expected) in &groups {
-        let got = run(&dir, id, data, &cases.iter().collect::<Vec<_>>());
-        assert_eq!(got.len(), cases.len(), "{id}: one answer per request");
-        for ((case, want), have) in cases.iter().zip(expected).zip(&got) {
+    for group in corpus::groups(&corpus::vectors(env!("CARGO_MANIFEST_DIR"))) {
+        let cases: Vec<&Value> = group.cases.iter().map(|(case, _)| case).collect();
+        let got = run(&dir, &group.id, &group.data, &cases);
+        assert_eq!(
+            got.len(),
+            cases.len(),
+            "{}: one answer per request",
+            group.id
+        );
+        for ((case, want), have) in group.cases.iter().zip(&got) {
             if want == have {
                 passed += 1;
             } else {
