@@ -20,7 +20,7 @@
 //! | each  | 6 bytes of SHA-256(flag key), the answer packed as in [`crate::host`] (LEB128), 6 bytes of SHA-256 over the flag key and the answer's JSON |
 //! | 32    | HMAC-SHA256 with the signing key over everything before        |
 //!
-//! Twenty decisions make about 600 characters. The answer's hash lets a
+//! Twenty decisions make 482 characters. The answer's hash lets a
 //! downstream snapshot rebuild the answer (value, rule id, prerequisite key)
 //! from the packed form and prove it is the same; a flag whose variations or
 //! rules changed so that it cannot is evaluated normally instead.
