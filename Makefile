@@ -36,7 +36,7 @@ NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 .PHONY: demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 setup: setup-rust setup-wasm setup-node setup-wasm-npm setup-python $(WASM_BINDGEN) ## install what the build and tests need (idempotent)
 
