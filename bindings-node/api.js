@@ -11,8 +11,10 @@
  * @param native the evaluation functions (the N-API module or the WASM one)
  * @param hostSources FlagClient sources beyond `{ url }` that the host offers,
  *   by option name: `make(options, Snapshot)` answers `{ load, describe }`
- * @param hostDefaults `signingKey()`: the decision tokens' key when a client
- *   is given none (Node reads FLAGCORE_SIGNING_KEY)
+ * @param hostDefaults what a client falls back on, as functions: `signingKey()`
+ *   (Node: FLAGCORE_SIGNING_KEY), `functionName()` for metrics (Node:
+ *   AWS_LAMBDA_FUNCTION_NAME), `trace()` for span events (Node:
+ *   @opentelemetry/api's `trace`, or null without it)
  */
 function createApi (native, hostSources = {}, hostDefaults = {}) {
   // Marks handles made here, so that only they become snapshots.
