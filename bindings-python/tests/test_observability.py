@@ -75,7 +75,7 @@ def test_the_schema_refuses_a_bad_line() -> None:
 
 def test_1000_invocations_through_openfeature_count_every_evaluation() -> None:
     client, lines = memory_client()
-    openfeature.set_provider(FlagcoreProvider(client))
+    openfeature.set_provider_and_wait(FlagcoreProvider(client))
     flags = openfeature.get_client()
     made: Counter[tuple[str, str]] = Counter()
     for i in range(1000):
@@ -104,7 +104,7 @@ def test_1000_invocations_through_openfeature_count_every_evaluation() -> None:
 
 def test_reasons_and_errors_map_to_openfeatures() -> None:
     client, _ = memory_client()
-    openfeature.set_provider(FlagcoreProvider(client))
+    openfeature.set_provider_and_wait(FlagcoreProvider(client))
     flags = openfeature.get_client()
     snapshot = client.snapshot()
     assert snapshot is not None
@@ -125,7 +125,7 @@ def test_reasons_and_errors_map_to_openfeatures() -> None:
     native = snapshot.bool_variation_detail("canary", {"kind": "multi", "user": {"key": "user-7"}, "org": {"key": "acme", "plan": "pro"}}, False)
     assert flags.get_boolean_details("canary", False, multi).variant == str(native.variation_index)
     openfeature.shutdown()
-    openfeature.set_provider(FlagcoreProvider(FlagClient(offline=True)))
+    openfeature.set_provider_and_wait(FlagcoreProvider(FlagClient(offline=True)))
     cold = openfeature.get_client().get_boolean_details("canary", False, user)
     assert (cold.value, cold.error_code) == (False, "PROVIDER_NOT_READY")
     openfeature.shutdown()

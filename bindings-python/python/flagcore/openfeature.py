@@ -5,7 +5,7 @@ FlagClient::
     from flagcore import FlagClient
     from flagcore.openfeature import FlagcoreProvider
 
-    api.set_provider(FlagcoreProvider(FlagClient(file="flags.json")))
+    api.set_provider_and_wait(FlagcoreProvider(FlagClient(file="flags.json")))
     flags = api.get_client()
     flags.get_boolean_value("canary", False, EvaluationContext("user-1"))
 
