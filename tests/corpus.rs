@@ -71,7 +71,7 @@ fn answer(snapshot: &Snapshot, case: &Value) -> String {
     let flag = case["flagKey"].as_str().unwrap_or_default();
     canonical(
         &snapshot
-            .variation_detail_checked(flag, context.as_ref(), &case["default"], value_type)
+            .variation_detail_checked(flag, context.as_ref(), &case["default"], value_type, 0)
             .to_value(),
     )
 }

@@ -19,28 +19,50 @@ pub(crate) fn with_text<R>(json: &str, f: impl FnOnce(Result<&Context, &ContextE
     })
 }
 
-/// Registers a prepared context under `id`; answers why it is invalid, if it is.
-pub(crate) fn prepare(id: u64, json: &str) -> Option<String> {
+/// Registers a prepared context (under `id` again, or a new number for 0);
+/// answers its number, negated when it is invalid.
+pub(crate) fn prepare(id: u64, json: &str) -> f64 {
     CACHE.with(|cache| match cache.try_borrow_mut() {
         Ok(mut cache) => cache.prepare(id, json),
-        Err(_) => Context::from_json(json).err().map(|e| e.to_string()),
+        Err(_) => f64::NAN,
     })
 }
 
-/// Registers a prepared context with a decision token under `id`; answers
-/// `{"context": error or null, "token": status}`.
+/// Why prepared context `id` is invalid, or `None`.
+pub(crate) fn context_error(id: u64) -> Option<String> {
+    CACHE.with(|cache| cache.try_borrow().ok()?.context_error(id))
+}
+
+/// Registers a prepared context with a decision token; answers
+/// `{"id", "context": error or null, "token": status}`.
 pub(crate) fn prepare_with_token(
     id: u64,
     json: &str,
     token: Option<&str>,
     signing_key: &[u8],
     now_ms: f64,
+    max_ttl_seconds: f64,
 ) -> serde_json::Value {
     CACHE.with(|cache| match cache.try_borrow_mut() {
-        Ok(mut cache) => cache.prepare_with_token(id, json, token, signing_key, now_ms),
-        Err(_) => {
-            serde_json::json!({"context": "the context cache is busy", "token": {"applied": false}})
+        Ok(mut cache) => {
+            cache.prepare_with_token(id, json, token, signing_key, now_ms, max_ttl_seconds)
         }
+        Err(_) => {
+            serde_json::json!({"id": 0, "context": "the context cache is busy", "token": {"applied": false}})
+        }
+    })
+}
+
+/// Calls `f` with prepared context `id` while it is registered, otherwise
+/// (and for `id` 0) with the context parsed from `json`.
+pub(crate) fn with_either<R>(
+    id: u64,
+    json: &str,
+    f: impl FnOnce(Result<&Context, &ContextError>) -> R,
+) -> R {
+    CACHE.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.with_either(id, json, f),
+        Err(_) => f(Context::from_json(json).as_ref()),
     })
 }
 

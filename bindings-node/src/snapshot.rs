@@ -64,16 +64,24 @@ pub fn snapshot_flag_keys(snapshot: &External<Snapshot>) -> Vec<String> {
     snapshot.flag_keys().to_vec()
 }
 
-/// Registers a prepared context (JSON text) under `id`; answers why it is
-/// invalid, or null when it is valid.
+/// Registers a prepared context (JSON text): under `id` again after the
+/// cache let it go, or under a new number for 0. Answers the number, negated
+/// when the context is invalid (`contextError` says why).
 #[napi(catch_unwind)]
-pub fn prepare_context(id: f64, context: String) -> Option<String> {
+pub fn prepare_context(id: f64, context: String) -> f64 {
     contexts::prepare(id as u64, &context)
 }
 
-/// Registers a prepared context (JSON text) with a decision token under
-/// `id`: `{"context": why it is invalid or null, "token": what became of
-/// the token}`.
+/// Why prepared context `id` is invalid, or null.
+#[napi(catch_unwind)]
+pub fn context_error(id: f64) -> Option<String> {
+    contexts::context_error(id as u64)
+}
+
+/// Registers a prepared context (JSON text) with a decision token, as
+/// `prepareContext` does: `{"id", "context": why it is invalid or null,
+/// "token": what became of the token}`. `max_ttl_seconds` is the longest
+/// token lifetime accepted (0: the default).
 #[napi(catch_unwind)]
 pub fn prepare_context_with_token(
     id: f64,
@@ -81,6 +89,7 @@ pub fn prepare_context_with_token(
     token: Option<String>,
     signing_key: Option<String>,
     now_ms: f64,
+    max_ttl_seconds: f64,
 ) -> Value {
     let key = signing_key.unwrap_or_default();
     contexts::prepare_with_token(
@@ -89,22 +98,25 @@ pub fn prepare_context_with_token(
         token.as_deref(),
         key.as_bytes(),
         now_ms,
+        max_ttl_seconds,
     )
 }
 
-/// A decision token for `flag_keys` and the context (JSON text):
-/// `{"token"}` or `{"error": {"code", "message"}}`.
+/// A decision token for `flag_keys` and the context (prepared context `id`,
+/// or JSON text): `{"token"}` or `{"error": {"code", "message"}}`.
 #[napi(catch_unwind)]
+#[allow(clippy::too_many_arguments)]
 pub fn issue_token(
     snapshot: &External<Snapshot>,
+    id: f64,
     context: String,
     flag_keys: Vec<String>,
     signing_key: Option<String>,
     now_ms: f64,
-    ttl_seconds: u32,
+    ttl_seconds: f64,
 ) -> Value {
     let key = signing_key.unwrap_or_default();
-    contexts::with_text(&context, |parsed| {
+    contexts::with_either(id as u64, &context, |parsed| {
         host::issue_token(
             snapshot,
             parsed,
@@ -116,7 +128,8 @@ pub fn issue_token(
     })
 }
 
-/// Evaluates flag number `flag` for prepared context `id`; answers the packed
+/// Evaluates flag number `flag` for prepared context `id` at `now_ms` (the
+/// wall clock, for a decision token it carries); answers the packed
 /// detail, or -2 when the context must be prepared again.
 #[napi(catch_unwind)]
 pub fn evaluate_prepared(
@@ -124,9 +137,10 @@ pub fn evaluate_prepared(
     flag: u32,
     id: f64,
     value_type_code: u32,
+    now_ms: f64,
 ) -> f64 {
     contexts::with_prepared(id as u64, |parsed| {
-        host::evaluate_packed(snapshot, flag, parsed, value_type_code)
+        host::evaluate_packed(snapshot, flag, parsed, value_type_code, now_ms)
     })
     .unwrap_or(NOT_PREPARED)
 }
@@ -141,22 +155,25 @@ pub fn evaluate(
     value_type_code: u32,
 ) -> f64 {
     contexts::with_text(&context, |parsed| {
-        host::evaluate_packed(snapshot, flag, parsed, value_type_code)
+        host::evaluate_packed(snapshot, flag, parsed, value_type_code, 0.0)
     })
 }
 
 /// The whole detail as JSON, for keys that are not in the snapshot and for
-/// details that do not fit the packed number. `variationIndex` is null when
-/// the caller's default applies.
+/// details that do not fit the packed number; the context is prepared
+/// context `id`, or JSON text. `variationIndex` is null when the caller's
+/// default applies.
 #[napi(catch_unwind)]
 pub fn detail_json(
     snapshot: &External<Snapshot>,
     flag_key: String,
+    id: f64,
     context: String,
     value_type_code: u32,
+    now_ms: f64,
 ) -> Value {
-    contexts::with_text(&context, |parsed| {
-        host::detail_json(snapshot, &flag_key, parsed, value_type_code)
+    contexts::with_either(id as u64, &context, |parsed| {
+        host::detail_json(snapshot, &flag_key, parsed, value_type_code, now_ms)
     })
 }
 
@@ -167,14 +184,18 @@ pub fn flag_info(snapshot: &External<Snapshot>, flag: u32) -> Value {
     host::flag_info(snapshot, flag)
 }
 
-/// LaunchDarkly's all-flags state for a context given as JSON text.
+/// LaunchDarkly's all-flags state for prepared context `id` or a context
+/// given as JSON text, at `now_ms` for a decision token it carries.
 #[napi(catch_unwind)]
+#[allow(clippy::too_many_arguments)]
 pub fn all_flags_state(
     snapshot: &External<Snapshot>,
+    id: f64,
     context: String,
     client_side_only: bool,
     with_reasons: bool,
     details_only_for_tracked_flags: bool,
+    now_ms: f64,
 ) -> Value {
     let options = AllFlagsOptions {
         client_side_only,
@@ -182,8 +203,15 @@ pub fn all_flags_state(
         details_only_for_tracked_flags,
         now_millis: 0,
     };
-    let context: Value = serde_json::from_str(&context).unwrap_or(Value::Null);
-    snapshot.all_flags_state_json(&context, options).to_value()
+    contexts::with_either(id as u64, &context, |parsed| {
+        host::all_flags_json(snapshot, parsed, options, now_ms)
+    })
+}
+
+/// The problems of how the snapshot was stored (see `Snapshot::source_problems`).
+#[napi(catch_unwind)]
+pub fn source_problems(snapshot: &External<Snapshot>) -> Value {
+    serde_json::to_value(snapshot.source_problems()).unwrap_or(Value::Null)
 }
 
 /// CloudWatch EMF lines for an invocation's records:

@@ -14,6 +14,9 @@ use crate::convert;
 pub struct Context {
     parsed: Result<CoreContext, ContextError>,
     token_status: Value,
+    /// How far the `now_ms` it was verified at stood from the wall clock:
+    /// evaluations check the token's expiry on the same clock.
+    clock_offset_ms: f64,
 }
 
 #[pymethods]
@@ -23,25 +26,31 @@ impl Context {
     /// decision token from upstream, or a `baggage` header holding one) and
     /// the `signing_key` it was signed with, the flags it decides answer as
     /// upstream did; `token_status` says whether it was applied and, if not,
-    /// why. `now_ms` is the wall clock for its expiry (default: now).
+    /// why. `now_ms` is the time it is verified at (default: now); every
+    /// evaluation checks its expiry again, on the same clock.
+    /// `max_ttl_seconds` is the longest lifetime accepted (default: 300).
     #[new]
-    #[pyo3(signature = (context, token=None, signing_key=None, now_ms=None))]
+    #[pyo3(signature = (context, token=None, signing_key=None, now_ms=None, max_ttl_seconds=None))]
     fn new(
         context: &Bound<'_, PyAny>,
         token: Option<&str>,
         signing_key: Option<&str>,
         now_ms: Option<f64>,
+        max_ttl_seconds: Option<f64>,
     ) -> Self {
         let parsed = match context.cast::<Context>() {
             Ok(prepared) => prepared.get().parsed.clone(),
             Err(_) => parse(context),
         };
-        let now_ms = now_ms.unwrap_or_else(wall_clock_ms);
+        let wall = wall_clock_ms();
+        let now_ms = now_ms.unwrap_or(wall);
         let key = signing_key.unwrap_or_default().as_bytes();
-        let (parsed, token_status) = host::attach_token(parsed, token, key, now_ms);
+        let max_ttl = max_ttl_seconds.unwrap_or(0.0);
+        let (parsed, token_status) = host::attach_token(parsed, token, key, now_ms, max_ttl);
         Context {
             parsed,
             token_status,
+            clock_offset_ms: now_ms - wall,
         }
     }
 
@@ -110,15 +119,23 @@ fn parse(object: &Bound<'_, PyAny>) -> Result<CoreContext, ContextError> {
     }
 }
 
-/// Runs `f` with the parsed context, converting a dict only when it is not a
+/// Runs `f` with the parsed context and the time to evaluate a decision
+/// token at (0 without one), converting a dict only when it is not a
 /// prepared `Context`.
 pub fn with_context<T>(
     object: &Bound<'_, PyAny>,
-    f: impl FnOnce(Result<&CoreContext, &ContextError>) -> T,
+    f: impl FnOnce(Result<&CoreContext, &ContextError>, f64) -> T,
 ) -> T {
     if let Ok(prepared) = object.cast::<Context>() {
-        return f(prepared.get().parsed.as_ref());
+        let prepared = prepared.get();
+        let carries_token = matches!(&prepared.parsed, Ok(c) if c.token().is_some());
+        let now_ms = if carries_token {
+            wall_clock_ms() + prepared.clock_offset_ms
+        } else {
+            0.0
+        };
+        return f(prepared.parsed.as_ref(), now_ms);
     }
     let parsed = parse(object);
-    f(parsed.as_ref())
+    f(parsed.as_ref(), 0.0)
 }

@@ -125,8 +125,8 @@ impl Snapshot {
                 Err(_) => key.str()?.to_cow()?.into_owned(),
             }),
         };
-        with_context(context, |parsed| {
-            let detail = self.detail(&text, parsed, value_type);
+        with_context(context, |parsed, now_ms| {
+            let detail = self.detail(&text, parsed, value_type, now_ms);
             let value = match (detail.variation_index, &detail.value, position) {
                 (Some(index), Cow::Borrowed(value), Some(position)) => {
                     self.variation_object(py, position, index, value)?
@@ -151,11 +151,13 @@ impl Snapshot {
         key: &str,
         context: Result<&CoreContext, &ContextError>,
         value_type: ValueType,
+        now_ms: f64,
     ) -> Detail<'_> {
         static NULL: Value = Value::Null;
+        let now_ms = if now_ms > 0.0 { now_ms as u64 } else { 0 };
         catch_unwind(AssertUnwindSafe(|| {
             self.core
-                .variation_detail_checked(key, context, &NULL, value_type)
+                .variation_detail_checked(key, context, &NULL, value_type, now_ms)
         }))
         .unwrap_or_else(|_| Detail::error(&NULL, ErrorKind::Exception))
     }
@@ -375,33 +377,31 @@ impl Snapshot {
             details_only_for_tracked_flags,
             now_millis: 0,
         };
-        let json = with_context(context, |parsed| match parsed {
-            Ok(context) => self.core.all_flags_state(context, options).to_value(),
-            Err(_) => self
-                .core
-                .all_flags_state_json(&Value::Null, options)
-                .to_value(),
+        let json = with_context(context, |parsed, now_ms| {
+            host::all_flags_json(&self.core, parsed, options, now_ms)
         });
         FlagsState::new(json)
     }
 
     /// A decision token holding this snapshot's answers for `flag_keys` and
     /// `context`, signed with `signing_key` (at least 16 bytes), valid for
-    /// `ttl_seconds`: pass it downstream (a `baggage` member `flagcore=...`).
-    /// Raises `TokenError` without a usable key or with an invalid context.
-    #[pyo3(signature = (context, flag_keys, signing_key, ttl_seconds=60, now_ms=None))]
+    /// `ttl_seconds` (more than 0, at most 3600): pass it downstream (a
+    /// `baggage` member `flagcore=...`). Raises `TokenError` without a usable
+    /// key, with an invalid context or time to live, or for more than 128
+    /// flags.
+    #[pyo3(signature = (context, flag_keys, signing_key, ttl_seconds=60.0, now_ms=None))]
     fn decision_token(
         &self,
         py: Python<'_>,
         context: &Bound<'_, PyAny>,
         flag_keys: Vec<String>,
         signing_key: Option<&str>,
-        ttl_seconds: u32,
+        ttl_seconds: f64,
         now_ms: Option<f64>,
     ) -> PyResult<String> {
         let now_ms = now_ms.unwrap_or_else(wall_clock_ms);
         let key = signing_key.unwrap_or_default().as_bytes();
-        let answer = with_context(context, |parsed| {
+        let answer = with_context(context, |parsed, _| {
             host::issue_token(&self.core, parsed, &flag_keys, key, now_ms, ttl_seconds)
         });
         match (
@@ -423,6 +423,13 @@ impl Snapshot {
                 Err(raised)
             }
         }
+    }
+
+    /// The problems of how the snapshot was stored (items without data, a
+    /// missing `$inited` marker, other namespaces), as `check` lists them.
+    fn source_problems<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let problems = serde_json::to_value(self.core.source_problems()).unwrap_or(Value::Null);
+        convert::to_python(py, &problems)
     }
 
     /// The problems `flagcore check` lists: `[{"severity", "code", "path", "message"}]`.

@@ -65,17 +65,36 @@ pub fn snapshot_flag_keys(snapshot: &WasmSnapshot) -> Vec<String> {
     snapshot.inner.flag_keys().to_vec()
 }
 
-/// Registers a prepared context under `id`; answers why it is invalid, or null.
-#[wasm_bindgen(js_name = prepareContext)]
-pub fn prepare_context(id: f64, context: &str) -> Option<String> {
+fn with_either<R>(
+    id: f64,
+    json: &str,
+    f: impl FnOnce(Result<&Context, &flagcore::ContextError>) -> R,
+) -> R {
     CONTEXTS.with(|cache| match cache.try_borrow_mut() {
-        Ok(mut cache) => cache.prepare(id as u64, context),
-        Err(_) => Context::from_json(context).err().map(|e| e.to_string()),
+        Ok(mut cache) => cache.with_either(id as u64, json, f),
+        Err(_) => f(Context::from_json(json).as_ref()),
     })
 }
 
-/// Registers a prepared context with a decision token under `id`:
-/// `{"context": why it is invalid or null, "token": what became of the token}`.
+/// Registers a prepared context: under `id` again, or a new number for 0.
+/// Answers the number, negated when the context is invalid.
+#[wasm_bindgen(js_name = prepareContext)]
+pub fn prepare_context(id: f64, context: &str) -> f64 {
+    CONTEXTS.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.prepare(id as u64, context),
+        Err(_) => f64::NAN,
+    })
+}
+
+/// Why prepared context `id` is invalid, or null.
+#[wasm_bindgen(js_name = contextError)]
+pub fn context_error(id: f64) -> Option<String> {
+    CONTEXTS.with(|cache| cache.try_borrow().ok()?.context_error(id as u64))
+}
+
+/// Registers a prepared context with a decision token, as `prepareContext`
+/// does: `{"id", "context": why it is invalid or null, "token": what became
+/// of the token}`.
 #[wasm_bindgen(js_name = prepareContextWithToken)]
 pub fn prepare_context_with_token(
     id: f64,
@@ -83,14 +102,20 @@ pub fn prepare_context_with_token(
     token: Option<String>,
     signing_key: Option<String>,
     now_ms: f64,
+    max_ttl_seconds: f64,
 ) -> JsValue {
     let key = signing_key.unwrap_or_default();
     let answer = CONTEXTS.with(|cache| match cache.try_borrow_mut() {
-        Ok(mut cache) => {
-            cache.prepare_with_token(id as u64, context, token.as_deref(), key.as_bytes(), now_ms)
-        }
+        Ok(mut cache) => cache.prepare_with_token(
+            id as u64,
+            context,
+            token.as_deref(),
+            key.as_bytes(),
+            now_ms,
+            max_ttl_seconds,
+        ),
         Err(_) => {
-            serde_json::json!({"context": "the context cache is busy", "token": {"applied": false}})
+            serde_json::json!({"id": 0, "context": "the context cache is busy", "token": {"applied": false}})
         }
     });
     to_js(&answer)
@@ -108,19 +133,20 @@ pub fn render_metrics(
     host::render_metrics(&records, namespace, function_name.as_deref(), timestamp_ms)
 }
 
-/// A decision token for `flag_keys` and the context (JSON text):
-/// `{"token"}` or `{"error": {"code", "message"}}`.
+/// A decision token for `flag_keys` and the context (prepared context
+/// `id`, or JSON text): `{"token"}` or `{"error": {"code", "message"}}`.
 #[wasm_bindgen(js_name = issueToken)]
 pub fn issue_token(
     snapshot: &WasmSnapshot,
+    id: f64,
     context: &str,
     flag_keys: Vec<String>,
     signing_key: Option<String>,
     now_ms: f64,
-    ttl_seconds: u32,
+    ttl_seconds: f64,
 ) -> JsValue {
     let key = signing_key.unwrap_or_default();
-    with_text(context, |parsed| {
+    with_either(id, context, |parsed| {
         to_js(&host::issue_token(
             &snapshot.inner,
             parsed,
@@ -136,36 +162,47 @@ pub fn issue_token(
 #[wasm_bindgen]
 pub fn evaluate(snapshot: &WasmSnapshot, flag: u32, context: &str, value_type_code: u32) -> f64 {
     with_text(context, |parsed| {
-        host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code)
+        host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code, 0.0)
     })
 }
 
-/// Evaluates flag number `flag` for prepared context `id`; -2 when it must be prepared again.
+/// Evaluates flag number `flag` for prepared context `id` at `now_ms` (for a
+/// decision token it carries); -2 when it must be prepared again.
 #[wasm_bindgen(js_name = evaluatePrepared)]
-pub fn evaluate_prepared(snapshot: &WasmSnapshot, flag: u32, id: f64, value_type_code: u32) -> f64 {
+pub fn evaluate_prepared(
+    snapshot: &WasmSnapshot,
+    flag: u32,
+    id: f64,
+    value_type_code: u32,
+    now_ms: f64,
+) -> f64 {
     CONTEXTS
         .with(|cache| {
             cache.try_borrow().ok()?.with_prepared(id as u64, |parsed| {
-                host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code)
+                host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code, now_ms)
             })
         })
         .unwrap_or(NOT_PREPARED)
 }
 
-/// The whole detail as JSON, for unknown keys and details that do not fit the packed number.
+/// The whole detail as JSON, for unknown keys and details that do not fit
+/// the packed number; the context is prepared context `id`, or JSON text.
 #[wasm_bindgen(js_name = detailJson)]
 pub fn detail_json(
     snapshot: &WasmSnapshot,
     flag_key: &str,
+    id: f64,
     context: &str,
     value_type_code: u32,
+    now_ms: f64,
 ) -> JsValue {
-    with_text(context, |parsed| {
+    with_either(id, context, |parsed| {
         to_js(&host::detail_json(
             &snapshot.inner,
             flag_key,
             parsed,
             value_type_code,
+            now_ms,
         ))
     })
 }
@@ -176,14 +213,17 @@ pub fn flag_info(snapshot: &WasmSnapshot, flag: u32) -> JsValue {
     to_js(&host::flag_info(&snapshot.inner, flag))
 }
 
-/// LaunchDarkly's all-flags state for a context given as JSON text.
+/// LaunchDarkly's all-flags state for prepared context `id` or a context
+/// given as JSON text, at `now_ms` for a decision token it carries.
 #[wasm_bindgen(js_name = allFlagsState)]
 pub fn all_flags_state(
     snapshot: &WasmSnapshot,
+    id: f64,
     context: &str,
     client_side_only: bool,
     with_reasons: bool,
     details_only_for_tracked_flags: bool,
+    now_ms: f64,
 ) -> JsValue {
     let options = AllFlagsOptions {
         client_side_only,
@@ -191,13 +231,15 @@ pub fn all_flags_state(
         details_only_for_tracked_flags,
         now_millis: 0,
     };
-    let context: Value = serde_json::from_str(context).unwrap_or(Value::Null);
-    to_js(
-        &snapshot
-            .inner
-            .all_flags_state_json(&context, options)
-            .to_value(),
-    )
+    with_either(id, context, |parsed| {
+        to_js(&host::all_flags_json(&snapshot.inner, parsed, options, now_ms))
+    })
+}
+
+/// The problems of how the snapshot was stored.
+#[wasm_bindgen(js_name = sourceProblems)]
+pub fn source_problems(snapshot: &WasmSnapshot) -> JsValue {
+    to_js(&serde_json::to_value(snapshot.inner.source_problems()).unwrap_or(Value::Null))
 }
 
 /// The problems `flagcore check` reports.

@@ -46,6 +46,20 @@ struct Checker<'a> {
 }
 
 impl Snapshot {
+    /// The problems of how the snapshot was stored, not of its flags (items
+    /// without data, a missing `$inited` marker, other namespaces): cheap,
+    /// for a client to report at every refresh.
+    pub fn source_problems(&self) -> Vec<Problem> {
+        let mut checker = Checker {
+            snapshot: self,
+            problems: Vec::new(),
+        };
+        checker.source();
+        let mut problems = checker.problems;
+        problems.sort_by_key(|p| std::cmp::Reverse(p.severity));
+        problems
+    }
+
     /// Lists the problems of this snapshot, errors first.
     pub fn check(&self) -> Vec<Problem> {
         let mut checker = Checker {
@@ -370,6 +384,17 @@ impl Checker<'_> {
                 "STORE_NOT_INITIALIZED",
                 &JsonPath::root(),
                 "no $inited item: the Relay Proxy may not have finished writing this table (flagcore evaluates it anyway, as daemon-mode SDKs do)".to_owned(),
+            );
+        }
+        if !source.items_without_data.is_empty() {
+            self.report(
+                Severity::Error,
+                "DYNAMODB_ITEM_WITHOUT_DATA",
+                &JsonPath::root(),
+                format!(
+                    "items with no \"item\" attribute, read as deleted: {}",
+                    source.items_without_data.join(", ")
+                ),
             );
         }
         if !source.skipped_namespaces.is_empty() {

@@ -42,6 +42,7 @@ pub(crate) fn read_items(
     let mut segments: HashMap<String, Latest<Segment>> = HashMap::new();
     let mut store_initialized = false;
     let mut skipped: Vec<String> = Vec::new();
+    let mut without_data: Vec<String> = Vec::new();
     for (index, item) in items.iter().enumerate() {
         let at = path.index(index);
         let Value::Object(item) = item else {
@@ -65,15 +66,31 @@ pub(crate) fn read_items(
         let key = string_attribute(item, "key", &at)?
             .ok_or_else(|| invalid(&at, "the item has no \"key\" attribute"))?;
         let version = number_attribute(item, "version", &at)?;
+        if string_attribute(item, "item", &at)?.is_none() {
+            without_data.push(format!("{ns}/{key}"));
+        }
         if is_flag {
             read_one(item, &at, key, version, &mut flags)?;
         } else {
             read_one(item, &at, key, version, &mut segments)?;
         }
     }
+    if !store_initialized && flags.is_empty() && segments.is_empty() {
+        let seen = if skipped.is_empty() {
+            String::from("no items at all")
+        } else {
+            format!("only items of other namespaces ({})", skipped.join(", "))
+        };
+        return Err(SnapshotError::new(
+            ErrorCode::DynamoDbEmpty,
+            path.as_str(),
+            format!("no flags, no segments and no {inited} marker under namespace {features:?}: {seen}; is the table or the prefix wrong?"),
+        ));
+    }
     let (live_flags, deleted_flags) = live(flags);
     let (live_segments, deleted_segments) = live(segments);
     skipped.sort();
+    without_data.sort();
     Ok(Read {
         flags: live_flags,
         segments: live_segments,
@@ -82,6 +99,7 @@ pub(crate) fn read_items(
             store_initialized: Some(store_initialized),
             skipped_namespaces: skipped,
             deleted_items: deleted_flags + deleted_segments,
+            items_without_data: without_data,
         },
     })
 }

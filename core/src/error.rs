@@ -28,11 +28,15 @@ pub enum ErrorCode {
     /// A DynamoDB item lacks `namespace` or `key`, has an attribute of an
     /// unexpected type, or holds an `item` that is not JSON.
     DynamoDbItemInvalid,
+    /// DynamoDB items with no flag, no segment and no `$inited` marker: a
+    /// wrong table or prefix, or a table nobody has written yet. Taking it
+    /// for an empty environment would answer every flag's default.
+    DynamoDbEmpty,
 }
 
 impl ErrorCode {
     /// Every code, for tests that prove each one is reachable.
-    pub const ALL: [ErrorCode; 7] = [
+    pub const ALL: [ErrorCode; 8] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFormat,
         ErrorCode::InvalidField,
@@ -40,6 +44,7 @@ impl ErrorCode {
         ErrorCode::SegmentInvalid,
         ErrorCode::DuplicateKey,
         ErrorCode::DynamoDbItemInvalid,
+        ErrorCode::DynamoDbEmpty,
     ];
 
     /// The code as hosts see it, e.g. `FLAG_INVALID`.
@@ -52,6 +57,7 @@ impl ErrorCode {
             ErrorCode::SegmentInvalid => "SEGMENT_INVALID",
             ErrorCode::DuplicateKey => "SNAPSHOT_DUPLICATE_KEY",
             ErrorCode::DynamoDbItemInvalid => "DYNAMODB_ITEM_INVALID",
+            ErrorCode::DynamoDbEmpty => "DYNAMODB_EMPTY",
         }
     }
 }

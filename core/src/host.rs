@@ -50,18 +50,25 @@ pub fn value_type(code: u32) -> ValueType {
 
 /// Evaluates flag number `flag` (a position in [`Snapshot::flag_keys`]) and
 /// packs the detail; the caller's default is the host's to apply.
+/// `now_ms` is the wall clock, for a decision token the context carries.
 pub fn evaluate_packed(
     snapshot: &Snapshot,
     flag: u32,
     context: Result<&Context, &ContextError>,
     value_type_code: u32,
+    now_ms: f64,
 ) -> f64 {
     let Some(key) = snapshot.flag_keys().get(flag as usize) else {
         return DOES_NOT_FIT;
     };
     let null = Value::Null;
-    let detail =
-        snapshot.variation_detail_checked(key, context, &null, value_type(value_type_code));
+    let detail = snapshot.variation_detail_checked(
+        key,
+        context,
+        &null,
+        value_type(value_type_code),
+        millis(now_ms),
+    );
     pack(snapshot, key, &detail)
 }
 
@@ -72,10 +79,30 @@ pub fn detail_json(
     flag_key: &str,
     context: Result<&Context, &ContextError>,
     value_type_code: u32,
+    now_ms: f64,
 ) -> Value {
     let null = Value::Null;
     snapshot
-        .variation_detail_checked(flag_key, context, &null, value_type(value_type_code))
+        .variation_detail_checked(
+            flag_key,
+            context,
+            &null,
+            value_type(value_type_code),
+            millis(now_ms),
+        )
+        .to_value()
+}
+
+/// LaunchDarkly's all-flags state as JSON, at `now_ms` for a decision token
+/// the context carries; an invalid context gives `{"$valid": false}`.
+pub fn all_flags_json(
+    snapshot: &Snapshot,
+    context: Result<&Context, &ContextError>,
+    options: crate::AllFlagsOptions,
+    now_ms: f64,
+) -> Value {
+    snapshot
+        .all_flags_state_checked(context, options, millis(now_ms))
         .to_value()
 }
 
@@ -197,15 +224,16 @@ pub(crate) fn unpack<'a>(snapshot: &'a Snapshot, key: &str, bits: u64) -> Option
     })
 }
 
-/// Issues a decision token for `flag_keys` (see [`crate::token`]):
-/// `{"token": "fc1..."}`, or `{"error": {"code", "message"}}`.
+/// Issues a decision token for `flag_keys` (see [`crate::token`]), valid
+/// for `ttl_seconds` (in (0, 3600]): `{"token": "fc1..."}`, or `{"error":
+/// {"code", "message"}}`.
 pub fn issue_token(
     snapshot: &Snapshot,
     context: Result<&Context, &ContextError>,
     flag_keys: &[String],
     signing_key: &[u8],
     now_ms: f64,
-    ttl_seconds: u32,
+    ttl_seconds: f64,
 ) -> Value {
     let Ok(context) = context else {
         return token_error(
@@ -214,10 +242,23 @@ pub fn issue_token(
         );
     };
     let keys: Vec<&str> = flag_keys.iter().map(String::as_str).collect();
-    let ttl = u16::try_from(ttl_seconds).unwrap_or(u16::MAX);
-    match token::issue(snapshot, context, &keys, signing_key, millis(now_ms), ttl) {
+    let issued = token::ttl_ms(ttl_seconds).and_then(|ttl| {
+        token::issue(snapshot, context, &keys, signing_key, millis(now_ms), ttl)
+    });
+    match issued {
         Ok(token) => json!({ "token": token }),
         Err(error) => token_error(error.code().as_str(), error.message()),
+    }
+}
+
+/// The longest token lifetime a receiver accepts, from the seconds a host
+/// passes: [`token::DEFAULT_MAX_LIFETIME_MS`] when it passes none (NaN or
+/// not positive).
+pub fn max_lifetime_ms(max_ttl_seconds: f64) -> u64 {
+    if max_ttl_seconds.is_finite() && max_ttl_seconds > 0.0 {
+        (max_ttl_seconds * 1000.0) as u64
+    } else {
+        token::DEFAULT_MAX_LIFETIME_MS
     }
 }
 
@@ -239,27 +280,43 @@ pub fn context_with_token(
     token: Option<&str>,
     signing_key: &[u8],
     now_ms: f64,
+    max_ttl_seconds: f64,
 ) -> (Result<Context, ContextError>, Value) {
-    attach_token(Context::from_json(json), token, signing_key, now_ms)
+    attach_token(
+        Context::from_json(json),
+        token,
+        signing_key,
+        now_ms,
+        max_ttl_seconds,
+    )
 }
 
 /// Attaches `token` (a token, or a `baggage` header holding one) to a
-/// parsed context when it verifies. Answers the context and what became of
-/// the token: `{"applied": true, "snapshotId", "flags"}` or `{"applied":
-/// false, "code", "message"}`; no token at all is `{"applied": false}`.
+/// parsed context when it verifies at `now_ms` and lives no longer than
+/// `max_ttl_seconds` (see [`max_lifetime_ms`]). Answers the context and
+/// what became of the token: `{"applied": true, "snapshotId", "flags",
+/// "issuedMs", "expiresMs"}` or `{"applied": false, "code", "message"}`; no
+/// token at all is `{"applied": false}`.
 pub fn attach_token(
     parsed: Result<Context, ContextError>,
     token: Option<&str>,
     signing_key: &[u8],
     now_ms: f64,
+    max_ttl_seconds: f64,
 ) -> (Result<Context, ContextError>, Value) {
     let token = token.and_then(token::from_header);
     let (Ok(context), Some(text)) = (&parsed, token) else {
         return (parsed, json!({"applied": false}));
     };
-    let attached = token::verify(text, signing_key, millis(now_ms)).and_then(|verified| {
-        let status =
-            json!({"applied": true, "snapshotId": verified.snapshot_id(), "flags": verified.len()});
+    let verified = token::verify(
+        text,
+        signing_key,
+        millis(now_ms),
+        max_lifetime_ms(max_ttl_seconds),
+    );
+    let attached = verified.and_then(|verified| {
+        let status = json!({"applied": true, "snapshotId": verified.snapshot_id(), "flags": verified.len(),
+            "issuedMs": verified.issued_ms(), "expiresMs": verified.expires_ms()});
         context.clone().with_token(verified).map(|c| (c, status))
     });
     match attached {
@@ -297,11 +354,14 @@ enum Key {
 ///
 /// Plain objects arrive as JSON text and are keyed by that whole text, so a
 /// changed context is a new entry, never a stale answer. Prepared contexts
-/// are registered once under a number and then cross as that number alone.
+/// are registered once under a number the cache hands out, and then cross
+/// as that number alone: every copy of a host's API that shares the cache
+/// (two module registries in one process, say) gets numbers of its own.
 #[derive(Default)]
 pub struct ContextCache {
     entries: Vec<(Key, Result<Context, ContextError>)>,
     next: usize,
+    last_id: u64,
 }
 
 impl ContextCache {
@@ -337,13 +397,53 @@ impl ContextCache {
         }
     }
 
-    /// Registers a prepared context under `id`; answers why it is invalid, if it is.
-    pub fn prepare(&mut self, id: u64, json: &str) -> Option<String> {
-        self.store(id, Context::from_json(json))
+    /// Calls `f` with prepared context `id` while it is registered, and
+    /// otherwise (and for `id` 0) with the context parsed from `json`.
+    pub fn with_either<R>(
+        &mut self,
+        id: u64,
+        json: &str,
+        f: impl FnOnce(Result<&Context, &ContextError>) -> R,
+    ) -> R {
+        let prepared = self
+            .find(&Key::Prepared(id))
+            .filter(|_| id != 0)
+            .and_then(|p| self.entries.get(p));
+        match prepared {
+            Some((_, parsed)) => f(parsed.as_ref()),
+            None => self.with_text(json, f),
+        }
     }
 
-    fn store(&mut self, id: u64, parsed: Result<Context, ContextError>) -> Option<String> {
-        let error = parsed.as_ref().err().map(ToString::to_string);
+    /// Registers a prepared context and answers its number: positive for a
+    /// valid context, negated for an invalid one (see
+    /// [`ContextCache::context_error`]). `id` 0 asks for a new number; a
+    /// number this cache handed out registers the context again under it,
+    /// after the cache let it go.
+    pub fn prepare(&mut self, id: u64, json: &str) -> f64 {
+        let parsed = Context::from_json(json);
+        let valid = parsed.is_ok();
+        let id = self.store(id, parsed);
+        if valid {
+            id as f64
+        } else {
+            -(id as f64)
+        }
+    }
+
+    /// Why prepared context `id` is invalid; `None` when it is valid or gone.
+    pub fn context_error(&self, id: u64) -> Option<String> {
+        let (_, parsed) = self.entries.get(self.find(&Key::Prepared(id))?)?;
+        parsed.as_ref().err().map(ToString::to_string)
+    }
+
+    fn store(&mut self, id: u64, parsed: Result<Context, ContextError>) -> u64 {
+        let id = if id == 0 || id > self.last_id {
+            self.last_id += 1;
+            self.last_id
+        } else {
+            id
+        };
         let key = Key::Prepared(id);
         match self.find(&key).and_then(|p| self.entries.get_mut(p)) {
             Some(entry) => entry.1 = parsed,
@@ -351,12 +451,13 @@ impl ContextCache {
                 self.insert(key, parsed);
             }
         }
-        error
+        id
     }
 
-    /// Registers a prepared context with a decision token under `id`;
-    /// answers why the context is invalid (or null) and what became of the
-    /// token, as [`context_with_token`].
+    /// Registers a prepared context with a decision token, as
+    /// [`ContextCache::prepare`] does; answers `{"id", "context": why the
+    /// context is invalid or null, "token": what became of the token}` (see
+    /// [`context_with_token`]).
     pub fn prepare_with_token(
         &mut self,
         id: u64,
@@ -364,9 +465,13 @@ impl ContextCache {
         token: Option<&str>,
         signing_key: &[u8],
         now_ms: f64,
+        max_ttl_seconds: f64,
     ) -> Value {
-        let (parsed, status) = context_with_token(json, token, signing_key, now_ms);
-        json!({"context": self.store(id, parsed), "token": status})
+        let (parsed, status) =
+            context_with_token(json, token, signing_key, now_ms, max_ttl_seconds);
+        let error = parsed.as_ref().err().map(ToString::to_string);
+        let id = self.store(id, parsed);
+        json!({"id": id, "context": error, "token": status})
     }
 
     /// Calls `f` with prepared context `id`, or answers `None` when it has
@@ -393,19 +498,23 @@ mod tests {
         )
         .unwrap();
         let mut cache = ContextCache::default();
-        let packed = cache.with_text(r#"{"key": "u"}"#, |c| evaluate_packed(&snapshot, 0, c, 0));
+        let packed = cache.with_text(r#"{"key": "u"}"#, |c| evaluate_packed(&snapshot, 0, c, 0, 0.0));
         // Variation 1 (+1), PREREQUISITE_FAILED (4), position 0.
         assert_eq!(packed, (2 | (4 << 16)) as f64);
         let context = Context::new("user", "u").unwrap();
-        assert_eq!(evaluate_packed(&snapshot, 7, Ok(&context), 0), DOES_NOT_FIT);
-        assert!(cache.prepare(9, r#"{"kind": "user"}"#).is_some());
-        for id in 100..120 {
-            cache.prepare(id, r#"{"key": "u"}"#);
-        }
+        assert_eq!(evaluate_packed(&snapshot, 7, Ok(&context), 0, 0.0), DOES_NOT_FIT);
+        let invalid = cache.prepare(0, r#"{"kind": "user"}"#);
+        assert!(invalid < 0.0);
+        assert!(cache.context_error(-invalid as u64).is_some());
+        let ids: Vec<f64> = (0..20).map(|_| cache.prepare(0, r#"{"key": "u"}"#)).collect();
         assert!(
-            cache.with_prepared(9, |_| ()).is_none(),
+            cache.with_prepared(-invalid as u64, |_| ()).is_none(),
             "evicted after eight newer entries"
         );
-        assert!(cache.with_prepared(119, |_| ()).is_some());
+        assert!(cache.with_prepared(ids[19] as u64, |_| ()).is_some());
+        // Registered again under its own number, not a new one.
+        assert_eq!(cache.prepare(ids[0] as u64, r#"{"key": "u"}"#), ids[0]);
+        // A number it never handed out gets a new one: no two registrations share one.
+        assert_eq!(cache.prepare(1_000, r#"{"key": "v"}"#), ids[19] + 1.0);
     }
 }

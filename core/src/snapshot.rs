@@ -56,6 +56,10 @@ pub struct SourceInfo {
     pub skipped_namespaces: Vec<String>,
     /// Items that were tombstones (`deleted: true`) and read as absent.
     pub deleted_items: usize,
+    /// DynamoDB only: the items that have no `item` attribute, as
+    /// `namespace/key`. They read as deleted, as LaunchDarkly's Node SDK
+    /// has it; `check` and the clients' `status()` report them.
+    pub items_without_data: Vec<String>,
 }
 
 /// Flag data ready for evaluation. Immutable: a refresh builds a new one.
@@ -231,6 +235,7 @@ impl Snapshot {
             store_initialized: None,
             skipped_namespaces: Vec::new(),
             deleted_items: deleted,
+            items_without_data: Vec::new(),
         };
         // The same key twice (two map entries naming one key, or a key in
         // both flags and flagValues) is refused rather than one silently winning.

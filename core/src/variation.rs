@@ -50,19 +50,38 @@ impl ValueType {
 
 impl Snapshot {
     /// Evaluates a flag without a default: the raw value, index and reason.
-    /// An unknown flag gives `FLAG_NOT_FOUND`.
+    /// An unknown flag gives `FLAG_NOT_FOUND`. A decision token attached to
+    /// `context` decides nothing here: that takes a clock
+    /// ([`Snapshot::evaluate_at`]).
     pub fn evaluate<'a>(&'a self, flag_key: &str, context: &Context) -> Evaluation<'a> {
-        if let Some(decided) = context.token().and_then(|t| t.decide(self, flag_key)) {
-            return decided;
-        }
         match self.flag(flag_key) {
             Some(flag) => eval::evaluate(self, flag, context),
             None => Evaluation::error(ErrorKind::FlagNotFound),
         }
     }
 
+    /// As [`Snapshot::evaluate`], at `now_ms` (milliseconds since the
+    /// epoch): a decision token attached to `context` answers the flags it
+    /// decides while it is unexpired, unless this snapshot switched the flag
+    /// off (see [`crate::token`]).
+    pub fn evaluate_at<'a>(
+        &'a self,
+        flag_key: &str,
+        context: &Context,
+        now_ms: u64,
+    ) -> Evaluation<'a> {
+        if let Some(decided) = context
+            .token()
+            .and_then(|t| t.decide(self, flag_key, now_ms))
+        {
+            return decided;
+        }
+        self.evaluate(flag_key, context)
+    }
+
     /// LaunchDarkly's `variationDetail`: the flag's value for `context`, or
-    /// `default` when it has none, with the reason. Never fails.
+    /// `default` when it has none, with the reason. Never fails. Decision
+    /// tokens take a clock: see [`Snapshot::variation_detail_at`].
     pub fn variation_detail<'a>(
         &'a self,
         flag_key: &str,
@@ -70,26 +89,24 @@ impl Snapshot {
         default: &'a Value,
         value_type: ValueType,
     ) -> Detail<'a> {
-        let evaluation = self.evaluate(flag_key, context);
-        let Some(value) = evaluation.value else {
-            // No value: the default, with the reason left as it is (OFF stays OFF).
-            return Detail {
-                value: Cow::Borrowed(default),
-                variation_index: None,
-                reason: evaluation.reason,
-            };
-        };
-        if !value_type.accepts(value) {
-            return Detail::error(default, ErrorKind::WrongType);
-        }
-        Detail {
-            value: match value_type {
-                ValueType::Int => truncate(value),
-                _ => Cow::Borrowed(value),
-            },
-            variation_index: evaluation.variation_index,
-            reason: evaluation.reason,
-        }
+        apply_default(self.evaluate(flag_key, context), default, value_type)
+    }
+
+    /// As [`Snapshot::variation_detail`], at `now_ms`: a decision token
+    /// attached to `context` applies (see [`Snapshot::evaluate_at`]).
+    pub fn variation_detail_at<'a>(
+        &'a self,
+        flag_key: &str,
+        context: &Context,
+        default: &'a Value,
+        value_type: ValueType,
+        now_ms: u64,
+    ) -> Detail<'a> {
+        apply_default(
+            self.evaluate_at(flag_key, context, now_ms),
+            default,
+            value_type,
+        )
     }
 
     /// As [`Snapshot::variation_detail`], with the context as JSON: an
@@ -101,22 +118,28 @@ impl Snapshot {
         default: &'a Value,
         value_type: ValueType,
     ) -> Detail<'a> {
-        let context = Context::from_value(context);
-        self.variation_detail_checked(flag_key, context.as_ref(), default, value_type)
+        match Context::from_value(context) {
+            Ok(context) => self.variation_detail(flag_key, &context, default, value_type),
+            Err(_) => Detail::error(default, ErrorKind::UserNotSpecified),
+        }
     }
 
-    /// As [`Snapshot::variation_detail`], for a context that may have been
-    /// refused: an invalid one gives the default and `USER_NOT_SPECIFIED`,
-    /// before the flag is even looked up, as LaunchDarkly's SDKs do.
+    /// As [`Snapshot::variation_detail_at`], for a context that may have
+    /// been refused: an invalid one gives the default and
+    /// `USER_NOT_SPECIFIED`, before the flag is even looked up, as
+    /// LaunchDarkly's SDKs do.
     pub fn variation_detail_checked<'a>(
         &'a self,
         flag_key: &str,
         context: Result<&Context, &ContextError>,
         default: &'a Value,
         value_type: ValueType,
+        now_ms: u64,
     ) -> Detail<'a> {
         match context {
-            Ok(context) => self.variation_detail(flag_key, context, default, value_type),
+            Ok(context) => {
+                self.variation_detail_at(flag_key, context, default, value_type, now_ms)
+            }
             Err(_) => Detail::error(default, ErrorKind::UserNotSpecified),
         }
     }
@@ -130,6 +153,34 @@ impl Snapshot {
     ) -> Cow<'a, Value> {
         self.variation_detail(flag_key, context, default, ValueType::Any)
             .value
+    }
+}
+
+/// The caller's default where the evaluation gave no value, and the typed
+/// methods' check.
+fn apply_default<'a>(
+    evaluation: Evaluation<'a>,
+    default: &'a Value,
+    value_type: ValueType,
+) -> Detail<'a> {
+    let Some(value) = evaluation.value else {
+        // No value: the default, with the reason left as it is (OFF stays OFF).
+        return Detail {
+            value: Cow::Borrowed(default),
+            variation_index: None,
+            reason: evaluation.reason,
+        };
+    };
+    if !value_type.accepts(value) {
+        return Detail::error(default, ErrorKind::WrongType);
+    }
+    Detail {
+        value: match value_type {
+            ValueType::Int => truncate(value),
+            _ => Cow::Borrowed(value),
+        },
+        variation_index: evaluation.variation_index,
+        reason: evaluation.reason,
     }
 }
 

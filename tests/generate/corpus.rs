@@ -385,6 +385,7 @@ pub fn group(seed: u64, index: usize, cases: usize) -> Value {
             parsed_context.as_ref(),
             &default,
             value_type_code,
+            0,
         );
         out.push(json!({
             "id": format!("gen-{index:03}-{c:02}"),
