@@ -77,9 +77,6 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     }
   }
 
-  // Numbers for prepared contexts; 2^53 of them will not run out.
-  let preparedContexts = 0
-
   /** A decision token that could not be issued. */
   class TokenError extends Error {
     constructor (code, message) {
@@ -100,36 +97,66 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
    *
    * With `{ token, signingKey }` (a decision token from upstream, or a
    * `baggage` header holding one), the flags the token decides answer as
-   * upstream did, with `propagated: true` in the reason. `tokenStatus` says
-   * whether it was applied, and if not, why (`code`, `message`); a token that
-   * fails never throws and never decides anything.
+   * upstream did, with `propagated: true` in the reason, until the token
+   * expires (checked at every evaluation) and never for a flag this
+   * function's snapshot has switched off. `tokenStatus` says whether it was
+   * applied, and if not, why (`code`, `message`); a token that fails never
+   * throws and never decides anything. `now` is the clock, in milliseconds
+   * since the epoch: a function (default `Date.now`), or a number to verify
+   * at while evaluations use `Date.now`. `maxTtlSeconds` is the longest
+   * lifetime accepted (default 300).
    */
   class Context {
-    #prepare
+    #args
+    #clock = Date.now
     constructor (context, options = {}) {
       this.json = contextJson(context)
-      // A number the native side files the parsed context under (it keeps the
-      // last few per thread), so that evaluations pass the number, not the text.
-      this.id = ++preparedContexts
+      // The number the native side files the parsed context under (it keeps
+      // the last few per thread, and hands out the numbers), so that
+      // evaluations pass the number, not the text.
       if (options.token) {
-        const args = [this.id, this.json, String(options.token), keyText(options.signingKey), Number(options.now ?? Date.now())]
-        const answer = native.prepareContextWithToken(...args)
+        if (typeof options.now === 'function') this.#clock = options.now
+        const now = typeof options.now === 'number' ? options.now : this.#clock()
+        this.#args = [this.json, String(options.token), keyText(options.signingKey), Number(now), Number(options.maxTtlSeconds ?? 0)]
+        const answer = native.prepareContextWithToken(0, ...this.#args)
+        this.id = answer.id
         this.error = answer.context ?? null
         this.tokenStatus = Object.freeze(answer.token)
-        // Registered again (when evicted) with the same time, so the answer cannot change mid-request.
-        this.#prepare = () => native.prepareContextWithToken(...args)
+        // Evaluations pass the wall clock only for a token to expire by.
+        this.decides = answer.token.applied === true
       } else {
-        this.error = native.prepareContext(this.id, this.json) ?? null
+        const id = native.prepareContext(0, this.json)
+        this.id = Math.abs(id)
+        this.error = id < 0 ? native.contextError(this.id) ?? 'invalid context' : null
         this.tokenStatus = Object.freeze({ applied: false })
-        this.#prepare = () => native.prepareContext(this.id, this.json)
+        this.decides = false
       }
       Object.freeze(this)
     }
 
-    /** @private Registers the context again after the native side let it go. */
-    prepareAgain () {
-      this.#prepare()
+    /** @private The time a carried token's expiry is checked at; 0 when it carries none. */
+    evaluationTime () {
+      return this.decides ? this.#clock() : 0
     }
+
+    /** @private Registers the context again, under its number, after the native side let it go. */
+    prepareAgain () {
+      // With the same verification time, so the answer cannot change mid-request.
+      if (this.#args) native.prepareContextWithToken(this.id, ...this.#args)
+      else native.prepareContext(this.id, this.json)
+    }
+  }
+
+  // The number of a prepared context, registered again in case the native
+  // side let it go (for the calls off the hot path), or 0 for a plain object.
+  function preparedId (context) {
+    if (!(context instanceof Context)) return 0
+    context.prepareAgain()
+    return context.id
+  }
+
+  function evaluationTime (context) {
+    return context instanceof Context ? context.evaluationTime() : 0
   }
 
   /** Per flag, fetched once: values (frozen, shared by every answer) and reason parts. */
@@ -290,32 +317,42 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     allFlagsState (context, options = {}) {
       const json = native.allFlagsState(
         this.#native,
+        preparedId(context),
         contextJson(context),
         Boolean(options.clientSideOnly),
         Boolean(options.withReasons),
-        Boolean(options.detailsOnlyForTrackedFlags)
+        Boolean(options.detailsOnlyForTrackedFlags),
+        evaluationTime(context)
       )
       return new FlagsState(json)
     }
 
     /**
-     * A decision token holding this snapshot's answers for `flagKeys` and
-     * `context`, signed with `signingKey` (at least 16 bytes), valid for
-     * `ttlSeconds` (default 60). Pass it downstream, e.g. as the `flagcore`
-     * member of a `baggage` header. Throws TokenError without a usable key or
-     * with an invalid context.
+     * A decision token holding this snapshot's answers for `flagKeys` (at
+     * most 128) and `context`, signed with `signingKey` (at least 16 bytes),
+     * valid for `ttlSeconds` (more than 0, at most 3600; default 60). Pass it
+     * downstream, e.g. as the `flagcore` member of a `baggage` header. A
+     * Context carrying a token passes its decisions on, and the new token
+     * expires no later than that one. Throws TokenError without a usable key,
+     * with an invalid context or time to live, or for too many flags.
      */
     decisionToken (context, flagKeys, options = {}) {
       const answer = native.issueToken(
         this.#native,
+        preparedId(context),
         contextJson(context),
         [...flagKeys].map(String),
         keyText(options.signingKey),
         Number(options.now ?? Date.now()),
-        options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS
+        Number(options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS)
       )
       if (answer.error) throw new TokenError(answer.error.code, answer.error.message)
       return answer.token
+    }
+
+    /** The problems of how the snapshot was stored (items without data, no `$inited` marker, other namespaces). */
+    sourceProblems () {
+      return native.sourceProblems(this.#native)
     }
 
     /** The problems `flagcore check` lists: [{severity, code, path, message}]. */
@@ -325,10 +362,11 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
 
     #evaluate (index, context, type) {
       if (context instanceof Context) {
-        const packed = native.evaluatePrepared(this.#native, index, context.id, type)
+        const now = context.evaluationTime()
+        const packed = native.evaluatePrepared(this.#native, index, context.id, type, now)
         if (packed !== NOT_PREPARED) return packed
         context.prepareAgain()
-        return native.evaluatePrepared(this.#native, index, context.id, type)
+        return native.evaluatePrepared(this.#native, index, context.id, type, now)
       }
       return native.evaluate(this.#native, index, contextJson(context), type)
     }
@@ -367,7 +405,7 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
 
     // Unknown keys, and details too large to pack, come back whole as JSON.
     #slow (key, context, defaultValue, type) {
-      const detail = native.detailJson(this.#native, String(key), contextJson(context), type)
+      const detail = native.detailJson(this.#native, String(key), preparedId(context), contextJson(context), type, evaluationTime(context))
       if (detail.variationIndex === null || detail.variationIndex === undefined) {
         return { value: defaultValue, variationIndex: null, reason: detail.reason }
       }
@@ -381,6 +419,8 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
   const RECORD = Symbol('flagcore.record')
   const DEFAULT_TOKEN_TTL_SECONDS = 60
   const DEFAULT_TIMEOUT_MS = 5000
+  // How many snapshot ids a client remembers for `decide`.
+  const SEEN_IDS = 16
   const NOT_READY = Object.freeze({ kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
 
   /** A URL (a CDN or S3 object): revalidated with If-None-Match, so an unchanged snapshot costs no parse. */
@@ -399,6 +439,10 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
         return snapshot
       }
     }
+  }
+
+  function yieldToEventLoop () {
+    return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)))
   }
 
   function makeSource (source) {
@@ -425,7 +469,12 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     #checkedAt = 0
     #failedAt = 0
     #lastError = null
+    #warnings = []
+    // Snapshot ids this client has replaced, or looked for at a token's
+    // request and not found: a token naming one is no reason to reload.
+    #seenIds = []
     #refreshing = null
+    #maxTokenTtlSeconds
     #signingKey
     #namespace
     #functionName
@@ -441,6 +490,7 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
      * @param {boolean} [options.offline=false] answer every flag with its default, and touch no source
      * @param {object} [options.logger=console] where refresh failures are reported (`warn`)
      * @param {string} [options.signingKey] the decision tokens' signing key (Node: FLAGCORE_SIGNING_KEY by default)
+     * @param {number} [options.maxTokenTtlSeconds=300] the longest lifetime of a decision token `decide` accepts
      * @param {object} [options.metrics] `{ namespace = 'flagcore', functionName, write }` for `flush()`:
      *   the function name defaults to AWS_LAMBDA_FUNCTION_NAME in Node, `write` to console.log
      */
@@ -462,6 +512,7 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
       this.#retryMs = Math.min(this.#ttlMs, options.retryMs ?? 1000)
       this.#logger = options.logger ?? console
       this.#now = options.now ?? Date.now
+      this.#maxTokenTtlSeconds = Number(options.maxTokenTtlSeconds ?? 0)
     }
 
     /** The snapshot to answer from, refreshed first when its time to live has passed; null when none could be loaded. */
@@ -489,8 +540,16 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
         this.#checkedAt = now
         // A reload with the same content keeps the snapshot in use, and its age.
         if (loaded !== this.#snapshot && (!this.#snapshot || loaded.id !== this.#snapshot.id)) {
+          if (this.#snapshot) this.#remember(this.#snapshot.id)
           this.#snapshot = loaded
           this.#loadedAt = now
+          this.#warnings = loaded.sourceProblems()
+          for (const problem of this.#warnings) {
+            this.#logger.warn(`flagcore: ${this.#source.describe()}: ${problem.code}: ${problem.message}`)
+          }
+          // Node runs the finalizers that free replaced snapshots (native or
+          // WASM memory) only when its event loop turns: let it turn once.
+          await yieldToEventLoop()
         }
         this.#lastError = null
         return this.#snapshot
@@ -503,11 +562,33 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
       }
     }
 
+    // Within the backoff after a failure, no call waits for the source.
+    #backingOff (now) {
+      return this.#failedAt > this.#checkedAt && now - this.#failedAt < this.#retryMs
+    }
+
     #due () {
       const now = this.#now()
-      if (this.#failedAt > this.#checkedAt && now - this.#failedAt < this.#retryMs) return false
+      if (this.#backingOff(now)) return false
       if (!this.#snapshot) return true
       return now - this.#checkedAt >= this.#ttlMs
+    }
+
+    #remember (id) {
+      if (this.#seenIds.includes(id)) return
+      this.#seenIds.push(id)
+      if (this.#seenIds.length > SEEN_IDS) this.#seenIds.shift()
+    }
+
+    // A token from a snapshot this client has not seen: upstream may hold
+    // newer data, so look once, at most once per retry interval and never
+    // within the backoff. A token from a snapshot it replaced (older data),
+    // or one it already looked for, waits for the time to live like any call.
+    #dueForToken (status) {
+      const now = this.#now()
+      if (!this.#snapshot || !status.applied || status.snapshotId === this.#snapshot.id) return false
+      if (this.#seenIds.includes(status.snapshotId)) return false
+      return !this.#backingOff(now) && now - this.#checkedAt >= this.#retryMs
     }
 
     /** Where the client stands: the snapshot's id and age, and the last refresh error. */
@@ -520,7 +601,8 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
         snapshotId: this.#snapshot ? this.#snapshot.id : null,
         ageMs: this.#snapshot ? now - this.#loadedAt : null,
         checkedAgoMs: this.#snapshot ? now - this.#checkedAt : null,
-        lastError: this.#lastError
+        lastError: this.#lastError,
+        warnings: this.#warnings
       }
     }
 
@@ -543,20 +625,21 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     /**
      * The Context to evaluate with in a downstream function: `context` with
      * upstream's decisions from `token` (a token or a `baggage` header) when
-     * it verifies. When the token comes from another snapshot than the one in
-     * use, the snapshot is refreshed first (at most once per retry interval).
-     * A token that fails verification is ignored with a warning; this never
-     * throws.
+     * it verifies. When the token comes from a snapshot this client has not
+     * seen (neither held nor looked for), the snapshot is refreshed first: at
+     * most once per retry interval, and never while a failed source is
+     * backing off. A token that fails verification is ignored with a warning;
+     * this never throws.
      */
     async decide (context, token) {
       await this.snapshot()
-      const decided = new Context(context, { token, signingKey: this.#signingKey, now: this.#now() })
+      const decided = new Context(context, { token, signingKey: this.#signingKey, now: this.#now, maxTtlSeconds: this.#maxTokenTtlSeconds })
       const status = decided.tokenStatus
       if (status.code) {
         this.#logger.warn(`flagcore: ignoring a decision token (${status.code}: ${status.message})`)
-      } else if (status.applied && this.#snapshot && status.snapshotId !== this.#snapshot.id &&
-        this.#now() - this.#checkedAt >= this.#retryMs) {
+      } else if (this.#dueForToken(status)) {
         await this.refresh()
+        if (this.#snapshot && this.#snapshot.id !== status.snapshotId) this.#remember(status.snapshotId)
       }
       return decided
     }

@@ -16,18 +16,25 @@ export declare class ExternalObject<T> {
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** LaunchDarkly's all-flags state for a context given as JSON text. */
-export declare function allFlagsState(snapshot: ExternalObject<Snapshot>, context: string, clientSideOnly: boolean, withReasons: boolean, detailsOnlyForTrackedFlags: boolean): any
+/**
+ * LaunchDarkly's all-flags state for prepared context `id` or a context
+ * given as JSON text, at `now_ms` for a decision token it carries.
+ */
+export declare function allFlagsState(snapshot: ExternalObject<Snapshot>, id: number, context: string, clientSideOnly: boolean, withReasons: boolean, detailsOnlyForTrackedFlags: boolean, nowMs: number): any
 
 /** The problems `flagcore check` reports. */
 export declare function check(snapshot: ExternalObject<Snapshot>): any
 
+/** Why prepared context `id` is invalid, or null. */
+export declare function contextError(id: number): string | null
+
 /**
  * The whole detail as JSON, for keys that are not in the snapshot and for
- * details that do not fit the packed number. `variationIndex` is null when
- * the caller's default applies.
+ * details that do not fit the packed number; the context is prepared
+ * context `id`, or JSON text. `variationIndex` is null when the caller's
+ * default applies.
  */
-export declare function detailJson(snapshot: ExternalObject<Snapshot>, flagKey: string, context: string, valueTypeCode: number): any
+export declare function detailJson(snapshot: ExternalObject<Snapshot>, flagKey: string, id: number, context: string, valueTypeCode: number, nowMs: number): any
 
 /**
  * Evaluates flag number `flag` for a context given as JSON text; answers
@@ -36,10 +43,11 @@ export declare function detailJson(snapshot: ExternalObject<Snapshot>, flagKey: 
 export declare function evaluate(snapshot: ExternalObject<Snapshot>, flag: number, context: string, valueTypeCode: number): number
 
 /**
- * Evaluates flag number `flag` for prepared context `id`; answers the packed
+ * Evaluates flag number `flag` for prepared context `id` at `now_ms` (the
+ * wall clock, for a decision token it carries); answers the packed
  * detail, or -2 when the context must be prepared again.
  */
-export declare function evaluatePrepared(snapshot: ExternalObject<Snapshot>, flag: number, id: number, valueTypeCode: number): number
+export declare function evaluatePrepared(snapshot: ExternalObject<Snapshot>, flag: number, id: number, valueTypeCode: number, nowMs: number): number
 
 /**
  * What `index.js` needs to build the details of flag number `flag`: its
@@ -48,23 +56,25 @@ export declare function evaluatePrepared(snapshot: ExternalObject<Snapshot>, fla
 export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: number): any
 
 /**
- * A decision token for `flag_keys` and the context (JSON text):
- * `{"token"}` or `{"error": {"code", "message"}}`.
+ * A decision token for `flag_keys` and the context (prepared context `id`,
+ * or JSON text): `{"token"}` or `{"error": {"code", "message"}}`.
  */
-export declare function issueToken(snapshot: ExternalObject<Snapshot>, context: string, flagKeys: Array<string>, signingKey: string | undefined | null, nowMs: number, ttlSeconds: number): any
+export declare function issueToken(snapshot: ExternalObject<Snapshot>, id: number, context: string, flagKeys: Array<string>, signingKey: string | undefined | null, nowMs: number, ttlSeconds: number): any
 
 /**
- * Registers a prepared context (JSON text) under `id`; answers why it is
- * invalid, or null when it is valid.
+ * Registers a prepared context (JSON text): under `id` again after the
+ * cache let it go, or under a new number for 0. Answers the number, negated
+ * when the context is invalid (`contextError` says why).
  */
-export declare function prepareContext(id: number, context: string): string | null
+export declare function prepareContext(id: number, context: string): number
 
 /**
- * Registers a prepared context (JSON text) with a decision token under
- * `id`: `{"context": why it is invalid or null, "token": what became of
- * the token}`.
+ * Registers a prepared context (JSON text) with a decision token, as
+ * `prepareContext` does: `{"id", "context": why it is invalid or null,
+ * "token": what became of the token}`. `max_ttl_seconds` is the longest
+ * token lifetime accepted (0: the default).
  */
-export declare function prepareContextWithToken(id: number, context: string, token: string | undefined | null, signingKey: string | undefined | null, nowMs: number): any
+export declare function prepareContextWithToken(id: number, context: string, token: string | undefined | null, signingKey: string | undefined | null, nowMs: number, maxTtlSeconds: number): any
 
 /**
  * CloudWatch EMF lines for an invocation's records:
@@ -83,3 +93,6 @@ export declare function snapshotFromJson(input: string | Buffer, prefix?: string
 
 /** The content id. */
 export declare function snapshotId(snapshot: ExternalObject<Snapshot>): string
+
+/** The problems of how the snapshot was stored (see `Snapshot::source_problems`). */
+export declare function sourceProblems(snapshot: ExternalObject<Snapshot>): any

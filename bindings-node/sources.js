@@ -5,7 +5,7 @@
 
 const fs = require('node:fs/promises')
 
-/** A JSON file: re-read when its modification time or size changed. */
+/** A JSON file: re-read when its modification time or size changed. A local file needs no timeout. */
 function fileSource (path, Snapshot) {
   let seen = null
   return {
@@ -24,11 +24,15 @@ function fileSource (path, Snapshot) {
 /**
  * The Relay Proxy's DynamoDB table: every page of `[prefix:]features` and
  * `[prefix:]segments`, and the `$inited` marker. Any failing page fails the
- * whole read, so a partial table never replaces a whole snapshot.
+ * whole read, so a partial table never replaces a whole snapshot; a read
+ * with no items at all (a wrong table or prefix) fails too (DYNAMODB_EMPTY).
+ * Items equal to the last read's keep the snapshot in use without parsing
+ * them again. Each request is abandoned after `timeoutMs`.
  */
-function dynamoDbSource ({ table, prefix, client, consistentRead = true }, Snapshot) {
+function dynamoDbSource ({ table, prefix, client, consistentRead = true, timeoutMs = DEFAULT_TIMEOUT_MS }, Snapshot) {
   let dynamodb = client
   let QueryCommand
+  let lastItems = null
   function sdk () {
     if (!QueryCommand) {
       // The Lambda Node runtime ships the AWS SDK; load it only when used.
@@ -42,14 +46,19 @@ function dynamoDbSource ({ table, prefix, client, consistentRead = true }, Snaps
     const items = []
     let ExclusiveStartKey
     do {
-      const page = await dynamodb.send(new QueryCommand({
+      const command = new QueryCommand({
         TableName: table,
         KeyConditionExpression: '#namespace = :namespace',
         ExpressionAttributeNames: { '#namespace': 'namespace' },
         ExpressionAttributeValues: { ':namespace': { S: name } },
         ConsistentRead: consistentRead,
         ExclusiveStartKey
-      }))
+      })
+      const page = await withTimeout(
+        (signal) => dynamodb.send(command, { abortSignal: signal }),
+        timeoutMs,
+        `dynamodb ${table}: no answer within ${timeoutMs} ms`
+      )
       items.push(...(page.Items || []))
       ExclusiveStartKey = page.LastEvaluatedKey
     } while (ExclusiveStartKey)
@@ -57,16 +66,52 @@ function dynamoDbSource ({ table, prefix, client, consistentRead = true }, Snaps
   }
   return {
     describe: () => `dynamodb ${table}${prefix ? ` (prefix ${prefix})` : ''}`,
-    async load () {
+    async load (current) {
       sdk()
       const [features, segments, inited] = await Promise.all([
         query(namespace('features')),
         query(namespace('segments')),
         query(namespace('$inited'))
       ])
-      return Snapshot.fromDynamoDbItems([...features, ...segments, ...inited], { prefix })
+      const items = [...features, ...segments, ...inited]
+      if (current && lastItems && sameItems(items, lastItems)) return current
+      const snapshot = Snapshot.fromDynamoDbItems(items, { prefix })
+      lastItems = items
+      return snapshot
     }
   }
+}
+
+const DEFAULT_TIMEOUT_MS = 5000
+
+// Runs `start(signal)`, aborting it and failing with `message` after `ms`:
+// a client that ignores the signal is still not waited for.
+function withTimeout (start, ms, message) {
+  const controller = new AbortController()
+  let timer
+  const timeout = new Promise((resolve, reject) => {
+    timer = setTimeout(() => {
+      controller.abort()
+      reject(new Error(message))
+    }, ms)
+  })
+  return Promise.race([start(controller.signal), timeout]).finally(() => clearTimeout(timer))
+}
+
+// Whether two reads returned the same items, attribute by attribute. The
+// SDK's typed values are objects like { S: '...' }; anything deeper than
+// that counts as changed, which costs a parse and nothing else.
+function sameItems (a, b) {
+  const sameFlat = (x, y) => {
+    if (x === y) return true
+    if (!x || !y || typeof x !== 'object' || typeof y !== 'object') return false
+    const keys = Object.keys(x)
+    return keys.length === Object.keys(y).length && keys.every((k) => typeof x[k] !== 'object' && x[k] === y[k])
+  }
+  return a.length === b.length && a.every((item, i) => {
+    const keys = Object.keys(item)
+    return keys.length === Object.keys(b[i]).length && keys.every((k) => sameFlat(item[k], b[i][k]))
+  })
 }
 
 module.exports = { file: fileSource, dynamodb: dynamoDbSource }
