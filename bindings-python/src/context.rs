@@ -14,9 +14,9 @@ use crate::convert;
 pub struct Context {
     parsed: Result<CoreContext, ContextError>,
     token_status: Value,
-    /// How far the `now_ms` it was verified at stood from the wall clock:
-    /// evaluations check the token's expiry on the same clock.
-    clock_offset_ms: f64,
+    /// The clock a carried token's expiry is checked on at each evaluation
+    /// (seconds since the epoch, as `time.time`); the wall clock without one.
+    clock: Option<Py<PyAny>>,
 }
 
 #[pymethods]
@@ -26,31 +26,33 @@ impl Context {
     /// decision token from upstream, or a `baggage` header holding one) and
     /// the `signing_key` it was signed with, the flags it decides answer as
     /// upstream did; `token_status` says whether it was applied and, if not,
-    /// why. `now_ms` is the time it is verified at (default: now); every
-    /// evaluation checks its expiry again, on the same clock.
-    /// `max_ttl_seconds` is the longest lifetime accepted (default: 300).
+    /// why. Every evaluation checks the token's expiry again, on `clock`
+    /// (a function answering seconds since the epoch, like `time.time`, the
+    /// default); `now_ms` is the time to verify it at (default: the clock's
+    /// time). `max_ttl_seconds` is the longest lifetime accepted (default 300).
     #[new]
-    #[pyo3(signature = (context, token=None, signing_key=None, now_ms=None, max_ttl_seconds=None))]
+    #[pyo3(signature = (context, token=None, signing_key=None, now_ms=None, max_ttl_seconds=None, clock=None))]
     fn new(
         context: &Bound<'_, PyAny>,
         token: Option<&str>,
         signing_key: Option<&str>,
         now_ms: Option<f64>,
         max_ttl_seconds: Option<f64>,
+        clock: Option<Bound<'_, PyAny>>,
     ) -> Self {
         let parsed = match context.cast::<Context>() {
             Ok(prepared) => prepared.get().parsed.clone(),
             Err(_) => parse(context),
         };
-        let wall = wall_clock_ms();
-        let now_ms = now_ms.unwrap_or(wall);
+        let clock = clock.map(Bound::unbind);
+        let now_ms = now_ms.unwrap_or_else(|| read_clock(context.py(), clock.as_ref()));
         let key = signing_key.unwrap_or_default().as_bytes();
         let max_ttl = max_ttl_seconds.unwrap_or(0.0);
         let (parsed, token_status) = host::attach_token(parsed, token, key, now_ms, max_ttl);
         Context {
             parsed,
             token_status,
-            clock_offset_ms: now_ms - wall,
+            clock,
         }
     }
 
@@ -104,6 +106,15 @@ impl Context {
     }
 }
 
+/// The time on `clock` (seconds) in milliseconds; the wall clock without
+/// one, or when it fails or answers no number.
+fn read_clock(py: Python<'_>, clock: Option<&Py<PyAny>>) -> f64 {
+    clock
+        .and_then(|clock| clock.call0(py).ok()?.extract::<f64>(py).ok())
+        .filter(|seconds| seconds.is_finite())
+        .map_or_else(wall_clock_ms, |seconds| seconds * 1000.0)
+}
+
 pub fn wall_clock_ms() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -130,7 +141,7 @@ pub fn with_context<T>(
         let prepared = prepared.get();
         let carries_token = matches!(&prepared.parsed, Ok(c) if c.token().is_some());
         let now_ms = if carries_token {
-            wall_clock_ms() + prepared.clock_offset_ms
+            read_clock(object.py(), prepared.clock.as_ref())
         } else {
             0.0
         };

@@ -33,7 +33,9 @@ def test_a_decision_made_upstream_holds_after_the_rollout_changed() -> None:
         assert token.startswith("fc1.") and len(token) < 1024
         upstream = before.variation_detail("canary", user, False)
         carried = Context(user, token=f"userId=x,flagcore={token}", signing_key=KEY)
-        assert carried.token_status == {"applied": True, "snapshotId": before.id, "flags": 2}
+        status = carried.token_status
+        assert {k: status[k] for k in ("applied", "snapshotId", "flags")} == {"applied": True, "snapshotId": before.id, "flags": 2}
+        assert status["expiresMs"] - status["issuedMs"] == 60_000
         downstream = after.variation_detail("canary", carried, False)
         assert (downstream.value, downstream.variation_index) == (upstream.value, upstream.variation_index)
         assert downstream.reason == dict(upstream.reason, propagated=True)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from ._sources import Source
 
 DEFAULT_TTL_SECONDS = 15.0
+# How many snapshot ids a client remembers for ``decide``.
+SEEN_IDS = 16
 NOT_READY = {"kind": "ERROR", "errorKind": "CLIENT_NOT_READY"}
 
 # Locks held by another thread at fork would stay held in the child: every
@@ -30,6 +32,7 @@ _clients: weakref.WeakSet[FlagClient] = weakref.WeakSet()
 def _after_fork() -> None:
     for client in list(_clients):
         client._lock = _thread.allocate_lock()
+        client._count_lock = _thread.allocate_lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -61,6 +64,7 @@ class FlagClient:
         logger: Any = None,
         clock: Callable[[], float] = time.time,
         signing_key: str | None = None,
+        max_token_ttl_seconds: float | None = None,
         metrics_namespace: str = "flagcore",
         function_name: str | None = None,
         metrics_writer: Callable[[str], Any] | None = None,
@@ -76,6 +80,8 @@ class FlagClient:
             ``logging.getLogger("flagcore")`` by default.
         :param signing_key: the decision tokens' key (at least 16 bytes);
             ``FLAGCORE_SIGNING_KEY`` from the environment by default.
+        :param max_token_ttl_seconds: the longest lifetime of a decision
+            token that ``decide`` accepts (default 300).
         :param metrics_namespace: the CloudWatch namespace ``flush()`` writes to.
         :param function_name: the ``FunctionName`` dimension;
             ``AWS_LAMBDA_FUNCTION_NAME`` from the environment by default.
@@ -99,11 +105,18 @@ class FlagClient:
         self._checked_at = 0.0
         self._failed_at = 0.0
         self._last_error: BaseException | None = None
+        self._warnings: list[dict[str, Any]] = []
+        # Snapshot ids this client replaced, or looked for at a token's
+        # request and did not find: a token naming one is no reason to reload.
+        self._seen_ids: list[str] = []
+        self._max_token_ttl = max_token_ttl_seconds
         self._signing_key = signing_key if signing_key is not None else os.environ.get("FLAGCORE_SIGNING_KEY")
         self._namespace = metrics_namespace
         self._function_name = function_name if function_name is not None else os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
         self._write = metrics_writer
         self._evaluations: dict[str, dict[str, int]] = {}
+        # Threads sharing a client count under this lock: no increment is lost.
+        self._count_lock = _thread.allocate_lock()
         self._measurements: list[dict[str, Any]] = []
         self._trace: Any = None
         if tracing:
@@ -159,18 +172,53 @@ class FlagClient:
         self._checked_at = now
         # A reload with the same content keeps the snapshot in use, and its age.
         if self._snapshot is None or (loaded is not self._snapshot and loaded.id != self._snapshot.id):
+            if self._snapshot is not None:
+                self._remember(self._snapshot.id)
             self._snapshot = loaded
             self._loaded_at = now
+            self._warnings = loaded.source_problems()
+            for problem in self._warnings:
+                self._log("flagcore: %s: %s: %s", self._source.describe(), problem["code"], problem["message"])
         self._last_error = None
         return self._snapshot
 
+    def _backing_off(self, now: float) -> bool:
+        """Within the backoff after a failure, no call waits for the source."""
+        return self._failed_at > self._checked_at and now - self._failed_at < self._retry
+
     def _due(self) -> bool:
         now = self._clock()
-        if self._failed_at > self._checked_at and now - self._failed_at < self._retry:
+        if self._backing_off(now):
             return False
         if self._snapshot is None:
             return True
         return now - self._checked_at >= self._ttl
+
+    def _remember(self, snapshot_id: str) -> None:
+        if snapshot_id not in self._seen_ids:
+            self._seen_ids.append(snapshot_id)
+            del self._seen_ids[:-SEEN_IDS]
+
+    def _due_for_token(self, status: dict[str, Any]) -> bool:
+        """A token from a snapshot this client has not seen: upstream may hold
+        newer data, so look once, at most once per retry interval and never
+        within the backoff. A token from a snapshot it replaced (older data),
+        or one it already looked for, waits for the time to live."""
+        snapshot = self._snapshot
+        if snapshot is None or not status.get("applied") or status["snapshotId"] == snapshot.id:
+            return False
+        if status["snapshotId"] in self._seen_ids:
+            return False
+        now = self._clock()
+        return not self._backing_off(now) and now - self._checked_at >= self._retry
+
+    def _refresh_for_token(self, status: dict[str, Any]) -> None:
+        with self._lock:
+            # Another thread may have looked while this one waited.
+            if self._due_for_token(status):
+                self._load()
+                if self._snapshot is not None and self._snapshot.id != status["snapshotId"]:
+                    self._remember(status["snapshotId"])
 
     def _warn(self, error: BaseException) -> None:
         if self._snapshot is not None:
@@ -201,45 +249,49 @@ class FlagClient:
             "age_seconds": now - self._loaded_at if loaded else None,
             "checked_ago_seconds": now - self._checked_at if loaded else None,
             "last_error": self._last_error,
+            "warnings": self._warnings,
         }
 
     # -- decisions across a call chain ---------------------------------------
 
-    def decision_token(self, context: Any, flag_keys: Iterable[str], ttl_seconds: int = 60) -> str | None:
-        """A decision token for ``flag_keys`` and ``context`` from the current
-        snapshot, to pass downstream (e.g. ``baggage: flagcore=<token>``);
-        None, with a warning, without a snapshot, a signing key or a valid
-        context."""
+    def decision_token(self, context: Any, flag_keys: Iterable[str], ttl_seconds: float = 60) -> str | None:
+        """A decision token for ``flag_keys`` (at most 128) and ``context``
+        from the current snapshot, valid for ``ttl_seconds`` (more than 0, at
+        most 3600), to pass downstream (e.g. ``baggage: flagcore=<token>``);
+        None, with a warning, without a snapshot, a signing key, a valid
+        context or a valid time to live."""
         snapshot = self.snapshot()
         if snapshot is None:
             return None
         try:
             return snapshot.decision_token(
-                context, list(flag_keys), self._signing_key, ttl_seconds=ttl_seconds, now_ms=self._clock() * 1000
+                context, list(flag_keys), self._signing_key, ttl_seconds=float(ttl_seconds), now_ms=self._clock() * 1000
             )
-        except TokenError as error:
+        except (TokenError, TypeError, ValueError, OverflowError) as error:
             self._log("flagcore: no decision token (%s)", error)
             return None
 
     def decide(self, context: Any, token: str | None) -> Context:
         """The Context to evaluate with in a downstream function: ``context``
         with upstream's decisions from ``token`` (a token or a ``baggage``
-        header) when it verifies. When the token comes from another snapshot
-        than the one in use, the snapshot is refreshed first (at most once per
-        ``retry_seconds``). A token that fails is ignored with a warning; this
-        never raises."""
-        snapshot = self.snapshot()
-        decided = Context(context, token=token, signing_key=self._signing_key, now_ms=self._clock() * 1000)
+        header) when it verifies. When the token comes from a snapshot this
+        client has not seen (neither held nor looked for), the snapshot is
+        refreshed first: at most once per ``retry_seconds``, and never while a
+        failed source is backing off. A token that fails is ignored with a
+        warning; this never raises."""
+        self.snapshot()
+        decided = Context(
+            context,
+            token=token,
+            signing_key=self._signing_key,
+            max_ttl_seconds=self._max_token_ttl,
+            clock=self._clock,
+        )
         status = decided.token_status
         if "code" in status:
             self._log("flagcore: ignoring a decision token (%s: %s)", status["code"], status["message"])
-        elif (
-            status["applied"]
-            and snapshot is not None
-            and status["snapshotId"] != snapshot.id
-            and self._clock() - self._checked_at >= self._retry
-        ):
-            self.refresh()
+        elif not self._offline and self._due_for_token(status):
+            self._refresh_for_token(status)
         return decided
 
     # -- evaluation ---------------------------------------------------------
@@ -248,9 +300,10 @@ class FlagClient:
         snapshot = self.snapshot()
         detail: EvaluationDetail = _not_ready(default) if snapshot is None else getattr(snapshot, method)(key, context, default)
         index = detail.variation_index
-        per_flag = self._evaluations.setdefault(key, {})
         variation = "default" if index is None else str(index)
-        per_flag[variation] = per_flag.get(variation, 0) + 1
+        with self._count_lock:
+            per_flag = self._evaluations.setdefault(key, {})
+            per_flag[variation] = per_flag.get(variation, 0) + 1
         if self._trace is not None:
             self._trace_event(key, detail, context)
         return detail
@@ -323,16 +376,19 @@ class FlagClient:
         business counter) for ``flush()``, which writes it with the variation
         of every flag evaluated in this invocation as a dimension. ``unit`` is
         one of CloudWatch's: ``Milliseconds``, ``Count``, ..."""
-        self._measurements.append({"name": str(name), "value": float(value), "unit": str(unit)})
+        measurement = {"name": str(name), "value": float(value), "unit": str(unit)}
+        with self._count_lock:
+            self._measurements.append(measurement)
 
     def flush(self) -> list[str]:
         """Call at the end of a handler: writes this invocation's evaluation
         counts per flag and variation, and its measurements, as CloudWatch
         Embedded Metric Format lines, then starts counting afresh. Answers
         the lines."""
-        records = {"evaluations": self._evaluations, "measurements": self._measurements}
+        with self._count_lock:
+            records = {"evaluations": self._evaluations, "measurements": self._measurements}
+            self._evaluations, self._measurements = {}, []
         lines = render_metrics(records, self._namespace, self._function_name, self._clock() * 1000)
-        self._evaluations, self._measurements = {}, []
         write = self._write
         if write is None:
             import sys

@@ -1,5 +1,5 @@
 # Types of the native module; the package re-exports everything here.
-from typing import Any, Mapping, Optional, Sequence, Tuple, Union, final
+from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union, final
 
 def render_metrics(
     records: Mapping[str, Any],
@@ -34,6 +34,8 @@ class Context:
         token: Optional[str] = None,
         signing_key: Optional[str] = None,
         now_ms: Optional[float] = None,
+        max_ttl_seconds: Optional[float] = None,
+        clock: Optional[Callable[[], float]] = None,
     ) -> "Context": ...
     @property
     def token_status(self) -> dict[str, Any]: ...
@@ -103,9 +105,10 @@ class Snapshot:
         context: _Context,
         flag_keys: Sequence[str],
         signing_key: Optional[str],
-        ttl_seconds: int = 60,
+        ttl_seconds: float = 60.0,
         now_ms: Optional[float] = None,
     ) -> str: ...
+    def source_problems(self) -> list[dict[str, str]]: ...
     def check(self) -> list[dict[str, str]]: ...
     def __len__(self) -> int: ...
     def __contains__(self, key: str, /) -> bool: ...

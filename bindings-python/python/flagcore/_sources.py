@@ -88,11 +88,16 @@ class UrlSource:
 class DynamoDBSource:
     """The Relay Proxy's DynamoDB table: every page of ``[prefix:]features``
     and ``[prefix:]segments``, and the ``$inited`` marker. Any failing page
-    fails the whole read, so a partial table never replaces a whole snapshot.
+    fails the whole read, so a partial table never replaces a whole snapshot;
+    a read with no items at all (a wrong table or prefix) fails too
+    (``DYNAMODB_EMPTY``). Items equal to the last read's keep the snapshot in
+    use without parsing them again.
 
     ``client`` is a boto3 DynamoDB client; without one, a client is made from
     the environment (``AWS_REGION``/``AWS_DEFAULT_REGION``, credentials,
-    ``AWS_ENDPOINT_URL_DYNAMODB``) on first use.
+    ``AWS_ENDPOINT_URL_DYNAMODB``) on first use, with ``timeout`` seconds to
+    connect and to read and one retry. A client you pass keeps its own
+    timeouts.
     """
 
     def __init__(
@@ -101,11 +106,14 @@ class DynamoDBSource:
         prefix: str | None = None,
         client: Any = None,
         consistent_read: bool = True,
+        timeout: float = 5.0,
     ) -> None:
         self.table = table
         self.prefix = prefix
         self.client = client
         self.consistent_read = consistent_read
+        self.timeout = timeout
+        self._last_items: list[Any] | None = None
 
     def describe(self) -> str:
         return f"dynamodb {self.table}" + (f" (prefix {self.prefix})" if self.prefix else "")
@@ -130,9 +138,15 @@ class DynamoDBSource:
     def load(self, current: Snapshot | None) -> Snapshot:
         if self.client is None:
             import boto3  # type: ignore[import-untyped,unused-ignore]  # the Lambda runtime ships it
+            from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 
-            self.client = boto3.client("dynamodb")
+            config = Config(connect_timeout=self.timeout, read_timeout=self.timeout, retries={"max_attempts": 2})
+            self.client = boto3.client("dynamodb", config=config)
         items: list[Any] = []
         for kind in ("features", "segments", "$inited"):
             items.extend(self._query(f"{self.prefix}:{kind}" if self.prefix else kind))
-        return Snapshot.from_dynamodb_items(items, prefix=self.prefix)
+        if current is not None and items == self._last_items:
+            return current
+        snapshot = Snapshot.from_dynamodb_items(items, prefix=self.prefix)
+        self._last_items = items
+        return snapshot
