@@ -32,6 +32,8 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 WHEELS := target/wheels
 NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
+# The benchmark snapshot (1 MB, 506 flags), which the memory tests refresh.
+BENCH_SNAPSHOT := target/bench-snapshot.json
 
 .PHONY: demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
 
@@ -107,7 +109,7 @@ test: setup lint test-node test-wasm test-python test-chain test-rust ## lint, t
 
 # The conformance runner goes last: its `N passed, M failed` closes the output.
 test-rust:
-	$(CARGO) test --workspace --exclude flagcore-bench --exclude flagcore-node --exclude flagcore-python --exclude flagcore-wasm --lib --bins --test cli --test properties --test corpus -- --nocapture
+	$(CARGO) test --workspace --exclude flagcore-bench --exclude flagcore-node --exclude flagcore-python --exclude flagcore-wasm --lib --bins --test cli --test properties --test corpus --test tokens -- --nocapture
 	$(CARGO) test -p flagcore --doc
 	$(CARGO) run -q -p flagcore --example evaluate
 	$(CARGO) test -p flagcore-bench --test differential -- --nocapture
@@ -118,7 +120,10 @@ node: setup-node ## build the Node package's native module; fails when its gener
 	@git diff --exit-code -- $(NODE_DIR)/native.js $(NODE_DIR)/native.d.ts || \
 	  { echo "bindings-node/native.js or native.d.ts changed: commit the regenerated files" >&2; exit 1; }
 
-test-node: node ## the Node package's tests (node --test)
+$(BENCH_SNAPSHOT): bench/src/lib.rs bench/examples/snapshot_json.rs
+	$(CARGO) run -q -p flagcore-bench --example snapshot_json > $@.tmp && mv $@.tmp $@
+
+test-node: node $(BENCH_SNAPSHOT) ## the Node package's tests (node --test), the fault matrix and the memory test among them
 	cd $(NODE_DIR) && node --test test/
 
 wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm package (the core for wasm32: it must stay pure)
@@ -138,8 +143,8 @@ wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm packa
 	  echo "flagcore-wasm: $$(wc -c < $(WASM_DIR)/dist/web/flagcore_bg.wasm) bytes, $$gz gzipped (budget $(WASM_BUDGET))"; \
 	  test $$gz -le $(WASM_BUDGET) || { echo "flagcore-wasm is over its gzipped size budget" >&2; exit 1; }
 
-test-wasm: wasm ## the shared tests against flagcore-wasm, and the edge Worker in workerd
-	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm node --test test/vectors.test.js test/corpus.test.js test/snapshot.test.js test/client.test.js test/differential.test.js
+test-wasm: wasm $(BENCH_SNAPSHOT) ## the shared tests against flagcore-wasm, and the edge Worker in workerd
+	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm node --test test/vectors.test.js test/corpus.test.js test/snapshot.test.js test/client.test.js test/differential.test.js test/token-vectors.test.js test/tokens.test.js test/memory.test.js
 	cd $(WASM_DIR) && node --test test/
 
 python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/wheels and install it into .venv
@@ -147,7 +152,7 @@ python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/w
 	$(PYTHON) -m maturin build --quiet -m $(PY_DIR)/Cargo.toml --out $(WHEELS) $(MATURIN_FLAGS)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/flagcore-*.whl
 
-test-python: python setup-node ## the Python package's tests (pytest; dynalite from the Node package's dev dependencies)
+test-python: python setup-node $(BENCH_SNAPSHOT) ## the Python package's tests (pytest; dynalite from the Node package's dev dependencies)
 	cd $(PY_DIR) && ../$(PYTHON) -m pytest tests -q -s -p no:cacheprovider
 
 test-chain: node wasm python ## the call chain of make demo, with its checks: one answer per chain, the shares, the change within the time to live

@@ -639,7 +639,8 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
         this.#logger.warn(`flagcore: ignoring a decision token (${status.code}: ${status.message})`)
       } else if (this.#dueForToken(status)) {
         await this.refresh()
-        if (this.#snapshot && this.#snapshot.id !== status.snapshotId) this.#remember(status.snapshotId)
+        // Looked for and not there: the source has not caught up, or the token's snapshot is gone.
+        if (this.#lastError === null && this.#snapshot.id !== status.snapshotId) this.#remember(status.snapshotId)
       }
       return decided
     }

@@ -60,15 +60,24 @@ export interface ContextOptions {
   token?: string | null
   /** The key the token was signed with (at least 16 bytes). */
   signingKey?: string
-  /** The wall clock, in epoch milliseconds, for the token's expiry. */
-  now?: number
+  /**
+   * The clock, in epoch milliseconds: a function (default `Date.now`) that
+   * verifies the token and checks its expiry at every evaluation, or a
+   * number to verify at while evaluations use `Date.now`.
+   */
+  now?: number | (() => number)
+  /** The longest token lifetime accepted, in seconds (default 300). */
+  maxTtlSeconds?: number
 }
 
-/** What became of a decision token: applied, or refused with a code (TOKEN_BAD_SIGNATURE, TOKEN_EXPIRED, TOKEN_MALFORMED, TOKEN_WRONG_CONTEXT, TOKEN_NO_KEY, TOKEN_NOT_YET_VALID). */
+/** What became of a decision token: applied, or refused with a code (TOKEN_BAD_SIGNATURE, TOKEN_EXPIRED, TOKEN_MALFORMED, TOKEN_WRONG_CONTEXT, TOKEN_NO_KEY, TOKEN_NOT_YET_VALID, TOKEN_LIFETIME_TOO_LONG, TOKEN_TOO_LARGE). */
 export interface TokenStatus {
   readonly applied: boolean
   readonly snapshotId?: string
   readonly flags?: number
+  /** When upstream issued it, and when it stops deciding, in epoch milliseconds. */
+  readonly issuedMs?: number
+  readonly expiresMs?: number
   readonly code?: string
   readonly message?: string
 }
@@ -81,11 +90,13 @@ export declare class Context {
   /** Why the context is invalid, or null. */
   readonly error: string | null
   readonly tokenStatus: TokenStatus
+  /** Whether a token it carries may decide flags (until it expires). */
+  readonly decides: boolean
 }
 
 export interface DecisionTokenOptions {
   signingKey?: string
-  /** How long downstream may use it (default 60 seconds). */
+  /** How long downstream may use it: more than 0, at most 3600 seconds (default 60). */
   ttlSeconds?: number
   /** The wall clock, in epoch milliseconds. */
   now?: number
@@ -129,6 +140,8 @@ export declare class Snapshot {
   allFlagsState(context: LDContext | Context, options?: AllFlagsStateOptions): FlagsState
   /** A signed token of this snapshot's answers for `flagKeys`, for downstream calls. Throws TokenError. */
   decisionToken(context: LDContext | Context, flagKeys: Iterable<string>, options?: DecisionTokenOptions): string
+  /** The problems of how the snapshot was stored (items without data, no `$inited` marker, other namespaces). */
+  sourceProblems(): Problem[]
   check(): Problem[]
 }
 
@@ -141,7 +154,7 @@ export type FlagSource =
   | { url: string, headers?: Record<string, string>, timeoutMs?: number, fetch?: typeof fetch }
   | { load(current: Snapshot | null): Promise<Snapshot>, describe(): string }
   | { file: string }
-  | { dynamodb: { table: string, prefix?: string, client?: { send(command: unknown): Promise<any> }, consistentRead?: boolean } }
+  | { dynamodb: { table: string, prefix?: string, client?: { send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<any> }, consistentRead?: boolean, timeoutMs?: number } }
 
 export interface FlagClientOptions {
   source?: FlagSource
@@ -157,6 +170,8 @@ export interface FlagClientOptions {
   now?: () => number
   /** The decision tokens' signing key; in Node, FLAGCORE_SIGNING_KEY by default. */
   signingKey?: string
+  /** The longest lifetime of a decision token `decide` accepts, in seconds (default 300). */
+  maxTokenTtlSeconds?: number
   /** What `flush()` writes: the CloudWatch namespace (default `flagcore`), the FunctionName dimension (in Node, AWS_LAMBDA_FUNCTION_NAME by default), and where each line goes (default console.log). */
   metrics?: { namespace?: string, functionName?: string, write?: (line: string) => void }
   /** Record evaluations as `feature_flag.evaluation` events on the active OpenTelemetry span (Node, with @opentelemetry/api installed). */
@@ -176,6 +191,8 @@ export interface FlagClientStatus {
   /** Milliseconds since the source was last checked. */
   checkedAgoMs: number | null
   lastError: Error | null
+  /** How the snapshot in use was stored, when something is off: items without data, no `$inited` marker, other namespaces. */
+  warnings: Problem[]
 }
 
 /** What a Lambda handler uses: a snapshot from a file, a URL or DynamoDB, refreshed on a time to live, with no connection between calls. */

@@ -47,13 +47,19 @@ fn tampered(case: &Value, token: &str) -> String {
 fn holds(actual: &Value, expected: &Value, issued_ms: f64) -> bool {
     expected.as_object().is_some_and(|fields| {
         fields.iter().all(|(name, want)| match name.as_str() {
-            "expiresInMs" => actual["expiresMs"].as_f64() == Some(issued_ms + want.as_f64().unwrap_or(0.0)),
+            "expiresInMs" => {
+                actual["expiresMs"].as_f64() == Some(issued_ms + want.as_f64().unwrap_or(0.0))
+            }
             _ => &actual[name] == want,
         })
     })
 }
 
-fn issue(snapshot: &Snapshot, context: Result<&Context, &flagcore::ContextError>, spec: &Value) -> Value {
+fn issue(
+    snapshot: &Snapshot,
+    context: Result<&Context, &flagcore::ContextError>,
+    spec: &Value,
+) -> Value {
     let flags: Vec<String> = spec["flags"]
         .as_array()
         .into_iter()
@@ -77,10 +83,16 @@ fn run(case: &Value) -> Result<(), String> {
             _ => Err(format!("expected {code} when issuing, got {answer}")),
         };
     }
-    let token = answer["token"].as_str().ok_or_else(|| format!("no token: {answer}"))?;
+    let token = answer["token"]
+        .as_str()
+        .ok_or_else(|| format!("no token: {answer}"))?;
     let text = tampered(case, token);
     let receive = &case["receive"];
-    let key = if case["tamper"] == "other-key" { OTHER_KEY } else { KEY };
+    let key = if case["tamper"] == "other-key" {
+        OTHER_KEY
+    } else {
+        KEY
+    };
     let max_ttl = receive["maxTtlSeconds"].as_f64().unwrap_or(0.0);
     let (received, status) = host::context_with_token(
         &receive["context"].to_string(),
@@ -90,7 +102,10 @@ fn run(case: &Value) -> Result<(), String> {
         max_ttl,
     );
     if !holds(&status, &case["expectStatus"], issued_ms) {
-        return Err(format!("status {status}, expected {}", case["expectStatus"]));
+        return Err(format!(
+            "status {status}, expected {}",
+            case["expectStatus"]
+        ));
     }
     let now = at(&case["evaluateAtMs"]);
     for (flag, expected) in case["expect"].as_object().into_iter().flatten() {
@@ -101,7 +116,10 @@ fn run(case: &Value) -> Result<(), String> {
         }
     }
     if let Some(expected) = case["expectAllFlags"].as_object() {
-        let options = AllFlagsOptions { with_reasons: true, ..Default::default() };
+        let options = AllFlagsOptions {
+            with_reasons: true,
+            ..Default::default()
+        };
         let state = host::all_flags_json(&downstream, received.as_ref(), options, now);
         for (flag, want) in expected {
             let got = json!({"value": state[flag], "variation": state["$flagsState"][flag]["variation"],
@@ -114,7 +132,9 @@ fn run(case: &Value) -> Result<(), String> {
     if let Some(reissue) = case["reissue"].as_object() {
         let reissue = Value::Object(reissue.clone());
         let answer = issue(&downstream, received.as_ref(), &reissue);
-        let token = answer["token"].as_str().ok_or_else(|| format!("no re-issued token: {answer}"))?;
+        let token = answer["token"]
+            .as_str()
+            .ok_or_else(|| format!("no re-issued token: {answer}"))?;
         let (_, status) = host::context_with_token(
             &receive["context"].to_string(),
             Some(token),
@@ -123,7 +143,10 @@ fn run(case: &Value) -> Result<(), String> {
             0.0,
         );
         if !holds(&status, &reissue["expectStatus"], issued_ms) {
-            return Err(format!("re-issued status {status}, expected {}", reissue["expectStatus"]));
+            return Err(format!(
+                "re-issued status {status}, expected {}",
+                reissue["expectStatus"]
+            ));
         }
     }
     Ok(())
@@ -134,14 +157,23 @@ fn the_token_vectors() {
     let vectors = corpus::vectors(env!("CARGO_MANIFEST_DIR"));
     let index = corpus::index(&vectors);
     let mut cases = Vec::new();
-    for file in index["tokens"].as_array().expect("index.json names the token vectors") {
-        cases.extend(corpus::lines(&vectors.join(file.as_str().unwrap_or_default())));
+    for file in index["tokens"]
+        .as_array()
+        .expect("index.json names the token vectors")
+    {
+        cases.extend(corpus::lines(
+            &vectors.join(file.as_str().unwrap_or_default()),
+        ));
     }
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|case| run(case).err().map(|e| format!("{}: {e}", case["id"])))
         .collect();
-    println!("tokens: {} passed, {} failed", cases.len() - failures.len(), failures.len());
+    println!(
+        "tokens: {} passed, {} failed",
+        cases.len() - failures.len(),
+        failures.len()
+    );
     assert!(cases.len() >= 30, "only {} token cases", cases.len());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

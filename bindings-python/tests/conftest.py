@@ -46,7 +46,7 @@ class Dynalite:
         if not cli.exists():
             raise RuntimeError(f"{cli} is missing: run `make setup` (npm ci in bindings-node)")
         self.process = subprocess.Popen(
-            ["node", str(cli), "--host", "127.0.0.1", "--port", str(self.port), "--createTableMs", "0"],
+            ["node", str(cli), "--host", "127.0.0.1", "--port", str(self.port), "--createTableMs", "0", "--deleteTableMs", "0"],
             stdout=subprocess.PIPE,
         )
         assert self.process.stdout is not None

@@ -232,7 +232,12 @@ pub fn all_flags_state(
         now_millis: 0,
     };
     with_either(id, context, |parsed| {
-        to_js(&host::all_flags_json(&snapshot.inner, parsed, options, now_ms))
+        to_js(&host::all_flags_json(
+            &snapshot.inner,
+            parsed,
+            options,
+            now_ms,
+        ))
     })
 }
 

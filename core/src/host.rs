@@ -242,9 +242,8 @@ pub fn issue_token(
         );
     };
     let keys: Vec<&str> = flag_keys.iter().map(String::as_str).collect();
-    let issued = token::ttl_ms(ttl_seconds).and_then(|ttl| {
-        token::issue(snapshot, context, &keys, signing_key, millis(now_ms), ttl)
-    });
+    let issued = token::ttl_ms(ttl_seconds)
+        .and_then(|ttl| token::issue(snapshot, context, &keys, signing_key, millis(now_ms), ttl));
     match issued {
         Ok(token) => json!({ "token": token }),
         Err(error) => token_error(error.code().as_str(), error.message()),
@@ -498,15 +497,22 @@ mod tests {
         )
         .unwrap();
         let mut cache = ContextCache::default();
-        let packed = cache.with_text(r#"{"key": "u"}"#, |c| evaluate_packed(&snapshot, 0, c, 0, 0.0));
+        let packed = cache.with_text(r#"{"key": "u"}"#, |c| {
+            evaluate_packed(&snapshot, 0, c, 0, 0.0)
+        });
         // Variation 1 (+1), PREREQUISITE_FAILED (4), position 0.
         assert_eq!(packed, (2 | (4 << 16)) as f64);
         let context = Context::new("user", "u").unwrap();
-        assert_eq!(evaluate_packed(&snapshot, 7, Ok(&context), 0, 0.0), DOES_NOT_FIT);
+        assert_eq!(
+            evaluate_packed(&snapshot, 7, Ok(&context), 0, 0.0),
+            DOES_NOT_FIT
+        );
         let invalid = cache.prepare(0, r#"{"kind": "user"}"#);
         assert!(invalid < 0.0);
         assert!(cache.context_error(-invalid as u64).is_some());
-        let ids: Vec<f64> = (0..20).map(|_| cache.prepare(0, r#"{"key": "u"}"#)).collect();
+        let ids: Vec<f64> = (0..20)
+            .map(|_| cache.prepare(0, r#"{"key": "u"}"#))
+            .collect();
         assert!(
             cache.with_prepared(-invalid as u64, |_| ()).is_none(),
             "evicted after eight newer entries"

@@ -529,7 +529,11 @@ fn switched_off(snapshot: &Snapshot, key: &str) -> bool {
             return true;
         }
         if seen.insert(&flag.key) {
-            stack.extend(flag.prerequisites.iter().map(|p| (p.key.as_str(), depth + 1)));
+            stack.extend(
+                flag.prerequisites
+                    .iter()
+                    .map(|p| (p.key.as_str(), depth + 1)),
+            );
         }
     }
     false
@@ -804,7 +808,12 @@ mod tests {
             TokenErrorCode::Malformed
         );
         assert_eq!(
-            code(verify(&"A".repeat(MAX_TOKEN_CHARS + 1), KEY, 1_000_000, MAX)),
+            code(verify(
+                &"A".repeat(MAX_TOKEN_CHARS + 1),
+                KEY,
+                1_000_000,
+                MAX
+            )),
             TokenErrorCode::TooLarge
         );
         // Any changed character breaks the signature (or the encoding).
@@ -877,16 +886,26 @@ mod tests {
             let carried = carried(&upstream, &context, 1_000);
             // Still on downstream: upstream's answer, propagated.
             let same = upstream.evaluate_at("canary", &carried, 2_000);
-            assert_eq!((same.variation_index, same.reason.propagated), (Some(1), true));
+            assert_eq!(
+                (same.variation_index, same.reason.propagated),
+                (Some(1), true)
+            );
             // Turned off downstream: OFF, whatever the token says.
-            let (off_downstream, gated_downstream) = (canary(false, Some(true)), canary(true, Some(false)));
+            let (off_downstream, gated_downstream) =
+                (canary(false, Some(true)), canary(true, Some(false)));
             let off = off_downstream.evaluate_at("canary", &carried, 2_000);
-            assert_eq!((off.variation_index, off.reason.kind), (Some(0), ReasonKind::Off));
+            assert_eq!(
+                (off.variation_index, off.reason.kind),
+                (Some(0), ReasonKind::Off)
+            );
             assert!(!off.reason.propagated);
             // A prerequisite turned off downstream: the flag's kill switch too.
             let gated = gated_downstream.evaluate_at("canary", &carried, 2_000);
             assert_eq!(gated.variation_index, Some(0));
-            assert!(matches!(gated.reason.kind, ReasonKind::PrerequisiteFailed { .. }));
+            assert!(matches!(
+                gated.reason.kind,
+                ReasonKind::PrerequisiteFailed { .. }
+            ));
             // All-flags state agrees with the single evaluations.
             let state = off_downstream.all_flags_state_at(
                 &carried,
@@ -928,9 +947,17 @@ mod tests {
             br#"{"flags": {"canary": {"on": true, "variations": [false, true], "fallthrough": {"variation": 0}}}}"#,
         )
         .unwrap();
-        assert_eq!(changed.evaluate_at("canary", &carried, 60_999).variation_index, Some(1));
+        assert_eq!(
+            changed
+                .evaluate_at("canary", &carried, 60_999)
+                .variation_index,
+            Some(1)
+        );
         let expired = changed.evaluate_at("canary", &carried, 61_000);
-        assert_eq!((expired.variation_index, expired.reason.propagated), (Some(0), false));
+        assert_eq!(
+            (expired.variation_index, expired.reason.propagated),
+            (Some(0), false)
+        );
     }
 
     #[test]
@@ -942,10 +969,16 @@ mod tests {
         let text = issue(&upstream, &middle, &["canary"], KEY, 51_000, 60_000).unwrap();
         let reissued = verify(&text, KEY, 52_000, MAX).unwrap();
         assert_eq!(reissued.expires_ms(), 61_000);
-        assert_eq!(code(verify(&text, KEY, 61_000, MAX)), TokenErrorCode::Expired);
+        assert_eq!(
+            code(verify(&text, KEY, 61_000, MAX)),
+            TokenErrorCode::Expired
+        );
         // From an expired token's context it is a fresh decision with its own lifetime.
         let text = issue(&upstream, &middle, &["canary"], KEY, 70_000, 60_000).unwrap();
-        assert_eq!(verify(&text, KEY, 70_000, MAX).unwrap().expires_ms(), 130_000);
+        assert_eq!(
+            verify(&text, KEY, 70_000, MAX).unwrap().expires_ms(),
+            130_000
+        );
     }
 
     #[test]
@@ -972,7 +1005,8 @@ mod tests {
     #[test]
     fn the_binding_separates_every_kind_and_key() {
         let s = canary(true, None);
-        let collides = Context::from_value(&json!({"kind": "org", "key": "acme\u{0}user\u{0}alice"})).unwrap();
+        let collides =
+            Context::from_value(&json!({"kind": "org", "key": "acme\u{0}user\u{0}alice"})).unwrap();
         let multi = Context::from_value(
             &json!({"kind": "multi", "org": {"key": "acme"}, "user": {"key": "alice"}}),
         )
@@ -985,7 +1019,10 @@ mod tests {
             multi.with_token(token).unwrap_err().code(),
             TokenErrorCode::WrongContext
         );
-        assert_ne!(binding(&user("ab")), binding(&Context::new("user", "a").unwrap()));
+        assert_ne!(
+            binding(&user("ab")),
+            binding(&Context::new("user", "a").unwrap())
+        );
     }
 
     #[test]
@@ -1002,7 +1039,11 @@ mod tests {
             TokenErrorCode::TooLarge
         );
         let full = issue(&s, &context, &keys[..MAX_DECISIONS], KEY, 1_000, 60_000).unwrap();
-        assert!(full.len() + "flagcore=".len() <= 4_096, "{} characters", full.len());
+        assert!(
+            full.len() + "flagcore=".len() <= 4_096,
+            "{} characters",
+            full.len()
+        );
         assert_eq!(verify(&full, KEY, 1_000, MAX).unwrap().len(), MAX_DECISIONS);
         // The same flag named twice is one decision.
         let twice = issue(&s, &context, &["flag-000", "flag-000"], KEY, 1_000, 60_000).unwrap();

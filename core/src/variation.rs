@@ -137,9 +137,7 @@ impl Snapshot {
         now_ms: u64,
     ) -> Detail<'a> {
         match context {
-            Ok(context) => {
-                self.variation_detail_at(flag_key, context, default, value_type, now_ms)
-            }
+            Ok(context) => self.variation_detail_at(flag_key, context, default, value_type, now_ms),
             Err(_) => Detail::error(default, ErrorKind::UserNotSpecified),
         }
     }

@@ -217,7 +217,8 @@ class FlagClient:
             # Another thread may have looked while this one waited.
             if self._due_for_token(status):
                 self._load()
-                if self._snapshot is not None and self._snapshot.id != status["snapshotId"]:
+                # Looked for and not there: the source has not caught up, or the token's snapshot is gone.
+                if self._last_error is None and self._snapshot is not None and self._snapshot.id != status["snapshotId"]:
                     self._remember(status["snapshotId"])
 
     def _warn(self, error: BaseException) -> None:
