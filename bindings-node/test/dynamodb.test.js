@@ -4,57 +4,18 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const net = require('node:net')
-const path = require('node:path')
-const { spawn } = require('node:child_process')
 const {
-  DynamoDBClient, CreateTableCommand, BatchWriteItemCommand, PutItemCommand
+  DynamoDBClient, BatchWriteItemCommand, PutItemCommand
 } = require('@aws-sdk/client-dynamodb')
 const { FlagClient } = require('..')
+const { startDynalite, stop, createTable } = require('./dynalite.js')
 
 const user = { kind: 'user', key: 'user-1' }
 const quiet = { warn () {} }
 const credentials = { accessKeyId: 'test', secretAccessKey: 'test' }
 
-function freePort () {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-async function startDynalite () {
-  const port = await freePort()
-  const cli = path.join(path.dirname(require.resolve('dynalite/package.json')), 'cli.js')
-  const child = spawn(process.execPath, [cli, '--host', '127.0.0.1', '--port', String(port), '--createTableMs', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  await new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`dynalite exited with ${code}`)))
-    child.stdout.on('data', (chunk) => { if (String(chunk).includes('listening')) resolve() })
-  })
-  return { endpoint: `http://127.0.0.1:${port}`, pid: child.pid, child }
-}
-
-function stop (server) {
-  try {
-    process.kill(server.pid)
-  } catch {}
-}
-
 function dynamo (endpoint) {
   return new DynamoDBClient({ endpoint, region: 'us-east-1', credentials })
-}
-
-async function createTable (client, TableName) {
-  await client.send(new CreateTableCommand({
-    TableName,
-    KeySchema: [{ AttributeName: 'namespace', KeyType: 'HASH' }, { AttributeName: 'key', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'namespace', AttributeType: 'S' }, { AttributeName: 'key', AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST'
-  }))
 }
 
 // Items as the Relay Proxy writes them: the whole object as JSON in `item`.

@@ -12,9 +12,9 @@ const http = require('node:http')
 const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
-const { spawn } = require('node:child_process')
-const { DynamoDBClient, CreateTableCommand, DeleteTableCommand, PutItemCommand } = require('@aws-sdk/client-dynamodb')
+const { DynamoDBClient, DeleteTableCommand, PutItemCommand } = require('@aws-sdk/client-dynamodb')
 const { FlagClient, Snapshot } = require('./impl.js')
+const { startDynalite, createTable } = require('./dynalite.js')
 
 const user = { kind: 'user', key: 'user-1' }
 const quiet = { warn () {} }
@@ -38,26 +38,6 @@ function snapshotJson (value) {
 
 function relayItem (namespace, key, object) {
   return { namespace: { S: namespace }, key: { S: key }, version: { N: '1' }, item: { S: JSON.stringify(object) } }
-}
-
-async function startDynalite () {
-  const port = await closedPort()
-  const cli = path.join(path.dirname(require.resolve('dynalite/package.json')), 'cli.js')
-  const child = spawn(process.execPath, [cli, '--host', '127.0.0.1', '--port', String(port), '--createTableMs', '0', '--deleteTableMs', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
-  await new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`dynalite exited with ${code}`)))
-    child.stdout.on('data', (chunk) => { if (String(chunk).includes('listening')) resolve() })
-  })
-  return { endpoint: `http://127.0.0.1:${port}`, child }
-}
-
-async function createTable (db, TableName) {
-  await db.send(new CreateTableCommand({
-    TableName,
-    KeySchema: [{ AttributeName: 'namespace', KeyType: 'HASH' }, { AttributeName: 'key', KeyType: 'RANGE' }],
-    AttributeDefinitions: [{ AttributeName: 'namespace', AttributeType: 'S' }, { AttributeName: 'key', AttributeType: 'S' }],
-    BillingMode: 'PAY_PER_REQUEST'
-  }))
 }
 
 function describe (error) {
