@@ -226,12 +226,14 @@ fn dynamodb_items_are_read_under_their_prefix() {
         stdout(&out).trim(),
         r#"{"value":"b","variationIndex":1,"reason":{"kind":"FALLTHROUGH"}}"#
     );
-    // Without the prefix the items belong to another namespace, and check says so.
+    // Without the prefix no item is read, and check refuses the snapshot,
+    // naming the namespaces it skipped.
     let out = flagcore(&["check", &path]);
+    let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(!out.status.success(), "{text}");
     assert!(
-        stdout(&out).contains("OTHER_NAMESPACES"),
-        "{}",
-        stdout(&out)
+        text.contains("DYNAMODB_EMPTY") && text.contains("prod:features"),
+        "{text}"
     );
 }
 

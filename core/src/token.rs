@@ -20,7 +20,7 @@
 //! | each  | 6 bytes of SHA-256(flag key), the answer packed as in [`crate::host`] (LEB128), 6 bytes of SHA-256 over the flag key and the answer's JSON |
 //! | 32    | HMAC-SHA256 with the signing key over everything before        |
 //!
-//! Twenty decisions make 500 characters; [`MAX_DECISIONS`] fit in one
+//! Twenty decisions make about 500 characters; [`MAX_DECISIONS`] fit in one
 //! 4,096-byte `baggage` member. The answer's hash lets a downstream snapshot
 //! rebuild the answer (value, rule id, prerequisite key) from the packed
 //! form and prove it is the same; a flag whose variations or rules changed

@@ -115,14 +115,15 @@ async function main () {
   await db.send(new PutItemCommand({ TableName: TABLE, Item: relayItem('features', 'canary', withRollout(canary, 10, canary.version)) }))
   await db.send(new PutItemCommand({ TableName: TABLE, Item: { namespace: { S: '$inited' }, key: { S: '$inited' } } }))
 
-  // What an S3 export would serve the edge: the table's items, as JSON.
+  // What an S3 export would serve the edge: the table's items, as JSON,
+  // with the $inited marker the Relay Proxy writes.
   const exporter = http.createServer(async (req, res) => {
     const page = await db.send(new QueryCommand({
       TableName: TABLE, KeyConditionExpression: '#n = :n', ExpressionAttributeNames: { '#n': 'namespace' },
       ExpressionAttributeValues: { ':n': { S: 'features' } }, ConsistentRead: true
     }))
     res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ Items: page.Items }))
+    res.end(JSON.stringify({ Items: [...page.Items, { namespace: { S: '$inited' }, key: { S: '$inited' } }] }))
   })
   await new Promise((resolve) => exporter.listen(0, '127.0.0.1', resolve))
 
