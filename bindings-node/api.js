@@ -423,8 +423,12 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
   const SEEN_IDS = 16
   const NOT_READY = Object.freeze({ kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
 
-  /** A URL (a CDN or S3 object): revalidated with If-None-Match, so an unchanged snapshot costs no parse. */
-  function urlSource ({ url, headers = {}, timeoutMs = DEFAULT_TIMEOUT_MS, fetch: fetchImpl = globalThis.fetch }) {
+  /**
+   * A URL (a CDN or S3 object): revalidated with If-None-Match, so an
+   * unchanged snapshot costs no parse; `prefix` reads exported DynamoDB items
+   * of a prefixed Relay Proxy table.
+   */
+  function urlSource ({ url, headers = {}, timeoutMs = DEFAULT_TIMEOUT_MS, prefix, fetch: fetchImpl = globalThis.fetch }) {
     let etag = null
     return {
       describe: () => `url ${url}`,
@@ -434,11 +438,15 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
         const response = await fetchImpl(url, { headers: request, signal: AbortSignal.timeout(timeoutMs) })
         if (response.status === 304 && current) return current
         if (!response.ok) throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`)
-        const snapshot = Snapshot.fromJson(await response.text())
+        const snapshot = Snapshot.fromJson(await response.text(), { prefix })
         etag = response.headers.get('etag')
         return snapshot
       }
     }
+  }
+
+  function uninitialized (problems) {
+    return problems.some((problem) => problem.code === 'STORE_NOT_INITIALIZED')
   }
 
   function yieldToEventLoop () {
@@ -537,13 +545,19 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
       try {
         const loaded = await this.#source.load(this.#snapshot)
         const now = this.#now()
-        this.#checkedAt = now
         // A reload with the same content keeps the snapshot in use, and its age.
         if (loaded !== this.#snapshot && (!this.#snapshot || loaded.id !== this.#snapshot.id)) {
+          const problems = loaded.sourceProblems()
+          // A table that had its $inited marker and lost it is being written
+          // anew (recreated, or re-initialized): what it holds now may be a
+          // part, so it replaces nothing until the marker is back.
+          if (this.#snapshot && uninitialized(problems) && !uninitialized(this.#warnings)) {
+            throw new Error('STORE_NOT_INITIALIZED: the table lost its $inited marker; keeping the snapshot read while it had one')
+          }
           if (this.#snapshot) this.#remember(this.#snapshot.id)
           this.#snapshot = loaded
           this.#loadedAt = now
-          this.#warnings = loaded.sourceProblems()
+          this.#warnings = problems
           for (const problem of this.#warnings) {
             this.#logger.warn(`flagcore: ${this.#source.describe()}: ${problem.code}: ${problem.message}`)
           }
@@ -551,6 +565,7 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
           // WASM memory) only when its event loop turns: let it turn once.
           await yieldToEventLoop()
         }
+        this.#checkedAt = now
         this.#lastError = null
         return this.#snapshot
       } catch (error) {

@@ -151,7 +151,7 @@ export declare class Snapshot {
  * sources only.
  */
 export type FlagSource =
-  | { url: string, headers?: Record<string, string>, timeoutMs?: number, fetch?: typeof fetch }
+  | { url: string, headers?: Record<string, string>, timeoutMs?: number, prefix?: string, fetch?: typeof fetch }
   | { load(current: Snapshot | null): Promise<Snapshot>, describe(): string }
   | { file: string }
   | { dynamodb: { table: string, prefix?: string, client?: { send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<any> }, consistentRead?: boolean, timeoutMs?: number } }

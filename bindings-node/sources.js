@@ -68,11 +68,11 @@ function dynamoDbSource ({ table, prefix, client, consistentRead = true, timeout
     describe: () => `dynamodb ${table}${prefix ? ` (prefix ${prefix})` : ''}`,
     async load (current) {
       sdk()
-      const [features, segments, inited] = await Promise.all([
-        query(namespace('features')),
-        query(namespace('segments')),
-        query(namespace('$inited'))
-      ])
+      // The $inited marker first: the Relay Proxy writes it after everything
+      // else, so items read after it are a whole data set, and a table being
+      // written anew (no marker yet) cannot pass for one.
+      const inited = await query(namespace('$inited'))
+      const [features, segments] = await Promise.all([query(namespace('features')), query(namespace('segments'))])
       const items = [...features, ...segments, ...inited]
       if (current && lastItems && sameItems(items, lastItems)) return current
       const snapshot = Snapshot.fromDynamoDbItems(items, { prefix })

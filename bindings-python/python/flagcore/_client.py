@@ -163,6 +163,7 @@ class FlagClient:
         assert self._source is not None
         try:
             loaded = self._source.load(self._snapshot)
+            problems = self._replaceable(loaded)
         except Exception as error:  # any failure of the source keeps what we have
             self._failed_at = self._clock()
             self._last_error = error
@@ -171,16 +172,29 @@ class FlagClient:
         now = self._clock()
         self._checked_at = now
         # A reload with the same content keeps the snapshot in use, and its age.
-        if self._snapshot is None or (loaded is not self._snapshot and loaded.id != self._snapshot.id):
+        if problems is not None:
             if self._snapshot is not None:
                 self._remember(self._snapshot.id)
             self._snapshot = loaded
             self._loaded_at = now
-            self._warnings = loaded.source_problems()
+            self._warnings = problems
             for problem in self._warnings:
                 self._log("flagcore: %s: %s: %s", self._source.describe(), problem["code"], problem["message"])
         self._last_error = None
         return self._snapshot
+
+    def _replaceable(self, loaded: Snapshot) -> list[dict[str, Any]] | None:
+        """The source problems of ``loaded`` when it replaces the snapshot in
+        use; None when it is the same content. Raises when a table that had
+        its ``$inited`` marker lost it: it is being written anew (recreated,
+        or re-initialized), and what it holds now may be a part."""
+        current = self._snapshot
+        if current is not None and (loaded is current or loaded.id == current.id):
+            return None
+        problems: list[dict[str, Any]] = loaded.source_problems()
+        if current is not None and _uninitialized(problems) and not _uninitialized(self._warnings):
+            raise OSError("STORE_NOT_INITIALIZED: the table lost its $inited marker; keeping the snapshot read while it had one")
+        return problems
 
     def _backing_off(self, now: float) -> bool:
         """Within the backoff after a failure, no call waits for the source."""
@@ -428,6 +442,10 @@ def _context_id(context: Any) -> str:
     if len(pairs) == 1:
         return pairs[0][1]
     return ":".join(f"{kind}:{key}" for kind, key in sorted(pairs))
+
+
+def _uninitialized(problems: list[dict[str, Any]]) -> bool:
+    return any(problem["code"] == "STORE_NOT_INITIALIZED" for problem in problems)
 
 
 def _not_ready(default: Any) -> EvaluationDetail:

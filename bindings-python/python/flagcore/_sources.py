@@ -48,14 +48,17 @@ class FileSource:
 
 class UrlSource:
     """A URL (a CDN or an S3 object), revalidated with If-None-Match, so an
-    unchanged snapshot costs no parse."""
+    unchanged snapshot costs no parse; ``prefix`` reads exported DynamoDB
+    items of a prefixed Relay Proxy table."""
 
     def __init__(
         self,
         url: str,
         headers: Mapping[str, str] | None = None,
         timeout: float = 5.0,
+        prefix: str | None = None,
     ) -> None:
+        self.prefix = prefix
         self.url = url
         self.headers = dict(headers or {})
         self.timeout = timeout
@@ -80,7 +83,7 @@ class UrlSource:
             if error.code == 304 and current is not None:
                 return current
             raise OSError(f"GET {self.url} answered {error.code} {error.reason}") from None
-        snapshot = Snapshot.from_json(body)
+        snapshot = Snapshot.from_json(body, prefix=self.prefix)
         self._etag = etag
         return snapshot
 
@@ -143,7 +146,10 @@ class DynamoDBSource:
             config = Config(connect_timeout=self.timeout, read_timeout=self.timeout, retries={"max_attempts": 2})
             self.client = boto3.client("dynamodb", config=config)
         items: list[Any] = []
-        for kind in ("features", "segments", "$inited"):
+        # The $inited marker first: the Relay Proxy writes it after everything
+        # else, so items read after it are a whole data set, and a table being
+        # written anew (no marker yet) cannot pass for one.
+        for kind in ("$inited", "features", "segments"):
             items.extend(self._query(f"{self.prefix}:{kind}" if self.prefix else kind))
         if current is not None and items == self._last_items:
             return current
