@@ -18,8 +18,9 @@ function freePort () {
   })
 }
 
-async function startDynalite () {
-  const port = await freePort()
+// On `port`, or a free one: a test that restarts the server keeps its port.
+async function startDynalite (port) {
+  port = port || await freePort()
   const cli = path.join(path.dirname(require.resolve('dynalite/package.json')), 'cli.js')
   const child = spawn(process.execPath, [cli, '--host', '127.0.0.1', '--port', String(port), '--createTableMs', '0', '--deleteTableMs', '0'], { stdio: ['ignore', 'pipe', 'inherit'] })
   await new Promise((resolve, reject) => {

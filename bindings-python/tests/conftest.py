@@ -39,8 +39,9 @@ def free_port() -> int:
 class Dynalite:
     """A dynalite process on 127.0.0.1."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, port: int | None = None) -> None:
+        # A test that restarts the server passes the port it had.
+        self.port = port or free_port()
         self.endpoint = f"http://127.0.0.1:{self.port}"
         cli = NODE_MODULES / "dynalite" / "cli.js"
         if not cli.exists():
