@@ -35,7 +35,7 @@ NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 # The benchmark snapshot (1 MB, 506 flags), which the memory tests refresh.
 BENCH_SNAPSHOT := target/bench-snapshot.json
 
-.PHONY: demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
+.PHONY: soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -144,7 +144,7 @@ wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm packa
 	  test $$gz -le $(WASM_BUDGET) || { echo "flagcore-wasm is over its gzipped size budget" >&2; exit 1; }
 
 test-wasm: wasm $(BENCH_SNAPSHOT) ## the shared tests against flagcore-wasm, and the edge Worker in workerd
-	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm node --test test/vectors.test.js test/corpus.test.js test/snapshot.test.js test/client.test.js test/differential.test.js test/token-vectors.test.js test/tokens.test.js test/memory.test.js
+	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm node --test test/vectors.test.js test/corpus.test.js test/snapshot.test.js test/client.test.js test/differential.test.js test/token-vectors.test.js test/tokens.test.js test/memory.test.js test/soak.test.js
 	cd $(WASM_DIR) && node --test test/
 
 python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/wheels and install it into .venv
@@ -157,6 +157,11 @@ test-python: python setup-node $(BENCH_SNAPSHOT) ## the Python package's tests (
 
 test-chain: node wasm python ## the call chain of make demo, with its checks: one answer per chain, the shares, the change within the time to live
 	node examples/chain/run.mjs --check
+
+soak: node wasm python ## the full soak: 100,000 requests over 40 s per runtime (Node, WASM, Python) while the table changes every second and dynalite restarts twice
+	cd $(NODE_DIR) && FLAGCORE_SOAK_REQUESTS=100000 FLAGCORE_SOAK_SECONDS=40 node --test test/soak.test.js
+	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm FLAGCORE_SOAK_REQUESTS=100000 FLAGCORE_SOAK_SECONDS=40 node --test test/soak.test.js
+	cd $(PY_DIR) && FLAGCORE_SOAK_REQUESTS=100000 FLAGCORE_SOAK_SECONDS=40 ../$(PYTHON) -m pytest tests/test_soak.py -q -s -p no:cacheprovider
 
 lint: setup-rust ## rustfmt and clippy, warnings as errors
 	$(CARGO) fmt --all --check
@@ -184,7 +189,31 @@ bench-python: setup-python ## the Python package beside LaunchDarkly's Python SD
 corpus: ## regenerate tests/vectors/corpus from its generator (tests/generate/corpus.rs); review the diff before committing
 	FLAGCORE_WRITE_CORPUS=1 $(CARGO) test -q -p flagcore --test corpus -- --nocapture the_committed_corpus
 
-fuzz: ## a long property-test run (FUZZ_CASES, FUZZ_SEED) in release mode
+# cargo-fuzz, installed once into the project's own tools folder.
+CARGO_FUZZ_VERSION := 0.13.1
+CARGO_FUZZ_ROOT := .tools/cargo-fuzz-$(CARGO_FUZZ_VERSION)
+FUZZ_TARGETS := snapshot context token
+# Executions per target: three targets make 10^7 in all.
+FUZZ_RUNS ?= 3400000
+# The core has no unsafe code, so AddressSanitizer finds little that Rust's
+# own checks would not; `make fuzz FUZZ_SANITIZER=address` runs it anyway.
+FUZZ_SANITIZER ?= none
+
+$(CARGO_FUZZ_ROOT)/bin/cargo-fuzz:
+	$(CARGO) install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --root $(CARGO_FUZZ_ROOT)
+
+# cargo-fuzz builds with flags the stable toolchain takes only with
+# RUSTC_BOOTSTRAP=1, which is set for the fuzz builds alone (fuzz/ is a
+# workspace of its own, with its own target folder).
+fuzz: setup-rust $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz ## coverage-guided fuzzing of snapshot parsing, contexts and token verification (FUZZ_RUNS each), then a long property-test run (FUZZ_CASES, FUZZ_SEED)
+	@python3 fuzz/seed.py
+	@total=0; for target in $(FUZZ_TARGETS); do \
+	  out=$$(cd fuzz && PATH="$(abspath $(CARGO_FUZZ_ROOT))/bin:$$PATH" RUSTC_BOOTSTRAP=1 \
+	    cargo fuzz run -O -s $(FUZZ_SANITIZER) $$target -- -runs=$(FUZZ_RUNS) -print_final_stats=1 2>&1) \
+	    || { echo "$$out" | tail -40; echo "fuzz target $$target failed: the crashing input is in fuzz/artifacts/$$target/" >&2; exit 1; }; \
+	  runs=$$(echo "$$out" | sed -n 's/^stat::number_of_executed_units: *//p'); \
+	  echo "fuzz $$target: $$runs executions, no crash"; total=$$((total + runs)); \
+	done; echo "fuzz: $$total executions in all, no crash"
 	FLAGCORE_PROPERTY_CASES=$${FUZZ_CASES:-200000} FLAGCORE_PROPERTY_SEED=$${FUZZ_SEED:-$$(date +%s)} \
 	  $(CARGO) test --release -p flagcore --test properties -- --nocapture
 

@@ -1,0 +1,41 @@
+//! Context parsing, through the hosts' context cache, then evaluation of the
+//! bundled example snapshot for whatever parses.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use flagcore::host::{self, ContextCache};
+use flagcore::Snapshot;
+use libfuzzer_sys::fuzz_target;
+
+mod common;
+
+fn example() -> &'static Snapshot {
+    static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
+    SNAPSHOT.get_or_init(|| {
+        Snapshot::from_json(include_bytes!("../../examples/snapshot.json"))
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let snapshot = example();
+    let mut cache = ContextCache::default();
+    let id = cache.prepare(0, text);
+    let flags = snapshot.flag_keys().len() as u32;
+    for flag in 0..flags {
+        let packed = cache.with_text(text, |parsed| {
+            host::evaluate_packed(snapshot, flag, parsed, 0, 0.0)
+        });
+        let prepared = cache.with_prepared(id.abs() as u64, |parsed| {
+            host::evaluate_packed(snapshot, flag, parsed, 0, 0.0)
+        });
+        assert_eq!(Some(packed), prepared);
+    }
+    if let Ok(context) = flagcore::Context::from_json(text) {
+        common::evaluate_all(snapshot, &context, 0);
+    }
+});
