@@ -147,16 +147,15 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     }
   }
 
-  // The number of a prepared context, registered again in case the native
-  // side let it go (for the calls off the hot path), or 0 for a plain object.
-  function preparedId (context) {
-    if (!(context instanceof Context)) return 0
+  // Calls `call(id, json, now)` for a context: a prepared one by its number
+  // (registered again when the native side let it go, which the call says by
+  // answering null), a plain object as JSON text with the number 0.
+  function withContext (context, call) {
+    if (!(context instanceof Context)) return call(0, contextJson(context), 0)
+    const answer = call(context.id, context.json, context.evaluationTime())
+    if (answer !== null && answer !== undefined) return answer
     context.prepareAgain()
-    return context.id
-  }
-
-  function evaluationTime (context) {
-    return context instanceof Context ? context.evaluationTime() : 0
+    return call(context.id, context.json, context.evaluationTime())
   }
 
   /** Per flag, fetched once: values (frozen, shared by every answer) and reason parts. */
@@ -315,15 +314,15 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
 
     /** Every flag's value for a context, for bootstrapping client-side SDKs. */
     allFlagsState (context, options = {}) {
-      const json = native.allFlagsState(
+      const json = withContext(context, (id, text, now) => native.allFlagsState(
         this.#native,
-        preparedId(context),
-        contextJson(context),
+        id,
+        text,
         Boolean(options.clientSideOnly),
         Boolean(options.withReasons),
         Boolean(options.detailsOnlyForTrackedFlags),
-        evaluationTime(context)
-      )
+        now
+      ))
       return new FlagsState(json)
     }
 
@@ -337,15 +336,11 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
      * with an invalid context or time to live, or for too many flags.
      */
     decisionToken (context, flagKeys, options = {}) {
-      const answer = native.issueToken(
-        this.#native,
-        preparedId(context),
-        contextJson(context),
-        [...flagKeys].map(String),
-        keyText(options.signingKey),
-        Number(options.now ?? Date.now()),
-        Number(options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS)
-      )
+      const keys = [...flagKeys].map(String)
+      const now = Number(options.now ?? Date.now())
+      const ttl = Number(options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS)
+      const answer = withContext(context, (id, text) =>
+        native.issueToken(this.#native, id, text, keys, keyText(options.signingKey), now, ttl))
       if (answer.error) throw new TokenError(answer.error.code, answer.error.message)
       return answer.token
     }
@@ -405,7 +400,7 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
 
     // Unknown keys, and details too large to pack, come back whole as JSON.
     #slow (key, context, defaultValue, type) {
-      const detail = native.detailJson(this.#native, String(key), preparedId(context), contextJson(context), type, evaluationTime(context))
+      const detail = withContext(context, (id, text, now) => native.detailJson(this.#native, String(key), id, text, type, now))
       if (detail.variationIndex === null || detail.variationIndex === undefined) {
         return { value: defaultValue, variationIndex: null, reason: detail.reason }
       }

@@ -18,9 +18,10 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /**
  * LaunchDarkly's all-flags state for prepared context `id` or a context
- * given as JSON text, at `now_ms` for a decision token it carries.
+ * given as JSON text (for 0), at `now_ms` for a decision token it carries;
+ * null when the context must be prepared again.
  */
-export declare function allFlagsState(snapshot: ExternalObject<Snapshot>, id: number, context: string, clientSideOnly: boolean, withReasons: boolean, detailsOnlyForTrackedFlags: boolean, nowMs: number): any
+export declare function allFlagsState(snapshot: ExternalObject<Snapshot>, id: number, context: string, clientSideOnly: boolean, withReasons: boolean, detailsOnlyForTrackedFlags: boolean, nowMs: number): any | null
 
 /** The problems `flagcore check` reports. */
 export declare function check(snapshot: ExternalObject<Snapshot>): any
@@ -31,10 +32,11 @@ export declare function contextError(id: number): string | null
 /**
  * The whole detail as JSON, for keys that are not in the snapshot and for
  * details that do not fit the packed number; the context is prepared
- * context `id`, or JSON text. `variationIndex` is null when the caller's
- * default applies.
+ * context `id`, or JSON text for 0. `variationIndex` is null when the
+ * caller's default applies; the answer is null when the context must be
+ * prepared again.
  */
-export declare function detailJson(snapshot: ExternalObject<Snapshot>, flagKey: string, id: number, context: string, valueTypeCode: number, nowMs: number): any
+export declare function detailJson(snapshot: ExternalObject<Snapshot>, flagKey: string, id: number, context: string, valueTypeCode: number, nowMs: number): any | null
 
 /**
  * Evaluates flag number `flag` for a context given as JSON text; answers
@@ -57,9 +59,10 @@ export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: numbe
 
 /**
  * A decision token for `flag_keys` and the context (prepared context `id`,
- * or JSON text): `{"token"}` or `{"error": {"code", "message"}}`.
+ * or JSON text for 0): `{"token"}` or `{"error": {"code", "message"}}`;
+ * null when the context must be prepared again.
  */
-export declare function issueToken(snapshot: ExternalObject<Snapshot>, id: number, context: string, flagKeys: Array<string>, signingKey: string | undefined | null, nowMs: number, ttlSeconds: number): any
+export declare function issueToken(snapshot: ExternalObject<Snapshot>, id: number, context: string, flagKeys: Array<string>, signingKey: string | undefined | null, nowMs: number, ttlSeconds: number): any | null
 
 /**
  * Registers a prepared context (JSON text): under `id` again after the

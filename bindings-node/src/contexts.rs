@@ -53,16 +53,16 @@ pub(crate) fn prepare_with_token(
     })
 }
 
-/// Calls `f` with prepared context `id` while it is registered, otherwise
-/// (and for `id` 0) with the context parsed from `json`.
-pub(crate) fn with_either<R>(
+/// Calls `f` with prepared context `id`, or for `id` 0 with the context
+/// parsed from `json`; `None` when `id` must be registered again.
+pub(crate) fn with_prepared_or_text<R>(
     id: u64,
     json: &str,
     f: impl FnOnce(Result<&Context, &ContextError>) -> R,
-) -> R {
+) -> Option<R> {
     CACHE.with(|cache| match cache.try_borrow_mut() {
-        Ok(mut cache) => cache.with_either(id, json, f),
-        Err(_) => f(Context::from_json(json).as_ref()),
+        Ok(mut cache) => cache.with_prepared_or_text(id, json, f),
+        Err(_) => Some(f(Context::from_json(json).as_ref())),
     })
 }
 

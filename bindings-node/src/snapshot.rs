@@ -117,7 +117,8 @@ pub fn prepare_context_with_token(
 }
 
 /// A decision token for `flag_keys` and the context (prepared context `id`,
-/// or JSON text): `{"token"}` or `{"error": {"code", "message"}}`.
+/// or JSON text for 0): `{"token"}` or `{"error": {"code", "message"}}`;
+/// null when the context must be prepared again.
 #[napi(catch_unwind)]
 #[allow(clippy::too_many_arguments)]
 pub fn issue_token(
@@ -128,9 +129,9 @@ pub fn issue_token(
     signing_key: Option<String>,
     now_ms: f64,
     ttl_seconds: f64,
-) -> Value {
+) -> Option<Value> {
     let key = signing_key.unwrap_or_default();
-    contexts::with_either(id as u64, &context, |parsed| {
+    contexts::with_prepared_or_text(id as u64, &context, |parsed| {
         host::issue_token(
             snapshot,
             parsed,
@@ -175,8 +176,9 @@ pub fn evaluate(
 
 /// The whole detail as JSON, for keys that are not in the snapshot and for
 /// details that do not fit the packed number; the context is prepared
-/// context `id`, or JSON text. `variationIndex` is null when the caller's
-/// default applies.
+/// context `id`, or JSON text for 0. `variationIndex` is null when the
+/// caller's default applies; the answer is null when the context must be
+/// prepared again.
 #[napi(catch_unwind)]
 pub fn detail_json(
     snapshot: &External<Snapshot>,
@@ -185,8 +187,8 @@ pub fn detail_json(
     context: String,
     value_type_code: u32,
     now_ms: f64,
-) -> Value {
-    contexts::with_either(id as u64, &context, |parsed| {
+) -> Option<Value> {
+    contexts::with_prepared_or_text(id as u64, &context, |parsed| {
         host::detail_json(snapshot, &flag_key, parsed, value_type_code, now_ms)
     })
 }
@@ -199,7 +201,8 @@ pub fn flag_info(snapshot: &External<Snapshot>, flag: u32) -> Value {
 }
 
 /// LaunchDarkly's all-flags state for prepared context `id` or a context
-/// given as JSON text, at `now_ms` for a decision token it carries.
+/// given as JSON text (for 0), at `now_ms` for a decision token it carries;
+/// null when the context must be prepared again.
 #[napi(catch_unwind)]
 #[allow(clippy::too_many_arguments)]
 pub fn all_flags_state(
@@ -210,14 +213,14 @@ pub fn all_flags_state(
     with_reasons: bool,
     details_only_for_tracked_flags: bool,
     now_ms: f64,
-) -> Value {
+) -> Option<Value> {
     let options = AllFlagsOptions {
         client_side_only,
         with_reasons,
         details_only_for_tracked_flags,
         now_millis: 0,
     };
-    contexts::with_either(id as u64, &context, |parsed| {
+    contexts::with_prepared_or_text(id as u64, &context, |parsed| {
         host::all_flags_json(snapshot, parsed, options, now_ms)
     })
 }

@@ -96,3 +96,19 @@ test('FlagClient: tokens out, decisions in, a refresh when the token is from ano
   const plain = await downstream.decide(users[3], undefined)
   assert.deepEqual(plain.tokenStatus, { applied: false })
 })
+
+test('a token-carrying Context the native cache let go still decides on every path', () => {
+  const before = Snapshot.fromJson(canary(100))
+  const after = Snapshot.fromJson(canary(0))
+  const user = users[7]
+  const carried = new Context(user, { token: before.decisionToken(user, ['canary'], { signingKey: KEY }), signingKey: KEY })
+  // More prepared contexts than the native side keeps.
+  for (let i = 0; i < 20; i++) new Context(users[100 + i]) // eslint-disable-line no-new
+  assert.equal(after.allFlagsState(carried, { withReasons: true }).getFlagReason('canary').propagated, true)
+  for (let i = 0; i < 20; i++) new Context(users[200 + i]) // eslint-disable-line no-new
+  assert.equal(after.variation('canary', carried, null), true)
+  for (let i = 0; i < 20; i++) new Context(users[300 + i]) // eslint-disable-line no-new
+  const again = after.decisionToken(carried, ['canary'], { signingKey: KEY })
+  assert.equal(new Context(user, { token: again, signingKey: KEY }).tokenStatus.applied, true)
+  assert.equal(after.variation('canary', new Context(user, { token: again, signingKey: KEY }), null), true)
+})

@@ -65,15 +65,19 @@ pub fn snapshot_flag_keys(snapshot: &WasmSnapshot) -> Vec<String> {
     snapshot.inner.flag_keys().to_vec()
 }
 
-fn with_either<R>(
+/// Calls `f` with prepared context `id`, or for `id` 0 with the context
+/// parsed from `json`, and answers its JSON; null when `id` must be
+/// registered again.
+fn with_prepared_or_text(
     id: f64,
     json: &str,
-    f: impl FnOnce(Result<&Context, &flagcore::ContextError>) -> R,
-) -> R {
-    CONTEXTS.with(|cache| match cache.try_borrow_mut() {
-        Ok(mut cache) => cache.with_either(id as u64, json, f),
-        Err(_) => f(Context::from_json(json).as_ref()),
-    })
+    f: impl FnOnce(Result<&Context, &flagcore::ContextError>) -> Value,
+) -> JsValue {
+    let answer = CONTEXTS.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.with_prepared_or_text(id as u64, json, f),
+        Err(_) => Some(f(Context::from_json(json).as_ref())),
+    });
+    answer.as_ref().map_or(JsValue::NULL, to_js)
 }
 
 /// Registers a prepared context: under `id` again, or a new number for 0.
@@ -134,7 +138,8 @@ pub fn render_metrics(
 }
 
 /// A decision token for `flag_keys` and the context (prepared context
-/// `id`, or JSON text): `{"token"}` or `{"error": {"code", "message"}}`.
+/// `id`, or JSON text for 0): `{"token"}` or `{"error": {"code",
+/// "message"}}`; null when the context must be prepared again.
 #[wasm_bindgen(js_name = issueToken)]
 pub fn issue_token(
     snapshot: &WasmSnapshot,
@@ -146,15 +151,15 @@ pub fn issue_token(
     ttl_seconds: f64,
 ) -> JsValue {
     let key = signing_key.unwrap_or_default();
-    with_either(id, context, |parsed| {
-        to_js(&host::issue_token(
+    with_prepared_or_text(id, context, |parsed| {
+        host::issue_token(
             &snapshot.inner,
             parsed,
             &flag_keys,
             key.as_bytes(),
             now_ms,
             ttl_seconds,
-        ))
+        )
     })
 }
 
@@ -186,7 +191,8 @@ pub fn evaluate_prepared(
 }
 
 /// The whole detail as JSON, for unknown keys and details that do not fit
-/// the packed number; the context is prepared context `id`, or JSON text.
+/// the packed number; the context is prepared context `id`, or JSON text
+/// for 0. Null when the context must be prepared again.
 #[wasm_bindgen(js_name = detailJson)]
 pub fn detail_json(
     snapshot: &WasmSnapshot,
@@ -196,14 +202,8 @@ pub fn detail_json(
     value_type_code: u32,
     now_ms: f64,
 ) -> JsValue {
-    with_either(id, context, |parsed| {
-        to_js(&host::detail_json(
-            &snapshot.inner,
-            flag_key,
-            parsed,
-            value_type_code,
-            now_ms,
-        ))
+    with_prepared_or_text(id, context, |parsed| {
+        host::detail_json(&snapshot.inner, flag_key, parsed, value_type_code, now_ms)
     })
 }
 
@@ -214,7 +214,8 @@ pub fn flag_info(snapshot: &WasmSnapshot, flag: u32) -> JsValue {
 }
 
 /// LaunchDarkly's all-flags state for prepared context `id` or a context
-/// given as JSON text, at `now_ms` for a decision token it carries.
+/// given as JSON text (for 0), at `now_ms` for a decision token it carries;
+/// null when the context must be prepared again.
 #[wasm_bindgen(js_name = allFlagsState)]
 pub fn all_flags_state(
     snapshot: &WasmSnapshot,
@@ -231,13 +232,8 @@ pub fn all_flags_state(
         details_only_for_tracked_flags,
         now_millis: 0,
     };
-    with_either(id, context, |parsed| {
-        to_js(&host::all_flags_json(
-            &snapshot.inner,
-            parsed,
-            options,
-            now_ms,
-        ))
+    with_prepared_or_text(id, context, |parsed| {
+        host::all_flags_json(&snapshot.inner, parsed, options, now_ms)
     })
 }
 

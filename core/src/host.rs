@@ -396,22 +396,19 @@ impl ContextCache {
         }
     }
 
-    /// Calls `f` with prepared context `id` while it is registered, and
-    /// otherwise (and for `id` 0) with the context parsed from `json`.
-    pub fn with_either<R>(
+    /// Calls `f` with prepared context `id`, or for `id` 0 with the context
+    /// parsed from `json` (cached as [`ContextCache::with_text`] does);
+    /// `None` when `id` has been let go and must be registered again.
+    pub fn with_prepared_or_text<R>(
         &mut self,
         id: u64,
         json: &str,
         f: impl FnOnce(Result<&Context, &ContextError>) -> R,
-    ) -> R {
-        let prepared = self
-            .find(&Key::Prepared(id))
-            .filter(|_| id != 0)
-            .and_then(|p| self.entries.get(p));
-        match prepared {
-            Some((_, parsed)) => f(parsed.as_ref()),
-            None => self.with_text(json, f),
+    ) -> Option<R> {
+        if id == 0 {
+            return Some(self.with_text(json, f));
         }
+        self.with_prepared(id, f)
     }
 
     /// Registers a prepared context and answers its number: positive for a
