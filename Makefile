@@ -35,7 +35,7 @@ NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 # The benchmark snapshot (1 MB, 506 flags), which the memory tests refresh.
 BENCH_SNAPSHOT := target/bench-snapshot.json
 
-.PHONY: soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
+.PHONY: setup-cross dist-native soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -216,6 +216,33 @@ fuzz: setup-rust $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz ## coverage-guided fuzzing of
 	done; echo "fuzz: $$total executions in all, no crash"
 	FLAGCORE_PROPERTY_CASES=$${FUZZ_CASES:-200000} FLAGCORE_PROPERTY_SEED=$${FUZZ_SEED:-$$(date +%s)} \
 	  $(CARGO) test --release -p flagcore --test properties -- --nocapture
+
+# Cross builds: zig as the linker (ziglang and cargo-zigbuild from PyPI, in a
+# virtual environment of their own), the rustup target for arm64, and a
+# glibc 2.17 floor (manylinux2014, which Amazon Linux 2's 2.26 loads).
+ZIG_VENV := .tools/zig
+ZIG_PATH := PATH="$(abspath $(ZIG_VENV))/bin:$$PATH"
+DIST_ARCHES := x86_64 aarch64
+
+$(ZIG_VENV)/.installed:
+	python3 -m venv $(ZIG_VENV)
+	$(ZIG_VENV)/bin/pip install --quiet --disable-pip-version-check ziglang==0.17.1 cargo-zigbuild==0.24.1
+	@touch $@
+
+setup-cross: $(ZIG_VENV)/.installed
+	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+
+dist-native: setup-cross setup-node setup-python ## release builds of the native module and the abi3 wheel for x86_64 and arm64 at a glibc 2.17 floor, into dist/, checked by tests/dist/elf_floor.py
+	@rm -rf dist/native dist/wheels
+	@for arch in $(DIST_ARCHES); do \
+	  (cd $(NODE_DIR) && $(ZIG_PATH) npx napi build --platform --release --target $$arch-unknown-linux-gnu.2.17 -x \
+	    --no-js --dts native.d.ts --output-dir ../dist/native/$$arch) || exit 1; \
+	  rm -f dist/native/$$arch/native.d.ts; \
+	  $(ZIG_PATH) $(PYTHON) -m maturin build --quiet --release --zig --target $$arch-unknown-linux-gnu \
+	    --compatibility manylinux2014 -m $(PY_DIR)/Cargo.toml --out dist/wheels || exit 1; \
+	done
+	python3 tests/dist/elf_floor.py dist/native/*/*.node dist/wheels/*.whl
+	@ls -l dist/native/*/*.node dist/wheels/*.whl
 
 clean: ## remove build output
 	$(CARGO) clean
