@@ -35,7 +35,7 @@ NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 # The benchmark snapshot (1 MB, 506 flags), which the memory tests refresh.
 BENCH_SNAPSHOT := target/bench-snapshot.json
 
-.PHONY: setup-cross dist-native soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
+.PHONY: setup-cross dist-native test-arm64 soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -243,6 +243,39 @@ dist-native: setup-cross setup-node setup-python ## release builds of the native
 	done
 	python3 tests/dist/elf_floor.py dist/native/*/*.node dist/wheels/*.whl
 	@ls -l dist/native/*/*.node dist/wheels/*.whl
+
+# Running arm64 builds here: qemu-user and Debian's arm64 Node and Python,
+# extracted into a sysroot (never installed: they would replace the
+# machine's own). Node's test runner starts its files as child processes
+# that qemu would not catch, so each file runs on its own.
+ARM64_ROOT := .tools/arm64
+ARM64_SYSROOT := $(ARM64_ROOT)/sysroot
+ARM64_DEBS := nodejs:arm64 libnode108:arm64 libc6:arm64 libuv1:arm64 libbrotli1:arm64 libc-ares2:arm64 \
+  libicu72:arm64 libssl3:arm64 zlib1g:arm64 libstdc++6:arm64 libgcc-s1:arm64 libnghttp2-14:arm64 node-acorn \
+  node-cjs-module-lexer node-undici python3.11-minimal:arm64 libpython3.11-minimal:arm64 libpython3.11-stdlib:arm64 \
+  libexpat1:arm64 libffi8:arm64 libbz2-1.0:arm64 liblzma5:arm64 libsqlite3-0:arm64 libncursesw6:arm64 \
+  libtinfo6:arm64 libreadline8:arm64 libuuid1:arm64 libcrypt1:arm64 libdb5.3:arm64 libgdbm6:arm64 libnsl2:arm64 \
+  libtirpc3:arm64 libgssapi-krb5-2:arm64 libkrb5-3:arm64 libk5crypto3:arm64 libcom-err2:arm64 \
+  libkrb5support0:arm64 libkeyutils1:arm64 media-types
+QEMU := qemu-aarch64-static -L $(abspath $(ARM64_SYSROOT))
+ARM64_BIN := $(abspath $(ARM64_SYSROOT))/usr/bin
+
+$(ARM64_ROOT)/.installed:
+	@command -v qemu-aarch64-static >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null; }
+	@dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64 && apt-get update -qq; }
+	rm -rf $(ARM64_ROOT)/debs $(ARM64_SYSROOT) && mkdir -p $(ARM64_ROOT)/debs $(ARM64_SYSROOT)
+	cd $(ARM64_ROOT)/debs && apt-get download $(ARM64_DEBS)
+	for deb in $(ARM64_ROOT)/debs/*.deb; do dpkg -x $$deb $(ARM64_SYSROOT) || exit 1; done
+	@touch $@
+
+test-arm64: dist-native $(ARM64_ROOT)/.installed ## the arm64 builds under qemu: the corpus, the conformance cases and the token vectors through the Node module and the wheel
+	@for file in corpus vectors token-vectors; do \
+	  (cd $(NODE_DIR) && NAPI_RS_NATIVE_LIBRARY_PATH=$(abspath dist/native/aarch64/flagcore.linux-arm64-gnu.node) \
+	    $(QEMU) $(ARM64_BIN)/node test/$$file.test.js) || exit 1; \
+	done
+	rm -rf target/arm64-wheel && python3 -m zipfile -e dist/wheels/*aarch64.whl target/arm64-wheel
+	cd $(PY_DIR) && PYTHONPATH=$(abspath target/arm64-wheel):$(abspath $(VENV))/lib/python3.11/site-packages \
+	  $(QEMU) $(ARM64_BIN)/python3.11 -m pytest tests/test_corpus.py tests/test_vectors.py tests/test_token_vectors.py -q -s -p no:cacheprovider
 
 clean: ## remove build output
 	$(CARGO) clean
