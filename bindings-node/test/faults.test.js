@@ -61,6 +61,17 @@ async function keepsLastGood (c, id, value, error) {
   assert.match(describe(status.lastError), error)
 }
 
+// Loads `source`, runs `fault`, lets the time to live pass, and checks that
+// the last good snapshot still answers, with `error` in status().
+async function faultAfterAGoodLoad (source, fault, error) {
+  const c = client(source)
+  const id = (await c.flags.snapshot()).id
+  await fault()
+  c.clock.now += 10_000
+  await keepsLastGood(c, id, 'one', error)
+  return c
+}
+
 async function coldWithoutData (c, error) {
   const detail = await c.flags.variationDetail('banner', user, 'default')
   assert.deepEqual(detail, { value: 'default', variationIndex: null, reason: { kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' } })
@@ -133,65 +144,45 @@ test('the fault matrix', async (t) => {
   await scenario(t, 'failing mid-read', 'file', async () => {
     const file = path.join(dir, 'cut.json')
     fs.writeFileSync(file, snapshotJson('one'))
-    const c = client({ file })
-    const id = (await c.flags.snapshot()).id
-    fs.writeFileSync(file, snapshotJson('two').slice(0, 30))
-    c.clock.now += 10_000
-    await keepsLastGood(c, id, 'one', /SNAPSHOT_INVALID_JSON/)
+    await faultAfterAGoodLoad({ file }, () => fs.writeFileSync(file, snapshotJson('two').slice(0, 30)), /SNAPSHOT_INVALID_JSON/)
   })
   await scenario(t, 'failing mid-read', 'url', async () => {
     served = { status: 200, body: snapshotJson('one'), delayMs: 0, etag: '"one"' }
-    const c = client({ url })
-    const id = (await c.flags.snapshot()).id
-    served = { status: 200, body: snapshotJson('two'), etag: '"two"', delayMs: 0, cut: true }
-    c.clock.now += 10_000
-    await keepsLastGood(c, id, 'one', /terminated|aborted|socket|other side closed|fetch failed|SNAPSHOT_INVALID_JSON/)
+    await faultAfterAGoodLoad({ url }, () => { served = { status: 200, body: snapshotJson('two'), etag: '"two"', delayMs: 0, cut: true } },
+      /terminated|aborted|socket|other side closed|fetch failed|SNAPSHOT_INVALID_JSON/)
   })
   await scenario(t, 'failing mid-read', 'dynamodb', async () => {
     let fail = false
     const flaky = { send: (command, options) => (fail ? Promise.reject(new Error('connection reset')) : db.send(command, options)) }
-    const c = client({ dynamodb: { table: 'relay', prefix: 'prod', client: flaky } })
-    const id = (await c.flags.snapshot()).id
-    fail = true
-    c.clock.now += 10_000
-    await keepsLastGood(c, id, 'one', /connection reset/)
+    await faultAfterAGoodLoad({ dynamodb: { table: 'relay', prefix: 'prod', client: flaky } }, () => { fail = true }, /connection reset/)
   })
 
   await scenario(t, 'an empty source', 'file', async () => {
     const file = path.join(dir, 'empty.json')
     fs.writeFileSync(file, snapshotJson('one'))
-    const c = client({ file })
-    const id = (await c.flags.snapshot()).id
-    fs.writeFileSync(file, '')
-    c.clock.now += 10_000
-    await keepsLastGood(c, id, 'one', /SNAPSHOT_INVALID_JSON/)
+    await faultAfterAGoodLoad({ file }, () => fs.writeFileSync(file, ''), /SNAPSHOT_INVALID_JSON/)
   })
   await scenario(t, 'an empty source', 'url', async () => {
     served = { status: 200, body: snapshotJson('one'), delayMs: 0, etag: '"one"' }
-    const c = client({ url })
-    const id = (await c.flags.snapshot()).id
-    served = { status: 200, body: '', delayMs: 0, etag: '"empty"' }
-    c.clock.now += 10_000
-    await keepsLastGood(c, id, 'one', /SNAPSHOT_INVALID_JSON/)
+    await faultAfterAGoodLoad({ url }, () => { served = { status: 200, body: '', delayMs: 0, etag: '"empty"' } }, /SNAPSHOT_INVALID_JSON/)
   })
   await scenario(t, 'an empty table, a wrong prefix', 'dynamodb', async () => {
     await coldWithoutData(client(dynamodb({ prefix: 'no-such-prefix' })), /DYNAMODB_EMPTY/)
-    const c = client(dynamodb())
-    const id = (await c.flags.snapshot()).id
     // The table recreated empty, as after a stack's replacement.
-    await db.send(new DeleteTableCommand({ TableName: 'relay' }))
-    for (let tries = 0; tries < 500; tries++) {
-      try {
-        await db.send(new DescribeTableCommand({ TableName: 'relay' }))
-      } catch (error) {
-        if (error.name === 'ResourceNotFoundException') break
-        throw error
+    const c = await faultAfterAGoodLoad(dynamodb(), async () => {
+      await db.send(new DeleteTableCommand({ TableName: 'relay' }))
+      // Created again once dynalite has let the old one go.
+      for (let tries = 0; tries < 500; tries++) {
+        try {
+          await db.send(new DescribeTableCommand({ TableName: 'relay' }))
+        } catch (error) {
+          if (error.name === 'ResourceNotFoundException') break
+          throw error
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20))
       }
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    await createTable(db, 'relay')
-    c.clock.now += 10_000
-    await keepsLastGood(c, id, 'one', /DYNAMODB_EMPTY/)
+      await createTable(db, 'relay')
+    }, /DYNAMODB_EMPTY/)
     await putBanner('two')
     c.clock.now += 1_000
     assert.equal(await c.flags.variation('banner', user, 'default'), 'two')

@@ -137,12 +137,34 @@ def cold_without_data(flags: FlagClient, error: str) -> None:
     assert re.search(error, describe(status["last_error"])), describe(status["last_error"])
 
 
+def fault_after_a_good_load(source: Any, fault: Any, error: str) -> tuple[FlagClient, Clock]:
+    """Loads `source`, runs `fault`, lets the time to live pass, and checks
+    that the last good snapshot still answers, with `error` in status()."""
+    flags, clock, _ = client(source)
+    first = flags.snapshot()
+    assert first is not None
+    fault()
+    clock.advance(10)
+    keeps_last_good(flags, first.id, "one", error)
+    return flags, clock
+
+
 def scenario(name: str, source: str) -> None:
     RESULTS.append(f"{name} | {source}")
 
 
 def closed_port() -> int:
     return free_port()
+
+
+def boto3_client(endpoint: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "dynamodb", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
+        aws_secret_access_key="test", config=Config(retries={"max_attempts": 1}),
+    )
 
 
 def test_unreachable_at_cold_start(tmp_path: Path) -> None:
@@ -152,7 +174,7 @@ def test_unreachable_at_cold_start(tmp_path: Path) -> None:
     scenario("unreachable at cold start", "file")
     cold_without_data(client(UrlSource(f"http://127.0.0.1:{closed_port()}/s.json", timeout=1))[0], "Connection refused")
     scenario("unreachable at cold start", "url")
-    nowhere = Dynalite.client.__get__(type("X", (), {"endpoint": f"http://127.0.0.1:{closed_port()}"})())(retries={"max_attempts": 1})  # type: ignore[attr-defined]
+    nowhere = boto3_client(f"http://127.0.0.1:{closed_port()}")
     cold_without_data(client(DynamoDBSource("relay", client=nowhere))[0], "Could not connect|EndpointConnectionError")
     scenario("unreachable at cold start", "dynamodb")
 
@@ -162,20 +184,13 @@ def test_failing_mid_read(tmp_path: Path, url: str, db: Any) -> None:
 
     path = tmp_path / "cut.json"
     path.write_text(snapshot_json("one"))
-    flags, clock, _ = client(FileSource(path))
-    first = flags.snapshot()
-    assert first is not None
-    path.write_text(snapshot_json("two")[:30])
-    clock.advance(10)
-    keeps_last_good(flags, first.id, "one", "SNAPSHOT_INVALID_JSON")
+    fault_after_a_good_load(FileSource(path), lambda: path.write_text(snapshot_json("two")[:30]), "SNAPSHOT_INVALID_JSON")
     scenario("failing mid-read", "file")
 
-    flags, clock, _ = client(UrlSource(url))
-    first = flags.snapshot()
-    assert first is not None
-    Served.body, Served.etag, Served.cut = snapshot_json("two"), '"two"', True
-    clock.advance(10)
-    keeps_last_good(flags, first.id, "one", "IncompleteRead|SNAPSHOT_INVALID_JSON|Connection")
+    def cut() -> None:
+        Served.body, Served.etag, Served.cut = snapshot_json("two"), '"two"', True
+
+    fault_after_a_good_load(UrlSource(url), cut, "IncompleteRead|SNAPSHOT_INVALID_JSON|Connection")
     scenario("failing mid-read", "url")
 
     class Flaky:
@@ -187,12 +202,7 @@ def test_failing_mid_read(tmp_path: Path, url: str, db: Any) -> None:
             return db.query(**request)
 
     flaky = Flaky()
-    flags, clock, _ = client(DynamoDBSource("relay", prefix="prod", client=flaky))
-    first = flags.snapshot()
-    assert first is not None
-    flaky.fail = True
-    clock.advance(10)
-    keeps_last_good(flags, first.id, "one", "connection reset")
+    fault_after_a_good_load(DynamoDBSource("relay", prefix="prod", client=flaky), lambda: setattr(flaky, "fail", True), "connection reset")
     scenario("failing mid-read", "dynamodb")
 
 
@@ -201,30 +211,18 @@ def test_an_empty_source(tmp_path: Path, url: str, db: Any) -> None:
 
     path = tmp_path / "empty.json"
     path.write_text(snapshot_json("one"))
-    flags, clock, _ = client(FileSource(path))
-    first = flags.snapshot()
-    assert first is not None
-    path.write_text("")
-    clock.advance(10)
-    keeps_last_good(flags, first.id, "one", "SNAPSHOT_INVALID_JSON")
+    fault_after_a_good_load(FileSource(path), lambda: path.write_text(""), "SNAPSHOT_INVALID_JSON")
     scenario("an empty source", "file")
 
-    flags, clock, _ = client(UrlSource(url))
-    first = flags.snapshot()
-    assert first is not None
-    Served.body, Served.etag = "", '"empty"'
-    clock.advance(10)
-    keeps_last_good(flags, first.id, "one", "SNAPSHOT_INVALID_JSON")
+    def empty() -> None:
+        Served.body, Served.etag = "", '"empty"'
+
+    fault_after_a_good_load(UrlSource(url), empty, "SNAPSHOT_INVALID_JSON")
     scenario("an empty source", "url")
 
     cold_without_data(client(DynamoDBSource("relay", prefix="no-such-prefix", client=db))[0], "DYNAMODB_EMPTY")
-    flags, clock, _ = client(DynamoDBSource("relay", prefix="prod", client=db))
-    first = flags.snapshot()
-    assert first is not None
     # The table recreated empty, as after a stack's replacement.
-    recreate(db)
-    clock.advance(10)
-    keeps_last_good(flags, first.id, "one", "DYNAMODB_EMPTY")
+    flags, clock = fault_after_a_good_load(DynamoDBSource("relay", prefix="prod", client=db), lambda: recreate(db), "DYNAMODB_EMPTY")
     put_banner(db, "two")
     clock.advance(1)
     assert flags.variation("banner", USER, "default") == "two"
