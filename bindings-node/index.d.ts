@@ -42,6 +42,13 @@ export interface Problem {
   message: string
 }
 
+/**
+ * Which engine evaluates in this process: `'native'` where flagcore's native
+ * module loads, `'wasm'` elsewhere (and in flagcore-wasm). `FLAGCORE_ENGINE`
+ * forces one in the flagcore package; `NODE_DEBUG=flagcore` logs why.
+ */
+export declare const engine: 'native' | 'wasm'
+
 /** A snapshot that could not be read. Nothing of it was loaded. */
 export declare class SnapshotError extends Error {
   /** Stable: SNAPSHOT_INVALID_JSON, SNAPSHOT_UNKNOWN_FORMAT, SNAPSHOT_INVALID_FIELD, FLAG_INVALID, SEGMENT_INVALID, SNAPSHOT_DUPLICATE_KEY, DYNAMODB_ITEM_INVALID. */

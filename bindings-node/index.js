@@ -1,10 +1,14 @@
 'use strict'
-// flagcore for Node: the shared API (api.js) over the N-API module, with the
-// Node-only FlagClient sources (a file, DynamoDB).
+// flagcore for Node: the shared API (api.js) over the core, with the
+// Node-only FlagClient sources (a file, DynamoDB). The core is the native
+// module where one loads here, and flagcore-wasm's build elsewhere (engine.js).
 
 const { createApi } = require('./api.js')
+const { loadEngine } = require('./engine.js')
 
-module.exports = createApi(require('./native.js'), require('./sources.js'), {
+const { engine, binding } = loadEngine()
+
+const flagcore = createApi(binding, require('./sources.js'), {
   signingKey: () => process.env.FLAGCORE_SIGNING_KEY,
   functionName: () => process.env.AWS_LAMBDA_FUNCTION_NAME,
   // An optional peer dependency: loaded only by clients made with { tracing: true }.
@@ -16,3 +20,8 @@ module.exports = createApi(require('./native.js'), require('./sources.js'), {
     }
   }
 })
+
+/** 'native' or 'wasm': which engine evaluates in this process. */
+Object.defineProperty(flagcore, 'engine', { value: engine, enumerable: true })
+
+module.exports = flagcore

@@ -8,6 +8,7 @@ import { createApi } from './dist/api.mjs'
 native.initSync({ module: wasm })
 
 const flagcore = createApi(native)
+flagcore.engine = 'wasm'
 
-export const { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider } = flagcore
+export const { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider, engine } = flagcore
 export default flagcore

@@ -5,3 +5,4 @@
 const { createApi } = require('./dist/api.cjs')
 
 module.exports = createApi(require('./dist/nodejs/flagcore.js'))
+module.exports.engine = 'wasm'

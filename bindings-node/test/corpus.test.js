@@ -7,9 +7,8 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const path = require('node:path')
-const { Snapshot, Context } = require('./impl.js')
+const { Snapshot, Context, testLabel: RUNTIME } = require('./impl.js')
 
-const RUNTIME = process.env.FLAGCORE_IMPL === 'wasm' ? 'wasm' : 'node'
 const vectors = path.join(__dirname, '..', '..', 'tests', 'vectors')
 const index = JSON.parse(fs.readFileSync(path.join(vectors, 'index.json'), 'utf8'))
 

@@ -1,0 +1,51 @@
+'use strict'
+// Which engine runs the core: the native module where a build for this
+// platform loads, otherwise the WebAssembly build from flagcore-wasm, with
+// the same API and the same answers. FLAGCORE_ENGINE=native|wasm forces one;
+// NODE_DEBUG=flagcore logs the choice and its reason.
+
+const debug = require('node:util').debuglog('flagcore')
+
+const FORCED = ['native', 'wasm']
+
+/**
+ * Why the native module did not load, in one line: the platform, then the
+ * first line of each error the loader met (napi-rs chains them as causes;
+ * its WASI candidates are left out, since flagcore ships no WASI build).
+ */
+function nativeFailure (error) {
+  const messages = []
+  for (let e = error && error.cause ? error.cause : error; e && messages.length < 8; e = e.cause) {
+    const line = String(e.message ?? e).split('\n')[0]
+    if (!/wasi/i.test(line) && !messages.includes(line)) messages.push(line)
+  }
+  return `no native build loads on ${process.platform}-${process.arch} (${messages.join('; ') || String(error)})`
+}
+
+function selectEngine (env = process.env, load = { native: () => require('./native.js'), wasm: () => require('flagcore-wasm/engine') }) {
+  const forced = env.FLAGCORE_ENGINE || undefined
+  if (forced !== undefined && !FORCED.includes(forced)) {
+    throw new Error(`flagcore: FLAGCORE_ENGINE must be "native" or "wasm", not ${JSON.stringify(forced)}`)
+  }
+  let reason
+  if (forced !== 'wasm') {
+    try {
+      const binding = load.native()
+      return { engine: 'native', binding, reason: forced ? 'FLAGCORE_ENGINE=native' : `the native build for ${process.platform}-${process.arch}` }
+    } catch (error) {
+      if (forced === 'native') throw new Error(`flagcore: FLAGCORE_ENGINE=native, but ${nativeFailure(error)}`, { cause: error })
+      reason = nativeFailure(error)
+    }
+  } else {
+    reason = 'FLAGCORE_ENGINE=wasm'
+  }
+  return { engine: 'wasm', binding: load.wasm(), reason }
+}
+
+function loadEngine () {
+  const selected = selectEngine()
+  debug('engine %s: %s', selected.engine, selected.reason)
+  return selected
+}
+
+module.exports = { loadEngine, selectEngine }
