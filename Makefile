@@ -35,7 +35,7 @@ NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 # The benchmark snapshot (1 MB, 506 flags), which the memory tests refresh.
 BENCH_SNAPSHOT := target/bench-snapshot.json
 
-.PHONY: setup-cross dist-native test-arm64 soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
+.PHONY: setup-cross dist-native dist test-dist soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -105,7 +105,7 @@ demo-cli: build ## show `flagcore check`, `rollout` and `eval` on the bundled ex
 	  '{"flag":"no-such-flag","context":{"kind":"user","key":"user-7"},"default":"off"}' \
 	  | $(FLAGCORE) eval --snapshot $(EXAMPLE) --batch
 
-test: setup lint test-node test-wasm test-python test-chain test-rust ## lint, the Node, WASM and Python packages' tests, the call chain, unit, CLI, corpus, property, differential and conformance tests
+test: setup lint test-node test-wasm test-python test-chain test-dist test-rust ## lint, the Node, WASM and Python packages' tests, the call chain, what make dist ships (arm64 under qemu), unit, CLI, corpus, property, differential and conformance tests
 
 # The conformance runner goes last: its `N passed, M failed` closes the output.
 test-rust:
@@ -123,7 +123,7 @@ node: setup-node ## build the Node package's native module; fails when its gener
 $(BENCH_SNAPSHOT): bench/src/lib.rs bench/examples/snapshot_json.rs
 	$(CARGO) run -q -p flagcore-bench --example snapshot_json > $@.tmp && mv $@.tmp $@
 
-test-node: node $(BENCH_SNAPSHOT) ## the Node package's tests (node --test), the fault matrix and the memory test among them
+test-node: node wasm $(BENCH_SNAPSHOT) ## the Node package's tests (node --test), the fault matrix and the memory test among them
 	cd $(NODE_DIR) && node --test test/
 
 wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm package (the core for wasm32: it must stay pure)
@@ -171,20 +171,21 @@ bench: setup-rust ## criterion benchmarks beside LaunchDarkly's Rust evaluator, 
 	$(CARGO) bench -p flagcore-bench --bench eval
 	@python3 bench/report.py
 
-bench-node: setup-node ## the Node package beside LaunchDarkly's Node SDK: per evaluation and cold start
-	cd $(NODE_DIR) && $(NAPI_BUILD) --release
+bench-node: dist ## the installed x86_64 npm packages beside LaunchDarkly's Node SDK: per evaluation and cold start
 	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
-	cd $(NODE_DIR) && node bench/bench.js ../target/bench-snapshot.json
+	$(NODE_DIR)/install-tarballs.sh $(INSTALLED)/bench-node $(NPM_MAIN) $(NPM_WASM) dist/npm/flagcore-linux-x64-gnu-$(VERSION).tgz
+	cd $(NODE_DIR) && FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/bench-node/node_modules/flagcore node bench/bench.js ../target/bench-snapshot.json
 
 bench-wasm: wasm setup-node ## flagcore-wasm beside the native Node package, per evaluation in Node, and its size
 	cd $(NODE_DIR) && $(NAPI_BUILD) --release
 	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
 	cd $(WASM_DIR) && node bench/bench.js ../target/bench-snapshot.json
 
-bench-python: setup-python ## the Python package beside LaunchDarkly's Python SDK: per evaluation and cold start
-	$(MAKE) --no-print-directory python MATURIN_FLAGS=--release
+bench-python: dist ## the installed x86_64 wheel beside LaunchDarkly's Python SDK: per evaluation and cold start
 	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
-	$(PYTHON) $(PY_DIR)/bench/bench.py target/bench-snapshot.json
+	rm -rf $(INSTALLED)/bench-python && $(PIP_FOR_LAMBDA) --target $(INSTALLED)/bench-python dist/wheels/flagcore-$(VERSION)-*manylinux2014_x86_64.*.whl
+	FLAGCORE_INSTALLED=$(abspath $(INSTALLED))/bench-python PYTHONPATH=$(abspath $(INSTALLED))/bench-python \
+	  $(PYTHON) $(PY_DIR)/bench/bench.py target/bench-snapshot.json
 
 corpus: ## regenerate tests/vectors/corpus from its generator (tests/generate/corpus.rs); review the diff before committing
 	FLAGCORE_WRITE_CORPUS=1 $(CARGO) test -q -p flagcore --test corpus -- --nocapture the_committed_corpus
@@ -218,31 +219,64 @@ fuzz: setup-rust $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz ## coverage-guided fuzzing of
 	  $(CARGO) test --release -p flagcore --test properties -- --nocapture
 
 # Cross builds: zig as the linker (ziglang and cargo-zigbuild from PyPI, in a
-# virtual environment of their own), the rustup target for arm64, and a
-# glibc 2.17 floor (manylinux2014, which Amazon Linux 2's 2.26 loads).
-ZIG_VENV := .tools/zig
-ZIG_PATH := PATH="$(abspath $(ZIG_VENV))/bin:$$PATH"
+# virtual environment of their own, with auditwheel), the rustup target for
+# arm64, and a glibc 2.17 floor (manylinux2014, which Amazon Linux 2's 2.26 loads).
+CROSS_VENV := .tools/cross
+CROSS_PATH := PATH="$(abspath $(CROSS_VENV))/bin:$$PATH"
+CROSS_TOOLS := ziglang==0.17.1 cargo-zigbuild==0.24.1 auditwheel==6.8.2
 DIST_ARCHES := x86_64 aarch64
+NATIVE_OUT := target/native
+VERSION := $(shell sed -n 's/^version = "\(.*\)"$$/\1/p' Cargo.toml | head -1)
+NPM_MAIN := dist/npm/flagcore-$(VERSION).tgz
+NPM_WASM := dist/npm/flagcore-wasm-$(VERSION).tgz
+# A Lambda architecture, npm's name for its CPU, and the wheel's.
+LAMBDA_ARCHES := x86_64:x64:x86_64 arm64:arm64:aarch64
+PIP_FOR_LAMBDA := $(PYTHON) -m pip install --quiet --disable-pip-version-check --no-index --no-deps --only-binary=:all:
 
-$(ZIG_VENV)/.installed:
-	python3 -m venv $(ZIG_VENV)
-	$(ZIG_VENV)/bin/pip install --quiet --disable-pip-version-check ziglang==0.17.1 cargo-zigbuild==0.24.1
-	@touch $@
+# The stamp names the pinned versions, so a new pin installs again.
+CROSS_STAMP := $(CROSS_VENV)/.installed-$(shell echo '$(CROSS_TOOLS)' | md5sum | cut -c1-12)
 
-setup-cross: $(ZIG_VENV)/.installed
+$(CROSS_STAMP):
+	@test -x $(CROSS_VENV)/bin/pip || python3 -m venv $(CROSS_VENV)
+	$(CROSS_VENV)/bin/pip install --quiet --disable-pip-version-check $(CROSS_TOOLS)
+	@rm -f $(CROSS_VENV)/.installed-* && touch $@
+
+setup-cross: $(CROSS_STAMP)
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
-dist-native: setup-cross setup-node setup-python ## release builds of the native module and the abi3 wheel for x86_64 and arm64 at a glibc 2.17 floor, into dist/, checked by tests/dist/elf_floor.py
-	@rm -rf dist/native dist/wheels
+# The native module and the abi3 wheel for both architectures, release and stripped.
+dist-native: setup-cross setup-node setup-python
+	@rm -rf $(NATIVE_OUT) dist/wheels
 	@for arch in $(DIST_ARCHES); do \
-	  (cd $(NODE_DIR) && $(ZIG_PATH) npx napi build --platform --release --target $$arch-unknown-linux-gnu.2.17 -x \
-	    --no-js --dts native.d.ts --output-dir ../dist/native/$$arch) || exit 1; \
-	  rm -f dist/native/$$arch/native.d.ts; \
-	  $(ZIG_PATH) $(PYTHON) -m maturin build --quiet --release --zig --target $$arch-unknown-linux-gnu \
+	  (cd $(NODE_DIR) && $(CROSS_PATH) npx napi build --platform --release --target $$arch-unknown-linux-gnu.2.17 -x \
+	    --no-js --dts native.d.ts --output-dir ../$(NATIVE_OUT)/$$arch) || exit 1; \
+	  rm -f $(NATIVE_OUT)/$$arch/native.d.ts; \
+	  $(CROSS_PATH) $(PYTHON) -m maturin build --quiet --release --zig --target $$arch-unknown-linux-gnu \
 	    --compatibility manylinux2014 -m $(PY_DIR)/Cargo.toml --out dist/wheels || exit 1; \
 	done
-	python3 tests/dist/elf_floor.py dist/native/*/*.node dist/wheels/*.whl
-	@ls -l dist/native/*/*.node dist/wheels/*.whl
+
+dist: dist-native wasm ## every artifact into dist/: npm tarballs (flagcore, its linux x64/arm64 packages, flagcore-wasm), manylinux2014 wheels and the sdist, Lambda layers; checked for the glibc 2.17 floor
+	@rm -rf dist/npm dist/layers target/layers && mkdir -p dist/layers
+	node $(NODE_DIR)/pack.js target/npm dist/npm x64=$(NATIVE_OUT)/x86_64/flagcore.linux-x64-gnu.node \
+	  arm64=$(NATIVE_OUT)/aarch64/flagcore.linux-arm64-gnu.node
+	$(PYTHON) -m maturin sdist -m $(PY_DIR)/Cargo.toml --out dist/wheels 2>&1 | tail -1
+	@# The layers, as Lambda mounts them at /opt: nodejs/node_modules and python/.
+	@for spec in $(LAMBDA_ARCHES); do IFS=: read lambda cpu wheel <<< "$$spec"; layer=target/layers/$$lambda; \
+	  $(NODE_DIR)/install-tarballs.sh $$layer/nodejs $(NPM_MAIN) $(NPM_WASM) dist/npm/flagcore-linux-$$cpu-gnu-$(VERSION).tgz >/dev/null || exit 1; \
+	  rm -f $$layer/nodejs/package.json $$layer/nodejs/package-lock.json $$layer/nodejs/node_modules/.package-lock.json; \
+	  $(PIP_FOR_LAMBDA) --platform manylinux2014_$$wheel --target $$layer/python dist/wheels/flagcore-$(VERSION)-*manylinux2014_$$wheel.*.whl || exit 1; \
+	  for runtime in nodejs python; do \
+	    (cd $$layer && zip -q -r -X $(abspath dist/layers)/flagcore-$$runtime-$$lambda.zip $$runtime) || exit 1; \
+	  done; \
+	done
+	python3 tests/dist/elf_floor.py dist/npm/flagcore-linux-*.tgz dist/wheels/*.whl dist/layers/*.zip
+	@for wheel in dist/wheels/*.whl; do \
+	  out=$$($(CROSS_VENV)/bin/auditwheel show $$wheel) || exit 1; \
+	  echo "$$out" | tr '\n' ' ' | grep -q 'consistent with the following platform tag: *"manylinux_2_17_' || \
+	    { echo "$$out"; echo "auditwheel: $$wheel is not manylinux_2_17" >&2; exit 1; }; \
+	  echo "auditwheel show: $$(basename $$wheel): manylinux_2_17"; \
+	done
+	python3 tests/dist/sizes.py dist
 
 # Running arm64 builds here: qemu-user and Debian's arm64 Node and Python,
 # extracted into a sysroot (never installed: they would replace the
@@ -259,6 +293,9 @@ ARM64_DEBS := nodejs:arm64 libnode108:arm64 libc6:arm64 libuv1:arm64 libbrotli1:
   libkrb5support0:arm64 libkeyutils1:arm64 media-types
 QEMU := qemu-aarch64-static -L $(abspath $(ARM64_SYSROOT))
 ARM64_BIN := $(abspath $(ARM64_SYSROOT))/usr/bin
+INSTALLED := target/installed
+INSTALLED_NODE_TESTS := test/installed.test.js test/corpus.test.js test/vectors.test.js test/token-vectors.test.js
+VENV_SITE := $(abspath $(VENV))/lib/python3.11/site-packages
 
 $(ARM64_ROOT)/.installed:
 	@command -v qemu-aarch64-static >/dev/null || { apt-get update -qq && apt-get install -y -qq qemu-user-static >/dev/null; }
@@ -268,14 +305,32 @@ $(ARM64_ROOT)/.installed:
 	for deb in $(ARM64_ROOT)/debs/*.deb; do dpkg -x $$deb $(ARM64_SYSROOT) || exit 1; done
 	@touch $@
 
-test-arm64: dist-native $(ARM64_ROOT)/.installed ## the arm64 builds under qemu: the corpus, the conformance cases and the token vectors through the Node module and the wheel
-	@for file in corpus vectors token-vectors; do \
-	  (cd $(NODE_DIR) && NAPI_RS_NATIVE_LIBRARY_PATH=$(abspath dist/native/aarch64/flagcore.linux-arm64-gnu.node) \
-	    $(QEMU) $(ARM64_BIN)/node test/$$file.test.js) || exit 1; \
+test-dist: dist node $(ARM64_ROOT)/.installed ## what make dist built, installed as users install it: npm tarballs into empty folders (native, no platform package, FLAGCORE_ENGINE=wasm, arm64 under qemu), the wheels and the sdist, the layers unpacked as /opt
+	@if python3 tests/dist/elf_floor.py $(NODE_DIR)/flagcore.linux-x64-gnu.node >/dev/null; then \
+	  echo "elf_floor.py passed the development build, which needs this machine's glibc" >&2; exit 1; \
+	else echo "elf floor: the development build (this machine's glibc) is refused, as it must be"; fi
+	$(NODE_DIR)/install-tarballs.sh $(INSTALLED)/native $(NPM_MAIN) $(NPM_WASM) dist/npm/flagcore-linux-x64-gnu-$(VERSION).tgz
+	$(NODE_DIR)/install-tarballs.sh $(INSTALLED)/wasm $(NPM_MAIN) $(NPM_WASM)
+	$(NODE_DIR)/install-tarballs.sh $(INSTALLED)/arm64 $(NPM_MAIN) $(NPM_WASM) dist/npm/flagcore-linux-arm64-gnu-$(VERSION).tgz
+	cd $(NODE_DIR) && FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/native/node_modules/flagcore FLAGCORE_EXPECT_ENGINE=native \
+	  node --test $(INSTALLED_NODE_TESTS)
+	cd $(NODE_DIR) && FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/wasm/node_modules/flagcore FLAGCORE_EXPECT_ENGINE=wasm \
+	  node --test $(INSTALLED_NODE_TESTS)
+	cd $(NODE_DIR) && FLAGCORE_ENGINE=wasm FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/native/node_modules/flagcore FLAGCORE_EXPECT_ENGINE=wasm \
+	  node --test $(INSTALLED_NODE_TESTS)
+	@for file in $(INSTALLED_NODE_TESTS); do \
+	  (cd $(NODE_DIR) && FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/arm64/node_modules/flagcore FLAGCORE_EXPECT_ENGINE=native \
+	    $(QEMU) $(ARM64_BIN)/node $$file) || exit 1; \
 	done
-	rm -rf target/arm64-wheel && python3 -m zipfile -e dist/wheels/*aarch64.whl target/arm64-wheel
-	cd $(PY_DIR) && PYTHONPATH=$(abspath target/arm64-wheel):$(abspath $(VENV))/lib/python3.11/site-packages \
-	  $(QEMU) $(ARM64_BIN)/python3.11 -m pytest tests/test_corpus.py tests/test_vectors.py tests/test_token_vectors.py -q -s -p no:cacheprovider
+	@for spec in $(LAMBDA_ARCHES); do IFS=: read lambda cpu wheel <<< "$$spec"; \
+	  rm -rf $(INSTALLED)/python-$$wheel; \
+	  $(PIP_FOR_LAMBDA) --platform manylinux2014_$$wheel --target $(INSTALLED)/python-$$wheel dist/wheels/flagcore-$(VERSION)-*manylinux2014_$$wheel.*.whl || exit 1; \
+	done
+	cd $(PY_DIR) && FLAGCORE_INSTALLED=$(abspath $(INSTALLED))/python-x86_64 FLAGCORE_DIST=$(abspath dist) PYTHONPATH=$(abspath $(INSTALLED))/python-x86_64:$(VENV_SITE) \
+	  ../$(PYTHON) -m pytest tests/test_dist.py tests/test_corpus.py tests/test_vectors.py tests/test_token_vectors.py -q -s -p no:cacheprovider
+	cd $(PY_DIR) && FLAGCORE_INSTALLED=$(abspath $(INSTALLED))/python-aarch64 PYTHONPATH=$(abspath $(INSTALLED))/python-aarch64:$(VENV_SITE) \
+	  $(QEMU) $(ARM64_BIN)/python3.11 -m pytest tests/test_dist.py tests/test_corpus.py tests/test_vectors.py tests/test_token_vectors.py -q -s -p no:cacheprovider
+	QEMU="$(QEMU)" ARM64_BIN=$(ARM64_BIN) python3 tests/dist/layers.py dist/layers
 
 clean: ## remove build output
 	$(CARGO) clean

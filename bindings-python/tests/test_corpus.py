@@ -5,11 +5,16 @@ dicts and prepared Contexts: every answer must be the corpus's canonical JSON
 from __future__ import annotations
 
 import json
+import os
+import platform
 from decimal import Decimal
 from typing import Any
 
 from conftest import METHODS, VECTORS
 from flagcore import Context, Snapshot
+
+# What the runner prints: the machine, and whether the wheel is an installed one (make test-dist).
+LABEL = f"python, {platform.machine()}{', installed' if os.environ.get('FLAGCORE_INSTALLED') else ''}"
 
 INDEX = json.loads((VECTORS / "index.json").read_text())
 
@@ -76,5 +81,5 @@ def test_the_corpus_byte_for_byte() -> None:
                     passed += 1
                 else:
                     failures.append(f"[python] {case['id']} ({variant}): expected {expected}\n  got {got}")
-    print(f"corpus (python): {passed} passed, {len(failures)} failed")
+    print(f"corpus ({LABEL}): {passed} passed, {len(failures)} failed")
     assert failures[:10] == []

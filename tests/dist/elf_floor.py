@@ -2,10 +2,11 @@
 """Checks that every shipped ELF file loads on a manylinux2014 system (glibc
 2.17, Amazon Linux 2's glibc 2.26 included): no GLIBC_ symbol version above
 2.17, and no library outside the manylinux2014 allow-list. Takes .node and .so
-files, and wheels (their .so files are checked inside). Prints one line per
+files, wheels and Lambda layers (zip), and npm tarballs: the ELF files inside
+are checked; an archive with none fails (the flagcore-wasm tarball is left out). Prints one line per
 file and `N passed, M failed`; exits 1 on any failure.
 
-    python3 tests/dist/elf_floor.py dist/native/*/*.node dist/wheels/*.whl
+    python3 tests/dist/elf_floor.py dist/npm/flagcore-linux-*.tgz dist/wheels/*.whl dist/layers/*.zip
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
@@ -45,17 +47,23 @@ def problems(path: Path) -> list[str]:
     return found
 
 
+def is_elf(name: str) -> bool:
+    return name.endswith((".so", ".node")) or ".so." in name
+
+
 def elf_files(path: Path, scratch: Path) -> list[tuple[str, Path]]:
-    if path.suffix != ".whl":
+    """The ELF files of a file, a wheel or layer (zip), or an npm tarball."""
+    if path.suffix in (".whl", ".zip"):
+        with zipfile.ZipFile(path) as archive:
+            out = [(f"{path.name}:{n}", Path(archive.extract(n, scratch / path.name))) for n in archive.namelist() if is_elf(n)]
+    elif path.name.endswith(".tgz"):
+        with tarfile.open(path) as archive:
+            members = [m for m in archive.getmembers() if m.isfile() and is_elf(m.name)]
+            archive.extractall(scratch / path.name, members=members, filter="data")
+            out = [(f"{path.name}:{m.name}", scratch / path.name / m.name) for m in members]
+    else:
         return [(str(path), path)]
-    out = []
-    with zipfile.ZipFile(path) as wheel:
-        for name in wheel.namelist():
-            if name.endswith(".so") or ".so." in name:
-                out.append((f"{path.name}:{name}", Path(wheel.extract(name, scratch))))
-    if not out:
-        out.append((f"{path.name}: no shared object inside", path))
-    return out
+    return out or [(f"{path.name}: no shared object inside", path)]
 
 
 def main(paths: list[str]) -> int:
@@ -63,7 +71,7 @@ def main(paths: list[str]) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for given in paths:
             for label, path in elf_files(Path(given), Path(scratch)):
-                found = problems(path) if path.suffix != ".whl" else ["not an ELF file"]
+                found = problems(path) if is_elf(path.name) else ["not an ELF file"]
                 if found:
                     failed += 1
                     print(f"FAIL {label}: {'; '.join(found)}")
