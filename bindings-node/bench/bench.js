@@ -1,16 +1,20 @@
 'use strict'
 // flagcore beside LaunchDarkly's Node SDK, in one run, on the core benchmark's
 // snapshot: per-evaluation time for both flags, and cold start in a fresh
-// process. `make bench-node` builds the release module and runs this.
+// process. `make bench-node` installs the x86_64 npm tarballs of `make dist`
+// into an empty folder and runs this on that install (FLAGCORE_PACKAGE).
 
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
 const { execFileSync } = require('node:child_process')
-const { Snapshot, Context } = require('..')
+const installed = process.env.FLAGCORE_PACKAGE
+if (!installed) throw new Error('FLAGCORE_PACKAGE must name the installed flagcore package (make bench-node sets it)')
+const { Snapshot, Context, engine } = require(installed)
+const app = path.dirname(path.dirname(installed))
 const ld = require('@launchdarkly/node-server-sdk')
 
-const snapshotFile = process.argv[2]
+const snapshotFile = process.argv[2] && path.resolve(process.argv[2])
 if (!snapshotFile) throw new Error('usage: node bench/bench.js SNAPSHOT.json')
 const text = fs.readFileSync(snapshotFile, 'utf8')
 const context = { kind: 'user', key: 'user-000042', email: 'dana@customer.example', country: 'US' }
@@ -53,13 +57,16 @@ async function timeRounds (contenders, { rounds = 15, perRound = 20000 } = {}) {
   return samples.map((s) => s.sort((a, b) => a - b)[Math.floor(s.length / 2)])
 }
 
-function coldStart (script, runs = 7) {
-  const times = []
+/** Median time of each script in fresh processes, run in turn so that both see the same machine. */
+function coldStarts (scripts, runs = 9) {
+  const times = scripts.map(() => [])
   for (let i = 0; i < runs; i++) {
-    const out = execFileSync(process.execPath, ['-e', script, snapshotFile], { cwd: path.join(__dirname, '..'), encoding: 'utf8' })
-    times.push(Number(out.trim()))
+    scripts.forEach(({ script, cwd, env }, n) => {
+      const out = execFileSync(process.execPath, ['-e', script, snapshotFile], { cwd, env: { ...process.env, ...env }, encoding: 'utf8' })
+      times[n].push(Number(out.trim()))
+    })
   }
-  return times.sort((a, b) => a - b)[Math.floor(runs / 2)]
+  return times.map((t) => t.sort((a, b) => a - b)[Math.floor(runs / 2)])
 }
 
 function show (ns) {
@@ -92,13 +99,13 @@ async function main () {
   }
   client.close()
 
-  const ourCold = coldStart(`
+  const ours = `
     const t = process.hrtime.bigint()
-    const { Snapshot } = require('.')
+    const { Snapshot } = require('flagcore')
     const s = Snapshot.fromJson(require('fs').readFileSync(process.argv[1]))
     s.variation('new-checkout', { kind: 'user', key: 'u' }, false)
-    console.log(Number(process.hrtime.bigint() - t))`)
-  const theirCold = coldStart(`
+    console.log(Number(process.hrtime.bigint() - t))`
+  const theirs = `
     const t = process.hrtime.bigint()
     const ld = require('@launchdarkly/node-server-sdk')
     const f = new ld.integrations.FileDataSourceFactory({ paths: [process.argv[1]] })
@@ -106,9 +113,16 @@ async function main () {
     const c = ld.init('k', { updateProcessor: f.getFactory(), sendEvents: false, diagnosticOptOut: true,
       logger: { error: nothing, warn: nothing, info: nothing, debug: nothing } })
     c.waitForInitialization({ timeout: 30 }).then(() => c.variation('new-checkout', { kind: 'user', key: 'u' }, false))
-      .then(() => { console.log(Number(process.hrtime.bigint() - t)); c.close() })`)
+      .then(() => { console.log(Number(process.hrtime.bigint() - t)); c.close() })`
+  const [ourCold, wasmCold, theirCold] = coldStarts([
+    { script: ours, cwd: app, env: { FLAGCORE_ENGINE: 'native' } },
+    { script: ours, cwd: app, env: { FLAGCORE_ENGINE: 'wasm' } },
+    { script: theirs, cwd: path.join(__dirname, '..') }
+  ])
   rows.push(['cold start: require + parse + first evaluation (fresh process)', ourCold, theirCold])
+  rows.push(['cold start on the WASM engine (no native build fits; FLAGCORE_ENGINE=wasm)', wasmCold, theirCold])
 
+  console.log(`flagcore ${require(path.join(installed, 'package.json')).version} installed in ${app}, engine ${engine}`)
   console.log(`Node ${process.version}, ${os.cpus().length} cores; snapshot ${(text.length / 1e6).toFixed(2)} MB, ${snapshot.flagKeys.length} flags`)
   console.log('| benchmark | flagcore | LaunchDarkly Node SDK | LaunchDarkly ÷ flagcore |')
   console.log('|---|---|---|---|')

@@ -1,6 +1,7 @@
 """flagcore beside LaunchDarkly's Python SDK, in one run, on the core
 benchmark's snapshot: per-evaluation time for both flags, and cold start in a
-fresh interpreter. `make bench-python` builds the release wheel and runs this.
+fresh interpreter. `make bench-python` installs the x86_64 wheel of `make dist`
+into a folder of its own and runs this on it.
 
     python bench/bench.py SNAPSHOT.json
 """
@@ -17,7 +18,14 @@ import time
 import timeit
 from typing import Any
 
+import flagcore
 from flagcore import Context, Snapshot
+
+# `make bench-python` measures the wheel of `make dist`, installed with pip
+# into a folder of its own (FLAGCORE_INSTALLED, first on PYTHONPATH).
+_INSTALLED = os.environ.get("FLAGCORE_INSTALLED")
+if not _INSTALLED or not os.path.realpath(flagcore.__file__).startswith(os.path.realpath(_INSTALLED)):
+    raise SystemExit(f"flagcore came from {flagcore.__file__}, not the installed wheel named by FLAGCORE_INSTALLED")
 
 CONTEXT = {"kind": "user", "key": "user-000042", "email": "dana@customer.example", "country": "US"}
 FLAGS = [
@@ -73,16 +81,19 @@ c.close()
 """
 
 
-def cold_start(script: str, path: str, runs: int = 7) -> tuple[float, float]:
-    """Median ns from the first statement to the first answer, and of the
-    whole process (interpreter start included), over fresh interpreters."""
-    inner, whole = [], []
+def cold_starts(scripts: list[str], path: str, runs: int = 9) -> list[tuple[float, float]]:
+    """For each script: median ns from the first statement to the first
+    answer, and of the whole process (interpreter start included), over
+    fresh interpreters, the scripts run in turn so that all see the same machine."""
+    inner: list[list[float]] = [[] for _ in scripts]
+    whole: list[list[float]] = [[] for _ in scripts]
     for _ in range(runs):
-        start = time.perf_counter_ns()
-        out = subprocess.run([sys.executable, "-c", script, path], capture_output=True, text=True, check=True)
-        whole.append(time.perf_counter_ns() - start)
-        inner.append(float(out.stdout.strip().splitlines()[-1]))
-    return statistics.median(inner), statistics.median(whole)
+        for n, script in enumerate(scripts):
+            start = time.perf_counter_ns()
+            out = subprocess.run([sys.executable, "-c", script, path], capture_output=True, text=True, check=True)
+            whole[n].append(time.perf_counter_ns() - start)
+            inner[n].append(float(out.stdout.strip().splitlines()[-1]))
+    return [(statistics.median(i), statistics.median(w)) for i, w in zip(inner, whole)]
 
 
 def show(ns: float) -> str:
@@ -122,11 +133,11 @@ def main() -> None:
         rows.append((f"{label}: variation_detail, prepared Context", detail, ld_detail))
     client.close()
 
-    ours_inner, ours_whole = cold_start(OURS_COLD, path)
-    theirs_inner, theirs_whole = cold_start(THEIRS_COLD, path)
+    (ours_inner, ours_whole), (theirs_inner, theirs_whole) = cold_starts([OURS_COLD, THEIRS_COLD], path)
     rows.append(("cold start: import + parse + first evaluation (fresh interpreter)", ours_inner, theirs_inner))
     rows.append(("cold start, whole process (interpreter start included)", ours_whole, theirs_whole))
 
+    print(f"flagcore from {flagcore.__file__}")
     print(f"Python {platform.python_version()}, {os.cpu_count()} cores; snapshot {len(data) / 1e6:.2f} MB, {len(snapshot)} flags")
     print("| benchmark | flagcore | LaunchDarkly Python SDK | LaunchDarkly ÷ flagcore |")
     print("|---|---|---|---|")
