@@ -39,7 +39,12 @@ function selectEngine (env = process.env, load = { native: () => require('./nati
   } else {
     reason = 'FLAGCORE_ENGINE=wasm'
   }
-  return { engine: 'wasm', binding: load.wasm(), reason }
+  try {
+    return { engine: 'wasm', binding: load.wasm(), reason }
+  } catch (error) {
+    // flagcore-wasm is a dependency of flagcore: missing, it was left out of the install.
+    throw new Error(`flagcore: no engine loads: ${reason}, and the WASM engine (flagcore-wasm) does not either (${String(error.message).split('\n')[0]})`, { cause: error })
+  }
 }
 
 function loadEngine () {

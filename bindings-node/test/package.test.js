@@ -95,6 +95,13 @@ test('a native module that loads but throws (an ABI this build does not serve) f
   assert.match(chosen.reason, /Module did not self-register/)
 })
 
+test('with neither engine, require says why for both', () => {
+  const { selectEngine } = require('../engine.js')
+  const missing = (name) => () => { throw new Error(`Cannot find module '${name}'`) }
+  assert.throws(() => selectEngine({}, { native: missing('flagcore-linux-x64-gnu'), wasm: missing('flagcore-wasm/engine') }),
+    /no engine loads: no native build loads on linux-x64 \(Cannot find module 'flagcore-linux-x64-gnu'\), and the WASM engine \(flagcore-wasm\) does not either \(Cannot find module 'flagcore-wasm\/engine'\)/)
+})
+
 test('every export of index.js is typed in index.d.ts', () => {
   const typings = fs.readFileSync(path.join(pkg, 'index.d.ts'), 'utf8')
   for (const [name, value] of Object.entries(require('flagcore'))) {
