@@ -73,6 +73,14 @@ test('a native module that does not load falls back to WASM and says why', () =>
   assert.match(log, /engine wasm: no native build loads on linux-x64 \(Cannot find module '.*no-such-flagcore\.node'\)/)
 })
 
+test('a native binary that is there but does not load (damaged, or for another system) falls back to WASM', () => {
+  const damaged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'flagcore-damaged-')), 'flagcore.linux-x64-gnu.node')
+  fs.writeFileSync(damaged, 'not an ELF file')
+  const { out, log } = loadIn({ NAPI_RS_NATIVE_LIBRARY_PATH: damaged })
+  assert.equal(out, 'wasm true')
+  assert.match(log, /engine wasm: no native build loads on linux-x64 \(.*flagcore-damaged-.*(invalid ELF header|file too short)/)
+})
+
 test('FLAGCORE_ENGINE=native fails loudly where the native module does not load', () => {
   const { status, log } = loadIn({ FLAGCORE_ENGINE: 'native', NAPI_RS_NATIVE_LIBRARY_PATH: path.join(os.tmpdir(), 'no-such-flagcore.node') })
   assert.notEqual(status, 0)
