@@ -26,7 +26,7 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
   const NUMBER = 2
   const STRING = 3
 
-  // The packed answer (see bindings-node/src/convert.rs).
+  // The packed answer (see core/src/host.rs).
   const KINDS = ['OFF', 'FALLTHROUGH', 'TARGET_MATCH', 'RULE_MATCH', 'PREREQUISITE_FAILED', 'ERROR']
   const ERROR_KINDS = ['CLIENT_NOT_READY', 'FLAG_NOT_FOUND', 'MALFORMED_FLAG', 'USER_NOT_SPECIFIED', 'WRONG_TYPE', 'EXCEPTION']
   const BIG_SEGMENTS = [undefined, 'HEALTHY', 'STALE', 'STORE_ERROR', 'NOT_CONFIGURED']
@@ -132,6 +132,12 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
         this.decides = false
       }
       Object.freeze(this)
+    }
+
+    /** LaunchDarkly's canonical key (`feature_flag.context.id` on a span), or null when the context is invalid. */
+    get canonicalKey () {
+      // The WASM build answers undefined where the native one answers null.
+      return native.canonicalKey(this.json) ?? null
     }
 
     /** @private The time a carried token's expiry is checked at; 0 when it carries none. */
@@ -734,11 +740,9 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     }
   }
 
+  /** `feature_flag.context.id`: the core's canonical key, empty for an invalid context. */
   function contextId (context) {
-    const object = context instanceof Context ? JSON.parse(context.json) : context
-    if (!object || typeof object !== 'object') return ''
-    if (object.kind !== 'multi') return String(object.key ?? '')
-    return Object.keys(object).filter((k) => k !== 'kind').sort().map((k) => `${k}:${object[k]?.key ?? ''}`).join(':')
+    return native.canonicalKey(context instanceof Context ? context.json : contextJson(context)) ?? ''
   }
 
   /**

@@ -23,6 +23,12 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
  */
 export declare function allFlagsState(snapshot: ExternalObject<Snapshot>, id: number, context: string, clientSideOnly: boolean, withReasons: boolean, detailsOnlyForTrackedFlags: boolean, nowMs: number): any | null
 
+/**
+ * LaunchDarkly's canonical key of a context (JSON text), or null when it
+ * is invalid.
+ */
+export declare function canonicalKey(context: string): string | null
+
 /** The problems `flagcore check` reports. */
 export declare function check(snapshot: ExternalObject<Snapshot>): any
 
@@ -52,7 +58,7 @@ export declare function evaluate(snapshot: ExternalObject<Snapshot>, flag: numbe
 export declare function evaluatePrepared(snapshot: ExternalObject<Snapshot>, flag: number, id: number, valueTypeCode: number, nowMs: number): number
 
 /**
- * What `index.js` needs to build the details of flag number `flag`: its
+ * What `api.js` needs to build the details of flag number `flag`: its
  * variations, rule ids and prerequisite keys.
  */
 export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: number): any

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.allFlagsState = nativeBinding.allFlagsState
+module.exports.canonicalKey = nativeBinding.canonicalKey
 module.exports.check = nativeBinding.check
 module.exports.contextError = nativeBinding.contextError
 module.exports.detailJson = nativeBinding.detailJson

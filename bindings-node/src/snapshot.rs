@@ -1,4 +1,4 @@
-//! The functions `index.js` wraps into its `Snapshot` and `Context` classes.
+//! The functions `api.js` wraps into its `Snapshot` and `Context` classes.
 //!
 //! A snapshot crosses as an N-API external, not a class: measured on this
 //! machine, a method call on a napi-rs class with a class argument costs
@@ -90,6 +90,13 @@ pub fn prepare_context(id: f64, context: String) -> f64 {
 #[napi(catch_unwind)]
 pub fn context_error(id: f64) -> Option<String> {
     contexts::context_error(id as u64)
+}
+
+/// LaunchDarkly's canonical key of a context (JSON text), or null when it
+/// is invalid.
+#[napi(catch_unwind)]
+pub fn canonical_key(context: String) -> Option<String> {
+    host::canonical_key(&context)
 }
 
 /// Registers a prepared context (JSON text) with a decision token, as
@@ -193,7 +200,7 @@ pub fn detail_json(
     })
 }
 
-/// What `index.js` needs to build the details of flag number `flag`: its
+/// What `api.js` needs to build the details of flag number `flag`: its
 /// variations, rule ids and prerequisite keys.
 #[napi(catch_unwind)]
 pub fn flag_info(snapshot: &External<Snapshot>, flag: u32) -> Value {

@@ -142,7 +142,7 @@ test('with tracing, evaluations become feature_flag.evaluation span events', asy
   const quiet = memoryClient()
   await api.trace.getTracer('test').startActiveSpan('handler', async (span) => {
     await client.boolVariation('canary', { kind: 'user', key: 'user-1' }, false)
-    await client.stringVariation('no-such-flag', { kind: 'user', key: 'user-1' }, 'x')
+    await client.stringVariation('no-such-flag', { kind: 'multi', org: { key: 'o' } }, 'x')
     await quiet.client.boolVariation('canary', { kind: 'user', key: 'user-1' }, false)
     span.end()
   })
@@ -161,6 +161,8 @@ test('with tracing, evaluations become feature_flag.evaluation span events', asy
   })
   assert.equal(miss.attributes['error.type'], 'FLAG_NOT_FOUND')
   assert.equal(miss.attributes['feature_flag.result.reason'], 'error')
+  // The canonical key, from the core (tests/vectors/contexts): Python's span says the same.
+  assert.equal(miss.attributes['feature_flag.context.id'], 'org:o')
 })
 
 test('without tracing, @opentelemetry/api is never loaded', () => {

@@ -63,13 +63,20 @@ impl Context {
         Ok(convert::to_python(py, &self.token_status)?.cast_into::<PyDict>()?)
     }
 
+    /// LaunchDarkly's canonical key (`feature_flag.context.id` on a span), or
+    /// `None` when the context is invalid.
+    #[getter]
+    fn canonical_key(&self) -> Option<String> {
+        self.parsed.as_ref().ok().map(|context| context.canonical_key())
+    }
+
     /// Whether the context can be evaluated.
     #[getter]
     fn valid(&self) -> bool {
         self.parsed.is_ok()
     }
 
-    /// Each kind's key: `{"user": "user-1"}`; empty when invalid.
+    /// Each kind and its key, in kind order: `[("user", "user-1")]`; empty when invalid.
     #[getter]
     fn keys(&self) -> Vec<(String, String)> {
         match &self.parsed {

@@ -140,7 +140,7 @@ def test_with_tracing_evaluations_become_span_events() -> None:
     quiet, _ = memory_client()
     with tracer.start_as_current_span("handler"):
         client.bool_variation("canary", {"kind": "user", "key": "user-1"}, False)
-        client.string_variation("no-such-flag", {"kind": "user", "key": "user-1"}, "x")
+        client.string_variation("no-such-flag", {"kind": "multi", "org": {"key": "o"}}, "x")
         quiet.bool_variation("canary", {"kind": "user", "key": "user-1"}, False)
     client.bool_variation("canary", {"kind": "user", "key": "user-1"}, False)  # no span: no event
     [span] = exporter.get_finished_spans()
@@ -158,6 +158,8 @@ def test_with_tracing_evaluations_become_span_events() -> None:
         "feature_flag.version": snapshot.id,
     }
     assert (miss.attributes or {})["error.type"] == "FLAG_NOT_FOUND"
+    # The canonical key, from the core (tests/vectors/contexts): Node's span says the same.
+    assert (miss.attributes or {})["feature_flag.context.id"] == "org:o"
     assert trace.get_current_span().is_recording() is False
 
 

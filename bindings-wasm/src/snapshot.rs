@@ -96,6 +96,13 @@ pub fn context_error(id: f64) -> Option<String> {
     CONTEXTS.with(|cache| cache.try_borrow().ok()?.context_error(id as u64))
 }
 
+/// LaunchDarkly's canonical key of a context (JSON text), or null when it
+/// is invalid.
+#[wasm_bindgen(js_name = canonicalKey)]
+pub fn canonical_key(context: &str) -> Option<String> {
+    host::canonical_key(context)
+}
+
 /// Registers a prepared context with a decision token, as `prepareContext`
 /// does: `{"id", "context": why it is invalid or null, "token": what became
 /// of the token}`.

@@ -149,6 +149,36 @@ impl Context {
         self.token.as_deref()
     }
 
+    /// LaunchDarkly's canonical key, which spans carry as
+    /// `feature_flag.context.id`: a user's key as it is; `kind:key` for
+    /// another kind; `kind:key` pairs in kind order, joined by `:`, for
+    /// several kinds. In the pairs, `%` and `:` in keys are escaped as
+    /// `%25` and `%3A`. A multi-kind context of one kind is that kind's
+    /// context (as LaunchDarkly's SDKs build it).
+    pub fn canonical_key(&self) -> String {
+        match self.parts.as_slice() {
+            [only] if only.kind() == "user" => only.key().to_owned(),
+            parts => {
+                let mut out = String::new();
+                for (n, part) in parts.iter().enumerate() {
+                    if n > 0 {
+                        out.push(':');
+                    }
+                    out.push_str(part.kind());
+                    out.push(':');
+                    for c in part.key().chars() {
+                        match c {
+                            '%' => out.push_str("%25"),
+                            ':' => out.push_str("%3A"),
+                            c => out.push(c),
+                        }
+                    }
+                }
+                out
+            }
+        }
+    }
+
     /// Whether this is a multi-kind context.
     pub fn is_multi(&self) -> bool {
         self.multi

@@ -1,6 +1,6 @@
 //! What the JavaScript hosts (the Node and WASM packages) share, so that they
 //! cannot drift: the packed answer of an evaluation, and the cache of parsed
-//! contexts. Their `index.js` builds LaunchDarkly's detail objects from the
+//! contexts. Their shared `api.js` builds LaunchDarkly's detail objects from the
 //! packed number and from values it fetched once per flag, so an evaluation
 //! crosses the boundary once, with numbers only.
 //!
@@ -480,6 +480,12 @@ impl ContextCache {
         let (_, parsed) = self.entries.get(self.find(&Key::Prepared(id))?)?;
         Some(f(parsed.as_ref()))
     }
+}
+
+/// The canonical key of the context in `json` ([`Context::canonical_key`]),
+/// or `None` when it is not a valid context.
+pub fn canonical_key(json: &str) -> Option<String> {
+    Context::from_json(json).ok().map(|context| context.canonical_key())
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The immutable snapshot: flags and segments read once from any of the
-//! formats in `SNAPSHOTS.md`, prepared for evaluation, with a content id.
+//! formats the README lists under "Snapshots", prepared for evaluation, with a content id.
 
 use std::fmt;
 use std::marker::PhantomData;

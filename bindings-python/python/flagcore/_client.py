@@ -437,11 +437,9 @@ class FlagClient:
 
 
 def _context_id(context: Any) -> str:
-    """The context's key; for a multi-kind one, ``kind:key`` pairs by kind."""
-    pairs = context.keys if isinstance(context, Context) else Context(context).keys
-    if len(pairs) == 1:
-        return pairs[0][1]
-    return ":".join(f"{kind}:{key}" for kind, key in sorted(pairs))
+    """``feature_flag.context.id``: the core's canonical key, empty for an invalid context."""
+    prepared = context if isinstance(context, Context) else Context(context)
+    return prepared.canonical_key or ""
 
 
 def _uninitialized(problems: list[dict[str, Any]]) -> bool:
