@@ -13,7 +13,7 @@ const { OpenFeature } = require('@openfeature/server-sdk')
 const api = require('@opentelemetry/api')
 const { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } = require('@opentelemetry/sdk-trace-base')
 const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks')
-const { FlagClient, FlagcoreProvider, Snapshot } = require('..')
+const { FlagClient, FlagcoreProvider, Snapshot } = require('./impl.js')
 
 const schema = require('../../tests/emf/schema.json')
 const validate = new Ajv({ strict: false, allErrors: true }).compile(schema)
@@ -133,7 +133,9 @@ test("the provider maps flagcore's reasons and errors to OpenFeature's", async (
   await OpenFeature.close()
 })
 
-test('with tracing, evaluations become feature_flag.evaluation span events', async () => {
+const tracingSkip = process.env.FLAGCORE_IMPL === 'wasm' && 'flagcore-wasm takes no tracer: tracing is wired in the Node package (index.js)'
+
+test('with tracing, evaluations become feature_flag.evaluation span events', { skip: tracingSkip }, async () => {
   const exporter = new InMemorySpanExporter()
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] })
   api.context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())

@@ -29,6 +29,11 @@ if (fs.existsSync(conformance)) {
   console.log(`!!! ${conformance} is missing: LaunchDarkly's conformance cases were NOT run.`)
 }
 
+// In CI a missing folder is a broken checkout, not a choice.
+test("LaunchDarkly's conformance cases are present in CI", { skip: process.env.CI !== 'true' && 'CI is not true' }, () => {
+  assert.ok(fs.existsSync(conformance), `${conformance} is missing: the conformance cases must run in CI`)
+})
+
 const METHODS = {
   bool: 'boolVariationDetail',
   int: 'numberVariationDetail',
