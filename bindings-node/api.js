@@ -477,6 +477,8 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     #loadedAt = 0
     #checkedAt = 0
     #failedAt = 0
+    #dueAt = -Infinity
+    #tokenDueAt = Infinity
     #lastError = null
     #warnings = []
     // Snapshot ids this client has replaced, or looked for at a token's
@@ -515,10 +517,11 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
       this.#signingKey = keyText(options.signingKey ?? (hostDefaults.signingKey && hostDefaults.signingKey()))
       this.#source = this.#offline ? null : makeSource(options.source)
       const ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS
-      this.#ttlMs = ttl < 0 ? Infinity : ttl * 1000
+      this.#ttlMs = ttl * 1000
       // After a failure, wait this long before trying the source again, so an
       // outage does not make every call wait for it.
-      this.#retryMs = Math.min(this.#ttlMs, options.retryMs ?? 1000)
+      this.#retryMs = options.retryMs ?? 1000
+      this.#schedule()
       this.#logger = options.logger ?? console
       this.#now = options.now ?? Date.now
       this.#maxTokenTtlSeconds = Number(options.maxTokenTtlSeconds ?? 0)
@@ -568,9 +571,11 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
         }
         this.#checkedAt = now
         this.#lastError = null
+        this.#schedule()
         return this.#snapshot
       } catch (error) {
         this.#failedAt = this.#now()
+        this.#schedule()
         this.#lastError = error
         const age = this.#snapshot ? `serving the snapshot loaded ${Math.round((this.#now() - this.#loadedAt) / 1000)} s ago` : 'no snapshot yet: answering defaults'
         this.#logger.warn(`flagcore: refreshing from ${this.#source.describe()} failed (${error.message}); ${age}`)
@@ -578,16 +583,16 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
       }
     }
 
-    // Within the backoff after a failure, no call waits for the source.
-    #backingOff (now) {
-      return this.#failedAt > this.#checkedAt && now - this.#failedAt < this.#retryMs
+    // When calls refresh is the core's rule (core/src/refresh.rs), asked
+    // after each load and failure; a call only compares the time.
+    #schedule () {
+      const [call, token] = native.refreshDeadlines(this.#ttlMs, this.#retryMs, this.#snapshot !== null, this.#checkedAt, this.#failedAt)
+      this.#dueAt = call
+      this.#tokenDueAt = token
     }
 
     #due () {
-      const now = this.#now()
-      if (this.#backingOff(now)) return false
-      if (!this.#snapshot) return true
-      return now - this.#checkedAt >= this.#ttlMs
+      return this.#now() >= this.#dueAt
     }
 
     #remember (id) {
@@ -601,10 +606,9 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     // within the backoff. A token from a snapshot it replaced (older data),
     // or one it already looked for, waits for the time to live like any call.
     #dueForToken (status) {
-      const now = this.#now()
       if (!this.#snapshot || !status.applied || status.snapshotId === this.#snapshot.id) return false
       if (this.#seenIds.includes(status.snapshotId)) return false
-      return !this.#backingOff(now) && now - this.#checkedAt >= this.#retryMs
+      return this.#now() >= this.#tokenDueAt
     }
 
     /** Where the client stands: the snapshot's id and age, and the last refresh error. */

@@ -86,6 +86,12 @@ export declare function prepareContext(id: number, context: string): number
 export declare function prepareContextWithToken(id: number, context: string, token: string | undefined | null, signingKey: string | undefined | null, nowMs: number, maxTtlSeconds: number): any
 
 /**
+ * `[call, token]`: from when a call refreshes first, and a call with a
+ * token from a snapshot the client has not seen (times in milliseconds).
+ */
+export declare function refreshDeadlines(ttlMs: number, retryMs: number, hasSnapshot: boolean, checkedAtMs: number, failedAtMs: number): Array<number>
+
+/**
  * CloudWatch EMF lines for an invocation's records:
  * `{"evaluations": {flag: {variation: count}}, "measurements": [{"name", "value", "unit"}]}`.
  */

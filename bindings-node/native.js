@@ -846,6 +846,7 @@ module.exports.flagInfo = nativeBinding.flagInfo
 module.exports.issueToken = nativeBinding.issueToken
 module.exports.prepareContext = nativeBinding.prepareContext
 module.exports.prepareContextWithToken = nativeBinding.prepareContextWithToken
+module.exports.refreshDeadlines = nativeBinding.refreshDeadlines
 module.exports.renderMetrics = nativeBinding.renderMetrics
 module.exports.snapshotFlagKeys = nativeBinding.snapshotFlagKeys
 module.exports.snapshotFromDynamodbItems = nativeBinding.snapshotFromDynamodbItems

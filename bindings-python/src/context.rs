@@ -67,7 +67,10 @@ impl Context {
     /// `None` when the context is invalid.
     #[getter]
     fn canonical_key(&self) -> Option<String> {
-        self.parsed.as_ref().ok().map(|context| context.canonical_key())
+        self.parsed
+            .as_ref()
+            .ok()
+            .map(|context| context.canonical_key())
     }
 
     /// Whether the context can be evaluated.

@@ -5,6 +5,7 @@
 mod context;
 mod convert;
 mod detail;
+mod refresh;
 mod snapshot;
 
 use pyo3::prelude::*;
@@ -66,6 +67,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let version = m.py().version_info();
     convert::borrow_utf8_from((version.major, version.minor));
     m.add_function(wrap_pyfunction!(render_metrics, m)?)?;
+    m.add_function(wrap_pyfunction!(refresh::refresh_deadlines, m)?)?;
     m.add_class::<snapshot::Snapshot>()?;
     m.add_class::<context::Context>()?;
     m.add_class::<detail::EvaluationDetail>()?;

@@ -1,5 +1,5 @@
 //! The WASM half of the `flagcore-wasm` npm package. Registration only: the
-//! exported functions live in `snapshot.rs`, value conversion in
+//! exported functions live in `snapshot.rs` and `refresh.rs`, value conversion in
 //! `convert.rs`, error mapping in `error.rs`. Behaviour lives in the core.
 //!
 //! A panic would trap the whole WASM instance; the core has none, and this
@@ -13,4 +13,5 @@
 
 mod convert;
 mod error;
+mod refresh;
 mod snapshot;

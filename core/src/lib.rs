@@ -36,6 +36,7 @@ mod keyset;
 pub mod metrics;
 mod model;
 mod reason;
+pub mod refresh;
 mod segment;
 mod semver;
 mod snapshot;

@@ -10,7 +10,7 @@ import os
 import time
 import weakref
 
-from ._native import Context, EvaluationDetail, FlagsState, Snapshot, TokenError, render_metrics
+from ._native import Context, EvaluationDetail, FlagsState, Snapshot, TokenError, refresh_deadlines, render_metrics
 from ._sources import DynamoDBSource, FileSource, UrlSource
 
 TYPE_CHECKING = False
@@ -95,8 +95,8 @@ class FlagClient:
         self._source: Source | None = None
         if not self._offline:
             self._source = _make_source(source, file, url, dynamodb_table, prefix, dynamodb_client)
-        self._ttl = float("inf") if ttl_seconds < 0 else float(ttl_seconds)
-        self._retry = min(self._ttl, retry_seconds)
+        self._ttl = float(ttl_seconds)
+        self._retry = float(retry_seconds)
         self._logger = logger
         self._clock = clock
         self._lock = _thread.allocate_lock()
@@ -104,6 +104,8 @@ class FlagClient:
         self._loaded_at = 0.0
         self._checked_at = 0.0
         self._failed_at = 0.0
+        self._due_at = float("-inf")
+        self._token_due_at = float("inf")
         self._last_error: BaseException | None = None
         self._warnings: list[dict[str, Any]] = []
         # Snapshot ids this client replaced, or looked for at a token's
@@ -166,6 +168,7 @@ class FlagClient:
             problems = self._replaceable(loaded)
         except Exception as error:  # any failure of the source keeps what we have
             self._failed_at = self._clock()
+            self._schedule()
             self._last_error = error
             self._warn(error)
             return self._snapshot
@@ -181,6 +184,7 @@ class FlagClient:
             for problem in self._warnings:
                 self._log("flagcore: %s: %s: %s", self._source.describe(), problem["code"], problem["message"])
         self._last_error = None
+        self._schedule()
         return self._snapshot
 
     def _replaceable(self, loaded: Snapshot) -> list[dict[str, Any]] | None:
@@ -196,17 +200,15 @@ class FlagClient:
             raise OSError("STORE_NOT_INITIALIZED: the table lost its $inited marker; keeping the snapshot read while it had one")
         return problems
 
-    def _backing_off(self, now: float) -> bool:
-        """Within the backoff after a failure, no call waits for the source."""
-        return self._failed_at > self._checked_at and now - self._failed_at < self._retry
+    def _schedule(self) -> None:
+        """When calls refresh is the core's rule (core/src/refresh.rs), asked
+        after each load and failure; a call only compares the time."""
+        self._due_at, self._token_due_at = refresh_deadlines(
+            self._ttl, self._retry, self._snapshot is not None, self._checked_at, self._failed_at
+        )
 
     def _due(self) -> bool:
-        now = self._clock()
-        if self._backing_off(now):
-            return False
-        if self._snapshot is None:
-            return True
-        return now - self._checked_at >= self._ttl
+        return self._clock() >= self._due_at
 
     def _remember(self, snapshot_id: str) -> None:
         if snapshot_id not in self._seen_ids:
@@ -223,8 +225,7 @@ class FlagClient:
             return False
         if status["snapshotId"] in self._seen_ids:
             return False
-        now = self._clock()
-        return not self._backing_off(now) and now - self._checked_at >= self._retry
+        return self._clock() >= self._token_due_at
 
     def _refresh_for_token(self, status: dict[str, Any]) -> None:
         with self._lock:

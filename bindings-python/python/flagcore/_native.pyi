@@ -1,6 +1,11 @@
 # Types of the native module; the package re-exports everything here.
 from typing import Any, Callable, Mapping, Optional, Sequence, Tuple, Union, final
 
+def refresh_deadlines(ttl: float, retry: float, has_snapshot: bool, checked_at: float, failed_at: float) -> Tuple[float, float]:
+    """``(call, token)``: from when a call refreshes first, and a call with a
+    token from a snapshot the client has not seen (core/src/refresh.rs)."""
+    ...
+
 def render_metrics(
     records: Mapping[str, Any],
     namespace: str,
@@ -8,7 +13,7 @@ def render_metrics(
     timestamp_ms: Optional[float] = None,
 ) -> list[str]: ...
 
-__all__ = ["render_metrics", "Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError"]
+__all__ = ["refresh_deadlines", "render_metrics", "Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError"]
 
 class SnapshotError(ValueError):
     """A snapshot that could not be read: ``code`` is stable, ``path`` points into the input."""

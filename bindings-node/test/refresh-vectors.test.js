@@ -1,0 +1,30 @@
+'use strict'
+// The shared refresh vectors (tests/vectors/refresh): when a FlagClient
+// refreshes, through the binding's refreshDeadlines, which FlagClient asks
+// after each load and failure. The core and Python run the same file;
+// test/client.test.js and test/faults.test.js check the client around it.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const fs = require('node:fs')
+const path = require('node:path')
+
+const engine = process.env.FLAGCORE_IMPL === 'wasm'
+  ? require('../../bindings-wasm/dist/nodejs/flagcore.js')
+  : require('../native.js')
+const vectors = path.join(__dirname, '..', '..', 'tests', 'vectors')
+const index = JSON.parse(fs.readFileSync(path.join(vectors, 'index.json'), 'utf8'))
+const cases = index.refresh.flatMap((name) =>
+  fs.readFileSync(path.join(vectors, name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)))
+
+test('every refresh vector', () => {
+  const failures = []
+  for (const c of cases) {
+    const [call, token] = engine.refreshDeadlines(c.ttlMs, c.retryMs, c.hasSnapshot, c.checkedAtMs, c.failedAtMs)
+    const got = [c.nowMs >= call, c.nowMs >= token]
+    if (got[0] !== c.due || got[1] !== c.dueForToken) failures.push(`${c.name}: expected ${[c.due, c.dueForToken]}, got ${got}`)
+  }
+  console.log(`refresh vectors: ${cases.length - failures.length} passed, ${failures.length} failed`)
+  assert.ok(cases.length > 0, 'no refresh vectors')
+  assert.deepEqual(failures, [])
+})

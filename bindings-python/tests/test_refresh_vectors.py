@@ -1,0 +1,31 @@
+"""The shared refresh vectors (tests/vectors/refresh): when a FlagClient
+refreshes, through the binding's refresh_deadlines, which FlagClient asks
+after each load and failure. The core, Node and WASM run the same file;
+tests/test_client.py and tests/test_faults.py check the client around it."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import VECTORS
+from flagcore._native import refresh_deadlines
+
+INDEX = json.loads((VECTORS / "index.json").read_text())
+CASES = [
+    json.loads(line)
+    for name in INDEX["refresh"]
+    for line in (VECTORS / name).read_text(encoding="utf-8").splitlines()
+    if line.strip()
+]
+
+
+def test_every_refresh_vector() -> None:
+    failures = []
+    for case in CASES:
+        call, token = refresh_deadlines(case["ttlMs"], case["retryMs"], case["hasSnapshot"], case["checkedAtMs"], case["failedAtMs"])
+        got = (case["nowMs"] >= call, case["nowMs"] >= token)
+        if got != (case["due"], case["dueForToken"]):
+            failures.append(f"{case['name']}: expected {(case['due'], case['dueForToken'])}, got {got}")
+    print(f"refresh vectors: {len(CASES) - len(failures)} passed, {len(failures)} failed")
+    assert CASES, "no refresh vectors"
+    assert failures == []

@@ -1,0 +1,24 @@
+//! The refresh rule of `flagcore::refresh`, for the JS FlagClient: it asks
+//! after each load and failure, then compares times on every call.
+
+use flagcore::refresh::{RefreshPolicy, RefreshState};
+use wasm_bindgen::prelude::*;
+
+/// `[call, token]`: from when a call refreshes first, and a call with a
+/// token from a snapshot the client has not seen (times in milliseconds).
+#[wasm_bindgen(js_name = refreshDeadlines)]
+pub fn refresh_deadlines(
+    ttl_ms: f64,
+    retry_ms: f64,
+    has_snapshot: bool,
+    checked_at_ms: f64,
+    failed_at_ms: f64,
+) -> Vec<f64> {
+    let state = RefreshState {
+        has_snapshot,
+        checked_at: checked_at_ms,
+        failed_at: failed_at_ms,
+    };
+    let deadlines = RefreshPolicy::new(ttl_ms, retry_ms).deadlines(state);
+    vec![deadlines.call, deadlines.token]
+}
