@@ -485,7 +485,9 @@ impl ContextCache {
 /// The canonical key of the context in `json` ([`Context::canonical_key`]),
 /// or `None` when it is not a valid context.
 pub fn canonical_key(json: &str) -> Option<String> {
-    Context::from_json(json).ok().map(|context| context.canonical_key())
+    Context::from_json(json)
+        .ok()
+        .map(|context| context.canonical_key())
 }
 
 #[cfg(test)]
