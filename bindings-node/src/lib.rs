@@ -1,12 +1,16 @@
-//! The native half of the `flagcore` npm package. Registration only: the
-//! exported functions live in `snapshot.rs` and `refresh.rs`, the per-thread context cache in `contexts.rs`,
+//! The native half of the `flagcore` npm package. Registration only; the
+//! exported functions live by job, under the same file names as in the WASM
+//! and Python bindings: `snapshot.rs`, `context.rs` (prepared contexts and
+//! their per-thread cache), `detail.rs`, `metrics.rs`, `refresh.rs`, with
 //! error mapping in `error.rs`. Behaviour lives in the core.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // In test builds napi-derive does not register the exported functions, so
 // what only they use looks unused there.
 #![cfg_attr(test, allow(dead_code))]
 
-mod contexts;
+mod context;
+mod detail;
 mod error;
+mod metrics;
 mod refresh;
 mod snapshot;

@@ -1,10 +1,10 @@
-//! The functions `api.js` wraps into its `Snapshot` and `Context` classes.
+//! The snapshot functions `api.js` wraps into its `Snapshot` class.
 //!
 //! A snapshot crosses as an N-API external, not a class: measured on this
 //! machine, a method call on a napi-rs class with a class argument costs
 //! about 420 ns before any work, a function taking externals about 130 ns.
 //! Contexts cross as JSON text, and the parsed form of the last few is kept
-//! (see `contexts.rs`): creating an external per context costs microseconds.
+//! (see `context.rs`): creating an external per context costs microseconds.
 
 use flagcore::host::{self, NOT_PREPARED};
 use flagcore::{AllFlagsOptions, Snapshot};
@@ -13,7 +13,7 @@ use napi::Result;
 use napi_derive::napi;
 use serde_json::Value;
 
-use crate::contexts;
+use crate::context;
 use crate::error::{invalid_argument, snapshot_error};
 
 /// A parsed snapshot holds about five times its JSON's size (measured on the
@@ -78,51 +78,6 @@ pub fn snapshot_flag_keys(snapshot: &External<Snapshot>) -> Vec<String> {
     snapshot.flag_keys().to_vec()
 }
 
-/// Registers a prepared context (JSON text): under `id` again after the
-/// cache let it go, or under a new number for 0. Answers the number, negated
-/// when the context is invalid (`contextError` says why).
-#[napi(catch_unwind)]
-pub fn prepare_context(id: f64, context: String) -> f64 {
-    contexts::prepare(id as u64, &context)
-}
-
-/// Why prepared context `id` is invalid, or null.
-#[napi(catch_unwind)]
-pub fn context_error(id: f64) -> Option<String> {
-    contexts::context_error(id as u64)
-}
-
-/// LaunchDarkly's canonical key of a context (JSON text), or null when it
-/// is invalid.
-#[napi(catch_unwind)]
-pub fn canonical_key(context: String) -> Option<String> {
-    host::canonical_key(&context)
-}
-
-/// Registers a prepared context (JSON text) with a decision token, as
-/// `prepareContext` does: `{"id", "context": why it is invalid or null,
-/// "token": what became of the token}`. `max_ttl_seconds` is the longest
-/// token lifetime accepted (0: the default).
-#[napi(catch_unwind)]
-pub fn prepare_context_with_token(
-    id: f64,
-    context: String,
-    token: Option<String>,
-    signing_key: Option<String>,
-    now_ms: f64,
-    max_ttl_seconds: f64,
-) -> Value {
-    let key = signing_key.unwrap_or_default();
-    contexts::prepare_with_token(
-        id as u64,
-        &context,
-        token.as_deref(),
-        key.as_bytes(),
-        now_ms,
-        max_ttl_seconds,
-    )
-}
-
 /// A decision token for `flag_keys` and the context (prepared context `id`,
 /// or JSON text for 0): `{"token"}` or `{"error": {"code", "message"}}`;
 /// null when the context must be prepared again.
@@ -138,7 +93,7 @@ pub fn issue_token(
     ttl_seconds: f64,
 ) -> Option<Value> {
     let key = signing_key.unwrap_or_default();
-    contexts::with_prepared_or_text(id as u64, &context, |parsed| {
+    context::with_prepared_or_text(id as u64, &context, |parsed| {
         host::issue_token(
             snapshot,
             parsed,
@@ -161,7 +116,7 @@ pub fn evaluate_prepared(
     value_type_code: u32,
     now_ms: f64,
 ) -> f64 {
-    contexts::with_prepared(id as u64, |parsed| {
+    context::with_prepared(id as u64, |parsed| {
         host::evaluate_packed(snapshot, flag, parsed, value_type_code, now_ms)
     })
     .unwrap_or(NOT_PREPARED)
@@ -176,35 +131,9 @@ pub fn evaluate(
     context: String,
     value_type_code: u32,
 ) -> f64 {
-    contexts::with_text(&context, |parsed| {
+    context::with_text(&context, |parsed| {
         host::evaluate_packed(snapshot, flag, parsed, value_type_code, 0.0)
     })
-}
-
-/// The whole detail as JSON, for keys that are not in the snapshot and for
-/// details that do not fit the packed number; the context is prepared
-/// context `id`, or JSON text for 0. `variationIndex` is null when the
-/// caller's default applies; the answer is null when the context must be
-/// prepared again.
-#[napi(catch_unwind)]
-pub fn detail_json(
-    snapshot: &External<Snapshot>,
-    flag_key: String,
-    id: f64,
-    context: String,
-    value_type_code: u32,
-    now_ms: f64,
-) -> Option<Value> {
-    contexts::with_prepared_or_text(id as u64, &context, |parsed| {
-        host::detail_json(snapshot, &flag_key, parsed, value_type_code, now_ms)
-    })
-}
-
-/// What `api.js` needs to build the details of flag number `flag`: its
-/// variations, rule ids and prerequisite keys.
-#[napi(catch_unwind)]
-pub fn flag_info(snapshot: &External<Snapshot>, flag: u32) -> Value {
-    host::flag_info(snapshot, flag)
 }
 
 /// LaunchDarkly's all-flags state for prepared context `id` or a context
@@ -227,7 +156,7 @@ pub fn all_flags_state(
         details_only_for_tracked_flags,
         now_millis: 0,
     };
-    contexts::with_prepared_or_text(id as u64, &context, |parsed| {
+    context::with_prepared_or_text(id as u64, &context, |parsed| {
         host::all_flags_json(snapshot, parsed, options, now_ms)
     })
 }
@@ -236,18 +165,6 @@ pub fn all_flags_state(
 #[napi(catch_unwind)]
 pub fn source_problems(snapshot: &External<Snapshot>) -> Value {
     serde_json::to_value(snapshot.source_problems()).unwrap_or(Value::Null)
-}
-
-/// CloudWatch EMF lines for an invocation's records:
-/// `{"evaluations": {flag: {variation: count}}, "measurements": [{"name", "value", "unit"}]}`.
-#[napi(catch_unwind)]
-pub fn render_metrics(
-    records: Value,
-    namespace: String,
-    function_name: Option<String>,
-    timestamp_ms: f64,
-) -> Vec<String> {
-    host::render_metrics(&records, &namespace, function_name.as_deref(), timestamp_ms)
 }
 
 /// The problems `flagcore check` reports.

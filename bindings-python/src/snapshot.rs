@@ -13,8 +13,9 @@ use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
 
 use crate::context::{wall_clock_ms, with_context};
+use crate::convert;
 use crate::detail::{EvaluationDetail, FlagsState};
-use crate::{convert, snapshot_error, TokenError};
+use crate::error::{snapshot_error, token_error};
 
 /// Flag data parsed once, immutable; evaluate against it as often as you
 /// like, from any thread.
@@ -417,10 +418,7 @@ impl Snapshot {
                         .unwrap_or_default()
                         .to_owned()
                 };
-                let raised =
-                    TokenError::new_err(format!("{}: {}", field("code"), field("message")));
-                raised.value(py).setattr("code", field("code"))?;
-                Err(raised)
+                Err(token_error(py, &field("code"), &field("message")))
             }
         }
     }

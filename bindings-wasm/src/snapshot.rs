@@ -1,32 +1,19 @@
-//! The functions the shared `api.js` calls, with the same names and answers
-//! as the Node package's N-API module (bindings-node/src/snapshot.rs).
+//! The snapshot functions the shared `api.js` calls, with the same names and
+//! answers as the Node package's N-API module (bindings-node/src/snapshot.rs).
 
-use std::cell::RefCell;
-
-use flagcore::host::{self, ContextCache, NOT_PREPARED};
-use flagcore::{AllFlagsOptions, Context, Snapshot};
+use flagcore::host::{self, NOT_PREPARED};
+use flagcore::{AllFlagsOptions, Snapshot};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
+use crate::context::{with_prepared, with_prepared_or_text, with_text};
 use crate::convert::{bytes, from_js, to_js};
 use crate::error::{invalid_argument, snapshot_error};
 
 /// A parsed, immutable snapshot.
 #[wasm_bindgen]
 pub struct WasmSnapshot {
-    inner: Snapshot,
-}
-
-thread_local! {
-    // One instance, one thread: the cache of parsed contexts.
-    static CONTEXTS: RefCell<ContextCache> = RefCell::new(ContextCache::default());
-}
-
-fn with_text<R>(json: &str, f: impl FnOnce(Result<&Context, &flagcore::ContextError>) -> R) -> R {
-    CONTEXTS.with(|cache| match cache.try_borrow_mut() {
-        Ok(mut cache) => cache.with_text(json, f),
-        Err(_) => f(Context::from_json(json).as_ref()),
-    })
+    pub(crate) inner: Snapshot,
 }
 
 /// Reads a snapshot from JSON text or bytes, in any supported format.
@@ -63,85 +50,6 @@ pub fn snapshot_id(snapshot: &WasmSnapshot) -> String {
 #[wasm_bindgen(js_name = snapshotFlagKeys)]
 pub fn snapshot_flag_keys(snapshot: &WasmSnapshot) -> Vec<String> {
     snapshot.inner.flag_keys().to_vec()
-}
-
-/// Calls `f` with prepared context `id`, or for `id` 0 with the context
-/// parsed from `json`, and answers its JSON; null when `id` must be
-/// registered again.
-fn with_prepared_or_text(
-    id: f64,
-    json: &str,
-    f: impl FnOnce(Result<&Context, &flagcore::ContextError>) -> Value,
-) -> JsValue {
-    let answer = CONTEXTS.with(|cache| match cache.try_borrow_mut() {
-        Ok(mut cache) => cache.with_prepared_or_text(id as u64, json, f),
-        Err(_) => Some(f(Context::from_json(json).as_ref())),
-    });
-    answer.as_ref().map_or(JsValue::NULL, to_js)
-}
-
-/// Registers a prepared context: under `id` again, or a new number for 0.
-/// Answers the number, negated when the context is invalid.
-#[wasm_bindgen(js_name = prepareContext)]
-pub fn prepare_context(id: f64, context: &str) -> f64 {
-    CONTEXTS.with(|cache| match cache.try_borrow_mut() {
-        Ok(mut cache) => cache.prepare(id as u64, context),
-        Err(_) => f64::NAN,
-    })
-}
-
-/// Why prepared context `id` is invalid, or null.
-#[wasm_bindgen(js_name = contextError)]
-pub fn context_error(id: f64) -> Option<String> {
-    CONTEXTS.with(|cache| cache.try_borrow().ok()?.context_error(id as u64))
-}
-
-/// LaunchDarkly's canonical key of a context (JSON text), or null when it
-/// is invalid.
-#[wasm_bindgen(js_name = canonicalKey)]
-pub fn canonical_key(context: &str) -> Option<String> {
-    host::canonical_key(context)
-}
-
-/// Registers a prepared context with a decision token, as `prepareContext`
-/// does: `{"id", "context": why it is invalid or null, "token": what became
-/// of the token}`.
-#[wasm_bindgen(js_name = prepareContextWithToken)]
-pub fn prepare_context_with_token(
-    id: f64,
-    context: &str,
-    token: Option<String>,
-    signing_key: Option<String>,
-    now_ms: f64,
-    max_ttl_seconds: f64,
-) -> JsValue {
-    let key = signing_key.unwrap_or_default();
-    let answer = CONTEXTS.with(|cache| match cache.try_borrow_mut() {
-        Ok(mut cache) => cache.prepare_with_token(
-            id as u64,
-            context,
-            token.as_deref(),
-            key.as_bytes(),
-            now_ms,
-            max_ttl_seconds,
-        ),
-        Err(_) => {
-            serde_json::json!({"id": 0, "context": "the context cache is busy", "token": {"applied": false}})
-        }
-    });
-    to_js(&answer)
-}
-
-/// CloudWatch EMF lines for an invocation's records.
-#[wasm_bindgen(js_name = renderMetrics)]
-pub fn render_metrics(
-    records: JsValue,
-    namespace: &str,
-    function_name: Option<String>,
-    timestamp_ms: f64,
-) -> Vec<String> {
-    let records = from_js(records).unwrap_or(Value::Null);
-    host::render_metrics(&records, namespace, function_name.as_deref(), timestamp_ms)
 }
 
 /// A decision token for `flag_keys` and the context (prepared context
@@ -188,36 +96,10 @@ pub fn evaluate_prepared(
     value_type_code: u32,
     now_ms: f64,
 ) -> f64 {
-    CONTEXTS
-        .with(|cache| {
-            cache.try_borrow().ok()?.with_prepared(id as u64, |parsed| {
-                host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code, now_ms)
-            })
-        })
-        .unwrap_or(NOT_PREPARED)
-}
-
-/// The whole detail as JSON, for unknown keys and details that do not fit
-/// the packed number; the context is prepared context `id`, or JSON text
-/// for 0. Null when the context must be prepared again.
-#[wasm_bindgen(js_name = detailJson)]
-pub fn detail_json(
-    snapshot: &WasmSnapshot,
-    flag_key: &str,
-    id: f64,
-    context: &str,
-    value_type_code: u32,
-    now_ms: f64,
-) -> JsValue {
-    with_prepared_or_text(id, context, |parsed| {
-        host::detail_json(&snapshot.inner, flag_key, parsed, value_type_code, now_ms)
+    with_prepared(id, |parsed| {
+        host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code, now_ms)
     })
-}
-
-/// What the API needs to build the details of flag number `flag`.
-#[wasm_bindgen(js_name = flagInfo)]
-pub fn flag_info(snapshot: &WasmSnapshot, flag: u32) -> JsValue {
-    to_js(&host::flag_info(&snapshot.inner, flag))
+    .unwrap_or(NOT_PREPARED)
 }
 
 /// LaunchDarkly's all-flags state for prepared context `id` or a context

@@ -1,0 +1,19 @@
+//! CloudWatch EMF lines, rendered by the core from what FlagClient counted.
+
+use flagcore::host;
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::from_js;
+
+/// CloudWatch EMF lines for an invocation's records.
+#[wasm_bindgen(js_name = renderMetrics)]
+pub fn render_metrics(
+    records: JsValue,
+    namespace: &str,
+    function_name: Option<String>,
+    timestamp_ms: f64,
+) -> Vec<String> {
+    let records = from_js(records).unwrap_or(Value::Null);
+    host::render_metrics(&records, namespace, function_name.as_deref(), timestamp_ms)
+}
