@@ -5,7 +5,7 @@
 const net = require('node:net')
 const path = require('node:path')
 const { spawn } = require('node:child_process')
-const { CreateTableCommand } = require('@aws-sdk/client-dynamodb')
+const { CreateTableCommand, DescribeTableCommand } = require('@aws-sdk/client-dynamodb')
 
 function freePort () {
   return new Promise((resolve, reject) => {
@@ -44,6 +44,15 @@ async function createTable (client, TableName) {
     AttributeDefinitions: [{ AttributeName: 'namespace', AttributeType: 'S' }, { AttributeName: 'key', AttributeType: 'S' }],
     BillingMode: 'PAY_PER_REQUEST'
   }))
+  // dynalite answers CREATING first, even with --createTableMs 0, and a read
+  // in that window fails: a busy machine widens it.
+  const deadline = Date.now() + 10_000
+  while (Date.now() < deadline) {
+    const { Table } = await client.send(new DescribeTableCommand({ TableName }))
+    if (Table.TableStatus === 'ACTIVE') return
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  throw new Error(`table ${TableName} is not ACTIVE after 10 s`)
 }
 
 module.exports = { freePort, startDynalite, stop, createTable }

@@ -4,6 +4,7 @@ dynalite on 127.0.0.1 (see conftest.py): the same cases as the Node package."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, Iterator
 
 import pytest
@@ -35,6 +36,13 @@ def create_table(db: Any, name: str) -> None:
         AttributeDefinitions=[{"AttributeName": "namespace", "AttributeType": "S"}, {"AttributeName": "key", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
+    # dynalite answers CREATING first, even with --createTableMs 0, and a
+    # read in that window fails: a busy machine widens it.
+    deadline = time.monotonic() + 10
+    while db.describe_table(TableName=name)["Table"]["TableStatus"] != "ACTIVE":
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"table {name} is not ACTIVE after 10 s")
+        time.sleep(0.02)
 
 
 def write(db: Any, table: str, items: list[dict[str, Any]]) -> None:
