@@ -139,6 +139,9 @@ mod tests {
     #[test]
     fn a_nan_time_to_live_never_refreshes_a_held_snapshot() {
         let d = RefreshPolicy::new(f64::NAN, 1_000.0).deadlines(state(true, 10.0, 0.0));
-        assert!(d.call.is_nan(), "a NaN time to live gives a time that never comes");
+        assert!(
+            d.call.is_nan(),
+            "a NaN time to live gives a time that never comes"
+        );
     }
 }
