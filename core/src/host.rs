@@ -4,24 +4,18 @@
 //! packed number and from values it fetched once per flag, so an evaluation
 //! crosses the boundary once, with numbers only.
 //!
-//! | bits  | field                                                        |
-//! |-------|--------------------------------------------------------------|
-//! | 0-15  | variation index + 1 (0: none)                                |
-//! | 16-18 | reason kind: OFF, FALLTHROUGH, TARGET_MATCH, RULE_MATCH, PREREQUISITE_FAILED, ERROR |
-//! | 19-21 | error kind, in [`ErrorKind::ALL`] order                      |
-//! | 22    | inExperiment                                                 |
-//! | 23-25 | bigSegmentsStatus + 1 (0: none)                              |
-//! | 26-45 | rule index, or the failed prerequisite's position            |
-//! | 46    | propagated (decided upstream, see [`crate::token`])          |
-//!
-//! A detail that does not fit (65,535 variations, a million rules) is
-//! [`DOES_NOT_FIT`], and the host asks for the detail as JSON instead.
+//! The number is the core's packed answer (`crate::packed`, version
+//! `crate::packed::VERSION`) as an `f64` (it fits in 47 bits). Decision
+//! tokens carry the same packed answer, but through `crate::packed` alone:
+//! the answer ABI of the hosts can change here without changing tokens.
+//! A detail that does not fit is [`DOES_NOT_FIT`], and the host asks for
+//! the detail as JSON instead.
 
 use serde_json::{json, Value};
 
 use crate::context::{Context, ContextError};
-use crate::eval::Evaluation;
-use crate::reason::{BigSegmentsStatus, Detail, ErrorKind, Reason, ReasonKind};
+use crate::packed;
+use crate::reason::Detail;
 use crate::snapshot::Snapshot;
 use crate::token::{self, TokenErrorCode};
 use crate::variation::ValueType;
@@ -118,110 +112,8 @@ pub fn flag_info(snapshot: &Snapshot, flag: u32) -> Value {
 }
 
 fn pack(snapshot: &Snapshot, key: &str, detail: &Detail<'_>) -> f64 {
-    pack_bits(snapshot, key, detail.variation_index, &detail.reason)
+    packed::pack(snapshot, key, detail.variation_index, &detail.reason)
         .map_or(DOES_NOT_FIT, |bits| bits as f64)
-}
-
-/// The packed form of an answer, or `None` when it does not fit.
-pub(crate) fn pack_bits(
-    snapshot: &Snapshot,
-    key: &str,
-    variation_index: Option<usize>,
-    reason: &Reason<'_>,
-) -> Option<u64> {
-    let index = match variation_index {
-        None => 0u64,
-        Some(i) if i < 0xFFFF => i as u64 + 1,
-        Some(_) => return None,
-    };
-    let (kind, position): (u64, usize) = match reason.kind {
-        ReasonKind::Off => (0, 0),
-        ReasonKind::Fallthrough => (1, 0),
-        ReasonKind::TargetMatch => (2, 0),
-        ReasonKind::RuleMatch { rule_index, .. } => (3, rule_index),
-        ReasonKind::PrerequisiteFailed { prerequisite_key } => {
-            let prerequisites = snapshot
-                .reason_keys(key)
-                .map(|(_, p)| p)
-                .unwrap_or_default();
-            match prerequisites.iter().position(|k| *k == prerequisite_key) {
-                Some(position) => (4, position),
-                None => return None,
-            }
-        }
-        ReasonKind::Error(_) => (5, 0),
-    };
-    if position >= 1 << 20 {
-        return None;
-    }
-    let error = reason
-        .error_kind()
-        .and_then(|e| ErrorKind::ALL.iter().position(|k| *k == e))
-        .unwrap_or(0) as u64;
-    let big = match reason.big_segments_status {
-        None => 0,
-        Some(BigSegmentsStatus::Healthy) => 1,
-        Some(BigSegmentsStatus::Stale) => 2,
-        Some(BigSegmentsStatus::StoreError) => 3,
-        Some(BigSegmentsStatus::NotConfigured) => 4,
-    };
-    let packed = index
-        | (kind << 16)
-        | (error << 19)
-        | (u64::from(reason.in_experiment) << 22)
-        | (big << 23)
-        | ((position as u64) << 26)
-        | (u64::from(reason.propagated) << 46);
-    Some(packed)
-}
-
-/// The answer that `pack_bits` packed, rebuilt from flag `key` of
-/// `snapshot`: `None` when the flag has no such variation, rule or
-/// prerequisite.
-pub(crate) fn unpack<'a>(snapshot: &'a Snapshot, key: &str, bits: u64) -> Option<Evaluation<'a>> {
-    let variations = snapshot.variations(key)?;
-    let (rule_ids, prerequisites) = snapshot.reason_keys(key)?;
-    let position = ((bits >> 26) & 0xF_FFFF) as usize;
-    let kind = match (bits >> 16) & 7 {
-        0 => ReasonKind::Off,
-        1 => ReasonKind::Fallthrough,
-        2 => ReasonKind::TargetMatch,
-        3 => ReasonKind::RuleMatch {
-            rule_index: position,
-            rule_id: rule_ids.get(position)?,
-        },
-        4 => ReasonKind::PrerequisiteFailed {
-            prerequisite_key: prerequisites.get(position)?,
-        },
-        5 => ReasonKind::Error(*ErrorKind::ALL.get(((bits >> 19) & 7) as usize)?),
-        _ => return None,
-    };
-    let big_segments_status = match (bits >> 23) & 7 {
-        0 => None,
-        1 => Some(BigSegmentsStatus::Healthy),
-        2 => Some(BigSegmentsStatus::Stale),
-        3 => Some(BigSegmentsStatus::StoreError),
-        4 => Some(BigSegmentsStatus::NotConfigured),
-        _ => return None,
-    };
-    let variation_index = match bits & 0xFFFF {
-        0 => None,
-        n => Some(n as usize - 1),
-    };
-    let value = match variation_index {
-        Some(i) => Some(variations.get(i)?),
-        None => None,
-    };
-    Some(Evaluation {
-        value,
-        variation_index,
-        reason: Reason {
-            kind,
-            in_experiment: (bits >> 22) & 1 == 1,
-            big_segments_status,
-            propagated: (bits >> 46) & 1 == 1,
-        },
-    })
 }
 
 /// Issues a decision token for `flag_keys` (see [`crate::token`]), valid

@@ -35,6 +35,7 @@ pub mod host;
 mod keyset;
 pub mod metrics;
 mod model;
+mod packed;
 mod reason;
 pub mod refresh;
 mod segment;

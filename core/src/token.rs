@@ -17,7 +17,7 @@
 //! | 6     | issued at, milliseconds since the epoch                        |
 //! | 4     | lifetime, milliseconds                                         |
 //! | 1     | number of decisions, at most [`MAX_DECISIONS`]                 |
-//! | each  | 6 bytes of SHA-256(flag key), the answer packed as in [`crate::host`] (LEB128), 6 bytes of SHA-256 over the flag key and the answer's JSON |
+//! | each  | 6 bytes of SHA-256(flag key), the answer packed as in `crate::packed` (version 1, LEB128), 6 bytes of SHA-256 over the flag key and the answer's JSON |
 //! | 32    | HMAC-SHA256 with the signing key over everything before        |
 //!
 //! Twenty decisions make about 500 characters; [`MAX_DECISIONS`] fit in one
@@ -46,7 +46,7 @@ use sha2::{Digest, Sha256};
 
 use crate::context::Context;
 use crate::eval::{Evaluation, MAX_DEPTH};
-use crate::host;
+use crate::packed;
 use crate::reason::ReasonKind;
 use crate::snapshot::Snapshot;
 
@@ -76,6 +76,10 @@ pub const DEFAULT_MAX_LIFETIME_MS: u64 = 300_000;
 const SKEW_MS: u64 = 60_000;
 
 const VERSION: u8 = 2;
+
+// Format 2 carries packed answers of version 1: a new packed layout needs a
+// new token format too, so that no token is read with the wrong layout.
+const _: () = assert!(VERSION == 2 && packed::VERSION == 1);
 const HEADER: usize = 1 + 8 + BINDING + 6 + 4 + 1;
 const BINDING: usize = 16;
 const MAC: usize = 32;
@@ -331,7 +335,7 @@ pub fn issue(
         if matches!(evaluation.reason.kind, ReasonKind::Error(_)) || !seen.insert(*flag_key) {
             continue;
         }
-        let Some(packed) = host::pack_bits(
+        let Some(packed) = packed::pack(
             snapshot,
             flag_key,
             evaluation.variation_index,
@@ -593,7 +597,7 @@ impl Token {
         if switched_off(snapshot, flag_key) {
             return None;
         }
-        let mut evaluation = host::unpack(snapshot, flag_key, decision.packed)?;
+        let mut evaluation = packed::unpack(snapshot, flag_key, decision.packed)?;
         if answer_hash(flag_key, &evaluation) != decision.check {
             return None;
         }
