@@ -10,7 +10,7 @@ const path = require('node:path')
 const { execFileSync } = require('node:child_process')
 const installed = process.env.FLAGCORE_PACKAGE
 if (!installed) throw new Error('FLAGCORE_PACKAGE must name the installed flagcore package (make bench-node sets it)')
-const { Snapshot, Context, engine } = require(installed)
+const { Snapshot, Context, FlagClient, engine } = require(installed)
 const app = path.dirname(path.dirname(installed))
 const ld = require('@launchdarkly/node-server-sdk')
 
@@ -19,6 +19,18 @@ if (!snapshotFile) throw new Error('usage: node bench/bench.js SNAPSHOT.json')
 const text = fs.readFileSync(snapshotFile, 'utf8')
 const context = { kind: 'user', key: 'user-000042', email: 'dana@customer.example', country: 'US' }
 const FLAGS = [['new-checkout', false, '(a) bool flag, 10%/90% rollout'], ['checkout-theme', 'classic', '(b) string flag: 3 rules (1,000-key segment) + rollout']]
+
+// The way a handler pays: distinct users (a repeated object would hit the
+// native side's context cache and hide the cost of converting it), a new
+// user object per request, and five flags per request.
+const USERS = 20000
+const COUNTRIES = ['US', 'DE', 'FR', 'JP', 'BR']
+function user (i) {
+  const n = i % USERS
+  return { kind: 'user', key: `user-${n}`, email: `u${n}@customer.example`, country: COUNTRIES[n % COUNTRIES.length] }
+}
+const distinct = Array.from({ length: USERS }, (_, i) => user(i))
+const REQUEST_FLAGS = [['new-checkout', false], ['checkout-theme', 'classic'], ['max-cart-items', 50], ['payment-provider', 'legacy'], ['maintenance-banner', null]]
 
 function quietLogger () {
   const nothing = () => {}
@@ -79,7 +91,45 @@ async function main () {
   const snapshot = Snapshot.fromJson(text)
   const prepared = new Context(context)
   const client = await launchDarkly()
+  const flags = new FlagClient({ source: { file: snapshotFile } })
   const rows = []
+  // Every request's answers agree with LaunchDarkly's first.
+  for (let i = 0; i < 500; i++) {
+    for (const [key, fallback] of REQUEST_FLAGS) {
+      const ours = await flags.variationDetail(key, user(i), fallback)
+      const theirs = await client.variationDetail(key, user(i), fallback)
+      if (ours.variationIndex !== theirs.variationIndex || ours.reason.kind !== theirs.reason.kind) {
+        throw new Error(`${key} for ${JSON.stringify(user(i))}: flagcore ${JSON.stringify(ours)} but LaunchDarkly ${JSON.stringify(theirs)}`)
+      }
+    }
+  }
+  let next = 0
+  const [perRequestClient, perRequestContext, perRequestLd] = await timeRounds([
+    {
+      fn: async () => {
+        const u = user(next++)
+        for (const [key, fallback] of REQUEST_FLAGS) await flags.variation(key, u, fallback)
+      },
+      async: true
+    },
+    {
+      fn: () => {
+        const c = new Context(user(next++))
+        for (const [key, fallback] of REQUEST_FLAGS) snapshot.variation(key, c, fallback)
+      }
+    },
+    {
+      fn: async () => {
+        const u = user(next++)
+        for (const [key, fallback] of REQUEST_FLAGS) await client.variation(key, u, fallback)
+      },
+      async: true
+    }
+  ], { perRound: 20000 })
+  const requestRows = [
+    ['FlagClient, a plain user object: 5 × `await client.variation`', perRequestClient, perRequestLd],
+    ['`new Context(user)`, then 5 × `snapshot.variation`', perRequestContext, perRequestLd]
+  ]
   for (const [key, fallback, label] of FLAGS) {
     const ours = snapshot.variationDetail(key, context, fallback)
     const theirs = await client.variationDetail(key, context, fallback)
@@ -88,13 +138,13 @@ async function main () {
     }
     const [prep, plain, detail, ldValue, ldDetail] = await timeRounds([
       { fn: () => snapshot.variation(key, prepared, fallback) },
-      { fn: () => snapshot.variation(key, context, fallback) },
+      { fn: () => snapshot.variation(key, distinct[next++ % USERS], fallback) },
       { fn: () => snapshot.variationDetail(key, prepared, fallback) },
-      { fn: () => client.variation(key, context, fallback), async: true },
-      { fn: () => client.variationDetail(key, context, fallback), async: true }
+      { fn: () => client.variation(key, distinct[next++ % USERS], fallback), async: true },
+      { fn: () => client.variationDetail(key, distinct[next++ % USERS], fallback), async: true }
     ])
     rows.push([`${label}: variation, prepared Context`, prep, ldValue])
-    rows.push([`${label}: variation, plain object`, plain, ldValue])
+    rows.push([`${label}: variation, plain object (20,000 distinct)`, plain, ldValue])
     rows.push([`${label}: variationDetail, prepared Context`, detail, ldDetail])
   }
   client.close()
@@ -127,6 +177,12 @@ async function main () {
   console.log('| benchmark | flagcore | LaunchDarkly Node SDK | LaunchDarkly ÷ flagcore |')
   console.log('|---|---|---|---|')
   for (const [label, ours, theirs] of rows) {
+    console.log(`| ${label} | ${show(ours)} | ${show(theirs)} | ${(theirs / ours).toFixed(1)}× |`)
+  }
+  console.log(`\nPer request: ${USERS.toLocaleString('en')} distinct users, a new user object per request, ${REQUEST_FLAGS.length} flags each; LaunchDarkly: 5 × \`await client.variation\`.`)
+  console.log('| path, per request | flagcore | LaunchDarkly Node SDK | LaunchDarkly ÷ flagcore |')
+  console.log('|---|---|---|---|')
+  for (const [label, ours, theirs] of requestRows) {
     console.log(`| ${label} | ${show(ours)} | ${show(theirs)} | ${(theirs / ours).toFixed(1)}× |`)
   }
 }
