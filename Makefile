@@ -261,7 +261,8 @@ dist: dist-native wasm ## every artifact into dist/: npm tarballs (flagcore, its
 	@rm -rf dist/npm dist/layers target/layers && mkdir -p dist/layers
 	node $(NODE_DIR)/pack.js target/npm dist/npm x64=$(NATIVE_OUT)/x86_64/flagcore.linux-x64-gnu.node \
 	  arm64=$(NATIVE_OUT)/aarch64/flagcore.linux-arm64-gnu.node
-	$(PYTHON) -m maturin sdist -m $(PY_DIR)/Cargo.toml --out dist/wheels 2>&1 | tail -1
+	@$(PYTHON) -m maturin sdist -m $(PY_DIR)/Cargo.toml --out dist/wheels > target/sdist.log 2>&1 || { cat target/sdist.log; exit 1; }
+	@tail -1 target/sdist.log
 	@# The layers, as Lambda mounts them at /opt: nodejs/node_modules and python/.
 	@for spec in $(LAMBDA_ARCHES); do IFS=: read lambda cpu wheel <<< "$$spec"; layer=target/layers/$$lambda; \
 	  $(NODE_DIR)/install-tarballs.sh $$layer/nodejs $(NPM_MAIN) $(NPM_WASM) dist/npm/flagcore-linux-$$cpu-gnu-$(VERSION).tgz >/dev/null || exit 1; \
@@ -296,7 +297,10 @@ ARM64_DEBS := nodejs:arm64 libnode108:arm64 libc6:arm64 libuv1:arm64 libbrotli1:
 QEMU := qemu-aarch64-static -L $(abspath $(ARM64_SYSROOT))
 ARM64_BIN := $(abspath $(ARM64_SYSROOT))/usr/bin
 INSTALLED := target/installed
-INSTALLED_NODE_TESTS := test/installed.test.js test/corpus.test.js test/vectors.test.js test/token-vectors.test.js
+INSTALLED_NODE_TESTS := test/installed.test.js test/corpus.test.js test/vectors.test.js test/token-vectors.test.js \
+  test/context-vectors.test.js test/openfeature-vectors.test.js test/metrics-vectors.test.js
+INSTALLED_PY_TESTS := tests/test_dist.py tests/test_corpus.py tests/test_vectors.py tests/test_token_vectors.py \
+  tests/test_context_vectors.py tests/test_openfeature_vectors.py tests/test_refresh_vectors.py tests/test_metrics_vectors.py
 VENV_SITE := $(abspath $(VENV))/lib/python3.11/site-packages
 
 $(ARM64_ROOT)/.installed:
@@ -329,9 +333,9 @@ test-dist: dist node $(ARM64_ROOT)/.installed ## what make dist built, installed
 	  $(PIP_FOR_LAMBDA) --platform manylinux2014_$$wheel --target $(INSTALLED)/python-$$wheel dist/wheels/flagcore-$(VERSION)-*manylinux2014_$$wheel.*.whl || exit 1; \
 	done
 	cd $(PY_DIR) && FLAGCORE_INSTALLED=$(abspath $(INSTALLED))/python-x86_64 FLAGCORE_DIST=$(abspath dist) PYTHONPATH=$(abspath $(INSTALLED))/python-x86_64:$(VENV_SITE) \
-	  ../$(PYTHON) -m pytest tests/test_dist.py tests/test_corpus.py tests/test_vectors.py tests/test_token_vectors.py -q -s -p no:cacheprovider
+	  ../$(PYTHON) -m pytest $(INSTALLED_PY_TESTS) -q -s -p no:cacheprovider
 	cd $(PY_DIR) && FLAGCORE_INSTALLED=$(abspath $(INSTALLED))/python-aarch64 PYTHONPATH=$(abspath $(INSTALLED))/python-aarch64:$(VENV_SITE) \
-	  $(QEMU) $(ARM64_BIN)/python3.11 -m pytest tests/test_dist.py tests/test_corpus.py tests/test_vectors.py tests/test_token_vectors.py -q -s -p no:cacheprovider
+	  $(QEMU) $(ARM64_BIN)/python3.11 -m pytest $(INSTALLED_PY_TESTS) -q -s -p no:cacheprovider
 	QEMU="$(QEMU)" ARM64_BIN=$(ARM64_BIN) python3 tests/dist/layers.py dist/layers
 
 clean: ## remove build output

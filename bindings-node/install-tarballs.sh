@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # An app folder with flagcore installed from tarballs, as a user's install
-# gives it: npm_app.sh <folder> <tarball>... (offline, so that no optional
+# gives it: install-tarballs.sh <folder> <tarball>... (offline, so that no optional
 # platform package comes from a registry; --force, so that npm installs a
 # platform package for another CPU, as a build for an arm64 Lambda does).
 set -euo pipefail
