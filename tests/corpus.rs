@@ -16,7 +16,7 @@ mod rng;
 use std::path::PathBuf;
 
 use canonical::canonical;
-use flagcore::{Context, Snapshot, ValueType};
+use flagcore::{Context, Scope, Snapshot, ValueType};
 use serde_json::Value;
 
 fn vectors() -> PathBuf {
@@ -67,7 +67,7 @@ fn the_committed_corpus_is_what_the_generator_makes() {
 fn answer(snapshot: &Snapshot, case: &Value) -> String {
     let value_type =
         ValueType::parse(case["valueType"].as_str().unwrap_or("any")).unwrap_or(ValueType::Any);
-    let context = Context::from_value(&case["context"]);
+    let context = Context::from_value(&case["context"]).map(Scope::new);
     let flag = case["flagKey"].as_str().unwrap_or_default();
     canonical(
         &snapshot

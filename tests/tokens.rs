@@ -9,7 +9,7 @@ mod canonical;
 mod corpus;
 
 use flagcore::host;
-use flagcore::{AllFlagsOptions, Context, Snapshot, Value};
+use flagcore::{AllFlagsOptions, Context, Scope, Snapshot, Value};
 use serde_json::json;
 
 /// The base time every runner uses, so tokens are the same bytes everywhere.
@@ -57,7 +57,7 @@ fn holds(actual: &Value, expected: &Value, issued_ms: f64) -> bool {
 
 fn issue(
     snapshot: &Snapshot,
-    context: Result<&Context, &flagcore::ContextError>,
+    context: Result<&Scope, &flagcore::ContextError>,
     spec: &Value,
 ) -> Value {
     let flags: Vec<String> = spec["flags"]
@@ -75,7 +75,7 @@ fn run(case: &Value) -> Result<(), String> {
     let downstream = parse(&case["downstream"]);
     let spec = &case["issue"];
     let issued_ms = at(&spec["atMs"]);
-    let context = Context::from_value(&spec["context"]);
+    let context = Context::from_value(&spec["context"]).map(Scope::new);
     let answer = issue(&upstream, context.as_ref(), spec);
     if let Some(code) = case["issueError"].as_str() {
         return match answer["error"]["code"].as_str() {

@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 
 use flagcore::host::{self, ContextCache};
-use flagcore::{Context, ContextError};
+use flagcore::{ContextError, Scope};
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -14,11 +14,11 @@ thread_local! {
 }
 
 /// Calls `f` with the parsed context for `json`, parsing it only on a miss.
-pub(crate) fn with_text<R>(json: &str, f: impl FnOnce(Result<&Context, &ContextError>) -> R) -> R {
+pub(crate) fn with_text<R>(json: &str, f: impl FnOnce(Result<&Scope, &ContextError>) -> R) -> R {
     CACHE.with(|cache| match cache.try_borrow_mut() {
         Ok(mut cache) => cache.with_text(json, f),
         // Only re-entrance could hold the borrow; parse without the cache.
-        Err(_) => f(Context::from_json(json).as_ref()),
+        Err(_) => f(host::parse(json).as_ref()),
     })
 }
 
@@ -61,18 +61,18 @@ fn register_with_token(
 pub(crate) fn with_prepared_or_text<R>(
     id: u64,
     json: &str,
-    f: impl FnOnce(Result<&Context, &ContextError>) -> R,
+    f: impl FnOnce(Result<&Scope, &ContextError>) -> R,
 ) -> Option<R> {
     CACHE.with(|cache| match cache.try_borrow_mut() {
         Ok(mut cache) => cache.with_prepared_or_text(id, json, f),
-        Err(_) => Some(f(Context::from_json(json).as_ref())),
+        Err(_) => Some(f(host::parse(json).as_ref())),
     })
 }
 
 /// Calls `f` with prepared context `id`, or `None` when it must be registered again.
 pub(crate) fn with_prepared<R>(
     id: u64,
-    f: impl FnOnce(Result<&Context, &ContextError>) -> R,
+    f: impl FnOnce(Result<&Scope, &ContextError>) -> R,
 ) -> Option<R> {
     CACHE.with(|cache| cache.try_borrow().ok()?.with_prepared(id, f))
 }

@@ -1,7 +1,7 @@
 //! Contexts: plain dicts in LaunchDarkly's shapes, or a `Context` converted
 //! once and reused for several evaluations.
 
-use flagcore::{host, Context as CoreContext, ContextError, Value};
+use flagcore::{host, Context as CoreContext, ContextError, Scope, Value};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -12,7 +12,8 @@ use crate::convert;
 /// every call. Changing the dict afterwards does not change the Context.
 #[pyclass(frozen, module = "flagcore", name = "Context")]
 pub struct Context {
-    parsed: Result<CoreContext, ContextError>,
+    /// The context, with the decision token verified for it.
+    parsed: Result<Scope, ContextError>,
     token_status: Value,
     /// The clock a carried token's expiry is checked on at each evaluation
     /// (seconds since the epoch, as `time.time`); the wall clock without one.
@@ -40,15 +41,24 @@ impl Context {
         max_ttl_seconds: Option<f64>,
         clock: Option<Bound<'_, PyAny>>,
     ) -> Self {
-        let parsed = match context.cast::<Context>() {
-            Ok(prepared) => prepared.get().parsed.clone(),
-            Err(_) => parse(context),
-        };
         let clock = clock.map(Bound::unbind);
-        let now_ms = now_ms.unwrap_or_else(|| read_clock(context.py(), clock.as_ref()));
-        let key = signing_key.unwrap_or_default().as_bytes();
-        let max_ttl = max_ttl_seconds.unwrap_or(0.0);
-        let (parsed, token_status) = host::attach_token(parsed, token, key, now_ms, max_ttl);
+        let (parsed, token_status) = match (context.cast::<Context>(), token) {
+            // A prepared Context again, without a new token: as it was.
+            (Ok(prepared), None) => (
+                prepared.get().parsed.clone(),
+                serde_json::json!({"applied": false}),
+            ),
+            (prepared, _) => {
+                let parsed = match prepared {
+                    Ok(prepared) => prepared.get().parsed.clone().map(|s| s.context().clone()),
+                    Err(_) => parse(context),
+                };
+                let now_ms = now_ms.unwrap_or_else(|| read_clock(context.py(), clock.as_ref()));
+                let key = signing_key.unwrap_or_default().as_bytes();
+                let max_ttl = max_ttl_seconds.unwrap_or(0.0);
+                host::attach_token(parsed, token, key, now_ms, max_ttl)
+            }
+        };
         Context {
             parsed,
             token_status,
@@ -70,7 +80,7 @@ impl Context {
         self.parsed
             .as_ref()
             .ok()
-            .map(|context| context.canonical_key())
+            .map(|scope| scope.context().canonical_key())
     }
 
     /// Whether the context can be evaluated.
@@ -82,7 +92,7 @@ impl Context {
     /// Each kind and its key, in kind order: `[("user", "user-1")]`; empty when invalid.
     #[getter]
     fn keys(&self) -> Vec<(String, String)> {
-        match &self.parsed {
+        match self.parsed.as_ref().map(Scope::context) {
             Ok(context) => context
                 .kinds()
                 .map(|kind| {
@@ -103,7 +113,7 @@ impl Context {
     }
 
     fn __repr__(&self) -> String {
-        match &self.parsed {
+        match self.parsed.as_ref().map(Scope::context) {
             Ok(context) => {
                 let kinds: Vec<String> = context
                     .kinds()
@@ -145,11 +155,11 @@ fn parse(object: &Bound<'_, PyAny>) -> Result<CoreContext, ContextError> {
 /// prepared `Context`.
 pub fn with_context<T>(
     object: &Bound<'_, PyAny>,
-    f: impl FnOnce(Result<&CoreContext, &ContextError>, f64) -> T,
+    f: impl FnOnce(Result<&Scope, &ContextError>, f64) -> T,
 ) -> T {
     if let Ok(prepared) = object.cast::<Context>() {
         let prepared = prepared.get();
-        let carries_token = matches!(&prepared.parsed, Ok(c) if c.token().is_some());
+        let carries_token = matches!(&prepared.parsed, Ok(s) if s.token().is_some());
         let now_ms = if carries_token {
             read_clock(object.py(), prepared.clock.as_ref())
         } else {
@@ -157,6 +167,6 @@ pub fn with_context<T>(
         };
         return f(prepared.parsed.as_ref(), now_ms);
     }
-    let parsed = parse(object);
+    let parsed = parse(object).map(Scope::new);
     f(parsed.as_ref(), 0.0)
 }

@@ -5,8 +5,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
 use flagcore::{
-    host, AllFlagsOptions, Context as CoreContext, ContextError, Detail, ErrorKind,
-    Snapshot as Core, Value, ValueType,
+    host, AllFlagsOptions, ContextError, Detail, ErrorKind, Scope, Snapshot as Core, Value,
+    ValueType,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -150,7 +150,7 @@ impl Snapshot {
     fn detail(
         &self,
         key: &str,
-        context: Result<&CoreContext, &ContextError>,
+        context: Result<&Scope, &ContextError>,
         value_type: ValueType,
         now_ms: f64,
     ) -> Detail<'_> {

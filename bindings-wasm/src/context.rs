@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use flagcore::host::{self, ContextCache};
-use flagcore::Context;
+use flagcore::Scope;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -19,11 +19,11 @@ thread_local! {
 
 pub(crate) fn with_text<R>(
     json: &str,
-    f: impl FnOnce(Result<&Context, &flagcore::ContextError>) -> R,
+    f: impl FnOnce(Result<&Scope, &flagcore::ContextError>) -> R,
 ) -> R {
     CONTEXTS.with(|cache| match cache.try_borrow_mut() {
         Ok(mut cache) => cache.with_text(json, f),
-        Err(_) => f(Context::from_json(json).as_ref()),
+        Err(_) => f(host::parse(json).as_ref()),
     })
 }
 
@@ -33,11 +33,11 @@ pub(crate) fn with_text<R>(
 pub(crate) fn with_prepared_or_text(
     id: f64,
     json: &str,
-    f: impl FnOnce(Result<&Context, &flagcore::ContextError>) -> Value,
+    f: impl FnOnce(Result<&Scope, &flagcore::ContextError>) -> Value,
 ) -> JsValue {
     let answer = CONTEXTS.with(|cache| match cache.try_borrow_mut() {
         Ok(mut cache) => cache.with_prepared_or_text(id as u64, json, f),
-        Err(_) => Some(f(Context::from_json(json).as_ref())),
+        Err(_) => Some(f(host::parse(json).as_ref())),
     });
     answer.as_ref().map_or(JsValue::NULL, to_js)
 }
@@ -45,7 +45,7 @@ pub(crate) fn with_prepared_or_text(
 /// Calls `f` with prepared context `id`, or `None` when it must be registered again.
 pub(crate) fn with_prepared<R>(
     id: f64,
-    f: impl FnOnce(Result<&Context, &flagcore::ContextError>) -> R,
+    f: impl FnOnce(Result<&Scope, &flagcore::ContextError>) -> R,
 ) -> Option<R> {
     CONTEXTS.with(|cache| cache.try_borrow().ok()?.with_prepared(id as u64, f))
 }

@@ -4,7 +4,7 @@
 use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 
-use crate::context::{Context, ContextError};
+use crate::context::Context;
 use crate::eval;
 use crate::model::Flag;
 use crate::reason::{Reason, ReasonKind};
@@ -43,44 +43,29 @@ struct FlagState<'a> {
 
 impl Snapshot {
     /// Evaluates every flag for `context`. Values are never replaced by a
-    /// default: a flag with no value gives `null`.
-    /// A decision token attached to `context` decides nothing here: see
-    /// [`Snapshot::all_flags_state_at`].
+    /// default: a flag with no value gives `null`. Upstream's decisions
+    /// apply through a [`crate::Scope`]: see [`Snapshot::all_flags_state_at`].
     pub fn all_flags_state(
         &self,
         context: &Context,
         options: AllFlagsOptions,
     ) -> AllFlagsState<'_> {
-        self.all_flags(context, options, None)
+        self.all_flags(context, options, |_| None)
     }
 
-    /// As [`Snapshot::all_flags_state`], at `now_ms`: a decision token
-    /// attached to `context` answers the flags it decides, exactly as
-    /// [`Snapshot::evaluate_at`] does, so that a client bootstrapped from
-    /// this state agrees with the server's evaluations.
-    pub fn all_flags_state_at(
-        &self,
+    /// Every flag's state for `context`; `decided` may answer a flag
+    /// instead of its evaluation (a decision token's answer).
+    pub(crate) fn all_flags<'a>(
+        &'a self,
         context: &Context,
         options: AllFlagsOptions,
-        now_ms: u64,
-    ) -> AllFlagsState<'_> {
-        self.all_flags(context, options, Some(now_ms))
-    }
-
-    fn all_flags(
-        &self,
-        context: &Context,
-        options: AllFlagsOptions,
-        now_ms: Option<u64>,
-    ) -> AllFlagsState<'_> {
-        let token = context.token().zip(now_ms);
+        decided: impl Fn(&Flag) -> Option<eval::Evaluation<'a>>,
+    ) -> AllFlagsState<'a> {
         let flags = self
             .flags_sorted()
             .filter(|flag| !options.client_side_only || flag.client_side_visible())
             .map(|flag| {
-                let result = token
-                    .and_then(|(token, now)| token.decide(self, &flag.key, now))
-                    .unwrap_or_else(|| eval::evaluate(self, flag, context));
+                let result = decided(flag).unwrap_or_else(|| eval::evaluate(self, flag, context));
                 FlagState {
                     flag,
                     value: result.value,
@@ -106,25 +91,7 @@ impl Snapshot {
     ) -> AllFlagsState<'_> {
         match Context::from_value(context) {
             Ok(context) => self.all_flags_state(&context, options),
-            Err(error) => self.all_flags_state_checked(Err(&error), options, 0),
-        }
-    }
-
-    /// As [`Snapshot::all_flags_state_at`], for a context that may have been
-    /// refused: an invalid one gives an empty, invalid state.
-    pub fn all_flags_state_checked(
-        &self,
-        context: Result<&Context, &ContextError>,
-        options: AllFlagsOptions,
-        now_ms: u64,
-    ) -> AllFlagsState<'_> {
-        match context {
-            Ok(context) => self.all_flags_state_at(context, options, now_ms),
-            Err(_) => AllFlagsState {
-                valid: false,
-                flags: Vec::new(),
-                options,
-            },
+            Err(_) => AllFlagsState::invalid(options),
         }
     }
 }
@@ -144,6 +111,15 @@ fn experiment_tracked(flag: &Flag, reason: &Reason<'_>) -> bool {
 }
 
 impl<'a> AllFlagsState<'a> {
+    /// The state for a context that was refused: empty, `"$valid": false`.
+    pub(crate) fn invalid(options: AllFlagsOptions) -> AllFlagsState<'a> {
+        AllFlagsState {
+            valid: false,
+            flags: Vec::new(),
+            options,
+        }
+    }
+
     /// Whether the context was valid.
     pub fn valid(&self) -> bool {
         self.valid

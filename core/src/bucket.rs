@@ -2,14 +2,12 @@
 //! 15 hex digits as an integer, divided by 0xFFFFFFFFFFFFFFF, in double
 //! precision as LaunchDarkly's Node and Python SDKs compute it.
 
-use std::fmt;
-
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 
 use crate::attr::AttrRef;
 use crate::context::Context;
-use crate::model::{Rollout, SegmentRule};
+use crate::model::{Bucketer, Rollout, SegmentRule};
 
 /// 15 hex digits, not 16: LaunchDarkly's SDKs take 60 bits of the hash.
 const LONG_SCALE: f64 = 0x0FFF_FFFF_FFFF_FFFF_u64 as f64;
@@ -17,26 +15,6 @@ const LONG_SCALE: f64 = 0x0FFF_FFFF_FFFF_FFFF_u64 as f64;
 /// Integers beyond 2^53 are not exact in the doubles LaunchDarkly's data
 /// model uses, so they are not bucketable.
 const MAX_EXACT_INT: f64 = 9_007_199_254_740_992.0;
-
-/// Everything about one rollout's bucketing that does not depend on the
-/// context, prepared once per snapshot: the hash state after the prefix,
-/// the context kind, and the parsed `bucketBy` reference.
-#[derive(Clone, Default)]
-pub(crate) struct Bucketer {
-    prefix: Sha1,
-    kind: String,
-    /// `None` when `bucketBy` is not a valid reference: `MALFORMED_FLAG`.
-    attr: Option<AttrRef>,
-}
-
-impl fmt::Debug for Bucketer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Bucketer")
-            .field("kind", &self.kind)
-            .field("attr", &self.attr)
-            .finish_non_exhaustive()
-    }
-}
 
 /// What a bucketing gave.
 pub(crate) struct Bucket {

@@ -8,9 +8,9 @@ use regex_lite::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::bucket::Bucketer;
-use crate::clause::Op;
 use crate::error::JsonPath;
+use crate::model::Bucketer;
+use crate::model::Op;
 use crate::model::{Clause, Flag, Rollout, Segment};
 use crate::semver::SemVer;
 use crate::snapshot::Snapshot;

@@ -9,33 +9,12 @@ use serde_json::Value;
 
 use crate::attr::AttrRef;
 use crate::keyset::KeySet;
-use crate::model::Clause;
+use crate::model::{Clause, Op, PreparedClause};
 use crate::semver::SemVer;
 use crate::time;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) enum Op {
-    #[default]
-    Unknown,
-    In,
-    StartsWith,
-    EndsWith,
-    Contains,
-    Matches,
-    LessThan,
-    LessThanOrEqual,
-    GreaterThan,
-    GreaterThanOrEqual,
-    Before,
-    After,
-    SemVerEqual,
-    SemVerLessThan,
-    SemVerGreaterThan,
-    SegmentMatch,
-}
-
 impl Op {
-    fn parse(op: &str) -> Op {
+    pub(crate) fn parse(op: &str) -> Op {
         match op {
             "in" => Op::In,
             "startsWith" => Op::StartsWith,
@@ -56,21 +35,6 @@ impl Op {
             _ => Op::Unknown,
         }
     }
-}
-
-/// What `prepare` derives from a clause.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PreparedClause {
-    pub(crate) op: Op,
-    /// `None` when the attribute is missing, empty or an invalid reference:
-    /// `MALFORMED_FLAG` if a non-segment clause is evaluated.
-    pub(crate) attr: Option<AttrRef>,
-    /// The raw attribute is `kind`: match against every kind of the context.
-    pub(crate) attr_is_kind: bool,
-    strings: KeySet,
-    instants: Vec<Option<f64>>,
-    versions: Vec<Option<SemVer>>,
-    regexes: Vec<OnceLock<Option<Regex>>>,
 }
 
 impl Clause {

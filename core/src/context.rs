@@ -2,12 +2,10 @@
 //! (§4.1 of the evaluation spec).
 
 use std::fmt;
-use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::attr::AttrRef;
-use crate::token::{Token, TokenError};
 
 /// The attributes of an old-style user that are plain strings.
 const OLD_USER_STRINGS: [&str; 7] = [
@@ -27,8 +25,6 @@ pub struct Context {
     /// Sorted by kind, so equal contexts compare equal.
     parts: Vec<Single>,
     multi: bool,
-    /// Upstream's decisions for this context, from a decision token.
-    token: Option<Arc<Token>>,
 }
 
 /// One individual context. `kind`, `key` and `anonymous` are kept as JSON
@@ -104,7 +100,6 @@ impl Context {
         Context {
             parts: vec![part],
             multi: false,
-            token: None,
         }
     }
 
@@ -126,27 +121,7 @@ impl Context {
         parts.sort_by(|a, b| a.kind().cmp(b.kind()));
         // A multi-kind context of one kind is that single context.
         let multi = parts.len() > 1;
-        Ok(Context {
-            parts,
-            multi,
-            token: None,
-        })
-    }
-
-    /// This context with upstream's decisions attached: evaluating a flag the
-    /// token decides answers upstream's answer, with `"propagated": true`.
-    /// Refused when the token was issued for other kinds or keys.
-    pub fn with_token(mut self, token: Token) -> Result<Context, TokenError> {
-        if !token.binds(&self) {
-            return Err(TokenError::wrong_context());
-        }
-        self.token = Some(Arc::new(token));
-        Ok(self)
-    }
-
-    /// The decision token attached with [`Context::with_token`].
-    pub fn token(&self) -> Option<&Token> {
-        self.token.as_deref()
+        Ok(Context { parts, multi })
     }
 
     /// LaunchDarkly's canonical key, which spans carry as

@@ -7,9 +7,9 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
-use crate::error::{ErrorCode, JsonPath, SnapshotError};
+use crate::error::{strip_position, ErrorCode, JsonPath, SnapshotError};
 use crate::model::{Flag, Segment};
-use crate::snapshot::{strip_position, Format, SourceInfo};
+use crate::source::{Format, SourceInfo};
 
 /// What a list of items holds.
 pub(crate) struct Read {

@@ -174,6 +174,15 @@ fn push_key(out: &mut String, key: &str) {
     }
 }
 
+/// serde_json appends "at line 1 column 2" to type errors; the path says
+/// more, and the same flag read from DynamoDB would have other positions.
+pub(crate) fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use crate::clause::Op;
 use crate::context::Context;
+use crate::model::Op;
 use crate::model::{Clause, Flag, FlagRule, Rollout};
 use crate::reason::{BigSegmentsStatus, ErrorKind, Reason, ReasonKind};
 use crate::snapshot::Snapshot;

@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 use crate::context::{Context, ContextError};
 use crate::packed;
 use crate::reason::Detail;
+use crate::scope::Scope;
 use crate::snapshot::Snapshot;
 use crate::token::{self, TokenErrorCode};
 use crate::variation::ValueType;
@@ -48,7 +49,7 @@ pub fn value_type(code: u32) -> ValueType {
 pub fn evaluate_packed(
     snapshot: &Snapshot,
     flag: u32,
-    context: Result<&Context, &ContextError>,
+    context: Result<&Scope, &ContextError>,
     value_type_code: u32,
     now_ms: f64,
 ) -> f64 {
@@ -71,7 +72,7 @@ pub fn evaluate_packed(
 pub fn detail_json(
     snapshot: &Snapshot,
     flag_key: &str,
-    context: Result<&Context, &ContextError>,
+    context: Result<&Scope, &ContextError>,
     value_type_code: u32,
     now_ms: f64,
 ) -> Value {
@@ -91,7 +92,7 @@ pub fn detail_json(
 /// the context carries; an invalid context gives `{"$valid": false}`.
 pub fn all_flags_json(
     snapshot: &Snapshot,
-    context: Result<&Context, &ContextError>,
+    context: Result<&Scope, &ContextError>,
     options: crate::AllFlagsOptions,
     now_ms: f64,
 ) -> Value {
@@ -121,7 +122,7 @@ fn pack(snapshot: &Snapshot, key: &str, detail: &Detail<'_>) -> f64 {
 /// {"code", "message"}}`.
 pub fn issue_token(
     snapshot: &Snapshot,
-    context: Result<&Context, &ContextError>,
+    context: Result<&Scope, &ContextError>,
     flag_keys: &[String],
     signing_key: &[u8],
     now_ms: f64,
@@ -134,8 +135,17 @@ pub fn issue_token(
         );
     };
     let keys: Vec<&str> = flag_keys.iter().map(String::as_str).collect();
-    let issued = token::ttl_ms(ttl_seconds)
-        .and_then(|ttl| token::issue(snapshot, context, &keys, signing_key, millis(now_ms), ttl));
+    let issued = token::ttl_ms(ttl_seconds).and_then(|ttl| {
+        token::issue(
+            snapshot,
+            context.context(),
+            context.token(),
+            &keys,
+            signing_key,
+            millis(now_ms),
+            ttl,
+        )
+    });
     match issued {
         Ok(token) => json!({ "token": token }),
         Err(error) => token_error(error.code().as_str(), error.message()),
@@ -172,7 +182,7 @@ pub fn context_with_token(
     signing_key: &[u8],
     now_ms: f64,
     max_ttl_seconds: f64,
-) -> (Result<Context, ContextError>, Value) {
+) -> (Result<Scope, ContextError>, Value) {
     attach_token(
         Context::from_json(json),
         token,
@@ -182,9 +192,9 @@ pub fn context_with_token(
     )
 }
 
-/// Attaches `token` (a token, or a `baggage` header holding one) to a
-/// parsed context when it verifies at `now_ms` and lives no longer than
-/// `max_ttl_seconds` (see [`max_lifetime_ms`]). Answers the context and
+/// Joins `token` (a token, or a `baggage` header holding one) to a
+/// parsed context, in a [`Scope`], when it verifies at `now_ms` and lives no longer than
+/// `max_ttl_seconds` (see [`max_lifetime_ms`]). Answers the scope and
 /// what became of the token: `{"applied": true, "snapshotId", "flags",
 /// "issuedMs", "expiresMs"}` or `{"applied": false, "code", "message"}`; no
 /// token at all is `{"applied": false}`.
@@ -194,10 +204,10 @@ pub fn attach_token(
     signing_key: &[u8],
     now_ms: f64,
     max_ttl_seconds: f64,
-) -> (Result<Context, ContextError>, Value) {
+) -> (Result<Scope, ContextError>, Value) {
     let token = token.and_then(token::from_header);
     let (Ok(context), Some(text)) = (&parsed, token) else {
-        return (parsed, json!({"applied": false}));
+        return (parsed.map(Scope::new), json!({"applied": false}));
     };
     let verified = token::verify(
         text,
@@ -208,12 +218,12 @@ pub fn attach_token(
     let attached = verified.and_then(|verified| {
         let status = json!({"applied": true, "snapshotId": verified.snapshot_id(), "flags": verified.len(),
             "issuedMs": verified.issued_ms(), "expiresMs": verified.expires_ms()});
-        context.clone().with_token(verified).map(|c| (c, status))
+        Scope::with_token(context.clone(), verified).map(|scope| (scope, status))
     });
     match attached {
-        Ok((context, status)) => (Ok(context), status),
+        Ok((scope, status)) => (Ok(scope), status),
         Err(error) => (
-            parsed,
+            parsed.map(Scope::new),
             json!({"applied": false, "code": error.code().as_str(), "message": error.message()}),
         ),
     }
@@ -250,7 +260,7 @@ enum Key {
 /// (two module registries in one process, say) gets numbers of its own.
 #[derive(Default)]
 pub struct ContextCache {
-    entries: Vec<(Key, Result<Context, ContextError>)>,
+    entries: Vec<(Key, Result<Scope, ContextError>)>,
     next: usize,
     last_id: u64,
 }
@@ -260,7 +270,7 @@ impl ContextCache {
         self.entries.iter().position(|(k, _)| k == key)
     }
 
-    fn insert(&mut self, key: Key, parsed: Result<Context, ContextError>) -> Option<usize> {
+    fn insert(&mut self, key: Key, parsed: Result<Scope, ContextError>) -> Option<usize> {
         if self.entries.len() < ENTRIES {
             self.entries.push((key, parsed));
             return Some(self.entries.len() - 1);
@@ -275,16 +285,16 @@ impl ContextCache {
     pub fn with_text<R>(
         &mut self,
         json: &str,
-        f: impl FnOnce(Result<&Context, &ContextError>) -> R,
+        f: impl FnOnce(Result<&Scope, &ContextError>) -> R,
     ) -> R {
         let key = Key::Text(json.to_owned());
         let position = match self.find(&key) {
             Some(position) => Some(position),
-            None => self.insert(key, Context::from_json(json)),
+            None => self.insert(key, parse(json)),
         };
         match position.and_then(|p| self.entries.get(p)) {
             Some((_, parsed)) => f(parsed.as_ref()),
-            None => f(Context::from_json(json).as_ref()),
+            None => f(parse(json).as_ref()),
         }
     }
 
@@ -295,7 +305,7 @@ impl ContextCache {
         &mut self,
         id: u64,
         json: &str,
-        f: impl FnOnce(Result<&Context, &ContextError>) -> R,
+        f: impl FnOnce(Result<&Scope, &ContextError>) -> R,
     ) -> Option<R> {
         if id == 0 {
             return Some(self.with_text(json, f));
@@ -309,7 +319,7 @@ impl ContextCache {
     /// number this cache handed out registers the context again under it,
     /// after the cache let it go.
     pub fn prepare(&mut self, id: u64, json: &str) -> f64 {
-        let parsed = Context::from_json(json);
+        let parsed = parse(json);
         let valid = parsed.is_ok();
         let id = self.store(id, parsed);
         if valid {
@@ -325,7 +335,7 @@ impl ContextCache {
         parsed.as_ref().err().map(ToString::to_string)
     }
 
-    fn store(&mut self, id: u64, parsed: Result<Context, ContextError>) -> u64 {
+    fn store(&mut self, id: u64, parsed: Result<Scope, ContextError>) -> u64 {
         let id = if id == 0 || id > self.last_id {
             self.last_id += 1;
             self.last_id
@@ -367,11 +377,16 @@ impl ContextCache {
     pub fn with_prepared<R>(
         &self,
         id: u64,
-        f: impl FnOnce(Result<&Context, &ContextError>) -> R,
+        f: impl FnOnce(Result<&Scope, &ContextError>) -> R,
     ) -> Option<R> {
         let (_, parsed) = self.entries.get(self.find(&Key::Prepared(id))?)?;
         Some(f(parsed.as_ref()))
     }
+}
+
+/// The context in `json`, with no token.
+pub fn parse(json: &str) -> Result<Scope, ContextError> {
+    Context::from_json(json).map(Scope::new)
 }
 
 /// The canonical key of the context in `json` ([`Context::canonical_key`]),
@@ -399,7 +414,7 @@ mod tests {
         });
         // Variation 1 (+1), PREREQUISITE_FAILED (4), position 0.
         assert_eq!(packed, (2 | (4 << 16)) as f64);
-        let context = Context::new("user", "u").unwrap();
+        let context = Scope::new(Context::new("user", "u").unwrap());
         assert_eq!(
             evaluate_packed(&snapshot, 7, Ok(&context), 0, 0.0),
             DOES_NOT_FIT

@@ -10,9 +10,15 @@
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::bucket::Bucketer;
-use crate::clause::PreparedClause;
-use crate::keyset::KeyList;
+use std::fmt;
+use std::sync::OnceLock;
+
+use regex_lite::Regex;
+use sha1::Sha1;
+
+use crate::attr::AttrRef;
+use crate::keyset::{KeyList, KeySet};
+use crate::semver::SemVer;
 
 /// Reads a property whose `null` means the same as its absence.
 fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
@@ -261,24 +267,6 @@ impl Flag {
         }
     }
 
-    /// Fills the derived fields once, so that evaluation does no parsing.
-    pub(crate) fn prepare(&mut self) {
-        let (key, salt) = (&self.key, &self.salt);
-        let rollouts = self
-            .rules
-            .iter_mut()
-            .filter_map(|rule| rule.rollout.as_mut())
-            .chain(self.fallthrough.rollout.as_mut());
-        for rollout in rollouts {
-            rollout.bucketer = Bucketer::for_rollout(key, salt, rollout);
-        }
-        for rule in &mut self.rules {
-            for clause in &mut rule.clauses {
-                clause.prepare();
-            }
-        }
-    }
-
     /// Whether client-side SDKs using an environment id may see this flag.
     pub(crate) fn client_side_visible(&self) -> bool {
         match &self.client_side_availability {
@@ -288,15 +276,60 @@ impl Flag {
     }
 }
 
-impl Segment {
-    /// Fills the derived fields once, so that evaluation does no parsing.
-    pub(crate) fn prepare(&mut self) {
-        let (key, salt) = (&self.key, &self.salt);
-        for rule in &mut self.rules {
-            rule.bucketer = Bucketer::for_segment_rule(key, salt, rule);
-            for clause in &mut rule.clauses {
-                clause.prepare();
-            }
-        }
+impl Segment {}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Op {
+    #[default]
+    Unknown,
+    In,
+    StartsWith,
+    EndsWith,
+    Contains,
+    Matches,
+    LessThan,
+    LessThanOrEqual,
+    GreaterThan,
+    GreaterThanOrEqual,
+    Before,
+    After,
+    SemVerEqual,
+    SemVerLessThan,
+    SemVerGreaterThan,
+    SegmentMatch,
+}
+
+/// What `prepare` derives from a clause.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PreparedClause {
+    pub(crate) op: Op,
+    /// `None` when the attribute is missing, empty or an invalid reference:
+    /// `MALFORMED_FLAG` if a non-segment clause is evaluated.
+    pub(crate) attr: Option<AttrRef>,
+    /// The raw attribute is `kind`: match against every kind of the context.
+    pub(crate) attr_is_kind: bool,
+    pub(crate) strings: KeySet,
+    pub(crate) instants: Vec<Option<f64>>,
+    pub(crate) versions: Vec<Option<SemVer>>,
+    pub(crate) regexes: Vec<OnceLock<Option<Regex>>>,
+}
+
+/// Everything about one rollout's bucketing that does not depend on the
+/// context, prepared once per snapshot: the hash state after the prefix,
+/// the context kind, and the parsed `bucketBy` reference.
+#[derive(Clone, Default)]
+pub(crate) struct Bucketer {
+    pub(crate) prefix: Sha1,
+    pub(crate) kind: String,
+    /// `None` when `bucketBy` is not a valid reference: `MALFORMED_FLAG`.
+    pub(crate) attr: Option<AttrRef>,
+}
+
+impl fmt::Debug for Bucketer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bucketer")
+            .field("kind", &self.kind)
+            .field("attr", &self.attr)
+            .finish_non_exhaustive()
     }
 }

@@ -13,54 +13,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::dynamodb;
-use crate::error::{ErrorCode, JsonPath, SnapshotError};
+use crate::error::{strip_position, ErrorCode, JsonPath, SnapshotError};
 use crate::model::{Flag, Segment};
-
-/// Where a snapshot's data came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Format {
-    /// `{"flags": {...}, "segments": {...}}`, as `/sdk/latest-all` returns it.
-    Polling,
-    /// The streaming `put` event: `{"path": "/", "data": {...}}`.
-    StreamingPut,
-    /// The SDK file-data-source shape, with `flagValues`.
-    FileData,
-    /// Items of the Relay Proxy's DynamoDB table.
-    DynamoDb,
-}
-
-impl Format {
-    /// A short name for people: `polling`, `put`, `file`, `dynamodb`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Polling => "polling",
-            Format::StreamingPut => "put",
-            Format::FileData => "file",
-            Format::DynamoDb => "dynamodb",
-        }
-    }
-}
-
-/// Facts about the source that do not change evaluation but that a person
-/// checking a snapshot wants to see.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SourceInfo {
-    /// The format that was read.
-    pub format: Format,
-    /// DynamoDB only: whether the `$inited` marker was present. LaunchDarkly's
-    /// daemon-mode SDKs evaluate without it, and so does flagcore.
-    pub store_initialized: Option<bool>,
-    /// DynamoDB only: namespaces of items that were skipped because they
-    /// belong to another prefix or are not flags or segments.
-    pub skipped_namespaces: Vec<String>,
-    /// Items that were tombstones (`deleted: true`) and read as absent.
-    pub deleted_items: usize,
-    /// DynamoDB only: the items that have no `item` attribute, as
-    /// `namespace/key`. They read as deleted, as LaunchDarkly's Node SDK
-    /// has it; `check` and the clients' `status()` report them.
-    pub items_without_data: Vec<String>,
-}
+use crate::source::{Format, SourceInfo};
 
 /// Flag data ready for evaluation. Immutable: a refresh builds a new one.
 #[derive(Debug, Clone)]
@@ -461,14 +416,5 @@ pub(crate) fn item_error(path: JsonPath, error: &serde_json::Error) -> SnapshotE
         )
     } else {
         SnapshotError::new(ErrorCode::InvalidField, text, message)
-    }
-}
-
-/// serde_json appends "at line 1 column 2" to type errors; the path says
-/// more, and the same flag read from DynamoDB would have other positions.
-pub(crate) fn strip_position(message: &str) -> String {
-    match message.rfind(" at line ") {
-        Some(i) => message[..i].to_owned(),
-        None => message.to_owned(),
     }
 }

@@ -297,11 +297,14 @@ pub fn ttl_ms(ttl_seconds: f64) -> Result<u64, TokenError> {
 /// Issues a token for `context` holding the answers of `flag_keys` in
 /// `snapshot`, signed with `key`, valid for `ttl_ms` from `now_ms`.
 /// Flags that are unknown or answer an error are left out: downstream
-/// evaluates those itself. A context that carries an unexpired token passes
-/// its decisions on, and the new token expires no later than that one.
+/// evaluates those itself. A context that carries an unexpired token
+/// (`carried`, verified for it) passes its decisions on, and the new token
+/// expires no later than that one.
+#[allow(clippy::too_many_arguments)]
 pub fn issue(
     snapshot: &Snapshot,
     context: &Context,
+    carried: Option<&Token>,
     flag_keys: &[&str],
     key: &[u8],
     now_ms: u64,
@@ -316,7 +319,7 @@ pub fn issue(
     }
     let now_ms = now_ms.min((1 << 48) - 1);
     let mut expires_ms = now_ms.saturating_add(ttl_ms);
-    if let Some(carried) = context.token().filter(|t| t.live(now_ms)) {
+    if let Some(carried) = carried.filter(|t| t.live(now_ms)) {
         expires_ms = expires_ms.min(carried.expires_ms);
     }
     let mut payload = Vec::with_capacity(HEADER + flag_keys.len() * 16 + MAC);
@@ -331,7 +334,7 @@ pub fn issue(
     let mut count = 0usize;
     let mut seen = HashSet::new();
     for flag_key in flag_keys {
-        let evaluation = snapshot.evaluate_at(flag_key, context, now_ms);
+        let evaluation = answer(snapshot, flag_key, context, carried, now_ms);
         if matches!(evaluation.reason.kind, ReasonKind::Error(_)) || !seen.insert(*flag_key) {
             continue;
         }
@@ -360,6 +363,21 @@ pub fn issue(
     signer.update(&payload);
     payload.extend_from_slice(&signer.finalize().into_bytes());
     Ok(format!("{PREFIX}{}", base64url::encode(&payload)))
+}
+
+/// The answer for `flag_key`: the token's decision while it holds one that
+/// `snapshot` accepts, otherwise the snapshot's own evaluation. The one
+/// rule of [`crate::Scope`]'s evaluations and of re-issued tokens.
+pub(crate) fn answer<'a>(
+    snapshot: &'a Snapshot,
+    flag_key: &str,
+    context: &Context,
+    token: Option<&Token>,
+    now_ms: u64,
+) -> Evaluation<'a> {
+    token
+        .and_then(|t| t.decide(snapshot, flag_key, now_ms))
+        .unwrap_or_else(|| snapshot.evaluate(flag_key, context))
 }
 
 /// The token in a header value: the value itself when it is a token, or
@@ -673,6 +691,7 @@ mod base64url {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Scope;
     use serde_json::json;
 
     const KEY: &[u8] = b"a signing key of 32 bytes, for tests";
@@ -720,7 +739,7 @@ mod tests {
         let mut moved = 0;
         for n in 0..200 {
             let context = user(&format!("user-{n}"));
-            let token = issue(&before, &context, &keys, KEY, 1_000_000, 60_000).unwrap();
+            let token = issue(&before, &context, None, &keys, KEY, 1_000_000, 60_000).unwrap();
             assert!(
                 token.len() <= 1024,
                 "{} characters for 20 flags",
@@ -731,7 +750,7 @@ mod tests {
                 .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)));
             let verified = verify(&token, KEY, 1_030_000, MAX).unwrap();
             assert_eq!((verified.snapshot_id(), verified.len()), (before.id(), 20));
-            let carried = context.clone().with_token(verified).unwrap();
+            let carried = Scope::with_token(context.clone(), verified).unwrap();
             for key in &keys {
                 let upstream = before.evaluate(key, &context);
                 let fresh = after.evaluate(key, &context);
@@ -745,7 +764,7 @@ mod tests {
                 expected.propagated = true;
                 assert_eq!(downstream.reason, expected);
                 // Without a clock, a token decides nothing.
-                assert_eq!(after.evaluate(key, &carried), fresh);
+                assert_eq!(after.evaluate(key, carried.context()), fresh);
             }
         }
         assert!(
@@ -776,6 +795,7 @@ mod tests {
         let token = issue(
             &s,
             &context,
+            None,
             &["canary-release-flag-00"],
             KEY,
             1_000_000,
@@ -832,8 +852,7 @@ mod tests {
         }
         let verified = verify(&token, KEY, 1_000_000, MAX).unwrap();
         assert_eq!(
-            user("user-2")
-                .with_token(verified.clone())
+            Scope::with_token(user("user-2"), verified.clone())
                 .unwrap_err()
                 .code(),
             TokenErrorCode::WrongContext
@@ -846,7 +865,16 @@ mod tests {
         let s = snapshot(100_000);
         let context = user("user-1");
         let token = verify(
-            &issue(&s, &context, &["canary-release-flag-00"], KEY, 0, 60_000).unwrap(),
+            &issue(
+                &s,
+                &context,
+                None,
+                &["canary-release-flag-00"],
+                KEY,
+                0,
+                60_000,
+            )
+            .unwrap(),
             KEY,
             0,
             MAX,
@@ -858,7 +886,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(token.reproducible(&changed, 0), 0);
-        let carried = context.clone().with_token(token).unwrap();
+        let carried = Scope::with_token(context.clone(), token).unwrap();
         let answer = changed.evaluate_at("canary-release-flag-00", &carried, 0);
         assert_eq!(
             (answer.variation_index, answer.reason.propagated),
@@ -877,10 +905,10 @@ mod tests {
         Snapshot::from_json(json!({ "flags": flags }).to_string().as_bytes()).unwrap()
     }
 
-    fn carried(upstream: &Snapshot, context: &Context, at: u64) -> Context {
-        let text = issue(upstream, context, &["canary"], KEY, at, 60_000).unwrap();
+    fn carried(upstream: &Snapshot, context: &Context, at: u64) -> Scope {
+        let text = issue(upstream, context, None, &["canary"], KEY, at, 60_000).unwrap();
         let token = verify(&text, KEY, at, MAX).unwrap();
-        context.clone().with_token(token).unwrap()
+        Scope::with_token(context.clone(), token).unwrap()
     }
 
     #[test]
@@ -970,7 +998,16 @@ mod tests {
         let upstream = canary(true, None);
         let middle = carried(&upstream, &context, 1_000);
         // Re-issued 50 s later for another minute: it still ends at 61 s.
-        let text = issue(&upstream, &middle, &["canary"], KEY, 51_000, 60_000).unwrap();
+        let text = issue(
+            &upstream,
+            middle.context(),
+            middle.token(),
+            &["canary"],
+            KEY,
+            51_000,
+            60_000,
+        )
+        .unwrap();
         let reissued = verify(&text, KEY, 52_000, MAX).unwrap();
         assert_eq!(reissued.expires_ms(), 61_000);
         assert_eq!(
@@ -978,7 +1015,16 @@ mod tests {
             TokenErrorCode::Expired
         );
         // From an expired token's context it is a fresh decision with its own lifetime.
-        let text = issue(&upstream, &middle, &["canary"], KEY, 70_000, 60_000).unwrap();
+        let text = issue(
+            &upstream,
+            middle.context(),
+            middle.token(),
+            &["canary"],
+            KEY,
+            70_000,
+            60_000,
+        )
+        .unwrap();
         assert_eq!(
             verify(&text, KEY, 70_000, MAX).unwrap().expires_ms(),
             130_000
@@ -995,10 +1041,10 @@ mod tests {
         let s = canary(true, None);
         let context = user("alice");
         assert_eq!(
-            code(issue(&s, &context, &["canary"], KEY, 0, 0)),
+            code(issue(&s, &context, None, &["canary"], KEY, 0, 0)),
             TokenErrorCode::InvalidTtl
         );
-        let long = issue(&s, &context, &["canary"], KEY, 1_000, 600_000).unwrap();
+        let long = issue(&s, &context, None, &["canary"], KEY, 1_000, 600_000).unwrap();
         assert_eq!(
             code(verify(&long, KEY, 1_000, MAX)),
             TokenErrorCode::LifetimeTooLong
@@ -1015,12 +1061,12 @@ mod tests {
             &json!({"kind": "multi", "org": {"key": "acme"}, "user": {"key": "alice"}}),
         )
         .unwrap();
-        let text = issue(&s, &collides, &["canary"], KEY, 1_000, 60_000).unwrap();
+        let text = issue(&s, &collides, None, &["canary"], KEY, 1_000, 60_000).unwrap();
         let token = verify(&text, KEY, 1_000, MAX).unwrap();
         assert!(token.binds(&collides));
         assert_eq!(std::mem::size_of_val(&binding(&multi)), 16);
         assert_eq!(
-            multi.with_token(token).unwrap_err().code(),
+            Scope::with_token(multi, token).unwrap_err().code(),
             TokenErrorCode::WrongContext
         );
         assert_ne!(
@@ -1039,10 +1085,19 @@ mod tests {
         let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
         let context = user("alice");
         assert_eq!(
-            code(issue(&s, &context, &keys, KEY, 1_000, 60_000)),
+            code(issue(&s, &context, None, &keys, KEY, 1_000, 60_000)),
             TokenErrorCode::TooLarge
         );
-        let full = issue(&s, &context, &keys[..MAX_DECISIONS], KEY, 1_000, 60_000).unwrap();
+        let full = issue(
+            &s,
+            &context,
+            None,
+            &keys[..MAX_DECISIONS],
+            KEY,
+            1_000,
+            60_000,
+        )
+        .unwrap();
         assert!(
             full.len() + "flagcore=".len() <= 4_096,
             "{} characters",
@@ -1050,7 +1105,16 @@ mod tests {
         );
         assert_eq!(verify(&full, KEY, 1_000, MAX).unwrap().len(), MAX_DECISIONS);
         // The same flag named twice is one decision.
-        let twice = issue(&s, &context, &["flag-000", "flag-000"], KEY, 1_000, 60_000).unwrap();
+        let twice = issue(
+            &s,
+            &context,
+            None,
+            &["flag-000", "flag-000"],
+            KEY,
+            1_000,
+            60_000,
+        )
+        .unwrap();
         assert_eq!(verify(&twice, KEY, 1_000, MAX).unwrap().len(), 1);
     }
 }

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::context::{Context, ContextError};
+use crate::context::Context;
 use crate::eval::{self, Evaluation};
 use crate::reason::{Detail, ErrorKind};
 use crate::snapshot::Snapshot;
@@ -50,9 +50,8 @@ impl ValueType {
 
 impl Snapshot {
     /// Evaluates a flag without a default: the raw value, index and reason.
-    /// An unknown flag gives `FLAG_NOT_FOUND`. A decision token attached to
-    /// `context` decides nothing here: that takes a clock
-    /// ([`Snapshot::evaluate_at`]).
+    /// An unknown flag gives `FLAG_NOT_FOUND`. Upstream's decisions apply
+    /// through a [`crate::Scope`], at a time ([`Snapshot::evaluate_at`]).
     pub fn evaluate<'a>(&'a self, flag_key: &str, context: &Context) -> Evaluation<'a> {
         match self.flag(flag_key) {
             Some(flag) => eval::evaluate(self, flag, context),
@@ -60,28 +59,9 @@ impl Snapshot {
         }
     }
 
-    /// As [`Snapshot::evaluate`], at `now_ms` (milliseconds since the
-    /// epoch): a decision token attached to `context` answers the flags it
-    /// decides while it is unexpired, unless this snapshot switched the flag
-    /// off (see [`crate::token`]).
-    pub fn evaluate_at<'a>(
-        &'a self,
-        flag_key: &str,
-        context: &Context,
-        now_ms: u64,
-    ) -> Evaluation<'a> {
-        if let Some(decided) = context
-            .token()
-            .and_then(|t| t.decide(self, flag_key, now_ms))
-        {
-            return decided;
-        }
-        self.evaluate(flag_key, context)
-    }
-
     /// LaunchDarkly's `variationDetail`: the flag's value for `context`, or
     /// `default` when it has none, with the reason. Never fails. Decision
-    /// tokens take a clock: see [`Snapshot::variation_detail_at`].
+    /// tokens apply through a [`crate::Scope`]: see [`Snapshot::variation_detail_at`].
     pub fn variation_detail<'a>(
         &'a self,
         flag_key: &str,
@@ -90,23 +70,6 @@ impl Snapshot {
         value_type: ValueType,
     ) -> Detail<'a> {
         apply_default(self.evaluate(flag_key, context), default, value_type)
-    }
-
-    /// As [`Snapshot::variation_detail`], at `now_ms`: a decision token
-    /// attached to `context` applies (see [`Snapshot::evaluate_at`]).
-    pub fn variation_detail_at<'a>(
-        &'a self,
-        flag_key: &str,
-        context: &Context,
-        default: &'a Value,
-        value_type: ValueType,
-        now_ms: u64,
-    ) -> Detail<'a> {
-        apply_default(
-            self.evaluate_at(flag_key, context, now_ms),
-            default,
-            value_type,
-        )
     }
 
     /// As [`Snapshot::variation_detail`], with the context as JSON: an
@@ -120,24 +83,6 @@ impl Snapshot {
     ) -> Detail<'a> {
         match Context::from_value(context) {
             Ok(context) => self.variation_detail(flag_key, &context, default, value_type),
-            Err(_) => Detail::error(default, ErrorKind::UserNotSpecified),
-        }
-    }
-
-    /// As [`Snapshot::variation_detail_at`], for a context that may have
-    /// been refused: an invalid one gives the default and
-    /// `USER_NOT_SPECIFIED`, before the flag is even looked up, as
-    /// LaunchDarkly's SDKs do.
-    pub fn variation_detail_checked<'a>(
-        &'a self,
-        flag_key: &str,
-        context: Result<&Context, &ContextError>,
-        default: &'a Value,
-        value_type: ValueType,
-        now_ms: u64,
-    ) -> Detail<'a> {
-        match context {
-            Ok(context) => self.variation_detail_at(flag_key, context, default, value_type, now_ms),
             Err(_) => Detail::error(default, ErrorKind::UserNotSpecified),
         }
     }
@@ -156,7 +101,7 @@ impl Snapshot {
 
 /// The caller's default where the evaluation gave no value, and the typed
 /// methods' check.
-fn apply_default<'a>(
+pub(crate) fn apply_default<'a>(
     evaluation: Evaluation<'a>,
     default: &'a Value,
     value_type: ValueType,

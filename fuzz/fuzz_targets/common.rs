@@ -1,7 +1,7 @@
 //! What the fuzz targets share: contexts of every shape, and an evaluation of
 //! every flag of a snapshot through each entry point a host calls.
 
-use flagcore::{AllFlagsOptions, Context, Snapshot, Value, ValueType};
+use flagcore::{AllFlagsOptions, Context, Scope, Snapshot, Value, ValueType};
 
 pub const TYPES: [ValueType; 5] = [
     ValueType::Any,
@@ -27,7 +27,7 @@ pub fn contexts() -> Vec<Context> {
 /// Evaluates every flag (the first 64) for `context` with every value type,
 /// at `now_ms` for a token it may carry, and the all-flags state; the
 /// answers must serialize.
-pub fn evaluate_all(snapshot: &Snapshot, context: &Context, now_ms: u64) {
+pub fn evaluate_all(snapshot: &Snapshot, context: &Scope, now_ms: u64) {
     let null = Value::Null;
     for key in snapshot.flag_keys().iter().take(64) {
         for value_type in TYPES {

@@ -36,6 +36,6 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(Some(packed), prepared);
     }
     if let Ok(context) = flagcore::Context::from_json(text) {
-        common::evaluate_all(snapshot, &context, 0);
+        common::evaluate_all(snapshot, &flagcore::Scope::new(context), 0);
     }
 });

@@ -19,6 +19,6 @@ fuzz_target!(|data: &[u8]| {
     let _ = snapshot.check();
     let _ = snapshot.source_problems();
     for context in common::contexts() {
-        common::evaluate_all(&snapshot, &context, 0);
+        common::evaluate_all(&snapshot, &flagcore::Scope::new(context), 0);
     }
 });

@@ -61,7 +61,7 @@ fn binding() -> &'static [u8] {
     static BINDING: OnceLock<Vec<u8>> = OnceLock::new();
     BINDING.get_or_init(|| {
         let context = &common::contexts()[0];
-        let text = token::issue(example(), context, &[], KEY, NOW_MS, 60_000)
+        let text = token::issue(example(), context, None, &[], KEY, NOW_MS, 60_000)
             .unwrap_or_else(|e| panic!("{e}"));
         unbase64url(&text[token::PREFIX.len()..])[9..25].to_vec()
     })
@@ -95,7 +95,7 @@ fuzz_target!(|data: &[u8]| {
     let snapshot = example();
     let _ = verified.reproducible(snapshot, NOW_MS);
     for context in common::contexts() {
-        if let Ok(carried) = context.with_token(verified.clone()) {
+        if let Ok(carried) = flagcore::Scope::with_token(context, verified.clone()) {
             common::evaluate_all(snapshot, &carried, NOW_MS);
         }
     }

@@ -8,7 +8,7 @@
 //! targets and context targets, multi-kind and old-style contexts, unicode
 //! keys and values, and integer and float `bucketBy` attributes.
 
-use flagcore::{Context, Snapshot, Value, ValueType};
+use flagcore::{Context, Scope, Snapshot, Value, ValueType};
 use serde_json::{json, Map};
 
 use crate::canonical::canonical;
@@ -378,7 +378,7 @@ pub fn group(seed: u64, index: usize, cases: usize) -> Value {
         };
         let default = default_for(&mut rng, value_type);
         let context = context(&mut rng);
-        let parsed_context = Context::from_value(&context);
+        let parsed_context = Context::from_value(&context).map(Scope::new);
         let value_type_code = ValueType::parse(value_type).unwrap_or(ValueType::Any);
         let detail = parsed.variation_detail_checked(
             &flag_key,
