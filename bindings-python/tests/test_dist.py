@@ -5,6 +5,7 @@ fails with a message that says what to install."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -73,8 +74,10 @@ def sdist() -> Path:
 def pip_wheel(env: dict[str, str], out: Path) -> subprocess.CompletedProcess[str]:
     # The build backend's own requirement (maturin) is the one this
     # environment has, so that the test needs no index.
+    # No cache: pip keys wheels built from a local sdist by its path, and
+    # would hand back the wheel of an older sdist.
     command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check", "--no-deps",
-               "--no-build-isolation", "--no-index", "-w", str(out), str(sdist())]
+               "--no-build-isolation", "--no-index", "--no-cache-dir", "-w", str(out), str(sdist())]
     return subprocess.run(command, capture_output=True, text=True, env=env)
 
 
@@ -100,11 +103,18 @@ def test_the_sdist_without_rust_says_what_to_install(tmp_path: Path) -> None:
 
 @sdist_only
 def test_the_sdist_builds_where_rust_is_installed(tmp_path: Path) -> None:
-    # A debug build into a target folder of its own, kept between runs: the
-    # test is about the sdist being whole, not about the optimizer.
+    # A debug build (the test is about the sdist being whole, not about the
+    # optimizer) into a target folder kept for this sdist only: its files
+    # carry the sdist's fixed times, so cargo would take a build of an
+    # older sdist, unpacked to another folder, for a fresh one.
+    digest = hashlib.sha256(sdist().read_bytes()).hexdigest()[:16]
+    builds = ROOT / "target" / "sdist"
+    for old in builds.glob("*") if builds.is_dir() else []:
+        if old.name != digest:
+            shutil.rmtree(old, ignore_errors=True)
     # maturin's command is beside this environment's python.
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "PATH": path, "MATURIN_PEP517_ARGS": "--profile dev", "CARGO_TARGET_DIR": str(ROOT / "target" / "sdist")}
+    env = {**os.environ, "PATH": path, "MATURIN_PEP517_ARGS": "--profile dev", "CARGO_TARGET_DIR": str(builds / digest)}
     done = pip_wheel(env, tmp_path / "out")
     assert done.returncode == 0, done.stdout + done.stderr
     (built,) = (tmp_path / "out").glob("flagcore-*.whl")
