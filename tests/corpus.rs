@@ -7,6 +7,7 @@
 #[path = "support/canonical.rs"]
 mod canonical;
 #[path = "support/corpus.rs"]
+#[allow(dead_code)]
 mod corpus;
 #[path = "generate/corpus.rs"]
 mod generator;

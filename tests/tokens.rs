@@ -154,17 +154,7 @@ fn run(case: &Value) -> Result<(), String> {
 
 #[test]
 fn the_token_vectors() {
-    let vectors = corpus::vectors(env!("CARGO_MANIFEST_DIR"));
-    let index = corpus::index(&vectors);
-    let mut cases = Vec::new();
-    for file in index["tokens"]
-        .as_array()
-        .expect("index.json names the token vectors")
-    {
-        cases.extend(corpus::lines(
-            &vectors.join(file.as_str().unwrap_or_default()),
-        ));
-    }
+    let cases = corpus::cases(&corpus::vectors(env!("CARGO_MANIFEST_DIR")), "tokens");
     let failures: Vec<String> = cases
         .iter()
         .filter_map(|case| run(case).err().map(|e| format!("{}: {e}", case["id"])))

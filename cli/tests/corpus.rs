@@ -5,6 +5,7 @@
 #[path = "../../tests/support/canonical.rs"]
 mod canonical;
 #[path = "../../tests/support/corpus.rs"]
+#[allow(dead_code)]
 mod corpus;
 
 use std::io::Write;

@@ -36,6 +36,16 @@ pub fn index(vectors: &Path) -> Value {
     serde_json::from_str(&text).expect("index.json is JSON")
 }
 
+/// Every line of the files that `index.json` lists under `kind`.
+pub fn cases(vectors: &Path, kind: &str) -> Vec<Value> {
+    index(vectors)[kind]
+        .as_array()
+        .unwrap_or_else(|| panic!("index.json names no {kind} vectors"))
+        .iter()
+        .flat_map(|file| lines(&vectors.join(file.as_str().unwrap_or_default())))
+        .collect()
+}
+
 /// The corpus file that `index.json` names.
 pub fn corpus_file(vectors: &Path) -> PathBuf {
     vectors.join(
