@@ -6,14 +6,10 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const fs = require('node:fs')
-const path = require('node:path')
+const { vectorCases } = require('./vector-cases.js')
 const { Context } = require('./impl.js')
 
-const vectors = path.join(__dirname, '..', '..', 'tests', 'vectors')
-const index = JSON.parse(fs.readFileSync(path.join(vectors, 'index.json'), 'utf8'))
-const cases = index.contexts.flatMap((name) =>
-  fs.readFileSync(path.join(vectors, name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)))
+const cases = vectorCases('contexts')
 
 test('the canonical key of every context vector', () => {
   const failures = []

@@ -5,14 +5,10 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const fs = require('node:fs')
-const path = require('node:path')
+const { vectorCases } = require('./vector-cases.js')
 const { FlagClient, FlagcoreProvider, Snapshot } = require('./impl.js')
 
-const vectors = path.join(__dirname, '..', '..', 'tests', 'vectors')
-const index = JSON.parse(fs.readFileSync(path.join(vectors, 'index.json'), 'utf8'))
-const groups = index.openfeature.flatMap((name) =>
-  fs.readFileSync(path.join(vectors, name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)))
+const groups = vectorCases('openfeature')
 
 const RESOLVE = { boolean: 'resolveBooleanEvaluation', string: 'resolveStringEvaluation', number: 'resolveNumberEvaluation', object: 'resolveObjectEvaluation' }
 

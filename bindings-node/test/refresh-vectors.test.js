@@ -6,16 +6,12 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const fs = require('node:fs')
-const path = require('node:path')
+const { vectorCases } = require('./vector-cases.js')
 
 const engine = process.env.FLAGCORE_IMPL === 'wasm'
   ? require('../../bindings-wasm/dist/nodejs/flagcore.js')
   : require('../native.js')
-const vectors = path.join(__dirname, '..', '..', 'tests', 'vectors')
-const index = JSON.parse(fs.readFileSync(path.join(vectors, 'index.json'), 'utf8'))
-const cases = index.refresh.flatMap((name) =>
-  fs.readFileSync(path.join(vectors, name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)))
+const cases = vectorCases('refresh')
 
 test('every refresh vector', () => {
   const failures = []

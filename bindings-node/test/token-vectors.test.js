@@ -5,14 +5,10 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const fs = require('node:fs')
-const path = require('node:path')
+const { vectorCases } = require('./vector-cases.js')
 const { Snapshot, Context, TokenError } = require('./impl.js')
 
-const vectors = path.join(__dirname, '..', '..', 'tests', 'vectors')
-const index = JSON.parse(fs.readFileSync(path.join(vectors, 'index.json'), 'utf8'))
-const cases = index.tokens.flatMap((name) =>
-  fs.readFileSync(path.join(vectors, name), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l)))
+const cases = vectorCases('tokens')
 
 // The base time every runner uses, so tokens are the same bytes everywhere.
 const BASE_MS = 1_700_000_000_000

@@ -4,12 +4,13 @@ process id."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import pytest
 
@@ -18,6 +19,17 @@ SHARED = Path(os.environ.get("FLAGCORE_SHARED", ROOT.parent / "shared"))
 VECTORS = ROOT / "tests" / "vectors"
 EXAMPLES = ROOT / "examples"
 NODE_MODULES = ROOT / "bindings-node" / "node_modules"
+
+def vector_cases(kind: str) -> list[dict[str, Any]]:
+    """Every line of the files that tests/vectors/index.json lists under ``kind``."""
+    index = json.loads((VECTORS / "index.json").read_text())
+    return [
+        json.loads(line)
+        for name in index[kind]
+        for line in (VECTORS / name).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
 
 # The Snapshot method for each `valueType` of the vectors.
 METHODS = {

@@ -5,18 +5,10 @@ The core, Node and WASM run the same file."""
 
 from __future__ import annotations
 
-import json
-
-from conftest import VECTORS
+from conftest import vector_cases
 from flagcore import Context
 
-INDEX = json.loads((VECTORS / "index.json").read_text())
-CASES = [
-    json.loads(line)
-    for name in INDEX["contexts"]
-    for line in (VECTORS / name).read_text(encoding="utf-8").splitlines()
-    if line.strip()
-]
+CASES = vector_cases("contexts")
 
 
 def test_the_canonical_key_of_every_context_vector() -> None:

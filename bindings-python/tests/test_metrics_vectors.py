@@ -8,16 +8,10 @@ import json
 import logging
 from typing import Any
 
-from conftest import VECTORS
+from conftest import vector_cases
 from flagcore import FlagClient, Snapshot
 
-INDEX = json.loads((VECTORS / "index.json").read_text())
-GROUPS = [
-    json.loads(line)
-    for name in INDEX["metrics"]
-    for line in (VECTORS / name).read_text(encoding="utf-8").splitlines()
-    if line.strip()
-]
+GROUPS = vector_cases("metrics")
 
 METHODS = {
     "variation": "variation",

@@ -7,18 +7,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import VECTORS
+from conftest import vector_cases
 from flagcore import FlagClient, Snapshot
 from flagcore.openfeature import FlagcoreProvider
 from openfeature.evaluation_context import EvaluationContext
 
-INDEX = json.loads((VECTORS / "index.json").read_text())
-GROUPS = [
-    json.loads(line)
-    for name in INDEX["openfeature"]
-    for line in (VECTORS / name).read_text(encoding="utf-8").splitlines()
-    if line.strip()
-]
+GROUPS = vector_cases("openfeature")
 
 RESOLVE = {
     "boolean": "resolve_boolean_details",

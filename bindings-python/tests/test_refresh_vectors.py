@@ -5,18 +5,10 @@ tests/test_client.py and tests/test_faults.py check the client around it."""
 
 from __future__ import annotations
 
-import json
-
-from conftest import VECTORS
+from conftest import vector_cases
 from flagcore._native import refresh_deadlines
 
-INDEX = json.loads((VECTORS / "index.json").read_text())
-CASES = [
-    json.loads(line)
-    for name in INDEX["refresh"]
-    for line in (VECTORS / name).read_text(encoding="utf-8").splitlines()
-    if line.strip()
-]
+CASES = vector_cases("refresh")
 
 
 def test_every_refresh_vector() -> None:

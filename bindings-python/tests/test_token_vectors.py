@@ -8,16 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import VECTORS
+from conftest import vector_cases
 from flagcore import Context, Snapshot, TokenError
 
-INDEX = json.loads((VECTORS / "index.json").read_text())
-CASES = [
-    json.loads(line)
-    for name in INDEX["tokens"]
-    for line in (VECTORS / name).read_text(encoding="utf-8").splitlines()
-    if line.strip()
-]
+CASES = vector_cases("tokens")
 
 # The base time every runner uses, so tokens are the same bytes everywhere.
 BASE_MS = 1_700_000_000_000
