@@ -24,12 +24,6 @@ pub struct Scope {
     token: Option<Arc<Token>>,
 }
 
-impl From<Context> for Scope {
-    fn from(context: Context) -> Scope {
-        Scope::new(context)
-    }
-}
-
 impl Scope {
     /// A context with no token: its evaluations are the snapshot's own.
     pub fn new(context: Context) -> Scope {
