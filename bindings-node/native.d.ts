@@ -51,6 +51,15 @@ export declare function detailJson(snapshot: ExternalObject<Snapshot>, flagKey: 
 export declare function evaluate(snapshot: ExternalObject<Snapshot>, flag: number, context: string, valueTypeCode: number): number
 
 /**
+ * Evaluates several flags for prepared context `id`, which carries no
+ * decision token, in one call: `codes` holds flag numbers times 8 plus
+ * value type codes, and each packed answer goes to `out` at the same
+ * position. Answers how many it wrote, or -2 when the context must be
+ * prepared again.
+ */
+export declare function evaluateMany(snapshot: ExternalObject<Snapshot>, id: number, codes: Uint32Array, out: Float64Array): number
+
+/**
  * Evaluates flag number `flag` for prepared context `id` at `now_ms` (the
  * wall clock, for a decision token it carries); answers the packed
  * detail, or -2 when the context must be prepared again.
@@ -69,6 +78,13 @@ export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: numbe
  * null when the context must be prepared again.
  */
 export declare function issueToken(snapshot: ExternalObject<Snapshot>, id: number, context: string, flagKeys: Array<string>, signingKey: string | undefined | null, nowMs: number, ttlSeconds: number): any | null
+
+/**
+ * Registers a context (JSON text) as `prepareContext` does, and evaluates
+ * several flags for it as `evaluateMany` does, in one call: a context's
+ * first evaluation. Answers its number, negated when it is invalid.
+ */
+export declare function prepareAndEvaluate(snapshot: ExternalObject<Snapshot>, id: number, context: string, codes: Uint32Array, out: Float64Array): number
 
 /**
  * Registers a prepared context (JSON text): under `id` again after the

@@ -144,10 +144,7 @@ pub fn wall_clock_ms() -> f64 {
 /// A context object that is not JSON (a set, a custom class) is an invalid
 /// context, like a malformed one: evaluation answers, it does not raise.
 fn parse(object: &Bound<'_, PyAny>) -> Result<CoreContext, ContextError> {
-    match convert::to_value(object) {
-        Ok(value) => CoreContext::from_value(&value),
-        Err(_) => CoreContext::from_value(&Value::Null),
-    }
+    CoreContext::from_owned(convert::to_value(object).unwrap_or(Value::Null))
 }
 
 /// Runs `f` with the parsed context and the time to evaluate a decision

@@ -59,7 +59,7 @@ impl Context {
     /// Parses LaunchDarkly's JSON context forms.
     pub fn from_json(text: &str) -> Result<Context, ContextError> {
         match serde_json::from_str::<Value>(text) {
-            Ok(value) => Context::from_value(&value),
+            Ok(value) => Context::from_owned(value),
             Err(e) => invalid(format!("not JSON: {e}")),
         }
     }
@@ -67,6 +67,16 @@ impl Context {
     /// Reads a context from a JSON value: `{"kind": ..., "key": ...}`,
     /// `{"kind": "multi", ...}`, or an old-style user (no `kind`).
     pub fn from_value(value: &Value) -> Result<Context, ContextError> {
+        match value {
+            Value::Object(_) => Context::from_owned(value.clone()),
+            _ => invalid("a context must be a JSON object"),
+        }
+    }
+
+    /// Reads a context as [`Context::from_value`] does, from a value it
+    /// takes: its strings and attribute values move into the context, with
+    /// no copy (what the hosts' conversions use).
+    pub fn from_owned(value: Value) -> Result<Context, ContextError> {
         let Value::Object(object) = value else {
             return invalid("a context must be a JSON object");
         };
@@ -75,7 +85,7 @@ impl Context {
             Some(Value::String(kind)) if kind == "multi" => Context::multi(object),
             Some(Value::String(kind)) => {
                 check_kind(kind)?;
-                Ok(Context::single(Single::new(kind, object)?))
+                Ok(Context::single(Single::new(object)?))
             }
             Some(_) => invalid("\"kind\" must be a string"),
         }
@@ -103,17 +113,18 @@ impl Context {
         }
     }
 
-    fn multi(object: &Map<String, Value>) -> Result<Context, ContextError> {
+    fn multi(object: Map<String, Value>) -> Result<Context, ContextError> {
         let mut parts = Vec::with_capacity(object.len().saturating_sub(1));
         for (kind, value) in object {
             if kind == "kind" {
                 continue;
             }
-            check_kind(kind)?;
-            let Value::Object(inner) = value else {
+            check_kind(&kind)?;
+            let Value::Object(mut inner) = value else {
                 return invalid(format!("the \"{kind}\" context must be an object"));
             };
-            parts.push(Single::new(kind, inner)?);
+            inner.insert("kind".to_owned(), Value::String(kind));
+            parts.push(Single::new(inner)?);
         }
         if parts.is_empty() {
             return invalid("a multi-kind context needs at least one kind");
@@ -197,36 +208,43 @@ fn check_kind(kind: &str) -> Result<(), ContextError> {
 }
 
 impl Single {
-    /// A new-style individual context from its JSON properties.
-    fn new(kind: &str, object: &Map<String, Value>) -> Result<Single, ContextError> {
-        let key = match object.get("key") {
-            Some(Value::String(key)) if !key.is_empty() => key.clone(),
+    /// A new-style individual context from its JSON properties, `kind`
+    /// (checked) among them.
+    fn new(object: Map<String, Value>) -> Result<Single, ContextError> {
+        // One pass over the properties (a context is parsed per request);
+        // the checks then run in a fixed order, whatever the order of the
+        // properties.
+        let (mut kind, mut key, mut name, mut anonymous) = (None, None, None, None);
+        let mut attributes = Vec::with_capacity(object.len());
+        for (property, value) in object {
+            match property.as_str() {
+                "kind" => kind = Some(value),
+                "key" => key = Some(value),
+                "name" => name = Some(value),
+                "anonymous" => anonymous = Some(value),
+                "_meta" => {}
+                _ if value.is_null() => {}
+                _ => attributes.push((property, value)),
+            }
+        }
+        let key = match key {
+            Some(Value::String(key)) if !key.is_empty() => key,
             Some(Value::String(_)) => return invalid("\"key\" must not be empty"),
             Some(_) => return invalid("\"key\" must be a string"),
             None => return invalid("\"key\" is required"),
         };
-        let name = match object.get("name") {
+        let name = match name {
             None | Some(Value::Null) => None,
-            Some(name @ Value::String(_)) => Some(name.clone()),
+            Some(name @ Value::String(_)) => Some(name),
             Some(_) => return invalid("\"name\" must be a string"),
         };
-        let anonymous = match object.get("anonymous") {
+        let anonymous = match anonymous {
             None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
+            Some(Value::Bool(b)) => b,
             Some(_) => return invalid("\"anonymous\" must be a boolean"),
         };
-        let attributes = object
-            .iter()
-            .filter(|(name, value)| {
-                !matches!(
-                    name.as_str(),
-                    "kind" | "key" | "name" | "anonymous" | "_meta"
-                ) && !value.is_null()
-            })
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
         Ok(Single {
-            kind: Value::String(kind.to_owned()),
+            kind: kind.unwrap_or(Value::Null),
             key: Value::String(key),
             name,
             anonymous: Value::Bool(anonymous),
@@ -235,29 +253,46 @@ impl Single {
     }
 
     /// An old-style user: no `kind`, built-in string attributes, `custom`.
-    fn old_user(object: &Map<String, Value>) -> Result<Single, ContextError> {
-        let key = match object.get("key") {
+    fn old_user(object: Map<String, Value>) -> Result<Single, ContextError> {
+        // One pass over the properties, as for the new form.
+        let (mut key, mut anonymous, mut custom) = (None, None, None);
+        let mut strings: [Option<Value>; OLD_USER_STRINGS.len()] = Default::default();
+        for (property, value) in object {
+            match property.as_str() {
+                "key" => key = Some(value),
+                "anonymous" => anonymous = Some(value),
+                "custom" => custom = Some(value),
+                other => {
+                    if let Some(n) = OLD_USER_STRINGS.iter().position(|a| *a == other) {
+                        if let Some(slot) = strings.get_mut(n) {
+                            *slot = Some(value);
+                        }
+                    }
+                }
+            }
+        }
+        let key = match key {
             // The old form allows an empty key.
-            Some(Value::String(key)) => key.clone(),
+            Some(Value::String(key)) => key,
             Some(_) => return invalid("\"key\" must be a string"),
             None => return invalid("\"key\" is required"),
         };
-        let anonymous = match object.get("anonymous") {
+        let anonymous = match anonymous {
             None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => *b,
+            Some(Value::Bool(b)) => b,
             Some(_) => return invalid("\"anonymous\" must be a boolean"),
         };
         let mut name = None;
         let mut attributes: Vec<(String, Value)> = Vec::new();
-        for attr in OLD_USER_STRINGS {
-            match object.get(attr) {
+        for (attr, value) in OLD_USER_STRINGS.iter().zip(strings) {
+            match value {
                 None | Some(Value::Null) => {}
-                Some(value @ Value::String(_)) if attr == "name" => name = Some(value.clone()),
-                Some(value @ Value::String(_)) => attributes.push((attr.to_owned(), value.clone())),
+                Some(value @ Value::String(_)) if *attr == "name" => name = Some(value),
+                Some(value @ Value::String(_)) => attributes.push(((*attr).to_owned(), value)),
                 Some(_) => return invalid(format!("\"{attr}\" must be a string")),
             }
         }
-        match object.get("custom") {
+        match custom {
             None | Some(Value::Null) => {}
             Some(Value::Object(custom)) => {
                 for (attr, value) in custom {
@@ -269,9 +304,9 @@ impl Single {
                     {
                         continue;
                     }
-                    match attributes.iter_mut().find(|(name, _)| name == attr) {
-                        Some(slot) => slot.1 = value.clone(),
-                        None => attributes.push((attr.clone(), value.clone())),
+                    match attributes.iter_mut().find(|(name, _)| *name == attr) {
+                        Some(slot) => slot.1 = value,
+                        None => attributes.push((attr, value)),
                     }
                 }
             }
