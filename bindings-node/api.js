@@ -34,6 +34,10 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
   const POSITION_UNIT = 2 ** 26
   const PROPAGATED_UNIT = 2 ** 46
   const NOT_PREPARED = -2
+  // How many (flag, type) pairs a snapshot evaluates at a context's first evaluation.
+  const WORKING_SET = 16
+  // Where the native side writes a working set's answers.
+  const scratch = new Float64Array(WORKING_SET)
 
   /** A snapshot that could not be read: `code` is stable, `path` points into the input. */
   class SnapshotError extends Error {
@@ -106,32 +110,60 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
    * at while evaluations use `Date.now`. `maxTtlSeconds` is the longest
    * lifetime accepted (default 300).
    */
+  const NO_TOKEN = Object.freeze({ applied: false })
+
   class Context {
     #args
     #clock = Date.now
-    constructor (context, options = {}) {
+    // The number the native side files the parsed context under (it keeps
+    // the last few per thread, and hands out the numbers), so that
+    // evaluations pass the number, not the text: 0 until a first evaluation
+    // registers it (together with its answers), or `id` or `error` is read.
+    #id = 0
+    #error = null
+    // The answers of one snapshot's working set for this context (see
+    // Snapshot#evaluate), and that snapshot.
+    #answersOf = null
+    #answers = null
+    constructor (context, options) {
       this.json = contextJson(context)
-      // The number the native side files the parsed context under (it keeps
-      // the last few per thread, and hands out the numbers), so that
-      // evaluations pass the number, not the text.
-      if (options.token) {
+      if (options && options.token) {
         if (typeof options.now === 'function') this.#clock = options.now
         const now = typeof options.now === 'number' ? options.now : this.#clock()
         this.#args = [this.json, String(options.token), keyText(options.signingKey), Number(now), Number(options.maxTtlSeconds ?? 0)]
         const answer = native.prepareContextWithToken(0, ...this.#args)
-        this.id = answer.id
-        this.error = answer.context ?? null
+        this.#id = answer.id
+        this.#error = answer.context ?? null
         this.tokenStatus = Object.freeze(answer.token)
         // Evaluations pass the wall clock only for a token to expire by.
         this.decides = answer.token.applied === true
       } else {
-        const id = native.prepareContext(0, this.json)
-        this.id = Math.abs(id)
-        this.error = id < 0 ? native.contextError(this.id) ?? 'invalid context' : null
-        this.tokenStatus = Object.freeze({ applied: false })
+        this.tokenStatus = NO_TOKEN
         this.decides = false
       }
       Object.freeze(this)
+    }
+
+    /** @private The native side's number for this context (registering it first). */
+    get id () {
+      if (this.#id === 0) this.registered(native.prepareContext(0, this.json))
+      return this.#id
+    }
+
+    /** Why the context is invalid (evaluations answer defaults with USER_NOT_SPECIFIED), or null. */
+    get error () {
+      return this.id === 0 ? null : this.#error
+    }
+
+    /** @private The number, 0 while the context is not registered. */
+    registeredId () {
+      return this.#id
+    }
+
+    /** @private Takes the number the native side registered this context under: negated when it is invalid. */
+    registered (number) {
+      this.#id = Math.abs(number)
+      this.#error = number < 0 ? native.contextError(this.#id) ?? 'invalid context' : null
     }
 
     /** LaunchDarkly's canonical key (`feature_flag.context.id` on a span), or null when the context is invalid. */
@@ -145,19 +177,121 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
       return this.decides ? this.#clock() : 0
     }
 
+    /** @private The packed answers `snapshot` computed for this context, or null. */
+    answersFrom (snapshot) {
+      return this.#answersOf === snapshot ? this.#answers : null
+    }
+
+    /** @private Keeps the packed answers `snapshot` computed for this context. */
+    keepAnswers (snapshot, answers) {
+      this.#answersOf = snapshot
+      this.#answers = answers
+    }
+
     /** @private Registers the context again, under its number, after the native side let it go. */
     prepareAgain () {
       // With the same verification time, so the answer cannot change mid-request.
-      if (this.#args) native.prepareContextWithToken(this.id, ...this.#args)
-      else native.prepareContext(this.id, this.json)
+      if (this.#args) native.prepareContextWithToken(this.#id, ...this.#args)
+      else this.registered(native.prepareContext(this.#id, this.json))
     }
+  }
+
+  // Plain objects, converted once per object: a handler passing one user
+  // object to several evaluations pays for one conversion. The last few
+  // objects are kept (a WeakMap would cost the garbage collector more than a
+  // conversion). Each use first checks that the object still holds, property
+  // by property, what was converted (what JSON.stringify reads), so an object
+  // changed since converts afresh and never gets a stale answer. Objects that
+  // are not plain data (class instances, functions, toJSON, deep or cyclic
+  // nesting) convert on every use.
+  const RECENT = 4
+  const recent = []
+  let nextRecent = 0
+  const RECORD_DEPTH = 16
+
+  // Appends what `value` holds to `out`; false when it is not plain data.
+  function record (value, out, depth) {
+    if (value === null || typeof value !== 'object') {
+      if (typeof value === 'function' || typeof value === 'bigint' || typeof value === 'symbol') return false
+      out.push(value)
+      return true
+    }
+    if (depth > RECORD_DEPTH || value.toJSON !== undefined) return false
+    const proto = Object.getPrototypeOf(value)
+    if (Array.isArray(value)) {
+      if (proto !== Array.prototype) return false
+      out.push(value, value.length)
+      for (let i = 0; i < value.length; i++) if (!record(value[i], out, depth + 1)) return false
+      return true
+    }
+    if (proto !== Object.prototype && proto !== null) return false
+    const keys = Object.keys(value)
+    out.push(value, keys.length)
+    for (const key of keys) {
+      out.push(key)
+      if (!record(value[key], out, depth + 1)) return false
+    }
+    return true
+  }
+
+  // Where the record of `value` at `at` ends, or -1 when `value` changed.
+  function unchanged (value, rec, at) {
+    if (rec[at] !== value) return -1
+    if (value === null || typeof value !== 'object') return at + 1
+    if (value.toJSON !== undefined) return -1
+    if (Array.isArray(value)) {
+      if (rec[at + 1] !== value.length) return -1
+      at += 2
+      for (let i = 0; i < value.length && at >= 0; i++) at = unchanged(value[i], rec, at)
+      return at
+    }
+    const keys = Object.keys(value)
+    if (rec[at + 1] !== keys.length) return -1
+    at += 2
+    for (let i = 0; i < keys.length && at >= 0; i++) {
+      const key = keys[i]
+      at = rec[at] === key ? unchanged(value[key], rec, at + 1) : -1
+    }
+    return at
+  }
+
+  // The Context a plain object converts to, or null when it is not plain data.
+  function plainContext (object) {
+    if (object === null || typeof object !== 'object') return null
+    // A toJSON on the prototypes changes what every object converts to.
+    if (Object.prototype.toJSON !== undefined || Array.prototype.toJSON !== undefined) return null
+    let slot = -1
+    for (let i = 0; i < recent.length; i++) {
+      if (recent[i].object === object) {
+        const seen = recent[i]
+        if (unchanged(object, seen.rec, 0) === seen.rec.length) return seen.context
+        slot = i
+        break
+      }
+    }
+    const rec = []
+    if (!record(object, rec, 0)) {
+      if (slot >= 0) recent[slot] = { object: null, rec: [], context: null }
+      return null
+    }
+    const entry = { object, rec, context: new Context(object) }
+    if (slot < 0 && recent.length < RECENT) recent.push(entry)
+    else {
+      if (slot < 0) slot = nextRecent++ % RECENT
+      recent[slot] = entry
+    }
+    return entry.context
   }
 
   // Calls `call(id, json, now)` for a context: a prepared one by its number
   // (registered again when the native side let it go, which the call says by
   // answering null), a plain object as JSON text with the number 0.
   function withContext (context, call) {
-    if (!(context instanceof Context)) return call(0, contextJson(context), 0)
+    if (!(context instanceof Context)) {
+      const prepared = plainContext(context)
+      if (prepared === null) return call(0, contextJson(context), 0)
+      context = prepared
+    }
     const answer = call(context.id, context.json, context.evaluationTime())
     if (answer !== null && answer !== undefined) return answer
     context.prepareAgain()
@@ -243,6 +377,10 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
     #keys
     #index
     #flags
+    // The working set: flag numbers times 8 plus value types, in the order
+    // first asked for, and each one's position.
+    #working = new Uint32Array(0)
+    #slots = new Map()
 
     /** @private Use Snapshot.fromJson or Snapshot.fromDynamoDbItems. */
     constructor (handle) {
@@ -361,15 +499,46 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
       return native.check(this.#native)
     }
 
+    // A handler asks for the same few flags on every request: the first
+    // evaluation of a context evaluates all of this working set in one
+    // crossing, and the context keeps the answers for the others. Answers
+    // depend on the snapshot and the context alone, both immutable, except
+    // for a context carrying a decision token, which can expire at any
+    // call: it crosses every time.
     #evaluate (index, context, type) {
-      if (context instanceof Context) {
-        const now = context.evaluationTime()
-        const packed = native.evaluatePrepared(this.#native, index, context.id, type, now)
-        if (packed !== NOT_PREPARED) return packed
-        context.prepareAgain()
-        return native.evaluatePrepared(this.#native, index, context.id, type, now)
+      const prepared = context instanceof Context ? context : plainContext(context)
+      if (prepared === null) return native.evaluate(this.#native, index, contextJson(context), type)
+      if (prepared.decides) return this.#evaluateOne(index, prepared, type)
+      const code = index * 8 + type
+      let slot = this.#slots.get(code)
+      if (slot === undefined) {
+        if (this.#working.length >= WORKING_SET) return this.#evaluateOne(index, prepared, type)
+        slot = this.#working.length
+        this.#slots.set(code, slot)
+        this.#working = Uint32Array.from([...this.#working, code])
       }
-      return native.evaluate(this.#native, index, contextJson(context), type)
+      let answers = prepared.answersFrom(this)
+      if (answers === null || slot >= answers.length) {
+        const working = this.#working
+        const id = prepared.registeredId()
+        // Not registered yet, or let go since: register it in the same call.
+        if (id === 0 || native.evaluateMany(this.#native, id, working, scratch) === NOT_PREPARED) {
+          prepared.registered(native.prepareAndEvaluate(this.#native, id, prepared.json, working, scratch))
+        }
+        // A plain array costs less to make than a typed one.
+        answers = new Array(working.length)
+        for (let i = 0; i < working.length; i++) answers[i] = scratch[i]
+        prepared.keepAnswers(this, answers)
+      }
+      return answers[slot]
+    }
+
+    #evaluateOne (index, prepared, type) {
+      const now = prepared.evaluationTime()
+      const packed = native.evaluatePrepared(this.#native, index, prepared.id, type, now)
+      if (packed !== NOT_PREPARED) return packed
+      prepared.prepareAgain()
+      return native.evaluatePrepared(this.#native, index, prepared.id, type, now)
     }
 
     #info (index) {
@@ -418,6 +587,7 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
   // Counts an evaluation in a client's metrics; a symbol, so that the
   // variation methods defined below the class can reach it.
   const RECORD = Symbol('flagcore.record')
+  const CURRENT = Symbol('flagcore.current')
   const DEFAULT_TOKEN_TTL_SECONDS = 60
   const DEFAULT_TIMEOUT_MS = 5000
   // How many snapshot ids a client remembers for `decide`.
@@ -532,6 +702,14 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
       if (this.#offline) return null
       if (this.#due()) await this.refresh()
       return this.#snapshot
+    }
+
+    // The snapshot to answer from when no refresh is due (null offline or
+    // without one), undefined when a call must refresh first: evaluations
+    // answer at once when they need not wait for the source.
+    [CURRENT] () {
+      if (this.#offline) return null
+      return this.#due() ? undefined : this.#snapshot
     }
 
     /** Loads the source now. Concurrent callers share one load; a failure keeps the last good snapshot. */
@@ -831,25 +1009,40 @@ function createApi (native, hostSources = {}, hostDefaults = {}) {
 
   // The variation methods of Snapshot, each answering from the current snapshot
   // once it is fresh, or the default (CLIENT_NOT_READY in details) without one,
-  // and each counted for the client's metrics.
+  // and each counted for the client's metrics. With no refresh due, the answer
+  // is computed at once and the promise is already settled.
+  function counted (client, snapshot, detailed, key, context, defaultValue) {
+    const detail = snapshot ? snapshot[detailed](key, context, defaultValue) : notReady(defaultValue)
+    client[RECORD](key, detail, context)
+    return detail
+  }
+  function answer (client, detailed, key, context, defaultValue) {
+    try {
+      const snapshot = client[CURRENT]()
+      if (snapshot !== undefined) return Promise.resolve(counted(client, snapshot, detailed, key, context, defaultValue))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return client.snapshot().then((snapshot) => counted(client, snapshot, detailed, key, context, defaultValue))
+  }
   for (const method of ['variation', 'boolVariation', 'numberVariation', 'stringVariation', 'jsonVariation']) {
     const detailed = `${method}Detail`
-    const answer = async function (client, key, context, defaultValue) {
-      const snapshot = await client.snapshot()
-      const detail = snapshot ? snapshot[detailed](key, context, defaultValue) : notReady(defaultValue)
-      client[RECORD](key, detail, context)
-      return detail
-    }
     Object.defineProperty(FlagClient.prototype, method, {
-      async value (key, context, defaultValue) {
-        return (await answer(this, key, context, defaultValue)).value
+      value (key, context, defaultValue) {
+        try {
+          const snapshot = this[CURRENT]()
+          if (snapshot !== undefined) return Promise.resolve(counted(this, snapshot, detailed, key, context, defaultValue).value)
+        } catch (error) {
+          return Promise.reject(error)
+        }
+        return this.snapshot().then((snapshot) => counted(this, snapshot, detailed, key, context, defaultValue).value)
       },
       writable: true,
       configurable: true
     })
     Object.defineProperty(FlagClient.prototype, detailed, {
       value (key, context, defaultValue) {
-        return answer(this, key, context, defaultValue)
+        return answer(this, detailed, key, context, defaultValue)
       },
       writable: true,
       configurable: true

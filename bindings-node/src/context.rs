@@ -31,6 +31,18 @@ fn register(id: u64, json: &str) -> f64 {
     })
 }
 
+/// Registers a prepared context, as `register` does, and calls `f` with it.
+pub(crate) fn register_then<R>(
+    id: u64,
+    json: &str,
+    f: impl FnOnce(Result<&Scope, &ContextError>) -> R,
+) -> (f64, R) {
+    CACHE.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.prepare_then(id, json, f),
+        Err(_) => (f64::NAN, f(host::parse(json).as_ref())),
+    })
+}
+
 /// Why prepared context `id` is invalid, or `None`.
 fn error_of(id: u64) -> Option<String> {
     CACHE.with(|cache| cache.try_borrow().ok()?.context_error(id))

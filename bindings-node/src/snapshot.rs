@@ -8,7 +8,7 @@
 
 use flagcore::host::{self, NOT_PREPARED};
 use flagcore::{AllFlagsOptions, Snapshot};
-use napi::bindgen_prelude::{Buffer, Either, External};
+use napi::bindgen_prelude::{Buffer, Either, External, Float64Array};
 use napi::Result;
 use napi_derive::napi;
 use serde_json::Value;
@@ -120,6 +120,46 @@ pub fn evaluate_prepared(
         host::evaluate_packed(snapshot, flag, parsed, value_type_code, now_ms)
     })
     .unwrap_or(NOT_PREPARED)
+}
+
+/// Evaluates several flags for prepared context `id`, which carries no
+/// decision token, in one call: `codes` holds flag numbers times 8 plus
+/// value type codes, and each packed answer goes to `out` at the same
+/// position. Answers how many it wrote, or -2 when the context must be
+/// prepared again.
+#[napi(catch_unwind)]
+pub fn evaluate_many(
+    snapshot: &External<Snapshot>,
+    id: f64,
+    codes: &[u32],
+    mut out: Float64Array,
+) -> f64 {
+    // SAFETY: JavaScript runs on this thread, which is in this call: nothing
+    // else touches the array's memory until it returns.
+    let out = unsafe { out.as_mut() };
+    context::with_prepared(id as u64, |parsed| {
+        host::evaluate_many(snapshot, codes, parsed, 0.0, out) as f64
+    })
+    .unwrap_or(NOT_PREPARED)
+}
+
+/// Registers a context (JSON text) as `prepareContext` does, and evaluates
+/// several flags for it as `evaluateMany` does, in one call: a context's
+/// first evaluation. Answers its number, negated when it is invalid.
+#[napi(catch_unwind)]
+pub fn prepare_and_evaluate(
+    snapshot: &External<Snapshot>,
+    id: f64,
+    context: String,
+    codes: &[u32],
+    mut out: Float64Array,
+) -> f64 {
+    // SAFETY: as in `evaluate_many`.
+    let out = unsafe { out.as_mut() };
+    context::register_then(id as u64, &context, |parsed| {
+        host::evaluate_many(snapshot, codes, parsed, 0.0, out)
+    })
+    .0
 }
 
 /// Evaluates flag number `flag` for a context given as JSON text; answers

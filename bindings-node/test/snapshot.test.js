@@ -77,3 +77,79 @@ test('allFlagsState and check give LaunchDarkly\'s and the CLI\'s shapes', () =>
   assert.equal(snapshot.allFlagsState({ kind: 'user' }).valid, false)
   assert.deepEqual(snapshot.check(), [])
 })
+
+// What a plain object converts to is kept for the next evaluations with the
+// same object; these pin that a change to the object is never answered from
+// what it held before.
+test('a plain object changed between evaluations answers as it holds now', () => {
+  const snapshot = Snapshot.fromJson(example)
+  const user = { kind: 'user', key: 'user-1', email: 'ana@example.com', tags: ['a'], address: { city: 'Oslo' } }
+  const fresh = () => JSON.parse(JSON.stringify(user))
+  const agrees = () => {
+    for (const key of snapshot.flagKeys) {
+      assert.deepEqual(snapshot.variationDetail(key, user, null), snapshot.variationDetail(key, fresh(), null), `${key} for ${JSON.stringify(user)}`)
+    }
+  }
+  assert.equal(snapshot.variation('checkout-theme', user, 'classic'), 'midnight')
+  user.email = 'bo@example.com'
+  assert.equal(snapshot.variation('checkout-theme', user, 'classic'), 'sunrise', 'a changed attribute')
+  agrees()
+  for (const change of [
+    () => { user.email = 'li@example.com' },
+    () => { user.tags.push('b') },
+    () => { user.tags[0] = 'z' },
+    () => { user.address.city = 'Bergen' },
+    () => { user.address = { city: 'Bergen' } },
+    () => { user.extra = 1 },
+    () => { delete user.extra },
+    () => { const e = user.email; delete user.email; user.email = e },
+    // The same values in the same places, under another name.
+    () => { const e = user.email; delete user.email; user.mail = e },
+    () => { user.key = 'user-2' },
+    () => { user.kind = 'org' },
+    () => { delete user.key }
+  ]) {
+    change()
+    agrees()
+  }
+})
+
+test('objects that are not plain data convert as JSON.stringify reads them, at every evaluation', () => {
+  const snapshot = Snapshot.fromJson(example)
+  let email = 'ana@example.com'
+  const withGetter = { kind: 'user', key: 'user-1', get email () { return email } }
+  assert.equal(snapshot.variation('checkout-theme', withGetter, 'classic'), 'midnight')
+  email = 'bo@example.com'
+  assert.equal(snapshot.variation('checkout-theme', withGetter, 'classic'), 'sunrise')
+  const serialized = { toJSON: () => ({ kind: 'user', key: 'user-1', email }) }
+  assert.equal(snapshot.variation('checkout-theme', serialized, 'classic'), 'sunrise')
+  email = 'ana@example.com'
+  assert.equal(snapshot.variation('checkout-theme', serialized, 'classic'), 'midnight')
+  class User { constructor (e) { this.kind = 'user'; this.key = 'user-1'; this.email = e } }
+  const instance = new User('ana@example.com')
+  assert.equal(snapshot.variation('checkout-theme', instance, 'classic'), 'midnight')
+  instance.email = 'bo@example.com'
+  assert.equal(snapshot.variation('checkout-theme', instance, 'classic'), 'sunrise')
+})
+
+test('a context answers each flag and type as alone, however many flags it is asked for', () => {
+  // More flags than a snapshot evaluates at a context's first evaluation.
+  const flags = {}
+  for (let i = 0; i < 40; i++) flags[`f${i}`] = { key: `f${i}`, on: true, variations: [`v${i}`, i], fallthrough: { variation: i % 2 } }
+  const snapshot = Snapshot.fromJson(JSON.stringify({ flags }))
+  const one = Snapshot.fromJson(JSON.stringify({ flags }))
+  for (let u = 0; u < 3; u++) {
+    const context = new Context({ kind: 'user', key: `user-${u}` })
+    for (let i = 39; i >= 0; i--) {
+      // Asked for with a type, then without, then alone from a snapshot that has not seen the others.
+      const typed = snapshot.stringVariationDetail(`f${i}`, context, 'default')
+      assert.deepEqual(typed, i % 2 ? { value: 'default', variationIndex: null, reason: { kind: 'ERROR', errorKind: 'WRONG_TYPE' } } : { value: `v${i}`, variationIndex: 0, reason: { kind: 'FALLTHROUGH' } })
+      assert.equal(snapshot.variation(`f${i}`, context, 'default'), i % 2 ? i : `v${i}`)
+      assert.equal(snapshot.numberVariation(`f${i}`, context, -1), i % 2 ? i : -1)
+      assert.deepEqual(Snapshot.fromJson(JSON.stringify({ flags })).variationDetail(`f${i}`, context, null), one.variationDetail(`f${i}`, { kind: 'user', key: `user-${u}` }, null))
+    }
+  }
+  const invalid = new Context({ kind: 'user' })
+  assert.equal(snapshot.variationDetail('f0', invalid, 'd').reason.errorKind, 'USER_NOT_SPECIFIED')
+  assert.match(invalid.error, /key/)
+})

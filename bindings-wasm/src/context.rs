@@ -50,6 +50,18 @@ pub(crate) fn with_prepared<R>(
     CONTEXTS.with(|cache| cache.try_borrow().ok()?.with_prepared(id as u64, f))
 }
 
+/// Registers a prepared context, as `prepareContext` does, and calls `f` with it.
+pub(crate) fn register_then<R>(
+    id: f64,
+    json: &str,
+    f: impl FnOnce(Result<&Scope, &flagcore::ContextError>) -> R,
+) -> (f64, R) {
+    CONTEXTS.with(|cache| match cache.try_borrow_mut() {
+        Ok(mut cache) => cache.prepare_then(id as u64, json, f),
+        Err(_) => (f64::NAN, f(host::parse(json).as_ref())),
+    })
+}
+
 /// Registers a prepared context: under `id` again, or a new number for 0.
 /// Answers the number, negated when the context is invalid.
 #[wasm_bindgen(js_name = prepareContext)]

@@ -6,7 +6,7 @@ use flagcore::{AllFlagsOptions, Snapshot};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::context::{with_prepared, with_prepared_or_text, with_text};
+use crate::context::{register_then, with_prepared, with_prepared_or_text, with_text};
 use crate::convert::{bytes, from_js, to_js};
 use crate::error::{invalid_argument, snapshot_error};
 
@@ -100,6 +100,34 @@ pub fn evaluate_prepared(
         host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code, now_ms)
     })
     .unwrap_or(NOT_PREPARED)
+}
+
+/// Evaluates several flags for prepared context `id`, which carries no
+/// decision token, in one call (see the Node module's `evaluateMany`);
+/// -2 when it must be prepared again.
+#[wasm_bindgen(js_name = evaluateMany)]
+pub fn evaluate_many(snapshot: &WasmSnapshot, id: f64, codes: &[u32], out: &mut [f64]) -> f64 {
+    with_prepared(id, |parsed| {
+        host::evaluate_many(&snapshot.inner, codes, parsed, 0.0, out) as f64
+    })
+    .unwrap_or(NOT_PREPARED)
+}
+
+/// Registers a context and evaluates several flags for it in one call (see
+/// the Node module's `prepareAndEvaluate`): answers its number, negated
+/// when it is invalid.
+#[wasm_bindgen(js_name = prepareAndEvaluate)]
+pub fn prepare_and_evaluate(
+    snapshot: &WasmSnapshot,
+    id: f64,
+    context: &str,
+    codes: &[u32],
+    out: &mut [f64],
+) -> f64 {
+    register_then(id, context, |parsed| {
+        host::evaluate_many(&snapshot.inner, codes, parsed, 0.0, out)
+    })
+    .0
 }
 
 /// LaunchDarkly's all-flags state for prepared context `id` or a context

@@ -67,6 +67,25 @@ pub fn evaluate_packed(
     pack(snapshot, key, &detail)
 }
 
+/// Evaluates several flags for one context in one crossing: each of `codes`
+/// is a flag number (a position in [`Snapshot::flag_keys`]) times 8 plus
+/// its value type code, and its packed answer goes to `out` at the same
+/// position. Answers how many it wrote.
+pub fn evaluate_many(
+    snapshot: &Snapshot,
+    codes: &[u32],
+    context: Result<&Scope, &ContextError>,
+    now_ms: f64,
+    out: &mut [f64],
+) -> usize {
+    let mut written = 0;
+    for (code, slot) in codes.iter().zip(out.iter_mut()) {
+        *slot = evaluate_packed(snapshot, code >> 3, context, code & 7, now_ms);
+        written += 1;
+    }
+    written
+}
+
 /// The whole detail as JSON, with `variationIndex` null where the caller's
 /// default applies: for keys not in the snapshot and details that do not fit.
 pub fn detail_json(
@@ -329,6 +348,25 @@ impl ContextCache {
         }
     }
 
+    /// Registers a prepared context as [`ContextCache::prepare`] does, and
+    /// calls `f` with it: a context's first evaluation registers it in the
+    /// same crossing. Answers the number (negated for an invalid context)
+    /// and what `f` answered.
+    pub fn prepare_then<R>(
+        &mut self,
+        id: u64,
+        json: &str,
+        f: impl FnOnce(Result<&Scope, &ContextError>) -> R,
+    ) -> (f64, R) {
+        let number = self.prepare(id, json);
+        let key = Key::Prepared(number.abs() as u64);
+        match self.entries.iter().find(|(k, _)| *k == key) {
+            Some((_, parsed)) => (number, f(parsed.as_ref())),
+            // Registered just now, so it is there; were it not, parse again.
+            None => (number, f(parse(json).as_ref())),
+        }
+    }
+
     /// Why prepared context `id` is invalid; `None` when it is valid or gone.
     pub fn context_error(&self, id: u64) -> Option<String> {
         let (_, parsed) = self.entries.get(self.find(&Key::Prepared(id))?)?;
@@ -419,6 +457,17 @@ mod tests {
             evaluate_packed(&snapshot, 7, Ok(&context), 0, 0.0),
             DOES_NOT_FIT
         );
+        // Several at once answer as one at a time, each with its own type.
+        let mut out = [0.0; 3];
+        let codes = [0, 8 * 7, 1];
+        assert_eq!(
+            evaluate_many(&snapshot, &codes, Ok(&context), 0.0, &mut out),
+            3
+        );
+        assert_eq!(out[0], evaluate_packed(&snapshot, 0, Ok(&context), 0, 0.0));
+        assert_eq!(out[1], DOES_NOT_FIT);
+        assert_eq!(out[2], evaluate_packed(&snapshot, 0, Ok(&context), 1, 0.0));
+        assert_ne!(out[2], out[0], "a bool flag of numbers is the wrong type");
         let invalid = cache.prepare(0, r#"{"kind": "user"}"#);
         assert!(invalid < 0.0);
         assert!(cache.context_error(-invalid as u64).is_some());
@@ -430,9 +479,17 @@ mod tests {
             "evicted after eight newer entries"
         );
         assert!(cache.with_prepared(ids[19] as u64, |_| ()).is_some());
+        // Registered and evaluated in one call, under a new number.
+        let (number, packed) = cache.prepare_then(0, r#"{"key": "w"}"#, |c| {
+            evaluate_packed(&snapshot, 0, c, 0, 0.0)
+        });
+        assert_eq!(number, ids[19] + 1.0);
+        assert_eq!(packed, (2 | (4 << 16)) as f64);
+        let (number, packed) = cache.prepare_then(0, "{}", |c| c.is_ok());
+        assert!(number < 0.0 && !packed, "an invalid context is negated");
         // Registered again under its own number, not a new one.
         assert_eq!(cache.prepare(ids[0] as u64, r#"{"key": "u"}"#), ids[0]);
         // A number it never handed out gets a new one: no two registrations share one.
-        assert_eq!(cache.prepare(1_000, r#"{"key": "v"}"#), ids[19] + 1.0);
+        assert_eq!(cache.prepare(1_000, r#"{"key": "v"}"#), ids[19] + 3.0);
     }
 }
