@@ -2,9 +2,9 @@
 // The flagcore API that the Node and the WASM packages share: Snapshot,
 // Context, SnapshotError, FlagsState and FlagClient, built on a `native`
 // module that evaluates in the Rust core and answers packed numbers (see
-// core/src/host.rs). One evaluation crosses the boundary once, with numbers
-// only; this side builds LaunchDarkly's detail objects from values it
-// fetched once per flag. The WASM package's build turns this file into an
+// core/src/host.rs). A context crosses the boundary once per snapshot,
+// for the flags a handler asks for (see Snapshot#evaluate); this side builds
+// LaunchDarkly's detail objects from values it fetched once per flag. The WASM package's build turns this file into an
 // ES module by replacing its last line.
 
 /**
