@@ -137,9 +137,10 @@ wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm packa
 	  $(WASM_BINDGEN) --target $$target --out-dir $(WASM_DIR)/dist/$$target --out-name flagcore $(WASM_MODULE) && \
 	  $(WASM_OPT) $(WASM_DIR)/dist/$$target/flagcore_bg.wasm -o $(WASM_DIR)/dist/$$target/flagcore_bg.wasm || exit 1; \
 	done
-	@cp $(NODE_DIR)/api.js $(WASM_DIR)/dist/api.cjs
+	@# The shared API's modules as one ES module, for runtimes without require.
+	@$(WASM_DIR)/node_modules/.bin/esbuild $(WASM_DIR)/js/index.js --bundle --format=esm --platform=neutral \
+	  --log-level=warning --outfile=$(WASM_DIR)/dist/api.mjs
 	@cp $(NODE_DIR)/index.d.ts $(WASM_DIR)/dist/index.d.ts
-	@sed 's/^module.exports = { createApi }$$/export { createApi }/' $(NODE_DIR)/api.js > $(WASM_DIR)/dist/api.mjs
 	@gz=$$(gzip -9 -c $(WASM_DIR)/dist/web/flagcore_bg.wasm | wc -c); \
 	  echo "flagcore-wasm: $$(wc -c < $(WASM_DIR)/dist/web/flagcore_bg.wasm) bytes, $$gz gzipped (budget $(WASM_BUDGET))"; \
 	  test $$gz -le $(WASM_BUDGET) || { echo "flagcore-wasm is over its gzipped size budget" >&2; exit 1; }

@@ -1,9 +1,10 @@
 'use strict'
-// flagcore for Node: the shared API (api.js) over the core, with the
+// flagcore for Node: the shared API (flagcore-wasm's js/ modules, since this
+// package depends on flagcore-wasm for its WASM engine) over the core, with the
 // Node-only FlagClient sources (a file, DynamoDB). The core is the native
 // module where one loads here, and flagcore-wasm's build elsewhere (engine.js).
 
-const { createApi } = require('./api.js')
+const { createApi } = require('flagcore-wasm/api')
 const { loadEngine } = require('./engine.js')
 
 const { engine, binding } = loadEngine()

@@ -1,7 +1,7 @@
 'use strict'
 // FlagClient sources that need Node: a JSON file, and the Relay Proxy's
 // DynamoDB table through @aws-sdk/client-dynamodb (which the Lambda Node
-// runtime ships). The URL source is in api.js, shared with the edge.
+// runtime ships). The URL source is in flagcore-wasm's js/sources.js, shared with the edge.
 
 const fs = require('node:fs/promises')
 

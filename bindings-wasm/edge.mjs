@@ -3,11 +3,12 @@
 // instantiated once, when this module loads.
 import * as native from './dist/web/flagcore.js'
 import wasm from './dist/web/flagcore_bg.wasm'
-import { createApi } from './dist/api.mjs'
+// The shared API's modules, bundled into one ES module by `make wasm`.
+import api from './dist/api.mjs'
 
 native.initSync({ module: wasm })
 
-const flagcore = createApi(native)
+const flagcore = api.createApi(native)
 flagcore.engine = 'wasm'
 
 export const { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider, engine } = flagcore

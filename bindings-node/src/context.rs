@@ -1,4 +1,4 @@
-//! Prepared contexts: the functions `api.js` wraps into its `Context` class,
+//! Prepared contexts: the functions the shared `bindings-wasm/js/context.js` wraps into its `Context` class,
 //! and one context cache per thread (Node's worker threads share this
 //! module). The cache itself is the core's (`flagcore::host::ContextCache`).
 

@@ -1,4 +1,4 @@
-//! The snapshot functions `api.js` wraps into its `Snapshot` class.
+//! The snapshot functions the shared `bindings-wasm/js/snapshot.js` wraps into its `Snapshot` class.
 //!
 //! A snapshot crosses as an N-API external, not a class: measured on this
 //! machine, a method call on a napi-rs class with a class argument costs
@@ -8,7 +8,7 @@
 
 use flagcore::host::{self, NOT_PREPARED};
 use flagcore::{AllFlagsOptions, Snapshot};
-use napi::bindgen_prelude::{Buffer, Either, External, Float64Array};
+use napi::bindgen_prelude::{Buffer, Either, External, Float64ArraySlice};
 use napi::Result;
 use napi_derive::napi;
 use serde_json::Value;
@@ -132,7 +132,7 @@ pub fn evaluate_many(
     snapshot: &External<Snapshot>,
     id: f64,
     codes: &[u32],
-    mut out: Float64Array,
+    mut out: Float64ArraySlice<'_>,
 ) -> f64 {
     // SAFETY: JavaScript runs on this thread, which is in this call: nothing
     // else touches the array's memory until it returns.
@@ -152,7 +152,7 @@ pub fn prepare_and_evaluate(
     id: f64,
     context: String,
     codes: &[u32],
-    mut out: Float64Array,
+    mut out: Float64ArraySlice<'_>,
 ) -> f64 {
     // SAFETY: as in `evaluate_many`.
     let out = unsafe { out.as_mut() };

@@ -153,3 +153,24 @@ test('a context answers each flag and type as alone, however many flags it is as
   assert.equal(snapshot.variationDetail('f0', invalid, 'd').reason.errorKind, 'USER_NOT_SPECIFIED')
   assert.match(invalid.error, /key/)
 })
+
+test('a Context of one package answers in the other as one of its own, decision token and all', () => {
+  const packages = [require('..'), require('../../bindings-wasm')]
+  const signingKey = 'a signing key of 32 bytes, here.'
+  for (const [from, to] of [packages, [...packages].reverse()]) {
+    const snapshot = to.Snapshot.fromJson(example)
+    const user = { kind: 'user', key: 'user-1', email: 'ana@example.com' }
+    const foreign = new from.Context(user)
+    assert.ok(!(foreign instanceof to.Context))
+    for (const key of snapshot.flagKeys) {
+      assert.deepEqual(snapshot.variationDetail(key, foreign, null), snapshot.variationDetail(key, user, null), key)
+    }
+    assert.deepEqual(snapshot.allFlagsState(foreign).toJSON(), snapshot.allFlagsState(user).toJSON())
+    assert.equal(new to.Context(foreign).json, foreign.json)
+    const token = snapshot.decisionToken(user, ['checkout-theme'], { signingKey })
+    const carried = new from.Context(user, { token, signingKey })
+    assert.equal(carried.tokenStatus.applied, true)
+    assert.deepEqual(snapshot.variationDetail('checkout-theme', carried, null).reason, { kind: 'RULE_MATCH', ruleIndex: 0, ruleId: 'staff', propagated: true })
+    assert.equal(snapshot.variationDetail('checkout-theme', foreign, null).reason.propagated, undefined)
+  }
+})

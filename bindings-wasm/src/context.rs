@@ -1,4 +1,4 @@
-//! Prepared contexts: the functions `api.js` wraps into its `Context` class,
+//! Prepared contexts: the functions the shared `bindings-wasm/js/context.js` wraps into its `Context` class,
 //! with the same names and answers as the Node package's
 //! (bindings-node/src/context.rs), and the instance's context cache, which
 //! is the core's (`flagcore::host::ContextCache`).

@@ -1,5 +1,5 @@
 //! The one place core errors become JavaScript errors: the message carries
-//! the code, path and message as JSON, and the shared `api.js` turns it
+//! the code, path and message as JSON, and the shared `js/snapshot.js` turns it
 //! into a `SnapshotError` with `code` and `path`, as in the Node package.
 
 use flagcore::SnapshotError;

@@ -1,4 +1,4 @@
-//! The snapshot functions the shared `api.js` calls, with the same names and
+//! The snapshot functions the shared `js/snapshot.js` calls, with the same names and
 //! answers as the Node package's N-API module (bindings-node/src/snapshot.rs).
 
 use flagcore::host::{self, NOT_PREPARED};

@@ -1,6 +1,6 @@
 //! What the JavaScript hosts (the Node and WASM packages) share, so that they
 //! cannot drift: the packed answer of an evaluation, and the cache of parsed
-//! contexts. Their shared `api.js` builds LaunchDarkly's detail objects from the
+//! contexts. Their shared JS layer (`bindings-wasm/js/`) builds LaunchDarkly's detail objects from the
 //! packed number and from values it fetched once per flag, so an evaluation
 //! crosses the boundary once, with numbers only.
 //!

@@ -1,0 +1,341 @@
+'use strict'
+// FlagClient: a snapshot from a source, refreshed by the core's rule
+// (core/src/refresh.rs) at calls, never in the background; decision tokens
+// for downstream functions; metrics and span events for what it evaluated.
+
+/**
+ * The FlagClient class over the engine `native`, from the other modules'
+ * parts. `hostDefaults` are what a client falls back on, as functions:
+ * `signingKey()`, `functionName()` for metrics, `trace()` for span events
+ * (null without OpenTelemetry).
+ */
+function createClient ({ native, contexts, snapshots, sources, metrics, openFeature, hostDefaults }) {
+  const { Context, keyText } = contexts
+  const { FlagsState } = snapshots
+  const { makeSource } = sources
+  const { Metrics } = metrics
+  const { openFeatureReason, contextId } = openFeature
+
+  const DEFAULT_TTL_SECONDS = 15
+  // Counts an evaluation in a client's metrics; a symbol, so that the
+  // variation methods defined below the class can reach it.
+  const RECORD = Symbol('flagcore.record')
+  const CURRENT = Symbol('flagcore.current')
+  // How many snapshot ids a client remembers for `decide`.
+  const SEEN_IDS = 16
+  const NOT_READY = Object.freeze({ kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
+
+  function uninitialized (problems) {
+    return problems.some((problem) => problem.code === 'STORE_NOT_INITIALIZED')
+  }
+
+  function yieldToEventLoop () {
+    return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)))
+  }
+
+  class FlagClient {
+    #source
+    #ttlMs
+    #retryMs
+    #offline
+    #logger
+    #now
+    #snapshot = null
+    #loadedAt = 0
+    #checkedAt = 0
+    #failedAt = 0
+    #dueAt = -Infinity
+    #tokenDueAt = Infinity
+    #lastError = null
+    #warnings = []
+    // Snapshot ids this client has replaced, or looked for at a token's
+    // request and not found: a token naming one is no reason to reload.
+    #seenIds = []
+    #refreshing = null
+    #maxTokenTtlSeconds
+    #signingKey
+    #namespace
+    #functionName
+    #write
+    #metrics = new Metrics()
+    #trace
+
+    /**
+     * @param {object} options
+     * @param {object} [options.source] `{ file }`, `{ url, headers, timeoutMs }` or `{ dynamodb: { table, prefix, client } }`
+     * @param {number} [options.ttlSeconds=15] how long a snapshot is used before a call refreshes it; 0 refreshes on every call, a negative value never
+     * @param {boolean} [options.offline=false] answer every flag with its default, and touch no source
+     * @param {object} [options.logger=console] where refresh failures are reported (`warn`)
+     * @param {string} [options.signingKey] the decision tokens' signing key (Node: FLAGCORE_SIGNING_KEY by default)
+     * @param {number} [options.maxTokenTtlSeconds=300] the longest lifetime of a decision token `decide` accepts
+     * @param {object} [options.metrics] `{ namespace = 'flagcore', functionName, write }` for `flush()`:
+     *   the function name defaults to AWS_LAMBDA_FUNCTION_NAME in Node, `write` to console.log
+     */
+    constructor (options = {}) {
+      const metrics = options.metrics ?? {}
+      this.#namespace = metrics.namespace ?? 'flagcore'
+      this.#functionName = metrics.functionName ?? (hostDefaults.functionName && hostDefaults.functionName()) ?? null
+      this.#write = metrics.write ?? ((line) => console.log(line))
+      // OpenTelemetry: span events for evaluations, when asked for and when
+      // the host has @opentelemetry/api (Node loads it only then).
+      this.#trace = options.tracing && hostDefaults.trace ? hostDefaults.trace() : null
+      this.#offline = Boolean(options.offline)
+      this.#signingKey = keyText(options.signingKey ?? (hostDefaults.signingKey && hostDefaults.signingKey()))
+      this.#source = this.#offline ? null : makeSource(options.source)
+      const ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS
+      this.#ttlMs = ttl * 1000
+      // After a failure, wait this long before trying the source again, so an
+      // outage does not make every call wait for it.
+      this.#retryMs = options.retryMs ?? 1000
+      this.#schedule()
+      this.#logger = options.logger ?? console
+      this.#now = options.now ?? Date.now
+      this.#maxTokenTtlSeconds = Number(options.maxTokenTtlSeconds ?? 0)
+    }
+
+    /** The snapshot to answer from, refreshed first when its time to live has passed; null when none could be loaded. */
+    async snapshot () {
+      if (this.#offline) return null
+      if (this.#due()) await this.refresh()
+      return this.#snapshot
+    }
+
+    // The snapshot to answer from when no refresh is due (null offline or
+    // without one), undefined when a call must refresh first: evaluations
+    // answer at once when they need not wait for the source.
+    [CURRENT] () {
+      if (this.#offline) return null
+      return this.#due() ? undefined : this.#snapshot
+    }
+
+    /** Loads the source now. Concurrent callers share one load; a failure keeps the last good snapshot. */
+    refresh () {
+      if (this.#offline) return Promise.resolve(null)
+      if (!this.#refreshing) {
+        this.#refreshing = this.#load().finally(() => {
+          this.#refreshing = null
+        })
+      }
+      return this.#refreshing
+    }
+
+    async #load () {
+      try {
+        const loaded = await this.#source.load(this.#snapshot)
+        const now = this.#now()
+        // A reload with the same content keeps the snapshot in use, and its age.
+        if (loaded !== this.#snapshot && (!this.#snapshot || loaded.id !== this.#snapshot.id)) {
+          const problems = loaded.sourceProblems()
+          // A table that had its $inited marker and lost it is being written
+          // anew (recreated, or re-initialized): what it holds now may be a
+          // part, so it replaces nothing until the marker is back.
+          if (this.#snapshot && uninitialized(problems) && !uninitialized(this.#warnings)) {
+            throw new Error('STORE_NOT_INITIALIZED: the table lost its $inited marker; keeping the snapshot read while it had one')
+          }
+          if (this.#snapshot) this.#remember(this.#snapshot.id)
+          this.#snapshot = loaded
+          this.#loadedAt = now
+          this.#warnings = problems
+          for (const problem of this.#warnings) {
+            this.#logger.warn(`flagcore: ${this.#source.describe()}: ${problem.code}: ${problem.message}`)
+          }
+          // Node runs the finalizers that free replaced snapshots (native or
+          // WASM memory) only when its event loop turns: let it turn once.
+          await yieldToEventLoop()
+        }
+        this.#checkedAt = now
+        this.#lastError = null
+        this.#schedule()
+        return this.#snapshot
+      } catch (error) {
+        this.#failedAt = this.#now()
+        this.#schedule()
+        this.#lastError = error
+        const age = this.#snapshot ? `serving the snapshot loaded ${Math.round((this.#now() - this.#loadedAt) / 1000)} s ago` : 'no snapshot yet: answering defaults'
+        this.#logger.warn(`flagcore: refreshing from ${this.#source.describe()} failed (${error.message}); ${age}`)
+        return this.#snapshot
+      }
+    }
+
+    // When calls refresh is the core's rule (core/src/refresh.rs), asked
+    // after each load and failure; a call only compares the time.
+    #schedule () {
+      const [call, token] = native.refreshDeadlines(this.#ttlMs, this.#retryMs, this.#snapshot !== null, this.#checkedAt, this.#failedAt)
+      this.#dueAt = call
+      this.#tokenDueAt = token
+    }
+
+    #due () {
+      return this.#now() >= this.#dueAt
+    }
+
+    #remember (id) {
+      if (this.#seenIds.includes(id)) return
+      this.#seenIds.push(id)
+      if (this.#seenIds.length > SEEN_IDS) this.#seenIds.shift()
+    }
+
+    // A token from a snapshot this client has not seen: upstream may hold
+    // newer data, so look once, at most once per retry interval and never
+    // within the backoff. A token from a snapshot it replaced (older data),
+    // or one it already looked for, waits for the time to live like any call.
+    #dueForToken (status) {
+      if (!this.#snapshot || !status.applied || status.snapshotId === this.#snapshot.id) return false
+      if (this.#seenIds.includes(status.snapshotId)) return false
+      return this.#now() >= this.#tokenDueAt
+    }
+
+    /** Where the client stands: the snapshot's id and age, and the last refresh error. */
+    status () {
+      const now = this.#now()
+      return {
+        ready: this.#snapshot !== null,
+        offline: this.#offline,
+        source: this.#source ? this.#source.describe() : null,
+        snapshotId: this.#snapshot ? this.#snapshot.id : null,
+        ageMs: this.#snapshot ? now - this.#loadedAt : null,
+        checkedAgoMs: this.#snapshot ? now - this.#checkedAt : null,
+        lastError: this.#lastError,
+        warnings: this.#warnings
+      }
+    }
+
+    /**
+     * A decision token for `flagKeys` and `context` from the current snapshot,
+     * to pass downstream; null (with a warning) when there is no snapshot, no
+     * signing key, or the context is invalid.
+     */
+    async decisionToken (context, flagKeys, options = {}) {
+      const snapshot = await this.snapshot()
+      if (!snapshot) return null
+      try {
+        return snapshot.decisionToken(context, flagKeys, { signingKey: this.#signingKey, now: this.#now(), ...options })
+      } catch (error) {
+        this.#logger.warn(`flagcore: no decision token (${error.message})`)
+        return null
+      }
+    }
+
+    /**
+     * The Context to evaluate with in a downstream function: `context` with
+     * upstream's decisions from `token` (a token or a `baggage` header) when
+     * it verifies. When the token comes from a snapshot this client has not
+     * seen (neither held nor looked for), the snapshot is refreshed first: at
+     * most once per retry interval, and never while a failed source is
+     * backing off. A token that fails verification is ignored with a warning;
+     * this never throws.
+     */
+    async decide (context, token) {
+      await this.snapshot()
+      const decided = new Context(context, { token, signingKey: this.#signingKey, now: this.#now, maxTtlSeconds: this.#maxTokenTtlSeconds })
+      const status = decided.tokenStatus
+      if (status.code) {
+        this.#logger.warn(`flagcore: ignoring a decision token (${status.code}: ${status.message})`)
+      } else if (this.#dueForToken(status)) {
+        await this.refresh()
+        // Looked for and not there: the source has not caught up, or the token's snapshot is gone.
+        if (this.#lastError === null && this.#snapshot.id !== status.snapshotId) this.#remember(status.snapshotId)
+      }
+      return decided
+    }
+
+    [RECORD] (key, detail, context) {
+      if (this.#trace) this.#traceEvent(key, detail, context)
+      this.#metrics.count(key, detail.variationIndex)
+    }
+
+    #traceEvent (key, detail, context) {
+      const span = this.#trace.getActiveSpan()
+      if (!span) return
+      const attributes = {
+        'feature_flag.key': key,
+        'feature_flag.provider.name': 'flagcore',
+        'feature_flag.result.reason': openFeatureReason(detail.reason).toLowerCase(),
+        'feature_flag.context.id': contextId(context)
+      }
+      if (detail.variationIndex !== null) attributes['feature_flag.result.variant'] = String(detail.variationIndex)
+      if (detail.reason.errorKind) attributes['error.type'] = detail.reason.errorKind
+      if (this.#snapshot) attributes['feature_flag.version'] = this.#snapshot.id
+      span.addEvent('feature_flag.evaluation', attributes)
+    }
+
+    /**
+     * Records a measurement of the handler's own (latency, errors, a business
+     * counter) for `flush()`, which writes it with the variation of every flag
+     * evaluated in this invocation as a dimension. `unit` is one of
+     * CloudWatch's: `Milliseconds`, `Count`, ... (default `None`).
+     */
+    measure (name, value, unit = 'None') {
+      this.#metrics.measure(name, value, unit)
+    }
+
+    /**
+     * Call at the end of a handler: writes this invocation's evaluation counts
+     * per flag and variation, and its measurements, as CloudWatch Embedded
+     * Metric Format lines (to stdout by default, where Lambda turns them into
+     * metrics), then starts counting afresh. Answers the lines.
+     */
+    flush () {
+      const lines = this.#metrics.flush(this.#namespace, this.#functionName, this.#now())
+      for (const line of lines) this.#write(line)
+      return lines
+    }
+
+    /** Every flag's value for a context; `valid` is false when no snapshot is loaded. */
+    async allFlagsState (context, options) {
+      const snapshot = await this.snapshot()
+      if (snapshot) return snapshot.allFlagsState(context, options)
+      return new FlagsState({ $flagsState: {}, $valid: false })
+    }
+  }
+
+  function notReady (defaultValue) {
+    return { value: defaultValue, variationIndex: null, reason: NOT_READY }
+  }
+
+  // The variation methods of Snapshot, each answering from the current snapshot
+  // once it is fresh, or the default (CLIENT_NOT_READY in details) without one,
+  // and each counted for the client's metrics. With no refresh due, the answer
+  // is computed at once and the promise is already settled.
+  function counted (client, snapshot, detailed, key, context, defaultValue) {
+    const detail = snapshot ? snapshot[detailed](key, context, defaultValue) : notReady(defaultValue)
+    client[RECORD](key, detail, context)
+    return detail
+  }
+  function answer (client, detailed, key, context, defaultValue) {
+    try {
+      const snapshot = client[CURRENT]()
+      if (snapshot !== undefined) return Promise.resolve(counted(client, snapshot, detailed, key, context, defaultValue))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    return client.snapshot().then((snapshot) => counted(client, snapshot, detailed, key, context, defaultValue))
+  }
+  for (const method of ['variation', 'boolVariation', 'numberVariation', 'stringVariation', 'jsonVariation']) {
+    const detailed = `${method}Detail`
+    Object.defineProperty(FlagClient.prototype, method, {
+      value (key, context, defaultValue) {
+        try {
+          const snapshot = this[CURRENT]()
+          if (snapshot !== undefined) return Promise.resolve(counted(this, snapshot, detailed, key, context, defaultValue).value)
+        } catch (error) {
+          return Promise.reject(error)
+        }
+        return this.snapshot().then((snapshot) => counted(this, snapshot, detailed, key, context, defaultValue).value)
+      },
+      writable: true,
+      configurable: true
+    })
+    Object.defineProperty(FlagClient.prototype, detailed, {
+      value (key, context, defaultValue) {
+        return answer(this, detailed, key, context, defaultValue)
+      },
+      writable: true,
+      configurable: true
+    })
+  }
+
+  return { FlagClient }
+}
+
+module.exports = { createClient }

@@ -1,0 +1,36 @@
+'use strict'
+// The flagcore API that the Node and the WASM packages share: Snapshot,
+// Context, SnapshotError, TokenError, FlagsState, FlagClient and
+// FlagcoreProvider, over an engine (`native`): the N-API module or the WASM
+// one, which evaluate in the Rust core with the same functions and answers.
+// Node loads these modules as they are; edge runtimes get them as one ES
+// module (dist/api.mjs, which `make wasm` bundles).
+
+const { createContexts } = require('./context.js')
+const { createSnapshots } = require('./snapshot.js')
+const { createSources } = require('./sources.js')
+const { createMetrics } = require('./metrics.js')
+const { createOpenFeature } = require('./openfeature.js')
+const { createClient } = require('./client.js')
+
+/**
+ * @param native the engine's functions
+ * @param hostSources FlagClient sources beyond `{ url }` that the host offers,
+ *   by option name: `make(options, Snapshot)` answers `{ load, describe }`
+ * @param hostDefaults what a client falls back on, as functions: `signingKey()`
+ *   (Node: FLAGCORE_SIGNING_KEY), `functionName()` for metrics (Node:
+ *   AWS_LAMBDA_FUNCTION_NAME), `trace()` for span events (Node:
+ *   @opentelemetry/api's `trace`, or null without it)
+ */
+function createApi (native, hostSources = {}, hostDefaults = {}) {
+  const contexts = createContexts(native)
+  const snapshots = createSnapshots(native, contexts)
+  const sources = createSources(snapshots.Snapshot, hostSources)
+  const metrics = createMetrics(native)
+  const openFeature = createOpenFeature(native, contexts)
+  const { FlagClient } = createClient({ native, contexts, snapshots, sources, metrics, openFeature, hostDefaults })
+  const { Snapshot, SnapshotError, TokenError, FlagsState } = snapshots
+  return { Snapshot, Context: contexts.Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider: openFeature.FlagcoreProvider }
+}
+
+module.exports = { createApi }

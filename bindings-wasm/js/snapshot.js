@@ -1,0 +1,363 @@
+'use strict'
+// Snapshots: flag data parsed once by the engine, and LaunchDarkly's
+// evaluation methods over it. The engine answers packed numbers (see
+// core/src/host.rs), from which this side builds LaunchDarkly's detail
+// objects with values it fetched once per flag.
+
+/** Snapshot, SnapshotError, TokenError and FlagsState for the engine `native`. */
+function createSnapshots (native, contexts) {
+  const { Context, contextJson, keyText, plainContext, withContext } = contexts
+
+  // Marks handles made here, so that only they become snapshots.
+  const HANDLE = Symbol('flagcore.handle')
+
+  // Value types, as the native module numbers them.
+  const ANY = 0
+  const BOOL = 1
+  const NUMBER = 2
+  const STRING = 3
+
+  // The packed answer (see core/src/host.rs).
+  const KINDS = ['OFF', 'FALLTHROUGH', 'TARGET_MATCH', 'RULE_MATCH', 'PREREQUISITE_FAILED', 'ERROR']
+  const ERROR_KINDS = ['CLIENT_NOT_READY', 'FLAG_NOT_FOUND', 'MALFORMED_FLAG', 'USER_NOT_SPECIFIED', 'WRONG_TYPE', 'EXCEPTION']
+  const BIG_SEGMENTS = [undefined, 'HEALTHY', 'STALE', 'STORE_ERROR', 'NOT_CONFIGURED']
+  const REASON_UNIT = 2 ** 16
+  const POSITION_UNIT = 2 ** 26
+  const PROPAGATED_UNIT = 2 ** 46
+  const NOT_PREPARED = -2
+  // How many (flag, type) pairs a snapshot evaluates at a context's first evaluation.
+  const WORKING_SET = 16
+  // Where the native side writes a working set's answers.
+  const scratch = new Float64Array(WORKING_SET)
+
+  /** A snapshot that could not be read: `code` is stable, `path` points into the input. */
+  class SnapshotError extends Error {
+    constructor (code, path, message) {
+      super(`${code} at ${path}: ${message}`)
+      this.name = 'SnapshotError'
+      this.code = code
+      this.path = path
+    }
+  }
+
+  function callNative (call) {
+    try {
+      return call()
+    } catch (error) {
+      const text = error && error.message
+      if (typeof text === 'string' && text.startsWith('flagcore:')) {
+        const detail = JSON.parse(text.slice('flagcore:'.length))
+        throw new SnapshotError(detail.code, detail.path, detail.message)
+      }
+      throw error
+    }
+  }
+
+  function deepFreeze (value) {
+    if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+      Object.freeze(value)
+      for (const inner of Object.values(value)) deepFreeze(inner)
+    }
+    return value
+  }
+
+  /** A decision token that could not be issued. */
+  class TokenError extends Error {
+    constructor (code, message) {
+      super(`${code}: ${message}`)
+      this.name = 'TokenError'
+      this.code = code
+    }
+  }
+
+  const DEFAULT_TOKEN_TTL_SECONDS = 60
+
+  /** Per flag, fetched once: values (frozen, shared by every answer) and reason parts. */
+  class FlagInfo {
+    constructor (info) {
+      this.variations = info.variations.map(deepFreeze)
+      this.ruleIds = info.ruleIds
+      this.prerequisiteKeys = info.prerequisiteKeys
+      this.reasons = new Map()
+    }
+
+    reason (upper) {
+      let reason = this.reasons.get(upper)
+      if (reason === undefined) {
+        reason = this.#buildReason(upper)
+        this.reasons.set(upper, reason)
+      }
+      return reason
+    }
+
+    #buildReason (upper) {
+      const propagated = upper >= PROPAGATED_UNIT / REASON_UNIT
+      if (propagated) upper -= PROPAGATED_UNIT / REASON_UNIT
+      const low = upper % (POSITION_UNIT / REASON_UNIT)
+      const position = Math.floor(upper / (POSITION_UNIT / REASON_UNIT))
+      const kind = KINDS[low & 7]
+      const reason = { kind }
+      if (kind === 'RULE_MATCH') {
+        reason.ruleIndex = position
+        const id = this.ruleIds[position]
+        if (id) reason.ruleId = id
+      } else if (kind === 'PREREQUISITE_FAILED') {
+        reason.prerequisiteKey = this.prerequisiteKeys[position]
+      } else if (kind === 'ERROR') {
+        reason.errorKind = ERROR_KINDS[(low >> 3) & 7]
+      }
+      if ((low >> 6) & 1) reason.inExperiment = true
+      const big = BIG_SEGMENTS[(low >> 7) & 7]
+      if (big) reason.bigSegmentsStatus = big
+      if (propagated) reason.propagated = true
+      return Object.freeze(reason)
+    }
+  }
+
+  /** What allFlagsState answers, with the methods of LaunchDarkly's LDFlagsState. */
+  class FlagsState {
+    #json
+    constructor (json) {
+      this.#json = json
+    }
+
+    get valid () {
+      return this.#json.$valid === true
+    }
+
+    getFlagValue (key) {
+      return this.#json[key]
+    }
+
+    getFlagReason (key) {
+      const state = this.#json.$flagsState[key]
+      return state && state.reason ? state.reason : null
+    }
+
+    allValues () {
+      const values = {}
+      for (const key of Object.keys(this.#json.$flagsState)) values[key] = this.#json[key]
+      return values
+    }
+
+    toJSON () {
+      return this.#json
+    }
+  }
+
+  /** Flag data parsed once, immutable; evaluate against it as often as you like. */
+  class Snapshot {
+    #native
+    #keys
+    #index
+    #flags
+    // The working set: flag numbers times 8 plus value types, in the order
+    // first asked for, and each one's position.
+    #working = new Uint32Array(0)
+    #slots = new Map()
+
+    /** @private Use Snapshot.fromJson or Snapshot.fromDynamoDbItems. */
+    constructor (handle) {
+      if (handle === null || typeof handle !== 'object' || handle[HANDLE] === undefined) {
+        throw new TypeError('use Snapshot.fromJson() or Snapshot.fromDynamoDbItems()')
+      }
+      this.#native = handle[HANDLE]
+      this.#keys = Object.freeze(native.snapshotFlagKeys(this.#native))
+      this.#index = new Map(this.#keys.map((key, i) => [key, i]))
+      this.#flags = new Array(this.#keys.length)
+    }
+
+    /** Reads a snapshot (polling payload, put event, file data, or DynamoDB items) from JSON text or a Buffer. */
+    static fromJson (input, options = {}) {
+      if (typeof input !== 'string' && !(input instanceof Uint8Array)) {
+        throw new TypeError('Snapshot.fromJson takes a string, a Buffer or a Uint8Array')
+      }
+      return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromJson(input, options.prefix)) })
+    }
+
+    /** Reads DynamoDB items as the AWS SDK returns them, typed or unmarshalled. */
+    static fromDynamoDbItems (items, options = {}) {
+      return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromDynamodbItems(items, options.prefix)) })
+    }
+
+    /** The content id: the same flags give the same id from any source. */
+    get id () {
+      return native.snapshotId(this.#native)
+    }
+
+    /** Every flag key, sorted. */
+    get flagKeys () {
+      return this.#keys
+    }
+
+    variation (key, context, defaultValue) {
+      return this.#value(key, context, defaultValue, ANY)
+    }
+
+    variationDetail (key, context, defaultValue) {
+      return this.#detail(key, context, defaultValue, ANY)
+    }
+
+    boolVariation (key, context, defaultValue) {
+      return this.#value(key, context, defaultValue, BOOL)
+    }
+
+    boolVariationDetail (key, context, defaultValue) {
+      return this.#detail(key, context, defaultValue, BOOL)
+    }
+
+    numberVariation (key, context, defaultValue) {
+      return this.#value(key, context, defaultValue, NUMBER)
+    }
+
+    numberVariationDetail (key, context, defaultValue) {
+      return this.#detail(key, context, defaultValue, NUMBER)
+    }
+
+    stringVariation (key, context, defaultValue) {
+      return this.#value(key, context, defaultValue, STRING)
+    }
+
+    stringVariationDetail (key, context, defaultValue) {
+      return this.#detail(key, context, defaultValue, STRING)
+    }
+
+    jsonVariation (key, context, defaultValue) {
+      return this.#value(key, context, defaultValue, ANY)
+    }
+
+    jsonVariationDetail (key, context, defaultValue) {
+      return this.#detail(key, context, defaultValue, ANY)
+    }
+
+    /** Every flag's value for a context, for bootstrapping client-side SDKs. */
+    allFlagsState (context, options = {}) {
+      const json = withContext(context, (id, text, now) => native.allFlagsState(
+        this.#native,
+        id,
+        text,
+        Boolean(options.clientSideOnly),
+        Boolean(options.withReasons),
+        Boolean(options.detailsOnlyForTrackedFlags),
+        now
+      ))
+      return new FlagsState(json)
+    }
+
+    /**
+     * A decision token holding this snapshot's answers for `flagKeys` (at
+     * most 128) and `context`, signed with `signingKey` (at least 16 bytes),
+     * valid for `ttlSeconds` (more than 0, at most 3600; default 60). Pass it
+     * downstream, e.g. as the `flagcore` member of a `baggage` header. A
+     * Context carrying a token passes its decisions on, and the new token
+     * expires no later than that one. Throws TokenError without a usable key,
+     * with an invalid context or time to live, or for too many flags.
+     */
+    decisionToken (context, flagKeys, options = {}) {
+      const keys = [...flagKeys].map(String)
+      const now = Number(options.now ?? Date.now())
+      const ttl = Number(options.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS)
+      const answer = withContext(context, (id, text) =>
+        native.issueToken(this.#native, id, text, keys, keyText(options.signingKey), now, ttl))
+      if (answer.error) throw new TokenError(answer.error.code, answer.error.message)
+      return answer.token
+    }
+
+    /** The problems of how the snapshot was stored (items without data, no `$inited` marker, other namespaces). */
+    sourceProblems () {
+      return native.sourceProblems(this.#native)
+    }
+
+    /** The problems `flagcore check` lists: [{severity, code, path, message}]. */
+    check () {
+      return native.check(this.#native)
+    }
+
+    // A handler asks for the same few flags on every request: the first
+    // evaluation of a context evaluates all of this working set in one
+    // crossing, and the context keeps the answers for the others. Answers
+    // depend on the snapshot and the context alone, both immutable, except
+    // for a context carrying a decision token, which can expire at any
+    // call: it crosses every time.
+    #evaluate (index, context, type) {
+      const prepared = context instanceof Context ? context : plainContext(context)
+      if (prepared === null) return native.evaluate(this.#native, index, contextJson(context), type)
+      if (prepared.decides) return this.#evaluateOne(index, prepared, type)
+      const code = index * 8 + type
+      let slot = this.#slots.get(code)
+      if (slot === undefined) {
+        if (this.#working.length >= WORKING_SET) return this.#evaluateOne(index, prepared, type)
+        slot = this.#working.length
+        this.#slots.set(code, slot)
+        this.#working = Uint32Array.from([...this.#working, code])
+      }
+      let answers = prepared.answersFrom(this)
+      if (answers === null || slot >= answers.length) {
+        const working = this.#working
+        const id = prepared.registeredId()
+        // Not registered yet, or let go since: register it in the same call.
+        if (id === 0 || native.evaluateMany(this.#native, id, working, scratch) === NOT_PREPARED) {
+          prepared.registered(native.prepareAndEvaluate(this.#native, id, prepared.json, working, scratch))
+        }
+        // A plain array costs less to make than a typed one.
+        answers = new Array(working.length)
+        for (let i = 0; i < working.length; i++) answers[i] = scratch[i]
+        prepared.keepAnswers(this, answers)
+      }
+      return answers[slot]
+    }
+
+    #evaluateOne (index, prepared, type) {
+      const now = prepared.evaluationTime()
+      const packed = native.evaluatePrepared(this.#native, index, prepared.id, type, now)
+      if (packed !== NOT_PREPARED) return packed
+      prepared.prepareAgain()
+      return native.evaluatePrepared(this.#native, index, prepared.id, type, now)
+    }
+
+    #info (index) {
+      return this.#flags[index] ?? (this.#flags[index] = new FlagInfo(native.flagInfo(this.#native, index)))
+    }
+
+    #value (key, context, defaultValue, type) {
+      const index = this.#index.get(key)
+      if (index !== undefined) {
+        const packed = this.#evaluate(index, context, type)
+        if (packed >= 0) {
+          const variation = (packed % REASON_UNIT) - 1
+          return variation >= 0 ? this.#info(index).variations[variation] : defaultValue
+        }
+      }
+      return this.#slow(key, context, defaultValue, type).value
+    }
+
+    #detail (key, context, defaultValue, type) {
+      const index = this.#index.get(key)
+      if (index !== undefined) {
+        const packed = this.#evaluate(index, context, type)
+        if (packed >= 0) {
+          const variation = (packed % REASON_UNIT) - 1
+          const info = this.#info(index)
+          const reason = info.reason(Math.floor(packed / REASON_UNIT))
+          return variation >= 0
+            ? { value: info.variations[variation], variationIndex: variation, reason }
+            : { value: defaultValue, variationIndex: null, reason }
+        }
+      }
+      return this.#slow(key, context, defaultValue, type)
+    }
+
+    // Unknown keys, and details too large to pack, come back whole as JSON.
+    #slow (key, context, defaultValue, type) {
+      const detail = withContext(context, (id, text, now) => native.detailJson(this.#native, String(key), id, text, type, now))
+      if (detail.variationIndex === null || detail.variationIndex === undefined) {
+        return { value: defaultValue, variationIndex: null, reason: detail.reason }
+      }
+      return { value: deepFreeze(detail.value), variationIndex: detail.variationIndex, reason: detail.reason }
+    }
+  }
+
+  return { Snapshot, SnapshotError, TokenError, FlagsState, deepFreeze }
+}
+
+module.exports = { createSnapshots }
