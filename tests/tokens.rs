@@ -9,7 +9,7 @@ mod canonical;
 mod corpus;
 
 use flagcore::host;
-use flagcore::{AllFlagsOptions, Context, Scope, Snapshot, Value};
+use flagcore::{AllFlagsOptions, Context, Scope, Snapshot, Value, ValueType};
 use serde_json::json;
 
 /// The base time every runner uses, so tokens are the same bytes everywhere.
@@ -109,7 +109,15 @@ fn run(case: &Value) -> Result<(), String> {
     }
     let now = at(&case["evaluateAtMs"]);
     for (flag, expected) in case["expect"].as_object().into_iter().flatten() {
-        let detail = host::detail_json(&downstream, flag, received.as_ref(), 0, now);
+        let detail = downstream
+            .variation_detail_checked(
+                flag,
+                received.as_ref(),
+                &Value::Null,
+                ValueType::Any,
+                host::millis(now),
+            )
+            .to_value();
         let detail = json!({"value": detail["value"], "variationIndex": detail["variationIndex"], "reason": detail["reason"]});
         if canonical::canonical(&detail) != canonical::canonical(expected) {
             return Err(format!("{flag}: {detail}, expected {expected}"));

@@ -1,13 +1,11 @@
 //! The details the shared `bindings-wasm/js/snapshot.js` builds from packed answers: what each flag needs
 //! once, and the whole detail where a packed number does not fit.
 
-use flagcore::host;
 use flagcore::Snapshot;
+use flagcore_js_glue::{self as glue, local};
 use napi::bindgen_prelude::External;
 use napi_derive::napi;
 use serde_json::Value;
-
-use crate::context;
 
 /// The whole detail as JSON, for keys that are not in the snapshot and for
 /// details that do not fit the packed number; the context is prepared
@@ -23,8 +21,8 @@ pub fn detail_json(
     value_type_code: u32,
     now_ms: f64,
 ) -> Option<Value> {
-    context::with_prepared_or_text(id as u64, &context, |parsed| {
-        host::detail_json(snapshot, &flag_key, parsed, value_type_code, now_ms)
+    local::with_prepared_or_text(id as u64, &context, |parsed| {
+        glue::detail_json(snapshot, &flag_key, parsed, value_type_code, now_ms)
     })
 }
 
@@ -32,5 +30,5 @@ pub fn detail_json(
 /// variations, rule ids and prerequisite keys.
 #[napi(catch_unwind)]
 pub fn flag_info(snapshot: &External<Snapshot>, flag: u32) -> Value {
-    host::flag_info(snapshot, flag)
+    glue::flag_info(snapshot, flag)
 }

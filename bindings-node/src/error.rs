@@ -6,12 +6,10 @@ use flagcore::SnapshotError;
 use napi::{Error, Status};
 
 pub(crate) fn snapshot_error(error: SnapshotError) -> Error {
-    let detail = serde_json::json!({
-        "code": error.code().as_str(),
-        "path": error.path(),
-        "message": error.message(),
-    });
-    Error::new(Status::InvalidArg, format!("flagcore:{detail}"))
+    Error::new(
+        Status::InvalidArg,
+        flagcore_js_glue::snapshot_error_message(&error),
+    )
 }
 
 pub(crate) fn invalid_argument(message: impl Into<String>) -> Error {

@@ -6,14 +6,14 @@
 //! Contexts cross as JSON text, and the parsed form of the last few is kept
 //! (see `context.rs`): creating an external per context costs microseconds.
 
-use flagcore::host::{self, NOT_PREPARED};
+use flagcore::host;
 use flagcore::{AllFlagsOptions, Snapshot};
+use flagcore_js_glue::{self as glue, local, NOT_PREPARED};
 use napi::bindgen_prelude::{Buffer, Either, External, Float64ArraySlice};
 use napi::Result;
 use napi_derive::napi;
 use serde_json::Value;
 
-use crate::context;
 use crate::error::{invalid_argument, snapshot_error};
 
 /// A parsed snapshot holds about five times its JSON's size (measured on the
@@ -93,7 +93,7 @@ pub fn issue_token(
     ttl_seconds: f64,
 ) -> Option<Value> {
     let key = signing_key.unwrap_or_default();
-    context::with_prepared_or_text(id as u64, &context, |parsed| {
+    local::with_prepared_or_text(id as u64, &context, |parsed| {
         host::issue_token(
             snapshot,
             parsed,
@@ -116,8 +116,8 @@ pub fn evaluate_prepared(
     value_type_code: u32,
     now_ms: f64,
 ) -> f64 {
-    context::with_prepared(id as u64, |parsed| {
-        host::evaluate_packed(snapshot, flag, parsed, value_type_code, now_ms)
+    local::with_prepared(id as u64, |parsed| {
+        glue::evaluate_packed(snapshot, flag, parsed, value_type_code, now_ms)
     })
     .unwrap_or(NOT_PREPARED)
 }
@@ -137,8 +137,8 @@ pub fn evaluate_many(
     // SAFETY: JavaScript runs on this thread, which is in this call: nothing
     // else touches the array's memory until it returns.
     let out = unsafe { out.as_mut() };
-    context::with_prepared(id as u64, |parsed| {
-        host::evaluate_many(snapshot, codes, parsed, 0.0, out) as f64
+    local::with_prepared(id as u64, |parsed| {
+        glue::evaluate_many(snapshot, codes, parsed, 0.0, out) as f64
     })
     .unwrap_or(NOT_PREPARED)
 }
@@ -156,8 +156,8 @@ pub fn prepare_and_evaluate(
 ) -> f64 {
     // SAFETY: as in `evaluate_many`.
     let out = unsafe { out.as_mut() };
-    context::register_then(id as u64, &context, |parsed| {
-        host::evaluate_many(snapshot, codes, parsed, 0.0, out)
+    local::prepare_then(id as u64, &context, |parsed| {
+        glue::evaluate_many(snapshot, codes, parsed, 0.0, out)
     })
     .0
 }
@@ -171,8 +171,8 @@ pub fn evaluate(
     context: String,
     value_type_code: u32,
 ) -> f64 {
-    context::with_text(&context, |parsed| {
-        host::evaluate_packed(snapshot, flag, parsed, value_type_code, 0.0)
+    local::with_text(&context, |parsed| {
+        glue::evaluate_packed(snapshot, flag, parsed, value_type_code, 0.0)
     })
 }
 
@@ -196,7 +196,7 @@ pub fn all_flags_state(
         details_only_for_tracked_flags,
         now_millis: 0,
     };
-    context::with_prepared_or_text(id as u64, &context, |parsed| {
+    local::with_prepared_or_text(id as u64, &context, |parsed| {
         host::all_flags_json(snapshot, parsed, options, now_ms)
     })
 }

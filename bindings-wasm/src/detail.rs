@@ -1,7 +1,7 @@
 //! The details the shared `bindings-wasm/js/snapshot.js` builds from packed answers, as in the Node package
 //! (bindings-node/src/detail.rs).
 
-use flagcore::host;
+use flagcore_js_glue as glue;
 use wasm_bindgen::prelude::*;
 
 use crate::context::with_prepared_or_text;
@@ -21,12 +21,12 @@ pub fn detail_json(
     now_ms: f64,
 ) -> JsValue {
     with_prepared_or_text(id, context, |parsed| {
-        host::detail_json(&snapshot.inner, flag_key, parsed, value_type_code, now_ms)
+        glue::detail_json(&snapshot.inner, flag_key, parsed, value_type_code, now_ms)
     })
 }
 
 /// What the API needs to build the details of flag number `flag`.
 #[wasm_bindgen(js_name = flagInfo)]
 pub fn flag_info(snapshot: &WasmSnapshot, flag: u32) -> JsValue {
-    to_js(&host::flag_info(&snapshot.inner, flag))
+    to_js(&glue::flag_info(&snapshot.inner, flag))
 }

@@ -6,12 +6,7 @@ use flagcore::SnapshotError;
 use wasm_bindgen::JsError;
 
 pub(crate) fn snapshot_error(error: SnapshotError) -> JsError {
-    let detail = serde_json::json!({
-        "code": error.code().as_str(),
-        "path": error.path(),
-        "message": error.message(),
-    });
-    JsError::new(&format!("flagcore:{detail}"))
+    JsError::new(&flagcore_js_glue::snapshot_error_message(&error))
 }
 
 pub(crate) fn invalid_argument(message: &str) -> JsError {

@@ -1,12 +1,14 @@
 //! The snapshot functions the shared `js/snapshot.js` calls, with the same names and
 //! answers as the Node package's N-API module (bindings-node/src/snapshot.rs).
 
-use flagcore::host::{self, NOT_PREPARED};
+use flagcore::host;
 use flagcore::{AllFlagsOptions, Snapshot};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::context::{register_then, with_prepared, with_prepared_or_text, with_text};
+use flagcore_js_glue::{self as glue, local, NOT_PREPARED};
+
+use crate::context::with_prepared_or_text;
 use crate::convert::{bytes, from_js, to_js};
 use crate::error::{invalid_argument, snapshot_error};
 
@@ -81,8 +83,8 @@ pub fn issue_token(
 /// Evaluates flag number `flag` for a context given as JSON text; answers the packed detail.
 #[wasm_bindgen]
 pub fn evaluate(snapshot: &WasmSnapshot, flag: u32, context: &str, value_type_code: u32) -> f64 {
-    with_text(context, |parsed| {
-        host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code, 0.0)
+    local::with_text(context, |parsed| {
+        glue::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code, 0.0)
     })
 }
 
@@ -96,8 +98,8 @@ pub fn evaluate_prepared(
     value_type_code: u32,
     now_ms: f64,
 ) -> f64 {
-    with_prepared(id, |parsed| {
-        host::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code, now_ms)
+    local::with_prepared(id as u64, |parsed| {
+        glue::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code, now_ms)
     })
     .unwrap_or(NOT_PREPARED)
 }
@@ -107,8 +109,8 @@ pub fn evaluate_prepared(
 /// -2 when it must be prepared again.
 #[wasm_bindgen(js_name = evaluateMany)]
 pub fn evaluate_many(snapshot: &WasmSnapshot, id: f64, codes: &[u32], out: &mut [f64]) -> f64 {
-    with_prepared(id, |parsed| {
-        host::evaluate_many(&snapshot.inner, codes, parsed, 0.0, out) as f64
+    local::with_prepared(id as u64, |parsed| {
+        glue::evaluate_many(&snapshot.inner, codes, parsed, 0.0, out) as f64
     })
     .unwrap_or(NOT_PREPARED)
 }
@@ -124,8 +126,8 @@ pub fn prepare_and_evaluate(
     codes: &[u32],
     out: &mut [f64],
 ) -> f64 {
-    register_then(id, context, |parsed| {
-        host::evaluate_many(&snapshot.inner, codes, parsed, 0.0, out)
+    local::prepare_then(id as u64, context, |parsed| {
+        glue::evaluate_many(&snapshot.inner, codes, parsed, 0.0, out)
     })
     .0
 }

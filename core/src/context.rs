@@ -81,7 +81,7 @@ impl Context {
             return invalid("a context must be a JSON object");
         };
         match object.get("kind") {
-            None => Ok(Context::single(Single::old_user(object)?)),
+            None => Ok(Context::single(Single::old_user(&object)?)),
             Some(Value::String(kind)) if kind == "multi" => Context::multi(object),
             Some(Value::String(kind)) => {
                 check_kind(kind)?;
@@ -252,47 +252,31 @@ impl Single {
         })
     }
 
-    /// An old-style user: no `kind`, built-in string attributes, `custom`.
-    fn old_user(object: Map<String, Value>) -> Result<Single, ContextError> {
-        // One pass over the properties, as for the new form.
-        let (mut key, mut anonymous, mut custom) = (None, None, None);
-        let mut strings: [Option<Value>; OLD_USER_STRINGS.len()] = Default::default();
-        for (property, value) in object {
-            match property.as_str() {
-                "key" => key = Some(value),
-                "anonymous" => anonymous = Some(value),
-                "custom" => custom = Some(value),
-                other => {
-                    if let Some(n) = OLD_USER_STRINGS.iter().position(|a| *a == other) {
-                        if let Some(slot) = strings.get_mut(n) {
-                            *slot = Some(value);
-                        }
-                    }
-                }
-            }
-        }
-        let key = match key {
+    /// An old-style user: no `kind`, built-in string attributes, `custom`
+    /// (a rare form: it copies what it keeps).
+    fn old_user(object: &Map<String, Value>) -> Result<Single, ContextError> {
+        let key = match object.get("key") {
             // The old form allows an empty key.
-            Some(Value::String(key)) => key,
+            Some(Value::String(key)) => key.clone(),
             Some(_) => return invalid("\"key\" must be a string"),
             None => return invalid("\"key\" is required"),
         };
-        let anonymous = match anonymous {
+        let anonymous = match object.get("anonymous") {
             None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => b,
+            Some(Value::Bool(b)) => *b,
             Some(_) => return invalid("\"anonymous\" must be a boolean"),
         };
         let mut name = None;
         let mut attributes: Vec<(String, Value)> = Vec::new();
-        for (attr, value) in OLD_USER_STRINGS.iter().zip(strings) {
-            match value {
+        for attr in OLD_USER_STRINGS {
+            match object.get(attr) {
                 None | Some(Value::Null) => {}
-                Some(value @ Value::String(_)) if *attr == "name" => name = Some(value),
-                Some(value @ Value::String(_)) => attributes.push(((*attr).to_owned(), value)),
+                Some(value @ Value::String(_)) if attr == "name" => name = Some(value.clone()),
+                Some(value @ Value::String(_)) => attributes.push((attr.to_owned(), value.clone())),
                 Some(_) => return invalid(format!("\"{attr}\" must be a string")),
             }
         }
-        match custom {
+        match object.get("custom") {
             None | Some(Value::Null) => {}
             Some(Value::Object(custom)) => {
                 for (attr, value) in custom {
@@ -304,9 +288,9 @@ impl Single {
                     {
                         continue;
                     }
-                    match attributes.iter_mut().find(|(name, _)| *name == attr) {
-                        Some(slot) => slot.1 = value,
-                        None => attributes.push((attr, value)),
+                    match attributes.iter_mut().find(|(name, _)| name == attr) {
+                        Some(slot) => slot.1 = value.clone(),
+                        None => attributes.push((attr.clone(), value.clone())),
                     }
                 }
             }

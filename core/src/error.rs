@@ -103,6 +103,11 @@ impl SnapshotError {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// `{"code", "path", "message"}`, as hosts hand errors on.
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::json!({"code": self.code().as_str(), "path": self.path(), "message": self.message()})
+    }
 }
 
 impl fmt::Display for SnapshotError {

@@ -35,7 +35,7 @@ pub mod host;
 mod keyset;
 pub mod metrics;
 mod model;
-mod packed;
+pub mod packed;
 mod prepare;
 mod reason;
 pub mod refresh;

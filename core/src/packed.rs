@@ -1,7 +1,7 @@
 //! The packed answer: an evaluation's variation and reason in one number,
 //! relative to the flag it answers (rule and prerequisite positions, not
 //! ids). A format of the core's own, with a version: decision tokens carry
-//! it (`crate::token`), and the JS hosts' answer ABI (`crate::host`) is built
+//! it (`crate::token`), and the JS bindings' answer ABI (the `flagcore-js-glue` crate) is built
 //! on it. Changing the layout changes what tokens mean, so it takes a new
 //! [`VERSION`] and a new token format.
 //!
@@ -20,11 +20,11 @@ use crate::reason::{BigSegmentsStatus, ErrorKind, Reason, ReasonKind};
 use crate::snapshot::Snapshot;
 
 /// The layout above. Token format 2 carries answers of this version.
-pub(crate) const VERSION: u32 = 1;
+pub const VERSION: u32 = 1;
 
 /// The packed form of an answer to flag `key` of `snapshot`, or `None`
 /// when it does not fit.
-pub(crate) fn pack(
+pub fn pack(
     snapshot: &Snapshot,
     key: &str,
     variation_index: Option<usize>,

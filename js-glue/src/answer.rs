@@ -1,0 +1,112 @@
+//! The packed answer of an evaluation: what crosses back to the JS layer
+//! (bindings-wasm/js/snapshot.js), which builds LaunchDarkly's detail objects
+//! from the number and from values it fetched once per flag.
+//!
+//! The number is the core's packed answer (`flagcore::packed`, version
+//! `flagcore::packed::VERSION`) as an `f64` (it fits in 47 bits). Decision
+//! tokens carry the same packed answer through `flagcore::packed` alone: the
+//! answers of this ABI can change here without changing tokens. A detail
+//! that does not fit is [`DOES_NOT_FIT`], and the JS layer asks for the
+//! detail as JSON instead.
+
+use flagcore::host::{self, millis};
+use flagcore::packed;
+use flagcore::{ContextError, Detail, Scope, Snapshot, ValueType};
+use serde_json::Value;
+
+/// The packed answer for details that do not fit the number.
+pub const DOES_NOT_FIT: f64 = -1.0;
+
+/// The packed answer when a prepared context is no longer cached: the host
+/// registers it again.
+pub const NOT_PREPARED: f64 = -2.0;
+
+/// The value type a host passes as a number: 1 bool, 2 double, 3 string,
+/// 4 int, anything else any.
+pub fn value_type(code: u32) -> ValueType {
+    match code {
+        1 => ValueType::Bool,
+        2 => ValueType::Double,
+        3 => ValueType::String,
+        4 => ValueType::Int,
+        _ => ValueType::Any,
+    }
+}
+
+/// Evaluates flag number `flag` (a position in [`Snapshot::flag_keys`]) and
+/// packs the detail; the caller's default is the host's to apply.
+/// `now_ms` is the wall clock, for a decision token the context carries.
+pub fn evaluate_packed(
+    snapshot: &Snapshot,
+    flag: u32,
+    context: Result<&Scope, &ContextError>,
+    value_type_code: u32,
+    now_ms: f64,
+) -> f64 {
+    let Some(key) = snapshot.flag_keys().get(flag as usize) else {
+        return DOES_NOT_FIT;
+    };
+    let null = Value::Null;
+    let detail = snapshot.variation_detail_checked(
+        key,
+        context,
+        &null,
+        value_type(value_type_code),
+        millis(now_ms),
+    );
+    pack(snapshot, key, &detail)
+}
+
+/// Evaluates several flags for one context in one crossing: each of `codes`
+/// is a flag number (a position in [`Snapshot::flag_keys`]) times 8 plus
+/// its value type code, and its packed answer goes to `out` at the same
+/// position. Answers how many it wrote.
+pub fn evaluate_many(
+    snapshot: &Snapshot,
+    codes: &[u32],
+    context: Result<&Scope, &ContextError>,
+    now_ms: f64,
+    out: &mut [f64],
+) -> usize {
+    let mut written = 0;
+    for (code, slot) in codes.iter().zip(out.iter_mut()) {
+        *slot = evaluate_packed(snapshot, code >> 3, context, code & 7, now_ms);
+        written += 1;
+    }
+    written
+}
+
+/// The whole detail as JSON, with `variationIndex` null where the caller's
+/// default applies: for keys not in the snapshot and details that do not fit.
+pub fn detail_json(
+    snapshot: &Snapshot,
+    flag_key: &str,
+    context: Result<&Scope, &ContextError>,
+    value_type_code: u32,
+    now_ms: f64,
+) -> Value {
+    let null = Value::Null;
+    snapshot
+        .variation_detail_checked(
+            flag_key,
+            context,
+            &null,
+            value_type(value_type_code),
+            millis(now_ms),
+        )
+        .to_value()
+}
+
+/// What the JS layer needs to build the details of flag number `flag` (see
+/// [`flagcore::host::flag_info`]); null for a number out of range.
+pub fn flag_info(snapshot: &Snapshot, flag: u32) -> Value {
+    match snapshot.flag_keys().get(flag as usize) {
+        Some(key) => host::flag_info(snapshot, key),
+        None => Value::Null,
+    }
+}
+
+fn pack(snapshot: &Snapshot, key: &str, detail: &Detail<'_>) -> f64 {
+    packed::pack(snapshot, key, detail.variation_index, &detail.reason)
+        .map_or(DOES_NOT_FIT, |bits| bits as f64)
+}
