@@ -1,11 +1,11 @@
 //! What evaluations answer: `EvaluationDetail` and `FlagsState`, with the
 //! names and JSON shapes of LaunchDarkly's Python SDK.
 
-use flagcore::{Reason, ReasonKind, Value};
+use flagcore::{Reason, ReasonField, Value};
 use pyo3::basic::CompareOp;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use pyo3::{intern, IntoPyObjectExt};
+use pyo3::types::{PyDict, PyString};
+use pyo3::IntoPyObjectExt;
 
 use crate::convert;
 
@@ -102,42 +102,18 @@ impl EvaluationDetail {
     }
 }
 
-/// A reason as the dict LaunchDarkly's Python SDK gives.
+/// A reason as the dict LaunchDarkly's Python SDK gives: the core's JSON
+/// form of it (`Reason::fields`), entry by entry.
 pub fn reason_dict<'py>(py: Python<'py>, reason: &Reason<'_>) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
-    let kind = match reason.kind {
-        ReasonKind::Off => intern!(py, "OFF"),
-        ReasonKind::Fallthrough => intern!(py, "FALLTHROUGH"),
-        ReasonKind::TargetMatch => intern!(py, "TARGET_MATCH"),
-        ReasonKind::RuleMatch { .. } => intern!(py, "RULE_MATCH"),
-        ReasonKind::PrerequisiteFailed { .. } => intern!(py, "PREREQUISITE_FAILED"),
-        ReasonKind::Error(_) => intern!(py, "ERROR"),
-    };
-    dict.set_item(intern!(py, "kind"), kind)?;
-    match reason.kind {
-        ReasonKind::RuleMatch {
-            rule_index,
-            rule_id,
-        } => {
-            dict.set_item(intern!(py, "ruleIndex"), rule_index)?;
-            if !rule_id.is_empty() {
-                dict.set_item(intern!(py, "ruleId"), rule_id)?;
-            }
+    for (name, value) in reason.fields() {
+        let name = PyString::intern(py, name);
+        match value {
+            ReasonField::Name(text) => dict.set_item(name, PyString::intern(py, text))?,
+            ReasonField::Text(text) => dict.set_item(name, text)?,
+            ReasonField::Index(index) => dict.set_item(name, index)?,
+            ReasonField::True => dict.set_item(name, true)?,
         }
-        ReasonKind::PrerequisiteFailed { prerequisite_key } => {
-            dict.set_item(intern!(py, "prerequisiteKey"), prerequisite_key)?;
-        }
-        ReasonKind::Error(kind) => dict.set_item(intern!(py, "errorKind"), kind.as_str())?,
-        ReasonKind::Off | ReasonKind::Fallthrough | ReasonKind::TargetMatch => {}
-    }
-    if reason.in_experiment {
-        dict.set_item(intern!(py, "inExperiment"), true)?;
-    }
-    if let Some(status) = reason.big_segments_status {
-        dict.set_item(intern!(py, "bigSegmentsStatus"), status.as_str())?;
-    }
-    if reason.propagated {
-        dict.set_item(intern!(py, "propagated"), true)?;
     }
     Ok(dict)
 }

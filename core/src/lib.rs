@@ -53,7 +53,7 @@ pub use check::{Problem, Severity};
 pub use context::{Context, ContextError};
 pub use error::{ErrorCode, SnapshotError};
 pub use eval::Evaluation;
-pub use reason::{BigSegmentsStatus, Detail, ErrorKind, Reason, ReasonKind};
+pub use reason::{BigSegmentsStatus, Detail, ErrorKind, Reason, ReasonField, ReasonKind};
 pub use scope::Scope;
 pub use snapshot::Snapshot;
 pub use source::{Format, SourceInfo};

@@ -158,34 +158,68 @@ impl<'a> Reason<'a> {
     }
 }
 
-impl Serialize for Reason<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("kind", self.kind_str())?;
-        match self.kind {
+/// A value in a reason's JSON form (see [`Reason::fields`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ReasonField<'a> {
+    /// One of LaunchDarkly's names: a reason kind, an error kind, a big
+    /// segments status.
+    Name(&'static str),
+    /// Text from the flag: a rule id, a prerequisite key.
+    Text(&'a str),
+    /// A rule index.
+    Index(usize),
+    /// `true`: the flags (`inExperiment`, `propagated`) appear only when set.
+    True,
+}
+
+impl<'a> Reason<'a> {
+    /// The reason's JSON form, entry by entry, in LaunchDarkly's order: the
+    /// one description of that form, which its serialization and every
+    /// host's own conversion (Python's dicts) follow.
+    pub fn fields(&self) -> impl Iterator<Item = (&'static str, ReasonField<'a>)> {
+        let (second, third) = match self.kind {
             ReasonKind::RuleMatch {
                 rule_index,
                 rule_id,
-            } => {
-                map.serialize_entry("ruleIndex", &rule_index)?;
-                if !rule_id.is_empty() {
-                    map.serialize_entry("ruleId", rule_id)?;
+            } => (
+                Some(("ruleIndex", ReasonField::Index(rule_index))),
+                (!rule_id.is_empty()).then_some(("ruleId", ReasonField::Text(rule_id))),
+            ),
+            ReasonKind::PrerequisiteFailed { prerequisite_key } => (
+                Some(("prerequisiteKey", ReasonField::Text(prerequisite_key))),
+                None,
+            ),
+            ReasonKind::Error(kind) => {
+                (Some(("errorKind", ReasonField::Name(kind.as_str()))), None)
+            }
+            ReasonKind::Off | ReasonKind::Fallthrough | ReasonKind::TargetMatch => (None, None),
+        };
+        [
+            Some(("kind", ReasonField::Name(self.kind_str()))),
+            second,
+            third,
+            self.in_experiment
+                .then_some(("inExperiment", ReasonField::True)),
+            self.big_segments_status
+                .map(|status| ("bigSegmentsStatus", ReasonField::Name(status.as_str()))),
+            self.propagated.then_some(("propagated", ReasonField::True)),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+impl Serialize for Reason<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.fields() {
+            match value {
+                ReasonField::Name(text) | ReasonField::Text(text) => {
+                    map.serialize_entry(name, text)?
                 }
+                ReasonField::Index(index) => map.serialize_entry(name, &index)?,
+                ReasonField::True => map.serialize_entry(name, &true)?,
             }
-            ReasonKind::PrerequisiteFailed { prerequisite_key } => {
-                map.serialize_entry("prerequisiteKey", prerequisite_key)?;
-            }
-            ReasonKind::Error(kind) => map.serialize_entry("errorKind", kind.as_str())?,
-            ReasonKind::Off | ReasonKind::Fallthrough | ReasonKind::TargetMatch => {}
-        }
-        if self.in_experiment {
-            map.serialize_entry("inExperiment", &true)?;
-        }
-        if let Some(status) = self.big_segments_status {
-            map.serialize_entry("bigSegmentsStatus", status.as_str())?;
-        }
-        if self.propagated {
-            map.serialize_entry("propagated", &true)?;
         }
         map.end()
     }
