@@ -164,6 +164,144 @@ pub fn with_context<T>(
         };
         return f(prepared.parsed.as_ref(), now_ms);
     }
+    if let Ok(dict) = object.cast::<PyDict>() {
+        let parsed = recent::converted(dict);
+        return f(parsed.as_ref().as_ref(), 0.0);
+    }
     let parsed = parse(object).map(Scope::new);
     f(parsed.as_ref(), 0.0)
+}
+
+/// The last few plain dicts converted, so that a handler passing one dict
+/// to several evaluations converts it once. Each use first compares the
+/// dict, item by item and type by type, with what was converted, so a dict
+/// changed since converts afresh and never gets a stale answer. Only flat
+/// dicts are kept (string keys; str, int, float, bool or None values);
+/// others convert at every use.
+mod recent {
+    use std::sync::{Arc, Mutex};
+
+    use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+
+    use super::*;
+
+    const KEPT: usize = 4;
+
+    #[derive(PartialEq)]
+    enum Flat {
+        Text(String),
+        Int(i64),
+        Float(u64),
+        Bool(bool),
+        None,
+    }
+
+    type Parsed = Arc<Result<Scope, ContextError>>;
+
+    struct Converted {
+        dict: Py<PyDict>,
+        items: Vec<(String, Flat)>,
+        parsed: Parsed,
+    }
+
+    static RECENT: Mutex<(Vec<Converted>, usize)> = Mutex::new((Vec::new(), 0));
+
+    /// A flat value as it is now; `None` for anything else.
+    fn flat(value: &Bound<'_, PyAny>) -> Option<Flat> {
+        if value.is_none() {
+            return Some(Flat::None);
+        }
+        if let Ok(text) = value.cast::<PyString>() {
+            return Some(Flat::Text(convert::text(text).ok()?.into_owned()));
+        }
+        if let Ok(flag) = value.cast::<PyBool>() {
+            return Some(Flat::Bool(flag.is_true()));
+        }
+        if value.cast::<PyInt>().is_ok() {
+            return value.extract::<i64>().ok().map(Flat::Int);
+        }
+        if let Ok(float) = value.cast::<PyFloat>() {
+            return Some(Flat::Float(float.value().to_bits()));
+        }
+        None
+    }
+
+    /// Whether `value` still is `kept`, compared without copying.
+    fn same(value: &Bound<'_, PyAny>, kept: &Flat) -> bool {
+        match kept {
+            Flat::Text(kept) => value
+                .cast::<PyString>()
+                .ok()
+                .and_then(|text| convert::text(text).ok())
+                .is_some_and(|text| *text == **kept),
+            Flat::Bool(kept) => value.cast::<PyBool>().is_ok_and(|b| b.is_true() == *kept),
+            // A bool is an int in Python, but not in JSON.
+            Flat::Int(kept) => {
+                value.cast::<PyBool>().is_err()
+                    && value.cast::<PyInt>().is_ok()
+                    && value.extract::<i64>().ok() == Some(*kept)
+            }
+            Flat::Float(kept) => value
+                .cast::<PyFloat>()
+                .is_ok_and(|f| f.value().to_bits() == *kept),
+            Flat::None => value.is_none(),
+        }
+    }
+
+    fn unchanged(dict: &Bound<'_, PyDict>, items: &[(String, Flat)]) -> bool {
+        dict.len() == items.len()
+            && dict
+                .iter()
+                .zip(items)
+                .all(|((key, value), (kept_key, kept))| {
+                    key.cast::<PyString>()
+                        .ok()
+                        .and_then(|key| convert::text(key).ok())
+                        .is_some_and(|key| *key == **kept_key)
+                        && same(&value, kept)
+                })
+    }
+
+    fn record(dict: &Bound<'_, PyDict>) -> Option<Vec<(String, Flat)>> {
+        dict.iter()
+            .map(|(key, value)| {
+                let key = convert::text(key.cast::<PyString>().ok()?)
+                    .ok()?
+                    .into_owned();
+                Some((key, flat(&value)?))
+            })
+            .collect()
+    }
+
+    /// The context `dict` converts to.
+    pub fn converted(dict: &Bound<'_, PyDict>) -> Parsed {
+        // Busy only when this thread re-entered (a finalizer evaluating, say)
+        // or another holds it for a moment: convert without the cache then.
+        if let Ok(recent) = RECENT.try_lock() {
+            let found = recent.0.iter().find(|c| c.dict.as_ptr() == dict.as_ptr());
+            if let Some(kept) = found.filter(|c| unchanged(dict, &c.items)) {
+                return Arc::clone(&kept.parsed);
+            }
+        }
+        let parsed = Arc::new(parse(dict.as_any()).map(Scope::new));
+        if let Some(items) = record(dict) {
+            if let Ok(mut recent) = RECENT.try_lock() {
+                let entry = Converted {
+                    dict: dict.clone().unbind(),
+                    items,
+                    parsed: Arc::clone(&parsed),
+                };
+                let (kept, next) = &mut *recent;
+                match kept.iter().position(|c| c.dict.as_ptr() == dict.as_ptr()) {
+                    Some(slot) => kept[slot] = entry,
+                    None if kept.len() < KEPT => kept.push(entry),
+                    None => {
+                        kept[*next % KEPT] = entry;
+                        *next = next.wrapping_add(1);
+                    }
+                }
+            }
+        }
+        parsed
+    }
 }

@@ -40,6 +40,8 @@ type Variations = Box<[Option<Py<PyAny>>]>;
 enum Answer {
     Value,
     Detail,
+    /// `(value, variation index or None)`: what a FlagClient counts, without a reason.
+    Counted,
 }
 
 impl Snapshot {
@@ -140,6 +142,9 @@ impl Snapshot {
                 Answer::Detail => {
                     EvaluationDetail::build(py, value, detail.variation_index, &detail.reason)
                 }
+                Answer::Counted => Ok((value, detail.variation_index)
+                    .into_pyobject(py)?
+                    .into_any()),
             }
         })
     }
@@ -242,6 +247,27 @@ impl Snapshot {
     ) -> PyResult<Bound<'py, PyAny>> {
         let default = default.unwrap_or_else(|| py.None().into_bound(py));
         self.answer(py, key, context, default, ValueType::Any, Answer::Value)
+    }
+
+    /// For FlagClient: `(value, variation index or None)`, with the value
+    /// type numbered as `_client.py` numbers it (0 any, 1 bool, 2 int,
+    /// 3 float, 4 str), and no reason to build.
+    fn _counted<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+        context: &Bound<'py, PyAny>,
+        default: Bound<'py, PyAny>,
+        value_type: u8,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let value_type = match value_type {
+            1 => ValueType::Bool,
+            2 => ValueType::Int,
+            3 => ValueType::Double,
+            4 => ValueType::String,
+            _ => ValueType::Any,
+        };
+        self.answer(py, key, context, default, value_type, Answer::Counted)
     }
 
     /// The value, the variation's index and the reason.

@@ -204,3 +204,40 @@ def test_asyncio_refreshes_off_the_event_loop(tmp_path: Any) -> None:
         return got.variation("new-checkout", USER, None)
 
     assert asyncio.run(main()) is not None
+
+
+# A dict passed to several evaluations is converted once; these pin that a
+# change to it is never answered from what it held before.
+def test_a_dict_changed_between_evaluations_answers_as_it_holds_now() -> None:
+    snapshot = Snapshot.from_json(json.dumps({"flags": {"f": {
+        "on": True, "variations": ["no", "yes"], "fallthrough": {"variation": 0},
+        "rules": [{"id": "r", "clauses": [{"attribute": "n", "op": "in", "values": [1]}], "variation": 1}],
+    }}}))
+    user: dict[str, Any] = {"kind": "user", "key": "k", "n": 1}
+    assert snapshot.variation("f", user, "d") == "yes"
+    seen = []
+    for change, expected in [
+        (lambda: user.update(n=True), "no"),  # a bool is an int in Python, not in JSON
+        (lambda: user.update(n=1.0), "yes"),
+        (lambda: user.update(n="1"), "no"),
+        (lambda: user.update(n=1), "yes"),
+        (lambda: user.update(n=2), "no"),
+        (lambda: user.pop("n"), "no"),
+        (lambda: user.update(m=1), "no"),
+        (lambda: user.update(n=1), "yes"),
+        (lambda: (user.pop("m"), user.update(key="other")), "yes"),
+        (lambda: user.update(kind=""), "d"),
+        (lambda: user.update(kind="user", tags=["a"]), "yes"),
+    ]:
+        change()
+        fresh = json.loads(json.dumps(user))
+        assert snapshot.variation_detail("f", user, "d") == snapshot.variation_detail("f", fresh, "d"), user
+        assert snapshot.variation("f", user, "d") == expected, user
+        seen.append(snapshot.variation("f", user, "d"))
+    assert "yes" in seen and "no" in seen
+    # Renamed: the same values in the same places, under another name.
+    renamed: dict[str, Any] = {"kind": "user", "key": "k", "n": 1}
+    assert snapshot.variation("f", renamed, "d") == "yes"
+    del renamed["n"]
+    renamed["o"] = 1
+    assert snapshot.variation("f", renamed, "d") == "no"

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 DEFAULT_TTL_SECONDS = 15.0
 # How many snapshot ids a client remembers for ``decide``.
 SEEN_IDS = 16
+# The names evaluation counts use for variations, made once.
+_VARIATION_NAMES = tuple(str(i) for i in range(64))
 NOT_READY = {"kind": "ERROR", "errorKind": "CLIENT_NOT_READY"}
 
 # Locks held by another thread at fork would stay held in the child: every
@@ -324,6 +326,28 @@ class FlagClient:
             self._trace_event(key, detail, context)
         return detail
 
+    def _value(self, value_type: int, method: str, key: str, context: Any, default: Any) -> Any:
+        """A value, counted like ``_answer`` counts it. Without tracing, no
+        detail is built: the snapshot answers the value and the variation's
+        index (``value_type`` numbered as ``Snapshot._counted`` takes it)."""
+        if self._trace is not None:
+            return self._answer(method, key, context, default).value
+        snapshot = self._snapshot if self._offline or self._clock() < self._due_at else self.snapshot()
+        if snapshot is None:
+            value, index = default, None
+        else:
+            value, index = snapshot._counted(key, context, default, value_type)
+        if index is None:
+            variation = "default"
+        else:
+            variation = _VARIATION_NAMES[index] if index < 64 else str(index)
+        with self._count_lock:
+            per_flag = self._evaluations.get(key)
+            if per_flag is None:
+                per_flag = self._evaluations[key] = {}
+            per_flag[variation] = per_flag.get(variation, 0) + 1
+        return value
+
     def _trace_event(self, key: str, detail: EvaluationDetail, context: Any) -> None:
         span = self._trace.get_current_span()
         if not span.is_recording():
@@ -346,41 +370,41 @@ class FlagClient:
         span.add_event("feature_flag.evaluation", attributes)
 
     def variation(self, key: str, context: Any, default: Any = None) -> Any:
-        return self._answer("variation_detail", key, context, default).value
+        return self._value(0, "variation_detail", key, context, default)
 
     def variation_detail(self, key: str, context: Any, default: Any = None) -> EvaluationDetail:
         return self._answer("variation_detail", key, context, default)
 
     def bool_variation(self, key: str, context: Any, default: bool) -> bool:
-        value: bool = self._answer("bool_variation_detail", key, context, default).value
+        value: bool = self._value(1, "bool_variation_detail", key, context, default)
         return value
 
     def bool_variation_detail(self, key: str, context: Any, default: bool) -> EvaluationDetail:
         return self._answer("bool_variation_detail", key, context, default)
 
     def int_variation(self, key: str, context: Any, default: int) -> int:
-        value: int = self._answer("int_variation_detail", key, context, default).value
+        value: int = self._value(2, "int_variation_detail", key, context, default)
         return value
 
     def int_variation_detail(self, key: str, context: Any, default: int) -> EvaluationDetail:
         return self._answer("int_variation_detail", key, context, default)
 
     def float_variation(self, key: str, context: Any, default: float) -> float:
-        value: float = self._answer("float_variation_detail", key, context, default).value
+        value: float = self._value(3, "float_variation_detail", key, context, default)
         return value
 
     def float_variation_detail(self, key: str, context: Any, default: float) -> EvaluationDetail:
         return self._answer("float_variation_detail", key, context, default)
 
     def string_variation(self, key: str, context: Any, default: str) -> str:
-        value: str = self._answer("string_variation_detail", key, context, default).value
+        value: str = self._value(4, "string_variation_detail", key, context, default)
         return value
 
     def string_variation_detail(self, key: str, context: Any, default: str) -> EvaluationDetail:
         return self._answer("string_variation_detail", key, context, default)
 
     def json_variation(self, key: str, context: Any, default: Any) -> Any:
-        return self._answer("json_variation_detail", key, context, default).value
+        return self._value(0, "json_variation_detail", key, context, default)
 
     def json_variation_detail(self, key: str, context: Any, default: Any) -> EvaluationDetail:
         return self._answer("json_variation_detail", key, context, default)
