@@ -173,102 +173,55 @@ pub fn with_context<T>(
 }
 
 /// The last few plain dicts converted, so that a handler passing one dict
-/// to several evaluations converts it once. Each use first compares the
-/// dict, item by item and type by type, with what was converted, so a dict
-/// changed since converts afresh and never gets a stale answer. Only flat
-/// dicts are kept (string keys; str, int, float, bool or None values);
-/// others convert at every use.
+/// to several evaluations converts it once. Each use first checks that the
+/// dict still holds the very objects it held when it was converted, key by
+/// key and value by value, so a dict changed since converts afresh and
+/// never gets a stale answer. Only flat dicts are kept: string keys, and
+/// values that cannot change (str, int, float, bool, None); others convert
+/// at every use.
 mod recent {
     use std::sync::{Arc, Mutex};
 
-    use pyo3::types::{PyBool, PyFloat, PyInt, PyString};
+    use pyo3::types::{PyFloat, PyInt, PyString};
 
     use super::*;
 
     const KEPT: usize = 4;
 
-    #[derive(PartialEq)]
-    enum Flat {
-        Text(String),
-        Int(i64),
-        Float(u64),
-        Bool(bool),
-        None,
-    }
-
     type Parsed = Arc<Result<Scope, ContextError>>;
 
     struct Converted {
         dict: Py<PyDict>,
-        items: Vec<(String, Flat)>,
+        /// The keys and values, in order: immutable objects, so the same
+        /// object means the same JSON.
+        items: Vec<(Py<PyAny>, Py<PyAny>)>,
         parsed: Parsed,
     }
 
     static RECENT: Mutex<(Vec<Converted>, usize)> = Mutex::new((Vec::new(), 0));
 
-    /// A flat value as it is now; `None` for anything else.
-    fn flat(value: &Bound<'_, PyAny>) -> Option<Flat> {
-        if value.is_none() {
-            return Some(Flat::None);
-        }
-        if let Ok(text) = value.cast::<PyString>() {
-            return Some(Flat::Text(convert::text(text).ok()?.into_owned()));
-        }
-        if let Ok(flag) = value.cast::<PyBool>() {
-            return Some(Flat::Bool(flag.is_true()));
-        }
-        if value.cast::<PyInt>().is_ok() {
-            return value.extract::<i64>().ok().map(Flat::Int);
-        }
-        if let Ok(float) = value.cast::<PyFloat>() {
-            return Some(Flat::Float(float.value().to_bits()));
-        }
-        None
+    fn immutable(value: &Bound<'_, PyAny>) -> bool {
+        value.is_none()
+            || value.cast::<PyString>().is_ok()
+            || value.cast::<PyInt>().is_ok()
+            || value.cast::<PyFloat>().is_ok()
     }
 
-    /// Whether `value` still is `kept`, compared without copying.
-    fn same(value: &Bound<'_, PyAny>, kept: &Flat) -> bool {
-        match kept {
-            Flat::Text(kept) => value
-                .cast::<PyString>()
-                .ok()
-                .and_then(|text| convert::text(text).ok())
-                .is_some_and(|text| *text == **kept),
-            Flat::Bool(kept) => value.cast::<PyBool>().is_ok_and(|b| b.is_true() == *kept),
-            // A bool is an int in Python, but not in JSON.
-            Flat::Int(kept) => {
-                value.cast::<PyBool>().is_err()
-                    && value.cast::<PyInt>().is_ok()
-                    && value.extract::<i64>().ok() == Some(*kept)
-            }
-            Flat::Float(kept) => value
-                .cast::<PyFloat>()
-                .is_ok_and(|f| f.value().to_bits() == *kept),
-            Flat::None => value.is_none(),
-        }
-    }
-
-    fn unchanged(dict: &Bound<'_, PyDict>, items: &[(String, Flat)]) -> bool {
+    fn unchanged(dict: &Bound<'_, PyDict>, items: &[(Py<PyAny>, Py<PyAny>)]) -> bool {
         dict.len() == items.len()
             && dict
                 .iter()
                 .zip(items)
-                .all(|((key, value), (kept_key, kept))| {
-                    key.cast::<PyString>()
-                        .ok()
-                        .and_then(|key| convert::text(key).ok())
-                        .is_some_and(|key| *key == **kept_key)
-                        && same(&value, kept)
+                .all(|((key, value), (kept_key, kept_value))| {
+                    key.as_ptr() == kept_key.as_ptr() && value.as_ptr() == kept_value.as_ptr()
                 })
     }
 
-    fn record(dict: &Bound<'_, PyDict>) -> Option<Vec<(String, Flat)>> {
+    fn record(dict: &Bound<'_, PyDict>) -> Option<Vec<(Py<PyAny>, Py<PyAny>)>> {
         dict.iter()
             .map(|(key, value)| {
-                let key = convert::text(key.cast::<PyString>().ok()?)
-                    .ok()?
-                    .into_owned();
-                Some((key, flat(&value)?))
+                (key.cast::<PyString>().is_ok() && immutable(&value))
+                    .then(|| (key.unbind(), value.unbind()))
             })
             .collect()
     }
