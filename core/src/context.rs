@@ -67,9 +67,15 @@ impl Context {
     /// Reads a context from a JSON value: `{"kind": ..., "key": ...}`,
     /// `{"kind": "multi", ...}`, or an old-style user (no `kind`).
     pub fn from_value(value: &Value) -> Result<Context, ContextError> {
-        match value {
-            Value::Object(_) => Context::from_owned(value.clone()),
-            _ => invalid("a context must be a JSON object"),
+        let Value::Object(object) = value else {
+            return invalid("a context must be a JSON object");
+        };
+        // What the context keeps is copied, the rest only read.
+        let copied = || object.iter().map(|(k, v)| (k.clone(), v.clone()));
+        match Form::of(object)? {
+            Form::OldUser => Ok(Context::single(Single::old_user(object)?)),
+            Form::Multi => Context::multi(copied()),
+            Form::Single => Ok(Context::single(Single::new(None, copied())?)),
         }
     }
 
@@ -80,14 +86,10 @@ impl Context {
         let Value::Object(object) = value else {
             return invalid("a context must be a JSON object");
         };
-        match object.get("kind") {
-            None => Ok(Context::single(Single::old_user(&object)?)),
-            Some(Value::String(kind)) if kind == "multi" => Context::multi(object),
-            Some(Value::String(kind)) => {
-                check_kind(kind)?;
-                Ok(Context::single(Single::new(object)?))
-            }
-            Some(_) => invalid("\"kind\" must be a string"),
+        match Form::of(&object)? {
+            Form::OldUser => Ok(Context::single(Single::old_user(&object)?)),
+            Form::Multi => Context::multi(object.into_iter()),
+            Form::Single => Ok(Context::single(Single::new(None, object.into_iter())?)),
         }
     }
 
@@ -113,18 +115,17 @@ impl Context {
         }
     }
 
-    fn multi(object: Map<String, Value>) -> Result<Context, ContextError> {
-        let mut parts = Vec::with_capacity(object.len().saturating_sub(1));
-        for (kind, value) in object {
+    fn multi(properties: impl Iterator<Item = (String, Value)>) -> Result<Context, ContextError> {
+        let mut parts = Vec::with_capacity(properties.size_hint().0.saturating_sub(1));
+        for (kind, value) in properties {
             if kind == "kind" {
                 continue;
             }
             check_kind(&kind)?;
-            let Value::Object(mut inner) = value else {
+            let Value::Object(inner) = value else {
                 return invalid(format!("the \"{kind}\" context must be an object"));
             };
-            inner.insert("kind".to_owned(), Value::String(kind));
-            parts.push(Single::new(inner)?);
+            parts.push(Single::new(Some(Value::String(kind)), inner.into_iter())?);
         }
         if parts.is_empty() {
             return invalid("a multi-kind context needs at least one kind");
@@ -189,6 +190,24 @@ impl Context {
     }
 }
 
+/// Which of LaunchDarkly's context forms an object is, by its `kind`.
+enum Form {
+    OldUser,
+    Multi,
+    Single,
+}
+
+impl Form {
+    fn of(object: &Map<String, Value>) -> Result<Form, ContextError> {
+        match object.get("kind") {
+            None => Ok(Form::OldUser),
+            Some(Value::String(kind)) if kind == "multi" => Ok(Form::Multi),
+            Some(Value::String(kind)) => check_kind(kind).map(|()| Form::Single),
+            Some(_) => invalid("\"kind\" must be a string"),
+        }
+    }
+}
+
 fn check_kind(kind: &str) -> Result<(), ContextError> {
     if kind.is_empty() {
         return invalid("\"kind\" must not be empty");
@@ -208,16 +227,21 @@ fn check_kind(kind: &str) -> Result<(), ContextError> {
 }
 
 impl Single {
-    /// A new-style individual context from its JSON properties, `kind`
-    /// (checked) among them.
-    fn new(object: Map<String, Value>) -> Result<Single, ContextError> {
+    /// A new-style individual context from its JSON properties: `kind`
+    /// (checked) among them, or given for a part of a multi-kind context.
+    fn new(
+        kind: Option<Value>,
+        properties: impl Iterator<Item = (String, Value)>,
+    ) -> Result<Single, ContextError> {
         // One pass over the properties (a context is parsed per request);
         // the checks then run in a fixed order, whatever the order of the
-        // properties.
-        let (mut kind, mut key, mut name, mut anonymous) = (None, None, None, None);
-        let mut attributes = Vec::with_capacity(object.len());
-        for (property, value) in object {
+        // properties. A multi-kind context's parts get their kind from it.
+        let given_kind = kind.is_some();
+        let (mut kind, mut key, mut name, mut anonymous) = (kind, None, None, None);
+        let mut attributes = Vec::with_capacity(properties.size_hint().0);
+        for (property, value) in properties {
             match property.as_str() {
+                "kind" if given_kind => {}
                 "kind" => kind = Some(value),
                 "key" => key = Some(value),
                 "name" => name = Some(value),
