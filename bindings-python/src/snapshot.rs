@@ -250,23 +250,17 @@ impl Snapshot {
     }
 
     /// For FlagClient: `(value, variation index or None)`, with the value
-    /// type numbered as `_client.py` numbers it (0 any, 1 bool, 2 int,
-    /// 3 float, 4 str), and no reason to build.
+    /// type numbered as every binding numbers it (`ValueType::from_code`:
+    /// 1 bool, 2 float, 3 str, 4 int, else any), and no reason to build.
     fn _counted<'py>(
         &self,
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
         context: &Bound<'py, PyAny>,
         default: Bound<'py, PyAny>,
-        value_type: u8,
+        value_type: u32,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let value_type = match value_type {
-            1 => ValueType::Bool,
-            2 => ValueType::Int,
-            3 => ValueType::Double,
-            4 => ValueType::String,
-            _ => ValueType::Any,
-        };
+        let value_type = ValueType::from_code(value_type);
         self.answer(py, key, context, default, value_type, Answer::Counted)
     }
 

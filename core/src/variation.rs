@@ -38,6 +38,18 @@ impl ValueType {
         })
     }
 
+    /// The number the bindings pass a value type as across their boundary:
+    /// 1 bool, 2 double, 3 string, 4 int, anything else any.
+    pub fn from_code(code: u32) -> ValueType {
+        match code {
+            1 => ValueType::Bool,
+            2 => ValueType::Double,
+            3 => ValueType::String,
+            4 => ValueType::Int,
+            _ => ValueType::Any,
+        }
+    }
+
     fn accepts(self, value: &Value) -> bool {
         match self {
             ValueType::Bool => value.is_boolean(),

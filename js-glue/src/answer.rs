@@ -21,18 +21,6 @@ pub const DOES_NOT_FIT: f64 = -1.0;
 /// registers it again.
 pub const NOT_PREPARED: f64 = -2.0;
 
-/// The value type a host passes as a number: 1 bool, 2 double, 3 string,
-/// 4 int, anything else any.
-pub fn value_type(code: u32) -> ValueType {
-    match code {
-        1 => ValueType::Bool,
-        2 => ValueType::Double,
-        3 => ValueType::String,
-        4 => ValueType::Int,
-        _ => ValueType::Any,
-    }
-}
-
 /// Evaluates flag number `flag` (a position in [`Snapshot::flag_keys`]) and
 /// packs the detail; the caller's default is the host's to apply.
 /// `now_ms` is the wall clock, for a decision token the context carries.
@@ -51,7 +39,7 @@ pub fn evaluate_packed(
         key,
         context,
         &null,
-        value_type(value_type_code),
+        ValueType::from_code(value_type_code),
         millis(now_ms),
     );
     pack(snapshot, key, &detail)
@@ -91,7 +79,7 @@ pub fn detail_json(
             flag_key,
             context,
             &null,
-            value_type(value_type_code),
+            ValueType::from_code(value_type_code),
             millis(now_ms),
         )
         .to_value()

@@ -317,11 +317,7 @@ class FlagClient:
     def _answer(self, method: str, key: str, context: Any, default: Any) -> EvaluationDetail:
         snapshot = self.snapshot()
         detail: EvaluationDetail = _not_ready(default) if snapshot is None else getattr(snapshot, method)(key, context, default)
-        index = detail.variation_index
-        variation = "default" if index is None else str(index)
-        with self._count_lock:
-            per_flag = self._evaluations.setdefault(key, {})
-            per_flag[variation] = per_flag.get(variation, 0) + 1
+        self._count(key, detail.variation_index)
         if self._trace is not None:
             self._trace_event(key, detail, context)
         return detail
@@ -329,7 +325,8 @@ class FlagClient:
     def _value(self, value_type: int, method: str, key: str, context: Any, default: Any) -> Any:
         """A value, counted like ``_answer`` counts it. Without tracing, no
         detail is built: the snapshot answers the value and the variation's
-        index (``value_type`` numbered as ``Snapshot._counted`` takes it)."""
+        index (``value_type`` numbered as ``Snapshot._counted`` takes it: 0 any,
+        1 bool, 2 float, 3 str, 4 int)."""
         if self._trace is not None:
             return self._answer(method, key, context, default).value
         snapshot = self._snapshot if self._offline or self._clock() < self._due_at else self.snapshot()
@@ -337,6 +334,11 @@ class FlagClient:
             value, index = default, None
         else:
             value, index = snapshot._counted(key, context, default, value_type)
+        self._count(key, index)
+        return value
+
+    def _count(self, key: str, index: int | None) -> None:
+        """Counts an evaluation of ``key`` for ``flush()``, by variation."""
         if index is None:
             variation = "default"
         else:
@@ -346,7 +348,6 @@ class FlagClient:
             if per_flag is None:
                 per_flag = self._evaluations[key] = {}
             per_flag[variation] = per_flag.get(variation, 0) + 1
-        return value
 
     def _trace_event(self, key: str, detail: EvaluationDetail, context: Any) -> None:
         span = self._trace.get_current_span()
@@ -383,21 +384,21 @@ class FlagClient:
         return self._answer("bool_variation_detail", key, context, default)
 
     def int_variation(self, key: str, context: Any, default: int) -> int:
-        value: int = self._value(2, "int_variation_detail", key, context, default)
+        value: int = self._value(4, "int_variation_detail", key, context, default)
         return value
 
     def int_variation_detail(self, key: str, context: Any, default: int) -> EvaluationDetail:
         return self._answer("int_variation_detail", key, context, default)
 
     def float_variation(self, key: str, context: Any, default: float) -> float:
-        value: float = self._value(3, "float_variation_detail", key, context, default)
+        value: float = self._value(2, "float_variation_detail", key, context, default)
         return value
 
     def float_variation_detail(self, key: str, context: Any, default: float) -> EvaluationDetail:
         return self._answer("float_variation_detail", key, context, default)
 
     def string_variation(self, key: str, context: Any, default: str) -> str:
-        value: str = self._value(4, "string_variation_detail", key, context, default)
+        value: str = self._value(3, "string_variation_detail", key, context, default)
         return value
 
     def string_variation_detail(self, key: str, context: Any, default: str) -> EvaluationDetail:
