@@ -302,33 +302,32 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     client[RECORD](key, detail, context)
     return detail
   }
-  function answer (client, detailed, key, context, defaultValue) {
+  // The detail, or with `valueOnly` its value, in one promise.
+  function answer (client, detailed, key, context, defaultValue, valueOnly) {
+    const settle = (snapshot) => {
+      const detail = counted(client, snapshot, detailed, key, context, defaultValue)
+      return valueOnly ? detail.value : detail
+    }
     try {
       const snapshot = client[CURRENT]()
-      if (snapshot !== undefined) return Promise.resolve(counted(client, snapshot, detailed, key, context, defaultValue))
+      if (snapshot !== undefined) return Promise.resolve(settle(snapshot))
     } catch (error) {
       return Promise.reject(error)
     }
-    return client.snapshot().then((snapshot) => counted(client, snapshot, detailed, key, context, defaultValue))
+    return client.snapshot().then(settle)
   }
   for (const method of ['variation', 'boolVariation', 'numberVariation', 'stringVariation', 'jsonVariation']) {
     const detailed = `${method}Detail`
     Object.defineProperty(FlagClient.prototype, method, {
       value (key, context, defaultValue) {
-        try {
-          const snapshot = this[CURRENT]()
-          if (snapshot !== undefined) return Promise.resolve(counted(this, snapshot, detailed, key, context, defaultValue).value)
-        } catch (error) {
-          return Promise.reject(error)
-        }
-        return this.snapshot().then((snapshot) => counted(this, snapshot, detailed, key, context, defaultValue).value)
+        return answer(this, detailed, key, context, defaultValue, true)
       },
       writable: true,
       configurable: true
     })
     Object.defineProperty(FlagClient.prototype, detailed, {
       value (key, context, defaultValue) {
-        return answer(this, detailed, key, context, defaultValue)
+        return answer(this, detailed, key, context, defaultValue, false)
       },
       writable: true,
       configurable: true
