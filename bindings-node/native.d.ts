@@ -52,12 +52,12 @@ export declare function evaluate(snapshot: ExternalObject<Snapshot>, flag: numbe
 
 /**
  * Evaluates several flags for prepared context `id`, which carries no
- * decision token, in one call: `codes` holds flag numbers times 8 plus
- * value type codes, and each packed answer goes to `out` at the same
- * position. Answers how many it wrote, or -2 when the context must be
- * prepared again.
+ * decision token, in one call: each of the first `count` numbers of
+ * `slots` is a flag number times 8 plus a value type code, and its packed
+ * answer takes its place. Answers how many it evaluated, or -2 when the
+ * context must be prepared again.
  */
-export declare function evaluateMany(snapshot: ExternalObject<Snapshot>, id: number, codes: Uint32Array, out: Float64Array): number
+export declare function evaluateMany(snapshot: ExternalObject<Snapshot>, id: number, count: number, slots: Float64Array): number
 
 /**
  * Evaluates flag number `flag` for prepared context `id` at `now_ms` (the
@@ -81,10 +81,11 @@ export declare function issueToken(snapshot: ExternalObject<Snapshot>, id: numbe
 
 /**
  * Registers a context (JSON text) as `prepareContext` does, and evaluates
- * several flags for it as `evaluateMany` does, in one call: a context's
- * first evaluation. Answers its number, negated when it is invalid.
+ * the first `count` flags of `slots` for it as `evaluateMany` does, in one
+ * call: a context's first evaluation. Answers its number, negated when it
+ * is invalid.
  */
-export declare function prepareAndEvaluate(snapshot: ExternalObject<Snapshot>, id: number, context: string, codes: Uint32Array, out: Float64Array): number
+export declare function prepareAndEvaluate(snapshot: ExternalObject<Snapshot>, id: number, context: string, count: number, slots: Float64Array): number
 
 /**
  * Registers a prepared context (JSON text): under `id` again after the
