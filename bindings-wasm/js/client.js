@@ -304,17 +304,19 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
   }
   // The detail, or with `valueOnly` its value, in one promise.
   function answer (client, detailed, key, context, defaultValue, valueOnly) {
-    const settle = (snapshot) => {
-      const detail = counted(client, snapshot, detailed, key, context, defaultValue)
-      return valueOnly ? detail.value : detail
-    }
     try {
       const snapshot = client[CURRENT]()
-      if (snapshot !== undefined) return Promise.resolve(settle(snapshot))
+      if (snapshot !== undefined) {
+        const detail = counted(client, snapshot, detailed, key, context, defaultValue)
+        return Promise.resolve(valueOnly ? detail.value : detail)
+      }
     } catch (error) {
       return Promise.reject(error)
     }
-    return client.snapshot().then(settle)
+    return client.snapshot().then((snapshot) => {
+      const detail = counted(client, snapshot, detailed, key, context, defaultValue)
+      return valueOnly ? detail.value : detail
+    })
   }
   for (const method of ['variation', 'boolVariation', 'numberVariation', 'stringVariation', 'jsonVariation']) {
     const detailed = `${method}Detail`

@@ -56,6 +56,10 @@ function createContexts (native) {
   const NO_TOKEN = Object.freeze({ applied: false })
 
   class Context {
+    // Private, with getters: nothing can change a Context after it is made.
+    #json
+    #tokenStatus = NO_TOKEN
+    #decides = false
     #args
     #clock = Date.now
     // The number the native side files the parsed context under (it keeps
@@ -69,33 +73,43 @@ function createContexts (native) {
     #answersOf = null
     #answers = null
     constructor (context, options) {
-      this.json = contextJson(context)
       const foreign = foreignContext(context)
-      if (foreign !== null && foreign.args && !(options && options.token)) {
+      this.#json = foreign !== null ? foreign.json : contextJson(context)
+      if (options && options.token) {
+        if (typeof options.now === 'function') this.#clock = options.now
+        const now = typeof options.now === 'number' ? options.now : this.#clock()
+        this.#withToken([this.#json, String(options.token), keyText(options.signingKey), Number(now), Number(options.maxTtlSeconds ?? 0)])
+      } else if (foreign !== null && foreign.args) {
         // A Context of another copy of the API, with its decision token: verified
         // again here, at the time it was verified there, on the same clock.
         this.#clock = foreign.clock
-        this.#args = [this.json, ...foreign.args.slice(1)]
-        const answer = native.prepareContextWithToken(0, ...this.#args)
-        this.#id = answer.id
-        this.#error = answer.context ?? null
-        this.tokenStatus = Object.freeze(answer.token)
-        this.decides = answer.token.applied === true
-      } else if (options && options.token) {
-        if (typeof options.now === 'function') this.#clock = options.now
-        const now = typeof options.now === 'number' ? options.now : this.#clock()
-        this.#args = [this.json, String(options.token), keyText(options.signingKey), Number(now), Number(options.maxTtlSeconds ?? 0)]
-        const answer = native.prepareContextWithToken(0, ...this.#args)
-        this.#id = answer.id
-        this.#error = answer.context ?? null
-        this.tokenStatus = Object.freeze(answer.token)
-        // Evaluations pass the wall clock only for a token to expire by.
-        this.decides = answer.token.applied === true
-      } else {
-        this.tokenStatus = NO_TOKEN
-        this.decides = false
+        this.#withToken([this.#json, ...foreign.args.slice(1)])
       }
-      Object.freeze(this)
+    }
+
+    #withToken (args) {
+      this.#args = args
+      const answer = native.prepareContextWithToken(0, ...args)
+      this.#id = answer.id
+      this.#error = answer.context ?? null
+      this.#tokenStatus = Object.freeze(answer.token)
+      // Evaluations pass the wall clock only for a token to expire by.
+      this.#decides = answer.token.applied === true
+    }
+
+    /** The context as JSON text, as it crosses to the engine. */
+    get json () {
+      return this.#json
+    }
+
+    /** Whether a decision token was applied, and if not, why. */
+    get tokenStatus () {
+      return this.#tokenStatus
+    }
+
+    /** Whether a token it carries may decide flags (until it expires). */
+    get decides () {
+      return this.#decides
     }
 
     /**
@@ -104,7 +118,7 @@ function createContexts (native) {
      * and the decision token's arguments and clock.
      */
     [BRAND] () {
-      return { json: this.json, args: this.#args, clock: this.#clock }
+      return { json: this.#json, args: this.#args, clock: this.#clock }
     }
 
     /** @private The native side's number for this context (registering it first). */
@@ -137,7 +151,7 @@ function createContexts (native) {
 
     /** @private The time a carried token's expiry is checked at; 0 when it carries none. */
     evaluationTime () {
-      return this.decides ? this.#clock() : 0
+      return this.#decides ? this.#clock() : 0
     }
 
     /** @private The packed answers `snapshot` computed for this context, or null. */

@@ -12,10 +12,13 @@ function createMetrics (native) {
 
     /** Counts an evaluation of `key` that answered `variationIndex` (null: the default). */
     count (key, variationIndex) {
+      // Per flag, the count of each variation by its index, and then the
+      // default's: counted on every evaluation, named only at flush.
       let perFlag = this.#evaluations.get(key)
-      if (!perFlag) this.#evaluations.set(key, (perFlag = new Map()))
-      const variation = variationIndex === null || variationIndex === undefined ? 'default' : String(variationIndex)
-      perFlag.set(variation, (perFlag.get(variation) ?? 0) + 1)
+      if (perFlag === undefined) this.#evaluations.set(key, (perFlag = [0]))
+      const at = Number.isInteger(variationIndex) && variationIndex >= 0 ? variationIndex + 1 : 0
+      while (perFlag.length <= at) perFlag.push(0)
+      perFlag[at]++
     }
 
     /** Keeps a measurement of the handler's own. */
@@ -26,7 +29,13 @@ function createMetrics (native) {
     /** The EMF lines for what was counted since the last call, which starts counting afresh. */
     flush (namespace, functionName, nowMs) {
       const evaluations = {}
-      for (const [key, perFlag] of this.#evaluations) evaluations[key] = Object.fromEntries(perFlag)
+      for (const [key, perFlag] of this.#evaluations) {
+        const counts = {}
+        perFlag.forEach((count, at) => {
+          if (count > 0) counts[at === 0 ? 'default' : String(at - 1)] = count
+        })
+        evaluations[key] = counts
+      }
       const lines = native.renderMetrics({ evaluations, measurements: this.#measurements }, namespace, functionName ?? undefined, nowMs)
       this.#evaluations = new Map()
       this.#measurements = []
