@@ -6,12 +6,14 @@ use flagcore_js_glue::{self as glue, local};
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::convert::Text;
+
 /// Registers a prepared context (JSON text): under `id` again after the
 /// cache let it go, or under a new number for 0. Answers the number, negated
 /// when the context is invalid (`contextError` says why).
 #[napi(catch_unwind)]
-pub fn prepare_context(id: f64, context: String) -> f64 {
-    local::prepare(id as u64, &context)
+pub fn prepare_context(id: f64, #[napi(ts_arg_type = "string")] context: Text) -> f64 {
+    local::prepare(id as u64, &context.as_str())
 }
 
 /// Why prepared context `id` is invalid, or null.

@@ -2,13 +2,15 @@
 //! exported functions live by job, under the same file names as in the WASM
 //! and Python bindings: `snapshot.rs`, `context.rs` (prepared contexts and
 //! their per-thread cache), `detail.rs`, `metrics.rs`, `refresh.rs`, with
-//! error mapping in `error.rs`. Behaviour lives in the core.
+//! error mapping in `error.rs` and the hot path's string conversion in
+//! `convert.rs`. Behaviour lives in the core.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 // In test builds napi-derive does not register the exported functions, so
 // what only they use looks unused there.
 #![cfg_attr(test, allow(dead_code))]
 
 mod context;
+mod convert;
 mod detail;
 mod error;
 mod metrics;

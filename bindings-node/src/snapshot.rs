@@ -14,6 +14,7 @@ use napi::Result;
 use napi_derive::napi;
 use serde_json::Value;
 
+use crate::convert::Text;
 use crate::error::{invalid_argument, snapshot_error};
 
 /// A parsed snapshot holds about five times its JSON's size (measured on the
@@ -123,41 +124,42 @@ pub fn evaluate_prepared(
 }
 
 /// Evaluates several flags for prepared context `id`, which carries no
-/// decision token, in one call: `codes` holds flag numbers times 8 plus
-/// value type codes, and each packed answer goes to `out` at the same
-/// position. Answers how many it wrote, or -2 when the context must be
-/// prepared again.
+/// decision token, in one call: each of the first `count` numbers of
+/// `slots` is a flag number times 8 plus a value type code, and its packed
+/// answer takes its place. Answers how many it evaluated, or -2 when the
+/// context must be prepared again.
 #[napi(catch_unwind)]
 pub fn evaluate_many(
     snapshot: &External<Snapshot>,
     id: f64,
-    codes: &[u32],
-    mut out: Float64ArraySlice<'_>,
+    count: u32,
+    mut slots: Float64ArraySlice<'_>,
 ) -> f64 {
     // SAFETY: JavaScript runs on this thread, which is in this call: nothing
     // else touches the array's memory until it returns.
-    let out = unsafe { out.as_mut() };
+    let slots = glue::first(unsafe { slots.as_mut() }, count);
     local::with_prepared(id as u64, |parsed| {
-        glue::evaluate_many(snapshot, codes, parsed, 0.0, out) as f64
+        glue::evaluate_many(snapshot, slots, parsed, 0.0) as f64
     })
     .unwrap_or(NOT_PREPARED)
 }
 
 /// Registers a context (JSON text) as `prepareContext` does, and evaluates
-/// several flags for it as `evaluateMany` does, in one call: a context's
-/// first evaluation. Answers its number, negated when it is invalid.
+/// the first `count` flags of `slots` for it as `evaluateMany` does, in one
+/// call: a context's first evaluation. Answers its number, negated when it
+/// is invalid.
 #[napi(catch_unwind)]
 pub fn prepare_and_evaluate(
     snapshot: &External<Snapshot>,
     id: f64,
-    context: String,
-    codes: &[u32],
-    mut out: Float64ArraySlice<'_>,
+    #[napi(ts_arg_type = "string")] context: Text,
+    count: u32,
+    mut slots: Float64ArraySlice<'_>,
 ) -> f64 {
     // SAFETY: as in `evaluate_many`.
-    let out = unsafe { out.as_mut() };
-    local::prepare_then(id as u64, &context, |parsed| {
-        glue::evaluate_many(snapshot, codes, parsed, 0.0, out)
+    let slots = glue::first(unsafe { slots.as_mut() }, count);
+    local::prepare_then(id as u64, &context.as_str(), |parsed| {
+        glue::evaluate_many(snapshot, slots, parsed, 0.0)
     })
     .0
 }
@@ -168,10 +170,10 @@ pub fn prepare_and_evaluate(
 pub fn evaluate(
     snapshot: &External<Snapshot>,
     flag: u32,
-    context: String,
+    #[napi(ts_arg_type = "string")] context: Text,
     value_type_code: u32,
 ) -> f64 {
-    local::with_text(&context, |parsed| {
+    local::with_text(&context.as_str(), |parsed| {
         glue::evaluate_packed(snapshot, flag, parsed, value_type_code, 0.0)
     })
 }

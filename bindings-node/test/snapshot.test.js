@@ -154,6 +154,32 @@ test('a context answers each flag and type as alone, however many flags it is as
   assert.match(invalid.error, /key/)
 })
 
+test('contexts cross whole at any length and in any script', () => {
+  // The native module reads a context's text into a buffer it reuses:
+  // around that buffer's length a character must never be cut or lost.
+  const flags = {
+    tail: {
+      key: 'tail', on: true, variations: ['cut', 'whole'], fallthrough: { variation: 0 }, offVariation: 0, salt: 's',
+      rules: [{ id: 'r', variation: 1, clauses: [{ attribute: 'key', op: 'endsWith', values: ['😀é-END'], negate: false }] }]
+    }
+  }
+  const snapshot = Snapshot.fromJson(JSON.stringify({ flags }))
+  for (const filler of ['a', 'é', '日', '😀']) {
+    for (let length = 960; length < 1100; length++) {
+      const key = filler.repeat(Math.ceil((length - 30) / Buffer.byteLength(filler))) + '😀é-END'
+      for (const context of [{ kind: 'user', key }, new Context({ kind: 'user', key })]) {
+        const detail = snapshot.variationDetail('tail', context, 'default')
+        assert.deepEqual(detail, { value: 'whole', variationIndex: 1, reason: { kind: 'RULE_MATCH', ruleIndex: 0, ruleId: 'r' } }, `${filler} × ${key.length}`)
+      }
+      assert.equal(new Context({ kind: 'user', key }).error, null)
+    }
+  }
+  // Far larger than the kept buffer, and after it the small ones again.
+  const long = { kind: 'user', key: '😀'.repeat(40000) + '😀é-END' }
+  assert.equal(snapshot.variation('tail', long, 'default'), 'whole')
+  assert.equal(snapshot.variation('tail', { kind: 'user', key: 'x😀é-END' }, 'default'), 'whole')
+})
+
 test('a Context of one package answers in the other as one of its own, decision token and all', () => {
   const packages = [require('..'), require('../../bindings-wasm')]
   const signingKey = 'a signing key of 32 bytes, here.'

@@ -27,7 +27,8 @@ function createSnapshots (native, contexts) {
   const NOT_PREPARED = -2
   // How many (flag, type) pairs a snapshot evaluates at a context's first evaluation.
   const WORKING_SET = 16
-  // Where the native side writes a working set's answers.
+  // What crosses for a working set: its codes go in, and the native side
+  // writes each one's answer in its place.
   const scratch = new Float64Array(WORKING_SET)
 
   /** A snapshot that could not be read: `code` is stable, `path` points into the input. */
@@ -153,7 +154,7 @@ function createSnapshots (native, contexts) {
     #flags
     // The working set: flag numbers times 8 plus value types, in the order
     // first asked for, and each one's position.
-    #working = new Uint32Array(0)
+    #working = []
     #slots = new Map()
 
     /** @private Use Snapshot.fromJson or Snapshot.fromDynamoDbItems. */
@@ -289,19 +290,22 @@ function createSnapshots (native, contexts) {
         if (this.#working.length >= WORKING_SET) return this.#evaluateOne(index, prepared, type)
         slot = this.#working.length
         this.#slots.set(code, slot)
-        this.#working = Uint32Array.from([...this.#working, code])
+        this.#working = [...this.#working, code]
       }
       let answers = prepared.answersFrom(this)
       if (answers === null || slot >= answers.length) {
         const working = this.#working
+        const count = working.length
         const id = prepared.registeredId()
-        // Not registered yet, or let go since: register it in the same call.
-        if (id === 0 || native.evaluateMany(this.#native, id, working, scratch) === NOT_PREPARED) {
-          prepared.registered(native.prepareAndEvaluate(this.#native, id, prepared.json, working, scratch))
+        for (let i = 0; i < count; i++) scratch[i] = working[i]
+        // Not registered yet, or let go since (the codes are then left as
+        // they were): register it in the same call.
+        if (id === 0 || native.evaluateMany(this.#native, id, count, scratch) === NOT_PREPARED) {
+          prepared.registered(native.prepareAndEvaluate(this.#native, id, prepared.json, count, scratch))
         }
         // A plain array costs less to make than a typed one.
-        answers = new Array(working.length)
-        for (let i = 0; i < working.length; i++) answers[i] = scratch[i]
+        answers = new Array(count)
+        for (let i = 0; i < count; i++) answers[i] = scratch[i]
         prepared.keepAnswers(this, answers)
       }
       return answers[slot]

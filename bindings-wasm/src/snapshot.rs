@@ -104,30 +104,32 @@ pub fn evaluate_prepared(
     .unwrap_or(NOT_PREPARED)
 }
 
-/// Evaluates several flags for prepared context `id`, which carries no
-/// decision token, in one call (see the Node module's `evaluateMany`);
-/// -2 when it must be prepared again.
+/// Evaluates the first `count` flags of `slots` for prepared context `id`,
+/// which carries no decision token, in one call, in place (see the Node
+/// module's `evaluateMany`); -2 when it must be prepared again.
 #[wasm_bindgen(js_name = evaluateMany)]
-pub fn evaluate_many(snapshot: &WasmSnapshot, id: f64, codes: &[u32], out: &mut [f64]) -> f64 {
+pub fn evaluate_many(snapshot: &WasmSnapshot, id: f64, count: u32, slots: &mut [f64]) -> f64 {
+    let slots = glue::first(slots, count);
     local::with_prepared(id as u64, |parsed| {
-        glue::evaluate_many(&snapshot.inner, codes, parsed, 0.0, out) as f64
+        glue::evaluate_many(&snapshot.inner, slots, parsed, 0.0) as f64
     })
     .unwrap_or(NOT_PREPARED)
 }
 
-/// Registers a context and evaluates several flags for it in one call (see
-/// the Node module's `prepareAndEvaluate`): answers its number, negated
-/// when it is invalid.
+/// Registers a context and evaluates the first `count` flags of `slots` for
+/// it in one call (see the Node module's `prepareAndEvaluate`): answers its
+/// number, negated when it is invalid.
 #[wasm_bindgen(js_name = prepareAndEvaluate)]
 pub fn prepare_and_evaluate(
     snapshot: &WasmSnapshot,
     id: f64,
     context: &str,
-    codes: &[u32],
-    out: &mut [f64],
+    count: u32,
+    slots: &mut [f64],
 ) -> f64 {
+    let slots = glue::first(slots, count);
     local::prepare_then(id as u64, context, |parsed| {
-        glue::evaluate_many(&snapshot.inner, codes, parsed, 0.0, out)
+        glue::evaluate_many(&snapshot.inner, slots, parsed, 0.0)
     })
     .0
 }

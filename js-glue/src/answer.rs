@@ -45,23 +45,27 @@ pub fn evaluate_packed(
     pack(snapshot, key, &detail)
 }
 
-/// Evaluates several flags for one context in one crossing: each of `codes`
-/// is a flag number (a position in [`Snapshot::flag_keys`]) times 8 plus
-/// its value type code, and its packed answer goes to `out` at the same
-/// position. Answers how many it wrote.
+/// Evaluates several flags for one context in one crossing, in place: each
+/// of `slots` holds a code, a flag number (a position in
+/// [`Snapshot::flag_keys`]) times 8 plus its value type code, and gets its
+/// packed answer in its stead. One buffer both ways is one typed array for
+/// the host to hand over, not two. Answers how many it evaluated.
 pub fn evaluate_many(
     snapshot: &Snapshot,
-    codes: &[u32],
+    slots: &mut [f64],
     context: Result<&Scope, &ContextError>,
     now_ms: f64,
-    out: &mut [f64],
 ) -> usize {
-    let mut written = 0;
-    for (code, slot) in codes.iter().zip(out.iter_mut()) {
+    for slot in slots.iter_mut() {
+        // Codes are whole numbers below 2^32; anything else is no flag.
+        let code = if *slot >= 0.0 && *slot < 4_294_967_296.0 {
+            *slot as u32
+        } else {
+            u32::MAX
+        };
         *slot = evaluate_packed(snapshot, code >> 3, context, code & 7, now_ms);
-        written += 1;
     }
-    written
+    slots.len()
 }
 
 /// The whole detail as JSON, with `variationIndex` null where the caller's
@@ -97,4 +101,10 @@ pub fn flag_info(snapshot: &Snapshot, flag: u32) -> Value {
 fn pack(snapshot: &Snapshot, key: &str, detail: &Detail<'_>) -> f64 {
     packed::pack(snapshot, key, detail.variation_index, &detail.reason)
         .map_or(DOES_NOT_FIT, |bits| bits as f64)
+}
+
+/// The first `count` of a host's slots (all of them when it has fewer).
+pub fn first(slots: &mut [f64], count: u32) -> &mut [f64] {
+    let count = slots.len().min(count as usize);
+    &mut slots[..count]
 }

@@ -17,7 +17,7 @@ pub mod answer;
 pub mod cache;
 
 pub use answer::{
-    detail_json, evaluate_many, evaluate_packed, flag_info, DOES_NOT_FIT, NOT_PREPARED,
+    detail_json, evaluate_many, evaluate_packed, first, flag_info, DOES_NOT_FIT, NOT_PREPARED,
 };
 pub use cache::{canonical_key, local, parse, ContextCache};
 

@@ -23,16 +23,13 @@ fn packs_and_caches_as_the_hosts_expect() {
         DOES_NOT_FIT
     );
     // Several at once answer as one at a time, each with its own type.
-    let mut out = [0.0; 3];
-    let codes = [0, 8 * 7, 1];
-    assert_eq!(
-        evaluate_many(&snapshot, &codes, Ok(&context), 0.0, &mut out),
-        3
-    );
+    let mut out = [0.0, 8.0 * 7.0, 1.0, -8.0];
+    assert_eq!(evaluate_many(&snapshot, &mut out, Ok(&context), 0.0), 4);
     assert_eq!(out[0], evaluate_packed(&snapshot, 0, Ok(&context), 0, 0.0));
     assert_eq!(out[1], DOES_NOT_FIT);
     assert_eq!(out[2], evaluate_packed(&snapshot, 0, Ok(&context), 1, 0.0));
     assert_ne!(out[2], out[0], "a bool flag of numbers is the wrong type");
+    assert_eq!(out[3], DOES_NOT_FIT, "no code is no flag");
     let invalid = cache.prepare(0, r#"{"kind": "user"}"#);
     assert!(invalid < 0.0);
     assert!(cache.context_error(-invalid as u64).is_some());
