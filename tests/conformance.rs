@@ -109,6 +109,17 @@ fn main() -> ExitCode {
                 .push(format!("{}: {e}", path.display())),
         }
     }
+    let mut published_tally = Tally::default();
+    for name in strings(&index["published"]) {
+        let path = vectors.join(name);
+        match fs::read_to_string(&path) {
+            Ok(text) => run_published_vectors(&text, &mut published_tally),
+            Err(e) => published_tally
+                .failed
+                .push(format!("{}: {e}", path.display())),
+        }
+    }
+    tallies.insert("vectors/published".to_owned(), published_tally);
     let codes_seen = codes_seen(&index, &vectors);
     tallies.insert("vectors/snapshots".to_owned(), snapshot_tally);
 
@@ -199,7 +210,10 @@ fn reasons_seen(files: &[(String, PathBuf)]) -> BTreeSet<String> {
 /// The error codes that snapshot vectors expect.
 fn codes_seen(index: &Value, vectors: &Path) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
-    for name in strings(&index["snapshots"]) {
+    let files = strings(&index["snapshots"])
+        .into_iter()
+        .chain(strings(&index["published"]));
+    for name in files {
         for line in fs::read_to_string(vectors.join(name))
             .unwrap_or_default()
             .lines()
@@ -334,6 +348,88 @@ fn same(a: &Value, b: &Value) -> bool {
 /// Snapshot vectors: `{"id", "input" | "inputText", "prefix"?, "expectError": {"code", "path"}}`
 /// or `{"id", "input", "expect": {"flagKeys", "segmentKeys"?, "idGroup"}}`. Every vector of
 /// one `idGroup` must give the same snapshot id, and different groups different ids.
+/// Publishes each vector's snapshot, makes the vector's change to the head
+/// or the chunks, and reads it back (see tests/vectors/index.json).
+fn run_published_vectors(text: &str, tally: &mut Tally) {
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let vector: Value = match serde_json::from_str(line) {
+            Ok(v) => v,
+            Err(e) => {
+                tally.failed.push(format!("unreadable vector: {e}"));
+                continue;
+            }
+        };
+        let id = vector["id"].as_str().unwrap_or("?").to_owned();
+        tally.check(&id, run_published_vector(&vector));
+    }
+}
+
+fn run_published_vector(vector: &Value) -> Result<(), String> {
+    let input = serde_json::to_vec(&vector["input"]).map_err(|e| e.to_string())?;
+    let snapshot = Snapshot::from_json(&input).map_err(|e| format!("input refused: {e}"))?;
+    let published = flagcore::published::publish(&snapshot, 1_700_000_000_000);
+    let change = &vector["change"];
+    let mut chunks = published.chunks;
+    let mut head = serde_json::to_value(&published.head).map_err(|e| e.to_string())?;
+    if let Some(n) = change["dropChunks"].as_u64() {
+        chunks.truncate(chunks.len().saturating_sub(n as usize));
+    }
+    if let Value::Object(flip) = &change["flipByte"] {
+        let chunk = flip.get("chunk").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let at = flip.get("at").and_then(Value::as_u64).unwrap_or(0) as usize;
+        let byte = chunks
+            .get_mut(chunk)
+            .and_then(|c| c.get_mut(at))
+            .ok_or("flipByte is past the chunks")?;
+        *byte ^= 1;
+    }
+    if let Value::Object(replace) = &change["head"] {
+        for (name, value) in replace {
+            head[name] = value.clone();
+        }
+    }
+    let head_text = match &change["headText"] {
+        Value::String(text) => text.clone(),
+        _ => head.to_string(),
+    };
+    let read = flagcore::published::Head::from_json(head_text.as_bytes())
+        .and_then(|head| head.assemble(&chunks));
+    match (&vector["expectError"], read) {
+        (Value::Object(expected), Err(error)) => {
+            let code = expected.get("code").and_then(Value::as_str);
+            let path = expected.get("path").and_then(Value::as_str);
+            if code == Some(error.code().as_str()) && path == Some(error.path()) {
+                Ok(())
+            } else {
+                Err(format!(
+                    "got {} at {} ({})",
+                    error.code(),
+                    error.path(),
+                    error.message()
+                ))
+            }
+        }
+        (Value::Object(_), Ok(_)) => Err("read back, but expected an error".into()),
+        (_, Err(error)) => Err(format!("refused: {error}")),
+        (_, Ok(back)) => {
+            let expect = &vector["expect"];
+            if expect["sameId"] == Value::Bool(true) && back.id() != snapshot.id() {
+                return Err(format!(
+                    "read back as {}, published {}",
+                    back.id(),
+                    snapshot.id()
+                ));
+            }
+            match expect["chunks"].as_u64() {
+                Some(n) if n as usize != chunks.len() => {
+                    Err(format!("{} chunks, expected {n}", chunks.len()))
+                }
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
 fn run_snapshot_vectors(text: &str, tally: &mut Tally) {
     let mut groups: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {

@@ -106,3 +106,41 @@ fn the_core_gives_every_expected_answer() {
         failures[..failures.len().min(10)].join("\n")
     );
 }
+
+// What a function reads from flagcore's published layout must answer as the
+// snapshot that was published: every case, from the read-back snapshot.
+#[test]
+fn every_snapshot_published_and_read_back_answers_alike() {
+    let mut passed = 0;
+    let mut failures = Vec::new();
+    for group in corpus::groups(&vectors()) {
+        let original = Snapshot::from_json(group.data.to_string().as_bytes())
+            .unwrap_or_else(|e| panic!("{}: {e}", group.id));
+        let published = flagcore::published::publish(&original, 0);
+        let back = published
+            .head
+            .assemble(&published.chunks)
+            .unwrap_or_else(|e| panic!("{}: {e}", group.id));
+        assert_eq!(back.id(), original.id(), "{}", group.id);
+        for (case, expected) in &group.cases {
+            let got = answer(&back, case);
+            if got == *expected {
+                passed += 1;
+            } else {
+                failures.push(format!(
+                    "[published] {}: expected {expected}\n  got {got}",
+                    case["id"]
+                ));
+            }
+        }
+    }
+    println!(
+        "corpus (published and read back): {passed} passed, {} failed",
+        failures.len()
+    );
+    assert!(
+        passed > 0 && failures.is_empty(),
+        "{}",
+        failures[..failures.len().min(10)].join("\n")
+    );
+}

@@ -32,11 +32,20 @@ pub enum ErrorCode {
     /// wrong table or prefix, or a table nobody has written yet. Taking it
     /// for an empty environment would answer every flag's default.
     DynamoDbEmpty,
+    /// A published snapshot's head is not JSON, not of a format this version
+    /// reads, or does not add up (see [`crate::published::Head`]).
+    HeadInvalid,
+    /// Fewer (or more) chunks were read than a published snapshot's head
+    /// names: a publisher stopped before its head, or they expired.
+    ChunkMissing,
+    /// A chunk does not match its size and hash in the head, or the chunks
+    /// do not add up to the snapshot the head names.
+    ChunkCorrupt,
 }
 
 impl ErrorCode {
     /// Every code, for tests that prove each one is reachable.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFormat,
         ErrorCode::InvalidField,
@@ -45,6 +54,9 @@ impl ErrorCode {
         ErrorCode::DuplicateKey,
         ErrorCode::DynamoDbItemInvalid,
         ErrorCode::DynamoDbEmpty,
+        ErrorCode::HeadInvalid,
+        ErrorCode::ChunkMissing,
+        ErrorCode::ChunkCorrupt,
     ];
 
     /// The code as hosts see it, e.g. `FLAG_INVALID`.
@@ -58,6 +70,9 @@ impl ErrorCode {
             ErrorCode::DuplicateKey => "SNAPSHOT_DUPLICATE_KEY",
             ErrorCode::DynamoDbItemInvalid => "DYNAMODB_ITEM_INVALID",
             ErrorCode::DynamoDbEmpty => "DYNAMODB_EMPTY",
+            ErrorCode::HeadInvalid => "PUBLISHED_HEAD_INVALID",
+            ErrorCode::ChunkMissing => "PUBLISHED_CHUNK_MISSING",
+            ErrorCode::ChunkCorrupt => "PUBLISHED_CHUNK_CORRUPT",
         }
     }
 }

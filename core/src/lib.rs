@@ -37,6 +37,7 @@ pub mod metrics;
 mod model;
 pub mod packed;
 mod prepare;
+pub mod published;
 mod reason;
 pub mod refresh;
 mod scope;

@@ -1,0 +1,370 @@
+//! flagcore's published snapshot layout: a snapshot cut into immutable
+//! chunks, and one small head that names them.
+//!
+//! A publisher writes the chunks first and the head last, so a reader that
+//! sees a head can always find its chunks (until they expire). A reader polls
+//! the head alone, and reads the chunks only when the head names a snapshot
+//! id it does not hold. This module is the layout's one definition: what a
+//! head holds, where a snapshot is cut, and how chunks are checked and put
+//! back together. Storing the bytes (DynamoDB items, files behind a URL) and
+//! compressing them is the hosts' job.
+//!
+//! Hashes and sizes are those of the chunks' plain bytes, so a chunk that
+//! decompresses to something else is caught, whatever went wrong on the way.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{ErrorCode, SnapshotError};
+use crate::snapshot::Snapshot;
+
+/// The `format` of a head this version writes and reads.
+pub const FORMAT: &str = "flagcore-published/1";
+
+/// The most plain bytes in one chunk. Compression only shrinks text like
+/// this, and gzip adds at most a few bytes per 16 KB block to data it cannot
+/// shrink, so a stored chunk stays under 350 KB, well below DynamoDB's
+/// 400 KB item limit, with room for the item's other attributes.
+pub const CHUNK_BYTES: usize = 320 * 1024;
+
+/// The most chunks a head may name: 1,024 chunks of 320 KB, 320 MB of flags.
+pub const MAX_CHUNKS: usize = 1024;
+
+/// What a head says of one chunk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChunkInfo {
+    /// The SHA-256 of its plain bytes, in lowercase hex.
+    pub hash: String,
+    /// How many plain bytes it holds.
+    pub size: usize,
+}
+
+/// The head of a published snapshot: the one small record readers poll.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Head {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// The snapshot's content id ([`Snapshot::id`]): the same flags give the
+    /// same id from any source, so an unchanged snapshot is never published
+    /// twice.
+    pub id: String,
+    /// The plain bytes of the whole snapshot.
+    pub size: usize,
+    /// The SHA-256 of the whole snapshot's plain bytes, in lowercase hex.
+    pub hash: String,
+    /// When it was published, in milliseconds since the epoch.
+    pub published_at: i64,
+    /// Its chunks, in order.
+    pub chunks: Vec<ChunkInfo>,
+}
+
+/// A snapshot laid out for publishing: its head, and its chunks' plain bytes.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The head, written last.
+    pub head: Head,
+    /// The chunks, in order, written first.
+    pub chunks: Vec<Vec<u8>>,
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn error(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> SnapshotError {
+    SnapshotError::new(code, path, message)
+}
+
+/// The snapshot as a polling payload (`{"flags": ..., "segments": ...}`),
+/// keys sorted: the text its chunks hold. It reads back as the same snapshot,
+/// with the same id.
+pub fn canonical_json(snapshot: &Snapshot) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 * 1024);
+    out.extend_from_slice(b"{\"flags\":{");
+    // Writing a key or a model cannot fail: every map has string keys.
+    for (n, flag) in snapshot.flags_sorted().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, &flag.key);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, flag);
+    }
+    out.extend_from_slice(b"},\"segments\":{");
+    for (n, segment) in snapshot.segments_sorted().enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        let _ = serde_json::to_writer(&mut out, &segment.key);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut out, segment);
+    }
+    out.extend_from_slice(b"}}");
+    out
+}
+
+/// Lays `snapshot` out for publishing at `published_at` (milliseconds since
+/// the epoch): its text cut into chunks of at most [`CHUNK_BYTES`], and the
+/// head that names them.
+pub fn publish(snapshot: &Snapshot, published_at: i64) -> Published {
+    let text = canonical_json(snapshot);
+    let chunks: Vec<Vec<u8>> = text.chunks(CHUNK_BYTES).map(<[u8]>::to_vec).collect();
+    let head = Head {
+        format: FORMAT.to_owned(),
+        id: snapshot.id().to_owned(),
+        size: text.len(),
+        hash: hex_sha256(&text),
+        published_at,
+        chunks: chunks
+            .iter()
+            .map(|chunk| ChunkInfo {
+                hash: hex_sha256(chunk),
+                size: chunk.len(),
+            })
+            .collect(),
+    };
+    Published { head, chunks }
+}
+
+impl Head {
+    /// Reads a head from its JSON text; refused, with `HEAD_INVALID`, when it
+    /// is not a head of [`FORMAT`] or does not add up.
+    pub fn from_json(input: &[u8]) -> Result<Head, SnapshotError> {
+        let head: Head = serde_json::from_slice(input).map_err(|e| {
+            error(
+                ErrorCode::HeadInvalid,
+                "$",
+                format!("not a published snapshot's head: {e}"),
+            )
+        })?;
+        head.validate()?;
+        Ok(head)
+    }
+
+    /// The head as JSON text.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    fn validate(&self) -> Result<(), SnapshotError> {
+        if self.format != FORMAT {
+            return Err(error(
+                ErrorCode::HeadInvalid,
+                "$.format",
+                format!(
+                    "format {:?} is not {FORMAT:?}: a newer publisher wrote it",
+                    self.format
+                ),
+            ));
+        }
+        if self.id.is_empty() || !self.id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(error(
+                ErrorCode::HeadInvalid,
+                "$.id",
+                "the snapshot id must be hex digits",
+            ));
+        }
+        if self.chunks.is_empty() || self.chunks.len() > MAX_CHUNKS {
+            return Err(error(
+                ErrorCode::HeadInvalid,
+                "$.chunks",
+                format!("a head names 1 to {MAX_CHUNKS} chunks"),
+            ));
+        }
+        let total: usize = self.chunks.iter().map(|chunk| chunk.size).sum();
+        if total != self.size {
+            return Err(error(
+                ErrorCode::HeadInvalid,
+                "$.size",
+                format!("the chunks hold {total} bytes, the head says {}", self.size),
+            ));
+        }
+        if let Some(n) = self
+            .chunks
+            .iter()
+            .position(|chunk| chunk.size == 0 || chunk.size > CHUNK_BYTES)
+        {
+            return Err(error(
+                ErrorCode::HeadInvalid,
+                format!("$.chunks[{n}].size"),
+                format!("a chunk holds 1 to {CHUNK_BYTES} bytes"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Puts the snapshot back together from its chunks' plain bytes, in
+    /// order. Every chunk is checked against the head (its size and hash),
+    /// then the whole, then the snapshot's content id: a chunk that is
+    /// missing (`CHUNK_MISSING`) or does not match (`CHUNK_CORRUPT`) loads
+    /// nothing.
+    pub fn assemble<C: AsRef<[u8]>>(&self, chunks: &[C]) -> Result<Snapshot, SnapshotError> {
+        self.validate()?;
+        if chunks.len() != self.chunks.len() {
+            return Err(error(
+                ErrorCode::ChunkMissing,
+                format!("$.chunks[{}]", chunks.len().min(self.chunks.len())),
+                format!(
+                    "the head names {} chunks, {} were read",
+                    self.chunks.len(),
+                    chunks.len()
+                ),
+            ));
+        }
+        let mut text = Vec::with_capacity(self.size);
+        for (n, (chunk, info)) in chunks.iter().zip(&self.chunks).enumerate() {
+            let chunk = chunk.as_ref();
+            if chunk.len() != info.size || hex_sha256(chunk) != info.hash {
+                return Err(error(
+                    ErrorCode::ChunkCorrupt,
+                    format!("$.chunks[{n}]"),
+                    format!(
+                        "chunk {n} of snapshot {} does not match its hash in the head",
+                        self.id
+                    ),
+                ));
+            }
+            text.extend_from_slice(chunk);
+        }
+        if hex_sha256(&text) != self.hash {
+            return Err(error(
+                ErrorCode::ChunkCorrupt,
+                "$.hash",
+                format!(
+                    "the chunks of snapshot {} do not add up to its hash",
+                    self.id
+                ),
+            ));
+        }
+        let snapshot = Snapshot::from_json(&text)?;
+        if snapshot.id() != self.id {
+            return Err(error(
+                ErrorCode::ChunkCorrupt,
+                "$.id",
+                format!(
+                    "the chunks hold snapshot {}, not {}: the publisher wrote a wrong head",
+                    snapshot.id(),
+                    self.id
+                ),
+            ));
+        }
+        Ok(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn snapshot(value: serde_json::Value) -> Snapshot {
+        Snapshot::from_json(&serde_json::to_vec(&value).unwrap()).unwrap()
+    }
+
+    fn example() -> Snapshot {
+        snapshot(json!({
+            "flags": {
+                "b": {"on": true, "variations": [1, 2], "fallthrough": {"variation": 1}, "salt": "s",
+                      "rules": [{"id": "r", "variation": 0, "clauses": [
+                          {"attribute": "email", "op": "endsWith", "values": ["@x.test"]},
+                          {"attribute": "key", "op": "segmentMatch", "values": ["seg"]}]}]},
+                "a": {"key": "a", "on": false, "variations": ["x"], "offVariation": 0, "deleted": false}
+            },
+            "segments": {"seg": {"key": "seg", "included": ["u1"], "version": 4}}
+        }))
+    }
+
+    /// A snapshot of one 2 MB flag: 130,000 targeted keys.
+    fn big_flag() -> Snapshot {
+        let values: Vec<String> = (0..130_000).map(|n| format!("user-{n:08}")).collect();
+        snapshot(
+            json!({"flags": {"big": {"on": true, "variations": [false, true],
+            "fallthrough": {"variation": 0}, "targets": [{"variation": 1, "values": values}]}}}),
+        )
+    }
+
+    #[test]
+    fn a_published_snapshot_reads_back_as_itself() {
+        let original = example();
+        let published = publish(&original, 1_700_000_000_000);
+        assert_eq!(published.head.id, original.id());
+        assert_eq!(published.chunks.len(), 1);
+        let head = Head::from_json(published.head.to_json().as_bytes()).unwrap();
+        assert_eq!(head, published.head);
+        let back = head.assemble(&published.chunks).unwrap();
+        assert_eq!(back.id(), original.id());
+        assert_eq!(back.flag_keys(), original.flag_keys());
+        assert_eq!(back.segment_keys(), original.segment_keys());
+        // The text is canonical: the same flags publish the same bytes.
+        assert_eq!(canonical_json(&back), canonical_json(&original));
+    }
+
+    #[test]
+    fn a_flag_larger_than_a_chunk_spans_several() {
+        let big = big_flag();
+        let published = publish(&big, 0);
+        let text = canonical_json(&big);
+        assert!(text.len() > 2_000_000);
+        assert_eq!(published.chunks.len(), text.len().div_ceil(CHUNK_BYTES));
+        assert!(published.chunks.iter().all(|c| c.len() <= CHUNK_BYTES));
+        let back = published.head.assemble(&published.chunks).unwrap();
+        assert_eq!(back.id(), big.id());
+    }
+
+    #[test]
+    fn missing_or_changed_chunks_load_nothing() {
+        let big = big_flag();
+        let Published { head, chunks } = publish(&big, 0);
+        let code = |result: Result<Snapshot, SnapshotError>| {
+            let error = result.err().unwrap();
+            (error.code().as_str(), error.path().to_owned())
+        };
+        assert_eq!(
+            code(head.assemble(&chunks[..2])),
+            ("PUBLISHED_CHUNK_MISSING", "$.chunks[2]".to_owned())
+        );
+        let mut changed = chunks.clone();
+        changed[1][10] ^= 1;
+        assert_eq!(
+            code(head.assemble(&changed)),
+            ("PUBLISHED_CHUNK_CORRUPT", "$.chunks[1]".to_owned())
+        );
+        let mut swapped = chunks.clone();
+        swapped.swap(0, 1);
+        assert_eq!(code(head.assemble(&swapped)).0, "PUBLISHED_CHUNK_CORRUPT");
+        // A head naming another snapshot of the same bytes: the id is checked.
+        let mut wrong = head.clone();
+        wrong.id = "0123456789abcdef".to_owned();
+        assert_eq!(
+            code(wrong.assemble(&chunks)),
+            ("PUBLISHED_CHUNK_CORRUPT", "$.id".to_owned())
+        );
+    }
+
+    #[test]
+    fn heads_that_do_not_add_up_are_refused() {
+        let head = publish(&example(), 5).head;
+        let refused = |change: &dyn Fn(&mut serde_json::Value)| {
+            let mut value = serde_json::to_value(&head).unwrap();
+            change(&mut value);
+            let error = Head::from_json(&serde_json::to_vec(&value).unwrap()).unwrap_err();
+            assert_eq!(error.code().as_str(), "PUBLISHED_HEAD_INVALID");
+            error.path().to_owned()
+        };
+        assert_eq!(
+            refused(&|v| v["format"] = json!("flagcore-published/2")),
+            "$.format"
+        );
+        assert_eq!(refused(&|v| v["id"] = json!("../../etc")), "$.id");
+        assert_eq!(refused(&|v| v["chunks"] = json!([])), "$.chunks");
+        assert_eq!(refused(&|v| v["size"] = json!(1)), "$.size");
+        assert_eq!(refused(&|v| v["chunks"][0]["size"] = json!("big")), "$");
+        let error = Head::from_json(b"not json").unwrap_err();
+        assert_eq!(error.code().as_str(), "PUBLISHED_HEAD_INVALID");
+    }
+}
