@@ -6,6 +6,8 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod publish;
+
 use clap::{Args, Parser, Subcommand};
 use flagcore::{Context, Detail, Severity, Snapshot, ValueType};
 use serde_json::{json, Value};
@@ -29,6 +31,44 @@ enum Command {
     Check(CheckArgs),
     /// Show how contexts spread over a flag's variations
     Rollout(RolloutArgs),
+    /// Publish a snapshot in flagcore's layout (one small head, immutable gzip chunks) to a
+    /// directory, for an HTTP origin (S3, CloudFront) that flagcore's `published` sources poll
+    #[command(long_about = PUBLISH_ABOUT)]
+    Publish(PublishArgs),
+}
+
+const PUBLISH_ABOUT: &str = "\
+Publish a snapshot in flagcore's layout to a directory, for an HTTP origin (S3, CloudFront)
+that flagcore's `published` sources poll: a refresh is one conditional GET of head.json, and
+the chunks are fetched only when the snapshot id changed.
+
+It runs `check` first and refuses a snapshot with errors, unless given --force. It writes the
+chunks (snapshots/<id>/<n>.json.gz, each at most 320 KB before compression), then head.json,
+each under a temporary name first, so a reader never sees a head whose chunks are missing; it
+refuses to write the head when another publisher replaced it meanwhile. When head.json already
+names the snapshot's content id, it writes nothing. It prints the snapshot id on stdout.
+
+Earlier generations stay, so that functions holding a decision token of an earlier snapshot
+can still read it; expire them with the origin's own rules (an S3 lifecycle rule on
+snapshots/).";
+
+#[derive(Args)]
+struct PublishArgs {
+    /// Snapshot file: polling payload, put event, file-data-source JSON, or DynamoDB items
+    #[arg(value_name = "SNAPSHOT")]
+    snapshot: PathBuf,
+    /// Where to publish: a directory
+    #[arg(long, value_name = "DIR", value_parser = publish::destination)]
+    to: publish::Destination,
+    /// Publish even when `check` finds errors
+    #[arg(long)]
+    force: bool,
+    /// Prefix of the Relay Proxy's DynamoDB namespaces (for DynamoDB items)
+    #[arg(long, value_name = "PREFIX")]
+    prefix: Option<String>,
+    /// Print the result as JSON: {"id", "unchanged", "chunks", "bytes"}
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -114,6 +154,9 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval(&args),
         Command::Check(args) => check(&args),
         Command::Rollout(args) => rollout(&args),
+        Command::Publish(args) => load(&args.snapshot, args.prefix.as_deref())
+            .and_then(|snapshot| publish::publish(&snapshot, &args.to, args.force))
+            .map(|report| publish::print(&report, args.json)),
     };
     match result {
         Ok(code) => code,

@@ -7,7 +7,10 @@
 //! id it does not hold. This module is the layout's one definition: what a
 //! head holds, where a snapshot is cut, and how chunks are checked and put
 //! back together. Storing the bytes (DynamoDB items, files behind a URL) and
-//! compressing them is the hosts' job.
+//! compressing them (gzip) is the hosts' job.
+//!
+//! The head is `head.json`, as a file or as the sort key of a DynamoDB item;
+//! each chunk is stored under the name the head gives it, beside the head.
 //!
 //! Hashes and sizes are those of the chunks' plain bytes, so a chunk that
 //! decompresses to something else is caught, whatever went wrong on the way.
@@ -27,6 +30,10 @@ pub const FORMAT: &str = "flagcore-published/1";
 /// 400 KB item limit, with room for the item's other attributes.
 pub const CHUNK_BYTES: usize = 320 * 1024;
 
+/// The name of the head, as a file beside its chunks or as the sort key of
+/// its DynamoDB item.
+pub const HEAD_NAME: &str = "head.json";
+
 /// The most chunks a head may name: 1,024 chunks of 320 KB, 320 MB of flags.
 pub const MAX_CHUNKS: usize = 1024;
 
@@ -34,6 +41,11 @@ pub const MAX_CHUNKS: usize = 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChunkInfo {
+    /// Where it is stored, relative to the head: a file's path beside
+    /// `head.json`, or a DynamoDB item's sort key beside the head's
+    /// (`snapshots/<id>/<n>.json.gz`). Readers take it from the head, so
+    /// they share no naming rule with the publisher.
+    pub name: String,
     /// The SHA-256 of its plain bytes, in lowercase hex.
     pub hash: String,
     /// How many plain bytes it holds.
@@ -74,6 +86,20 @@ fn hex_sha256(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// Whether a chunk's name stays beside the head, wherever a reader resolves
+/// it (a URL, a path, a sort key).
+fn safe_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 256
+        && !name.starts_with('/')
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
 }
 
 fn error(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> SnapshotError {
@@ -122,7 +148,9 @@ pub fn publish(snapshot: &Snapshot, published_at: i64) -> Published {
         published_at,
         chunks: chunks
             .iter()
-            .map(|chunk| ChunkInfo {
+            .enumerate()
+            .map(|(n, chunk)| ChunkInfo {
+                name: format!("snapshots/{}/{n}.json.gz", snapshot.id()),
                 hash: hex_sha256(chunk),
                 size: chunk.len(),
             })
@@ -174,6 +202,13 @@ impl Head {
                 ErrorCode::HeadInvalid,
                 "$.chunks",
                 format!("a head names 1 to {MAX_CHUNKS} chunks"),
+            ));
+        }
+        if let Some(n) = self.chunks.iter().position(|chunk| !safe_name(&chunk.name)) {
+            return Err(error(
+                ErrorCode::HeadInvalid,
+                format!("$.chunks[{n}].name"),
+                "a chunk's name is a relative path of letters, digits, '.', '_', '-' and '/', with no '..'",
             ));
         }
         let total: usize = self.chunks.iter().map(|chunk| chunk.size).sum();
@@ -362,6 +397,20 @@ mod tests {
         );
         assert_eq!(refused(&|v| v["id"] = json!("../../etc")), "$.id");
         assert_eq!(refused(&|v| v["chunks"] = json!([])), "$.chunks");
+        for name in [
+            "../x",
+            "/etc/passwd",
+            "a//b",
+            "https://elsewhere.test/x",
+            "a/./b",
+            "",
+        ] {
+            assert_eq!(
+                refused(&|v| v["chunks"][0]["name"] = json!(name)),
+                "$.chunks[0].name",
+                "{name}"
+            );
+        }
         assert_eq!(refused(&|v| v["size"] = json!(1)), "$.size");
         assert_eq!(refused(&|v| v["chunks"][0]["size"] = json!("big")), "$");
         let error = Head::from_json(b"not json").unwrap_err();
