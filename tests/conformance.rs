@@ -370,7 +370,7 @@ fn run_published_vector(vector: &Value) -> Result<(), String> {
     let published = flagcore::published::publish(&snapshot, 1_700_000_000_000);
     let change = &vector["change"];
     let mut chunks = published.chunks;
-    let mut head = serde_json::to_value(&published.head).map_err(|e| e.to_string())?;
+    let mut head = published.head.to_value();
     if let Some(n) = change["dropChunks"].as_u64() {
         chunks.truncate(chunks.len().saturating_sub(n as usize));
     }

@@ -75,7 +75,7 @@ impl Context {
         if let Ok(properties) = serde_json::from_str::<properties::Properties>(text) {
             return properties.into_context();
         }
-        match serde_json::from_str::<Value>(text) {
+        match crate::json::parse(text) {
             Ok(value) => Context::from_owned(value),
             Err(e) => invalid(format!("not JSON: {e}")),
         }

@@ -32,6 +32,7 @@ mod dynamodb;
 mod error;
 mod eval;
 pub mod host;
+mod json;
 mod keyset;
 pub mod metrics;
 mod model;

@@ -15,7 +15,7 @@
 //! Hashes and sizes are those of the chunks' plain bytes, so a chunk that
 //! decompresses to something else is caught, whatever went wrong on the way.
 
-use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ErrorCode, SnapshotError};
@@ -38,8 +38,7 @@ pub const HEAD_NAME: &str = "head.json";
 pub const MAX_CHUNKS: usize = 1024;
 
 /// What a head says of one chunk.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkInfo {
     /// Where it is stored, relative to the head: a file's path beside
     /// `head.json`, or a DynamoDB item's sort key beside the head's
@@ -53,8 +52,8 @@ pub struct ChunkInfo {
 }
 
 /// The head of a published snapshot: the one small record readers poll.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// Its JSON has these fields in camelCase (`publishedAt`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {
     /// Always [`FORMAT`].
     pub format: String,
@@ -100,10 +99,6 @@ fn safe_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'/'))
-}
-
-fn error(code: ErrorCode, path: impl Into<String>, message: impl Into<String>) -> SnapshotError {
-    SnapshotError::new(code, path, message)
 }
 
 /// The snapshot as a polling payload (`{"flags": ..., "segments": ...}`),
@@ -163,71 +158,138 @@ impl Head {
     /// Reads a head from its JSON text; refused, with `HEAD_INVALID`, when it
     /// is not a head of [`FORMAT`] or does not add up.
     pub fn from_json(input: &[u8]) -> Result<Head, SnapshotError> {
-        let head: Head = serde_json::from_slice(input).map_err(|e| {
-            error(
-                ErrorCode::HeadInvalid,
-                "$",
-                format!("not a published snapshot's head: {e}"),
-            )
-        })?;
+        // Read through a JSON value, whose parser every build holds already,
+        // and with plain messages: the WASM module has a size budget.
+        let value = std::str::from_utf8(input)
+            .ok()
+            .and_then(|text| crate::json::parse(text).ok());
+        let Some(Value::Object(object)) = value else {
+            return Err(invalid(
+                "$".into(),
+                "not a published snapshot's head: not a JSON object",
+            ));
+        };
+        let head = Head::from_object(&object)?;
         head.validate()?;
         Ok(head)
     }
 
+    #[inline(never)]
+    fn from_object(object: &Map<String, Value>) -> Result<Head, SnapshotError> {
+        // One pass over the properties, the checks after it: compact code,
+        // for the WASM module's size budget.
+        let mut head = Head {
+            format: String::new(),
+            id: String::new(),
+            size: usize::MAX,
+            hash: String::new(),
+            published_at: i64::MIN,
+            chunks: Vec::new(),
+        };
+        let mut listed = None;
+        for (name, value) in object {
+            match name.as_str() {
+                "format" => head.format = text(value),
+                "id" => head.id = text(value),
+                "hash" => head.hash = text(value),
+                "size" => head.size = size(value),
+                "publishedAt" => head.published_at = value.as_i64().unwrap_or(i64::MIN),
+                "chunks" => listed = value.as_array(),
+                _ => {}
+            }
+        }
+        let Some(listed) = listed else {
+            return Err(invalid("$.chunks".into(), "must be an array"));
+        };
+        for (n, chunk) in listed.iter().enumerate() {
+            let mut info = ChunkInfo {
+                name: String::new(),
+                hash: String::new(),
+                size: usize::MAX,
+            };
+            if let Value::Object(fields) = chunk {
+                for (name, value) in fields {
+                    match name.as_str() {
+                        "name" => info.name = text(value),
+                        "hash" => info.hash = text(value),
+                        "size" => info.size = size(value),
+                        _ => {}
+                    }
+                }
+            }
+            if info.size == usize::MAX {
+                return Err(invalid(
+                    format!("$.chunks[{n}].size"),
+                    "must be a number of bytes",
+                ));
+            }
+            head.chunks.push(info);
+        }
+        if head.size == usize::MAX {
+            return Err(invalid("$.size".into(), "must be a number of bytes"));
+        }
+        if head.published_at == i64::MIN {
+            return Err(invalid(
+                "$.publishedAt".into(),
+                "must be milliseconds since the epoch",
+            ));
+        }
+        Ok(head)
+    }
+
+    /// The head as a JSON value.
+    pub fn to_value(&self) -> Value {
+        let chunks: Vec<Value> = self
+            .chunks
+            .iter()
+            .map(|c| json!({"name": c.name, "hash": c.hash, "size": c.size}))
+            .collect();
+        json!({
+            "format": self.format,
+            "id": self.id,
+            "size": self.size,
+            "hash": self.hash,
+            "publishedAt": self.published_at,
+            "chunks": chunks,
+        })
+    }
+
     /// The head as JSON text.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        self.to_value().to_string()
     }
 
     fn validate(&self) -> Result<(), SnapshotError> {
         if self.format != FORMAT {
-            return Err(error(
-                ErrorCode::HeadInvalid,
-                "$.format",
-                format!(
-                    "format {:?} is not {FORMAT:?}: a newer publisher wrote it",
-                    self.format
-                ),
+            return Err(invalid(
+                "$.format".into(),
+                "not flagcore-published/1: a newer publisher wrote it",
             ));
         }
         if self.id.is_empty() || !self.id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(error(
-                ErrorCode::HeadInvalid,
-                "$.id",
-                "the snapshot id must be hex digits",
-            ));
+            return Err(invalid("$.id".into(), "the snapshot id must be hex digits"));
         }
         if self.chunks.is_empty() || self.chunks.len() > MAX_CHUNKS {
-            return Err(error(
-                ErrorCode::HeadInvalid,
-                "$.chunks",
-                format!("a head names 1 to {MAX_CHUNKS} chunks"),
-            ));
+            return Err(invalid("$.chunks".into(), "a head names 1 to 1,024 chunks"));
         }
-        if let Some(n) = self.chunks.iter().position(|chunk| !safe_name(&chunk.name)) {
-            return Err(error(
-                ErrorCode::HeadInvalid,
-                format!("$.chunks[{n}].name"),
-                "a chunk's name is a relative path of letters, digits, '.', '_', '-' and '/', with no '..'",
-            ));
+        for (n, chunk) in self.chunks.iter().enumerate() {
+            if !safe_name(&chunk.name) {
+                return Err(invalid(
+                    format!("$.chunks[{n}].name"),
+                    "a chunk's name is a relative path of letters, digits, '.', '_', '-' and '/', with no '..'",
+                ));
+            }
+            if chunk.size == 0 || chunk.size > CHUNK_BYTES {
+                return Err(invalid(
+                    format!("$.chunks[{n}].size"),
+                    "a chunk holds 1 to 327,680 bytes",
+                ));
+            }
         }
-        let total: usize = self.chunks.iter().map(|chunk| chunk.size).sum();
-        if total != self.size {
-            return Err(error(
-                ErrorCode::HeadInvalid,
-                "$.size",
-                format!("the chunks hold {total} bytes, the head says {}", self.size),
-            ));
-        }
-        if let Some(n) = self
-            .chunks
-            .iter()
-            .position(|chunk| chunk.size == 0 || chunk.size > CHUNK_BYTES)
-        {
-            return Err(error(
-                ErrorCode::HeadInvalid,
-                format!("$.chunks[{n}].size"),
-                format!("a chunk holds 1 to {CHUNK_BYTES} bytes"),
+        if self.chunks.iter().map(|chunk| chunk.size).sum::<usize>() != self.size {
+            return Err(invalid(
+                "$.size".into(),
+                "the chunks' sizes do not add up to it",
             ));
         }
         Ok(())
@@ -237,59 +299,62 @@ impl Head {
     /// order. Every chunk is checked against the head (its size and hash),
     /// then the whole, then the snapshot's content id: a chunk that is
     /// missing (`CHUNK_MISSING`) or does not match (`CHUNK_CORRUPT`) loads
-    /// nothing.
+    /// nothing. Give the chunks before the first one that could not be
+    /// found: the error names it.
     pub fn assemble<C: AsRef<[u8]>>(&self, chunks: &[C]) -> Result<Snapshot, SnapshotError> {
         self.validate()?;
+        let corrupt = |path: String| {
+            SnapshotError::new(
+                ErrorCode::ChunkCorrupt,
+                path,
+                "the chunks do not hold what the head says",
+            )
+        };
         if chunks.len() != self.chunks.len() {
-            return Err(error(
+            return Err(SnapshotError::new(
                 ErrorCode::ChunkMissing,
                 format!("$.chunks[{}]", chunks.len().min(self.chunks.len())),
-                format!(
-                    "the head names {} chunks, {} were read",
-                    self.chunks.len(),
-                    chunks.len()
-                ),
+                "a chunk the head names was not found: it expired, or its publisher stopped",
             ));
         }
         let mut text = Vec::with_capacity(self.size);
         for (n, (chunk, info)) in chunks.iter().zip(&self.chunks).enumerate() {
             let chunk = chunk.as_ref();
             if chunk.len() != info.size || hex_sha256(chunk) != info.hash {
-                return Err(error(
-                    ErrorCode::ChunkCorrupt,
-                    format!("$.chunks[{n}]"),
-                    format!(
-                        "chunk {n} of snapshot {} does not match its hash in the head",
-                        self.id
-                    ),
-                ));
+                return Err(corrupt(format!("$.chunks[{n}]")));
             }
             text.extend_from_slice(chunk);
         }
         if hex_sha256(&text) != self.hash {
-            return Err(error(
-                ErrorCode::ChunkCorrupt,
-                "$.hash",
-                format!(
-                    "the chunks of snapshot {} do not add up to its hash",
-                    self.id
-                ),
-            ));
+            return Err(corrupt("$.hash".into()));
         }
         let snapshot = Snapshot::from_json(&text)?;
         if snapshot.id() != self.id {
-            return Err(error(
-                ErrorCode::ChunkCorrupt,
-                "$.id",
-                format!(
-                    "the chunks hold snapshot {}, not {}: the publisher wrote a wrong head",
-                    snapshot.id(),
-                    self.id
-                ),
-            ));
+            return Err(corrupt("$.id".into()));
         }
         Ok(snapshot)
     }
+}
+
+/// A string property's text; empty for anything else, which the checks
+/// then refuse (an empty format, id, hash or name is never valid).
+#[inline(never)]
+fn text(value: &Value) -> String {
+    value.as_str().map(str::to_owned).unwrap_or_default()
+}
+
+/// A size in bytes; `usize::MAX` (refused) for anything else.
+#[inline(never)]
+fn size(value: &Value) -> usize {
+    value
+        .as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(usize::MAX)
+}
+
+#[inline(never)]
+fn invalid(path: String, message: &str) -> SnapshotError {
+    SnapshotError::new(ErrorCode::HeadInvalid, path, message)
 }
 
 #[cfg(test)]
@@ -385,7 +450,7 @@ mod tests {
     fn heads_that_do_not_add_up_are_refused() {
         let head = publish(&example(), 5).head;
         let refused = |change: &dyn Fn(&mut serde_json::Value)| {
-            let mut value = serde_json::to_value(&head).unwrap();
+            let mut value = head.to_value();
             change(&mut value);
             let error = Head::from_json(&serde_json::to_vec(&value).unwrap()).unwrap_err();
             assert_eq!(error.code().as_str(), "PUBLISHED_HEAD_INVALID");
@@ -412,7 +477,14 @@ mod tests {
             );
         }
         assert_eq!(refused(&|v| v["size"] = json!(1)), "$.size");
-        assert_eq!(refused(&|v| v["chunks"][0]["size"] = json!("big")), "$");
+        assert_eq!(
+            refused(&|v| v["chunks"][0]["size"] = json!("big")),
+            "$.chunks[0].size"
+        );
+        assert_eq!(
+            refused(&|v| v["publishedAt"] = json!(null)),
+            "$.publishedAt"
+        );
         let error = Head::from_json(b"not json").unwrap_err();
         assert_eq!(error.code().as_str(), "PUBLISHED_HEAD_INVALID");
     }

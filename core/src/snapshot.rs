@@ -99,7 +99,7 @@ impl Snapshot {
                 Snapshot::from_dynamodb_items(&items, prefix)
             }
             Some(b'{') => Snapshot::from_document(text, prefix),
-            _ => Err(match serde_json::from_str::<Value>(text) {
+            _ => Err(match crate::json::parse(text) {
                 Err(e) => json_error(&e),
                 Ok(_) => unknown_format(
                     "$",
