@@ -51,7 +51,7 @@ export declare const engine: 'native' | 'wasm'
 
 /** A snapshot that could not be read. Nothing of it was loaded. */
 export declare class SnapshotError extends Error {
-  /** Stable: SNAPSHOT_INVALID_JSON, SNAPSHOT_UNKNOWN_FORMAT, SNAPSHOT_INVALID_FIELD, FLAG_INVALID, SEGMENT_INVALID, SNAPSHOT_DUPLICATE_KEY, DYNAMODB_ITEM_INVALID. */
+  /** Stable: SNAPSHOT_INVALID_JSON, SNAPSHOT_UNKNOWN_FORMAT, SNAPSHOT_INVALID_FIELD, FLAG_INVALID, SEGMENT_INVALID, SNAPSHOT_DUPLICATE_KEY, DYNAMODB_ITEM_INVALID, DYNAMODB_EMPTY, PUBLISHED_HEAD_INVALID, PUBLISHED_CHUNK_MISSING, PUBLISHED_CHUNK_CORRUPT. */
   readonly code: string
   /** Where in the input, e.g. `$.flags["new-checkout"].rules[0].variation`. */
   readonly path: string
@@ -132,6 +132,16 @@ export declare class Snapshot {
   static fromJson(input: string | Buffer, options?: SnapshotOptions): Snapshot
   /** Reads DynamoDB items as the AWS SDK returns them, typed or unmarshalled. Throws SnapshotError. */
   static fromDynamoDbItems(items: ReadonlyArray<Record<string, unknown>>, options?: SnapshotOptions): Snapshot
+  /**
+   * Reads a snapshot from flagcore's published layout: the head's JSON text and
+   * its chunks' plain (decompressed) bytes in order, or those before the first
+   * one not found. Throws SnapshotError (PUBLISHED_CHUNK_MISSING, PUBLISHED_CHUNK_CORRUPT, PUBLISHED_HEAD_INVALID).
+   */
+  static fromPublished(head: string | Uint8Array, chunks: Iterable<Uint8Array>): Snapshot
+  /** A published snapshot's head, checked. Throws SnapshotError (PUBLISHED_HEAD_INVALID). */
+  static publishedHead(text: string | Uint8Array): PublishedHead
+  /** The snapshot laid out for publishing: the head's JSON text and the chunks' plain bytes (native engine only). */
+  publish(options?: { now?: number }): { head: string, chunks: Uint8Array[] }
   /** The content id: the same flags give the same id from any source. */
   readonly id: string
   /** Every flag key, sorted. */
@@ -154,16 +164,30 @@ export declare class Snapshot {
   check(): Problem[]
 }
 
+/** The head of a snapshot in flagcore's published layout. */
+export interface PublishedHead {
+  readonly format: 'flagcore-published/1'
+  readonly id: string
+  readonly size: number
+  readonly hash: string
+  readonly publishedAt: number
+  readonly chunks: ReadonlyArray<{ readonly name: string, readonly hash: string, readonly size: number }>
+}
+
+/** A DynamoDB client, or anything that sends its commands. */
+export interface DynamoDbSender { send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<any> }
+
 /**
- * Where a FlagClient reads its snapshot. `file` and `dynamodb` are the Node
- * package's; flagcore-wasm, which shares these types, has `url` and custom
- * sources only.
+ * Where a FlagClient reads its snapshot. `file`, `dynamodb` and the published
+ * layout's `dir` and `table` are the Node package's; flagcore-wasm, which
+ * shares these types, has `url`, `published: { url }` and custom sources only.
  */
 export type FlagSource =
   | { url: string, headers?: Record<string, string>, timeoutMs?: number, prefix?: string, fetch?: typeof fetch }
   | { load(current: Snapshot | null): Promise<Snapshot>, describe(): string }
   | { file: string }
-  | { dynamodb: { table: string, prefix?: string, client?: { send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<any> }, consistentRead?: boolean, timeoutMs?: number } }
+  | { dynamodb: { table: string, prefix?: string, client?: DynamoDbSender, consistentRead?: boolean, timeoutMs?: number } }
+  | { published: { url: string, headers?: Record<string, string>, timeoutMs?: number, fetch?: typeof fetch } | { dir: string } | { table: string, prefix?: string, client?: DynamoDbSender, timeoutMs?: number } }
 
 export interface FlagClientOptions {
   source?: FlagSource
@@ -253,4 +277,27 @@ export interface ResolutionDetails<T> {
   errorCode?: 'PROVIDER_NOT_READY' | 'FLAG_NOT_FOUND' | 'PARSE_ERROR' | 'TYPE_MISMATCH' | 'TARGETING_KEY_MISSING' | 'GENERAL'
   errorMessage?: string
   flagMetadata: { snapshotId?: string, variationIndex?: number }
+}
+
+/** Where `publish` writes: a DynamoDB table of the Relay Proxy's key schema (`namespace`, `key`). */
+export interface PublishTarget {
+  table: string
+  /** Namespaces the items under `prefix:flagcore` (default `flagcore`). */
+  prefix?: string
+  client?: DynamoDbSender
+  timeoutMs?: number
+}
+
+/**
+ * Publishes a snapshot in flagcore's layout to DynamoDB: the chunks, then the
+ * head on the condition that no other publisher replaced it; nothing when the
+ * content id is unchanged. The replaced generation expires after
+ * `retentionSeconds` (default 86,400) through the TTL attribute `ttl`. Throws
+ * PublishRace when another publisher won. The flagcore package only.
+ */
+export declare function publish(snapshot: Snapshot, to: PublishTarget, options?: { now?: number, retentionSeconds?: number }): Promise<{ id: string, unchanged: boolean, chunks: number, bytes: number }>
+
+/** Another publisher replaced the head between this one's read and write. */
+export declare class PublishRace extends Error {
+  readonly code: 'PUBLISH_RACE'
 }

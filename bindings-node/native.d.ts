@@ -79,6 +79,14 @@ export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: numbe
  */
 export declare function issueToken(snapshot: ExternalObject<Snapshot>, id: number, context: string, flagKeys: Array<string>, signingKey: string | undefined | null, nowMs: number, ttlSeconds: number): any | null
 
+/** A snapshot laid out for publishing at `now_ms`. */
+export interface Layout {
+  /** The head's JSON text, written last. */
+  head: string
+  /** The chunks' plain bytes, in order, written first. */
+  chunks: Array<Buffer>
+}
+
 /**
  * Registers a context (JSON text) as `prepareContext` does, and evaluates
  * the first `count` flags of `slots` for it as `evaluateMany` does, in one
@@ -103,6 +111,12 @@ export declare function prepareContext(id: number, context: string): number
 export declare function prepareContextWithToken(id: number, context: string, token: string | undefined | null, signingKey: string | undefined | null, nowMs: number, maxTtlSeconds: number): any
 
 /**
+ * A head's JSON text, checked (a `SnapshotError` when it is not one):
+ * answered as text, for the JS side to parse, as the WASM module does.
+ */
+export declare function publishedHead(text: string | Buffer): string
+
+/**
  * `[call, token]`: from when a call refreshes first, and a call with a
  * token from a snapshot the client has not seen (times in milliseconds).
  */
@@ -123,8 +137,18 @@ export declare function snapshotFromDynamodbItems(items: any, prefix?: string | 
 /** Reads a snapshot from JSON text or bytes, in any supported format. */
 export declare function snapshotFromJson(input: string | Buffer, prefix?: string | undefined | null): ExternalObject<Snapshot>
 
+/**
+ * The snapshot a head names, from its chunks' plain bytes in order; fewer
+ * chunks than the head names (the first missing one left out) is
+ * `PUBLISHED_CHUNK_MISSING` at that chunk.
+ */
+export declare function snapshotFromPublished(head: string | Buffer, chunks: Array<Buffer>): ExternalObject<Snapshot>
+
 /** The content id. */
 export declare function snapshotId(snapshot: ExternalObject<Snapshot>): string
+
+/** Lays a snapshot out for publishing at `now_ms` (see `flagcore::published::publish`). */
+export declare function snapshotPublish(snapshot: ExternalObject<Snapshot>, nowMs: number): Layout
 
 /** The problems of how the snapshot was stored (see `Snapshot::source_problems`). */
 export declare function sourceProblems(snapshot: ExternalObject<Snapshot>): any

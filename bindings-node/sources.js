@@ -114,4 +114,4 @@ function sameItems (a, b) {
   })
 }
 
-module.exports = { file: fileSource, dynamodb: dynamoDbSource }
+module.exports = { file: fileSource, dynamodb: dynamoDbSource, withTimeout, DEFAULT_TIMEOUT_MS }

@@ -21,7 +21,7 @@ use crate::error::{invalid_argument, snapshot_error};
 /// 1 MB benchmark snapshot: 5.2 MB).
 const PARSED_PER_INPUT_BYTE: usize = 5;
 
-fn external(snapshot: Snapshot, input_len: usize) -> External<Snapshot> {
+pub(crate) fn external(snapshot: Snapshot, input_len: usize) -> External<Snapshot> {
     // Tell the garbage collector how much memory it holds: a refreshed
     // snapshot should not wait for pressure it cannot see.
     External::new_with_size_hint(snapshot, input_len.saturating_mul(PARSED_PER_INPUT_BYTE))

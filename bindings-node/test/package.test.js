@@ -118,7 +118,7 @@ test('with neither engine, require says why for both', () => {
 test('every export of index.js is typed in index.d.ts', () => {
   const typings = fs.readFileSync(path.join(pkg, 'index.d.ts'), 'utf8')
   for (const [name, value] of Object.entries(require('flagcore'))) {
-    const kind = typeof value === 'function' ? 'class' : 'const'
+    const kind = typeof value !== 'function' ? 'const' : /^[A-Z]/.test(name) ? 'class' : 'function'
     assert.match(typings, new RegExp(`export declare ${kind} ${name}\\b`), name)
   }
   for (const cls of ['Snapshot', 'FlagClient']) {

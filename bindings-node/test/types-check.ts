@@ -1,6 +1,6 @@
 // Compiled by test/package.test.js with `tsc --strict --noEmit`: the typings
 // must accept what the README shows, and refuse what they should.
-import { Context, FlagClient, FlagcoreProvider, Snapshot, SnapshotError, type LDEvaluationDetail, type TokenStatus } from 'flagcore'
+import { Context, FlagClient, FlagcoreProvider, Snapshot, SnapshotError, publish, PublishRace, type LDEvaluationDetail, type TokenStatus } from 'flagcore'
 
 async function handler (userId: string): Promise<string> {
   const flags = new FlagClient({ source: { url: 'https://cdn.example/flags.json' }, ttlSeconds: 30 })
@@ -41,4 +41,20 @@ function observed (client: FlagClient): string[] {
   return client.flush()
 }
 
-export { handler, parse, wrong, chain, observed }
+// The published layout: read from a URL or DynamoDB, and published to DynamoDB.
+async function published (snapshot: Snapshot): Promise<string> {
+  const fromUrl = new FlagClient({ source: { published: { url: 'https://cdn.example/flags/' } }, ttlSeconds: 5 })
+  const fromTable = new FlagClient({ source: { published: { table: 'flags', prefix: 'prod' } } })
+  const { head, chunks } = snapshot.publish()
+  const back: Snapshot = Snapshot.fromPublished(head, chunks)
+  const chunkNames: string[] = Snapshot.publishedHead(head).chunks.map((chunk) => chunk.name)
+  try {
+    const result = await publish(snapshot, { table: 'flags', prefix: 'prod' }, { retentionSeconds: 3600 })
+    return `${result.id} ${result.unchanged} ${back.id} ${chunkNames.length} ${fromUrl.status().source} ${fromTable.status().source}`
+  } catch (error) {
+    if (error instanceof PublishRace) return error.code
+    throw error
+  }
+}
+
+export { handler, parse, wrong, chain, observed, published }

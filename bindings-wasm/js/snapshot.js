@@ -181,6 +181,34 @@ function createSnapshots (native, contexts) {
       return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromDynamodbItems(items, options.prefix)) })
     }
 
+    /**
+     * Reads a snapshot from flagcore's published layout: the head's JSON
+     * text, and its chunks' plain (decompressed) bytes in the head's order.
+     * Give the chunks before the first one that could not be found: the
+     * SnapshotError then names it (PUBLISHED_CHUNK_MISSING). A chunk that does
+     * not match the head is PUBLISHED_CHUNK_CORRUPT; nothing is half-loaded.
+     */
+    static fromPublished (head, chunks) {
+      return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromPublished(head, [...chunks])) })
+    }
+
+    /** A published snapshot's head, checked: `{ format, id, size, hash, publishedAt, chunks: [{ name, hash, size }] }`. */
+    static publishedHead (text) {
+      return JSON.parse(callNative(() => native.publishedHead(text)))
+    }
+
+    /**
+     * This snapshot laid out for publishing: `{ head, chunks }`, the head's
+     * JSON text and the chunks' plain bytes. Store each chunk (gzip) under
+     * the name the head gives it, then the head.
+     */
+    publish ({ now = Date.now() } = {}) {
+      // The edge reads the layout and never writes it: the WASM module leaves
+      // the writer out, for its size budget.
+      if (typeof native.snapshotPublish !== 'function') throw new Error('publishing needs the native engine (the flagcore package on Linux x64 or arm64)')
+      return native.snapshotPublish(this.#native, Number(now))
+    }
+
     /** The content id: the same flags give the same id from any source. */
     get id () {
       return native.snapshotId(this.#native)

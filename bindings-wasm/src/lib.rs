@@ -1,7 +1,7 @@
 //! The WASM half of the `flagcore-wasm` npm package. Registration only; the
 //! exported functions live by job, under the same file names as in the Node
 //! and Python bindings: `snapshot.rs`, `context.rs` (prepared contexts and
-//! the instance's cache), `detail.rs`, `metrics.rs`, `refresh.rs`, with
+//! the instance's cache), `detail.rs`, `metrics.rs`, `published.rs`, `refresh.rs`, with
 //! value conversion in `convert.rs` and error mapping in `error.rs`.
 //! Behaviour lives in the core.
 //!
@@ -19,5 +19,6 @@ mod convert;
 mod detail;
 mod error;
 mod metrics;
+mod published;
 mod refresh;
 mod snapshot;

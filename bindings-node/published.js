@@ -1,0 +1,204 @@
+'use strict'
+// flagcore's published layout in Node's stores: a directory, and a DynamoDB
+// table through @aws-sdk/client-dynamodb (which the Lambda Node runtime
+// ships). The layout itself (the head, the chunks, their checks) is the
+// core's (core/src/published.rs); the reading rule is flagcore-wasm's
+// js/sources.js, shared with the edge. This file reads and writes the
+// bytes, and publishes to DynamoDB.
+
+const fs = require('node:fs/promises')
+const path = require('node:path')
+const zlib = require('node:zlib')
+const { promisify } = require('node:util')
+const { withTimeout, DEFAULT_TIMEOUT_MS } = require('./sources.js')
+
+const gzip = promisify(zlib.gzip)
+
+const HEAD = 'head.json'
+// BatchGetItem takes at most 100 keys a request, BatchWriteItem 25 items.
+const GET_BATCH = 100
+const WRITE_BATCH = 25
+// How often unprocessed keys are asked for again before a read fails.
+const BATCH_RETRIES = 8
+/** How long a replaced generation stays readable for pinned readers, by default. */
+const DEFAULT_RETENTION_SECONDS = 24 * 60 * 60
+
+/** The layout in a directory (`flagcore publish --to DIR`). */
+function directoryStore (dir) {
+  return {
+    describe: () => `directory ${dir}`,
+    async head (tag) {
+      const file = path.join(dir, HEAD)
+      const stat = await fs.stat(file)
+      const stamp = `${stat.mtimeMs}:${stat.size}`
+      if (tag === stamp) return null
+      return { text: await fs.readFile(file, 'utf8'), tag: stamp }
+    },
+    chunks (names) {
+      return Promise.all(names.map((name) => fs.readFile(path.join(dir, name)).catch((error) => {
+        if (error.code === 'ENOENT') return null
+        throw error
+      })))
+    }
+  }
+}
+
+/**
+ * The layout in a DynamoDB table of the Relay Proxy's key schema
+ * (partition key `namespace`, sort key `key`): the head is the item
+ * `[prefix:]flagcore` / `head.json`, each chunk an item beside it under its
+ * name, its gzip bytes in `data`. A refresh is one eventually consistent
+ * GetItem of the head; the chunks are read, all of them, with BatchGetItem.
+ */
+function dynamoDbStore ({ table, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS }) {
+  if (!table) throw new TypeError('the published layout in DynamoDB needs { table }')
+  const namespace = prefix ? `${prefix}:flagcore` : 'flagcore'
+  let aws
+  let dynamodb = client
+  function sdk () {
+    if (!aws) {
+      aws = require('@aws-sdk/client-dynamodb')
+      if (!dynamodb) dynamodb = new aws.DynamoDBClient({})
+    }
+    return aws
+  }
+  const key = (name) => ({ namespace: { S: namespace }, key: { S: name } })
+  const send = (command) => withTimeout(
+    (signal) => dynamodb.send(command, { abortSignal: signal }),
+    timeoutMs,
+    `dynamodb ${table}: no answer within ${timeoutMs} ms`
+  )
+  async function readHead (consistent) {
+    const { GetItemCommand } = sdk()
+    const answer = await send(new GetItemCommand({ TableName: table, Key: key(HEAD), ConsistentRead: consistent, ReturnConsumedCapacity: 'TOTAL' }))
+    store.consumed += (answer.ConsumedCapacity && answer.ConsumedCapacity.CapacityUnits) || 0
+    const text = answer.Item && answer.Item.head && answer.Item.head.S
+    return typeof text === 'string' ? text : null
+  }
+  const store = {
+    /** Read (and write) capacity units the table reported, for the README's cost figures. */
+    consumed: 0,
+    describe: () => `dynamodb ${table} (${namespace})`,
+    async head (tag) {
+      const text = await readHead(false)
+      if (text === null) throw new Error(`dynamodb ${table}: no ${HEAD} under ${namespace}: nothing is published there`)
+      return text === tag ? null : { text, tag: text }
+    },
+    async chunks (names) {
+      const { BatchGetItemCommand } = sdk()
+      const found = new Map()
+      for (let start = 0; start < names.length; start += GET_BATCH) {
+        let keys = names.slice(start, start + GET_BATCH).map(key)
+        for (let attempt = 0; keys.length > 0; attempt++) {
+          if (attempt > BATCH_RETRIES) throw new Error(`dynamodb ${table}: ${keys.length} chunks still unprocessed after ${BATCH_RETRIES} retries`)
+          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt))
+          const answer = await send(new BatchGetItemCommand({
+            RequestItems: { [table]: { Keys: keys, ConsistentRead: false } },
+            ReturnConsumedCapacity: 'TOTAL'
+          }))
+          for (const used of answer.ConsumedCapacity || []) store.consumed += used.CapacityUnits || 0
+          for (const item of (answer.Responses && answer.Responses[table]) || []) {
+            if (item.data && item.data.B) found.set(item.key.S, item.data.B)
+          }
+          const unprocessed = answer.UnprocessedKeys && answer.UnprocessedKeys[table]
+          keys = (unprocessed && unprocessed.Keys) || []
+        }
+      }
+      return names.map((name) => found.get(name) ?? null)
+    },
+    /** The head's text, read strongly consistent, or null: what a publisher replaces. */
+    currentHead: () => readHead(true),
+    async writeChunks (chunks) {
+      const { BatchWriteItemCommand } = sdk()
+      for (let start = 0; start < chunks.length; start += WRITE_BATCH) {
+        let requests = chunks.slice(start, start + WRITE_BATCH).map(({ name, bytes }) => ({
+          PutRequest: { Item: { ...key(name), data: { B: bytes } } }
+        }))
+        for (let attempt = 0; requests.length > 0; attempt++) {
+          if (attempt > BATCH_RETRIES) throw new Error(`dynamodb ${table}: ${requests.length} chunks still unwritten after ${BATCH_RETRIES} retries`)
+          if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt))
+          const answer = await send(new BatchWriteItemCommand({ RequestItems: { [table]: requests } }))
+          requests = (answer.UnprocessedItems && answer.UnprocessedItems[table]) || []
+        }
+      }
+    },
+    /** Writes the head only if the head is still `previous` (null: none yet). */
+    async writeHead (text, previous) {
+      const { PutItemCommand } = sdk()
+      const condition = previous === null
+        ? { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } }
+        : { ConditionExpression: '#head = :previous', ExpressionAttributeNames: { '#head': 'head' }, ExpressionAttributeValues: { ':previous': { S: previous } } }
+      try {
+        await send(new PutItemCommand({ TableName: table, Item: { ...key(HEAD), head: { S: text } }, ...condition }))
+      } catch (error) {
+        if (error.name === 'ConditionalCheckFailedException') throw new PublishRace(`dynamodb ${table}: another publisher replaced the head meanwhile; its snapshot stays`)
+        throw error
+      }
+    },
+    /** Lets a replaced generation's chunks expire through the table's TTL attribute `ttl`. */
+    async expire (names, atSeconds) {
+      const { UpdateItemCommand } = sdk()
+      for (const name of names) {
+        await send(new UpdateItemCommand({
+          TableName: table,
+          Key: key(name),
+          UpdateExpression: 'SET #ttl = :at',
+          ConditionExpression: 'attribute_exists(#key)',
+          ExpressionAttributeNames: { '#ttl': 'ttl', '#key': 'key' },
+          ExpressionAttributeValues: { ':at': { N: String(Math.floor(atSeconds)) } }
+        })).catch((error) => {
+          if (error.name !== 'ConditionalCheckFailedException') throw error
+        })
+      }
+    }
+  }
+  return store
+}
+
+/** Another publisher wrote the head between this one's read and write. */
+class PublishRace extends Error {
+  constructor (message) {
+    super(message)
+    this.name = 'PublishRace'
+    this.code = 'PUBLISH_RACE'
+  }
+}
+
+/** What FlagClient's `{ published: ... }` reads in Node, beyond `{ url }`: `{ dir }` or `{ table, prefix, client }`. */
+function publishedStore (options) {
+  if (options.dir) return directoryStore(options.dir)
+  if (options.table) return dynamoDbStore(options)
+  return null
+}
+
+/**
+ * Publishes `snapshot` in flagcore's layout to the DynamoDB table `to`
+ * (`{ table, prefix, client }`): the chunks (gzip) first, then the head, on
+ * the condition that the head is still the one read before, so two
+ * publishers never interleave; nothing when the head already names the
+ * snapshot's content id. The replaced generation's chunks then expire after
+ * `retentionSeconds` (through the table's TTL attribute `ttl`), so that
+ * functions pinned to it by a decision token can still read it meanwhile.
+ * Answers `{ id, unchanged, chunks, bytes }`. (`flagcore publish --to DIR`
+ * writes the same layout as files.)
+ */
+async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEFAULT_RETENTION_SECONDS, Snapshot } = {}) {
+  const store = dynamoDbStore(to)
+  const previous = await store.currentHead()
+  const previousHead = previous === null ? null : Snapshot.publishedHead(previous)
+  if (previousHead && previousHead.id === snapshot.id) return { id: snapshot.id, unchanged: true, chunks: 0, bytes: 0 }
+  const laidOut = snapshot.publish({ now })
+  const head = Snapshot.publishedHead(laidOut.head)
+  const compressed = await Promise.all(laidOut.chunks.map((chunk) => gzip(chunk, { level: 9 })))
+  const named = head.chunks.map((chunk, i) => ({ name: chunk.name, bytes: compressed[i] }))
+  await store.writeChunks(named)
+  await store.writeHead(laidOut.head, previous)
+  if (previousHead) await store.expire(previousHead.chunks.map((chunk) => chunk.name), now / 1000 + retentionSeconds)
+  return { id: head.id, unchanged: false, chunks: named.length, bytes: compressed.reduce((sum, chunk) => sum + chunk.length, 0) }
+}
+
+function sleep (ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms))
+}
+
+module.exports = { publishedStore, dynamoDbStore, directoryStore, publish, PublishRace, DEFAULT_RETENTION_SECONDS }

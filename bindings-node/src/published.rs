@@ -1,0 +1,61 @@
+//! flagcore's published layout (`flagcore::published`): what the shared
+//! `bindings-wasm/js/sources.js` reads and the publishers write. The bytes
+//! cross as they are; storing and gzip are the JS side's.
+
+use flagcore::published::{self, Head};
+use flagcore::Snapshot;
+use napi::bindgen_prelude::{Buffer, Either, External};
+use napi::Result;
+use napi_derive::napi;
+
+use crate::error::snapshot_error;
+use crate::snapshot::external;
+
+/// A head's JSON text, checked (a `SnapshotError` when it is not one):
+/// answered as text, for the JS side to parse, as the WASM module does.
+#[napi(catch_unwind)]
+pub fn published_head(text: Either<String, Buffer>) -> Result<String> {
+    let bytes: &[u8] = match &text {
+        Either::A(text) => text.as_bytes(),
+        Either::B(buffer) => buffer,
+    };
+    Head::from_json(bytes).map_err(snapshot_error)?;
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// The snapshot a head names, from its chunks' plain bytes in order; fewer
+/// chunks than the head names (the first missing one left out) is
+/// `PUBLISHED_CHUNK_MISSING` at that chunk.
+#[napi(catch_unwind)]
+pub fn snapshot_from_published(
+    head: Either<String, Buffer>,
+    chunks: Vec<Buffer>,
+) -> Result<External<Snapshot>> {
+    let bytes: &[u8] = match &head {
+        Either::A(text) => text.as_bytes(),
+        Either::B(buffer) => buffer,
+    };
+    let head = Head::from_json(bytes).map_err(snapshot_error)?;
+    head.assemble(&chunks)
+        .map(|snapshot| external(snapshot, head.size))
+        .map_err(snapshot_error)
+}
+
+/// A snapshot laid out for publishing at `now_ms`.
+#[napi(object)]
+pub struct Layout {
+    /// The head's JSON text, written last.
+    pub head: String,
+    /// The chunks' plain bytes, in order, written first.
+    pub chunks: Vec<Buffer>,
+}
+
+/// Lays a snapshot out for publishing at `now_ms` (see `flagcore::published::publish`).
+#[napi(catch_unwind)]
+pub fn snapshot_publish(snapshot: &External<Snapshot>, now_ms: f64) -> Layout {
+    let laid_out = published::publish(snapshot, now_ms as i64);
+    Layout {
+        head: laid_out.head.to_json(),
+        chunks: laid_out.chunks.into_iter().map(Buffer::from).collect(),
+    }
+}

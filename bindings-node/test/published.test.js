@@ -1,0 +1,238 @@
+'use strict'
+// flagcore's published layout: published to DynamoDB (dynalite, started here
+// on 127.0.0.1 and a free port, stopped by its process id) and served over
+// HTTP (a server of this test's own, on 127.0.0.1), read by FlagClient, and
+// every fault the layout guards against.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const http = require('node:http')
+const zlib = require('node:zlib')
+const {
+  DynamoDBClient, GetItemCommand, PutItemCommand, DeleteItemCommand
+} = require('@aws-sdk/client-dynamodb')
+const { Snapshot, FlagClient } = require('./impl.js')
+// The writer is the native engine's (the edge only reads): snapshots to
+// publish come from the flagcore package, whichever engine reads them here.
+const Publisher = require('..').Snapshot
+
+const user = { kind: 'user', key: 'user-1' }
+const quiet = { warn () {} }
+
+function snapshotOf (flags) {
+  const all = {}
+  for (const [key, value] of Object.entries(flags)) all[key] = { key, on: true, variations: [value], fallthrough: { variation: 0 } }
+  return Publisher.fromJson(JSON.stringify({ flags: all, segments: {} }))
+}
+
+// A snapshot of one flag of about 2 MB: 130,000 individually targeted keys.
+function bigSnapshot () {
+  const values = Array.from({ length: 130_000 }, (_, n) => `user-${String(n).padStart(8, '0')}`)
+  const big = { key: 'big', on: true, variations: [false, true], fallthrough: { variation: 0 }, targets: [{ variation: 1, values }] }
+  return Publisher.fromJson(JSON.stringify({ flags: { big }, segments: {} }))
+}
+
+// The layout as files behind a URL, laid out here as `flagcore publish --to DIR` writes it.
+function serve () {
+  const files = new Map()
+  const requests = []
+  const server = http.createServer((request, response) => {
+    const name = decodeURIComponent(new URL(request.url, 'http://x').pathname.replace(/^\/flags\//, ''))
+    requests.push(name)
+    const file = files.get(name)
+    if (!file) return response.writeHead(404).end()
+    const etag = `"${file.etag}"`
+    if (request.headers['if-none-match'] === etag) return response.writeHead(304, { etag }).end()
+    response.writeHead(200, { etag }).end(file.bytes)
+  })
+  let version = 0
+  const publish = (snapshot) => {
+    const { head, chunks } = snapshot.publish()
+    Snapshot.publishedHead(head).chunks.forEach((chunk, i) => files.set(chunk.name, { bytes: zlib.gzipSync(chunks[i]), etag: `c${version}` }))
+    files.set('head.json', { bytes: Buffer.from(head), etag: `h${++version}` })
+  }
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => {
+    resolve({ url: `http://127.0.0.1:${server.address().port}/flags`, files, requests, publish, close: () => server.close() })
+  }))
+}
+
+test('a published snapshot reads back whole, and a chunk that was changed does not', () => {
+  const big = bigSnapshot()
+  const { head, chunks } = big.publish({ now: 1_700_000_000_000 })
+  const parsed = Snapshot.publishedHead(head)
+  assert.equal(parsed.id, big.id)
+  assert.equal(parsed.publishedAt, 1_700_000_000_000)
+  assert.ok(parsed.size > 2_000_000 && chunks.length === parsed.chunks.length && chunks.length >= 7, `${parsed.size} bytes in ${chunks.length} chunks`)
+  assert.ok(chunks.every((chunk) => chunk.length <= 320 * 1024))
+  const back = Snapshot.fromPublished(head, chunks)
+  assert.equal(back.id, big.id)
+  assert.equal(back.variation('big', { kind: 'user', key: 'user-00129999' }, null), true)
+  const changed = chunks.map((chunk) => Buffer.from(chunk))
+  changed[3][100] ^= 1
+  assert.throws(() => Snapshot.fromPublished(head, changed), { name: 'SnapshotError', code: 'PUBLISHED_CHUNK_CORRUPT', path: '$.chunks[3]' })
+  assert.throws(() => Snapshot.fromPublished(head, chunks.slice(0, 2)), { code: 'PUBLISHED_CHUNK_MISSING', path: '$.chunks[2]' })
+  assert.throws(() => Snapshot.publishedHead('{"format": "flagcore-published/9"}'), { code: 'PUBLISHED_HEAD_INVALID' })
+})
+
+test('FlagClient polls a published URL with one conditional GET of the head', async (t) => {
+  const origin = await serve()
+  t.after(() => origin.close())
+  origin.publish(snapshotOf({ banner: 'first' }))
+  const client = new FlagClient({ source: { published: { url: origin.url } }, ttlSeconds: 0, logger: quiet })
+  assert.equal(await client.variation('banner', user, 'default'), 'first')
+  assert.deepEqual(origin.requests.splice(0), ['head.json', `snapshots/${(await client.snapshot()).id}/0.json.gz`])
+
+  // Unchanged: the head answers 304, and nothing else is read.
+  const held = await client.snapshot()
+  assert.equal(await client.variation('banner', user, 'default'), 'first')
+  assert.equal(await client.snapshot(), held)
+  assert.ok(origin.requests.length >= 1 && origin.requests.every((name) => name === 'head.json'), origin.requests.join())
+  origin.requests.length = 0
+
+  // Changed: the new head, then its chunks.
+  const second = snapshotOf({ banner: 'second' })
+  origin.publish(second)
+  assert.equal(await client.variation('banner', user, 'default'), 'second')
+  assert.equal(client.status().snapshotId, second.id)
+
+  // A head whose chunk is gone (it expired): the last good snapshot stays, and status() says why.
+  const third = snapshotOf({ banner: 'third' })
+  origin.publish(third)
+  const chunk = `snapshots/${third.id}/0.json.gz`
+  const saved = origin.files.get(chunk)
+  origin.files.delete(chunk)
+  assert.equal(await client.variation('banner', user, 'default'), 'second')
+  assert.equal(client.status().lastError.code, 'PUBLISHED_CHUNK_MISSING')
+  // Once it is there (the head unchanged), the next refresh takes it: a
+  // failed read never counts as unchanged.
+  origin.files.set(chunk, saved)
+  assert.equal(await client.variation('banner', user, 'default'), 'third')
+  assert.equal(client.status().lastError, null)
+
+  // A chunk that is not gzip, or not the head's, is corrupt.
+  const fourth = snapshotOf({ banner: 'fourth' })
+  origin.publish(fourth)
+  origin.files.set(`snapshots/${fourth.id}/0.json.gz`, { bytes: Buffer.from('not gzip'), etag: 'x' })
+  assert.equal(await client.variation('banner', user, 'default'), 'third')
+  assert.equal(client.status().lastError.code, 'PUBLISHED_CHUNK_CORRUPT')
+})
+
+if (process.env.FLAGCORE_IMPL === 'wasm') {
+  test('the published layout in DynamoDB', { skip: 'DynamoDB is the flagcore package\'s, not flagcore-wasm\'s' }, () => {})
+  return // a CommonJS module may end early
+}
+const { publish, PublishRace } = require('..')
+const { startDynalite, stop, createTable } = require('./dynalite.js')
+
+test('the published layout in DynamoDB: published, polled, and every fault', async (t) => {
+  const server = await startDynalite()
+  t.after(() => stop(server))
+  const db = new DynamoDBClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  await createTable(db, 'flags')
+  const to = { table: 'flags', prefix: 'prod', client: db }
+  const commands = []
+  const counting = { send: (command, options) => { commands.push(command.constructor.name); return db.send(command, options) } }
+
+  await t.test('publish writes nothing when the content id is unchanged', async () => {
+    const first = snapshotOf({ banner: 'first' })
+    const published = await publish(first, to)
+    assert.deepEqual({ ...published, bytes: published.bytes > 0 }, { id: first.id, unchanged: false, chunks: 1, bytes: true })
+    const again = await publish(snapshotOf({ banner: 'first' }), to)
+    assert.deepEqual(again, { id: first.id, unchanged: true, chunks: 0, bytes: 0 })
+  })
+
+  const client = new FlagClient({ source: { published: { table: 'flags', prefix: 'prod', client: counting } }, ttlSeconds: 0, logger: quiet })
+
+  await t.test('a refresh is one GetItem of the head; the chunks are read when the id changed', async () => {
+    assert.equal(await client.variation('banner', user, 'default'), 'first')
+    assert.deepEqual(commands.splice(0), ['GetItemCommand', 'BatchGetItemCommand'])
+    assert.equal(await client.variation('banner', user, 'default'), 'first')
+    assert.deepEqual(commands.splice(0), ['GetItemCommand'])
+    await publish(snapshotOf({ banner: 'second' }), to)
+    assert.equal(await client.variation('banner', user, 'default'), 'second')
+    assert.deepEqual(commands.splice(0), ['GetItemCommand', 'BatchGetItemCommand'])
+  })
+
+  await t.test('the replaced generation expires through the TTL attribute', async () => {
+    const old = snapshotOf({ banner: 'first' }).id
+    const item = await db.send(new GetItemCommand({ TableName: 'flags', Key: chunkKey('prod', old, 0) }))
+    const ttl = Number(item.Item.ttl.N)
+    const day = 24 * 60 * 60
+    assert.ok(Math.abs(ttl - (Date.now() / 1000 + day)) < 60, `ttl ${ttl}`)
+    const current = (await client.snapshot()).id
+    const live = await db.send(new GetItemCommand({ TableName: 'flags', Key: chunkKey('prod', current, 0) }))
+    assert.equal(live.Item.ttl, undefined, 'the current generation never expires')
+  })
+
+  await t.test('a 2 MB flag is published in chunks and read back', async () => {
+    const big = bigSnapshot()
+    const published = await publish(big, to)
+    assert.ok(published.chunks >= 7, `${published.chunks} chunks`)
+    assert.equal(await client.variation('big', { kind: 'user', key: 'user-00129999' }, null), true)
+    assert.equal(client.status().snapshotId, big.id)
+  })
+
+  await t.test('a publisher that dies between the chunks and the head changes nothing', async () => {
+    const held = client.status().snapshotId
+    const orphan = snapshotOf({ banner: 'orphan' })
+    const { head, chunks } = orphan.publish()
+    const name = Snapshot.publishedHead(head).chunks[0].name
+    await db.send(new PutItemCommand({ TableName: 'flags', Item: { namespace: { S: 'prod:flagcore' }, key: { S: name }, data: { B: zlib.gzipSync(chunks[0]) } } }))
+    await client.refresh()
+    assert.equal(client.status().snapshotId, held)
+    assert.equal(client.status().lastError, null)
+  })
+
+  await t.test('of two racing publishers, one writes the head and the other is told', async () => {
+    const results = await Promise.allSettled([publish(snapshotOf({ banner: 'a' }), to), publish(snapshotOf({ banner: 'b' }), to)])
+    const won = results.filter((r) => r.status === 'fulfilled')
+    const lost = results.filter((r) => r.status === 'rejected')
+    assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.reason && r.reason.message)))
+    assert.ok(lost[0].reason instanceof PublishRace)
+    await client.refresh()
+    assert.equal(client.status().snapshotId, won[0].value.id)
+  })
+
+  await t.test('a head that points at an expired generation keeps the last good snapshot', async () => {
+    const before = await client.variation('banner', user, 'default')
+    const held = client.status().snapshotId
+    const next = snapshotOf({ banner: 'expired' })
+    await publish(next, to)
+    await db.send(new DeleteItemCommand({ TableName: 'flags', Key: chunkKey('prod', next.id, 0) }))
+    assert.equal(await client.variation('banner', user, 'default'), before)
+    assert.equal(client.status().snapshotId, held)
+    assert.equal(client.status().lastError.code, 'PUBLISHED_CHUNK_MISSING')
+  })
+
+  await t.test('a chunk whose hash does not match keeps the last good snapshot', async () => {
+    const held = client.status().snapshotId
+    const next = snapshotOf({ banner: 'corrupt' })
+    await publish(next, to)
+    const other = snapshotOf({ banner: 'xorrupt' }).publish().chunks[0]
+    await db.send(new PutItemCommand({ TableName: 'flags', Item: { ...chunkKey('prod', next.id, 0), data: { B: zlib.gzipSync(other) } } }))
+    await client.refresh()
+    assert.equal(client.status().snapshotId, held)
+    assert.equal(client.status().lastError.code, 'PUBLISHED_CHUNK_CORRUPT')
+  })
+
+  await t.test('a chunk read that fails keeps the last good snapshot', async () => {
+    let failing = false
+    const flaky = {
+      send: (command, options) => failing && command.constructor.name === 'BatchGetItemCommand'
+        ? Promise.reject(Object.assign(new Error('slow down'), { name: 'ProvisionedThroughputExceededException' }))
+        : db.send(command, options)
+    }
+    const reader = new FlagClient({ source: { published: { table: 'flags', prefix: 'prod', client: flaky } }, ttlSeconds: 0, logger: quiet })
+    const before = await reader.variation('banner', user, 'default')
+    const held = reader.status().snapshotId
+    failing = true
+    await publish(snapshotOf({ banner: 'unreadable' }), to)
+    assert.equal(await reader.variation('banner', user, 'default'), before)
+    assert.equal(reader.status().snapshotId, held)
+    assert.match(reader.status().lastError.message, /slow down/)
+  })
+})
+
+function chunkKey (prefix, id, n) {
+  return { namespace: { S: `${prefix}:flagcore` }, key: { S: `snapshots/${id}/${n}.json.gz` } }
+}

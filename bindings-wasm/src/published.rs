@@ -1,0 +1,36 @@
+//! flagcore's published layout (`flagcore::published`), with the same
+//! names and answers as the Node package's N-API module
+//! (bindings-node/src/published.rs): what the shared `js/sources.js` reads.
+
+use flagcore::published::Head;
+use wasm_bindgen::prelude::*;
+
+use crate::convert::bytes;
+use crate::error::{invalid_argument, snapshot_error};
+use crate::snapshot::WasmSnapshot;
+
+fn text(input: &JsValue) -> Result<Vec<u8>, JsError> {
+    bytes(input).ok_or_else(|| invalid_argument("a head is a string or a Uint8Array"))
+}
+
+/// A head's JSON text, checked: answered as text for the JS side to parse
+/// (a value built here would cost the module's size budget).
+#[wasm_bindgen(js_name = publishedHead)]
+pub fn published_head(input: JsValue) -> Result<String, JsError> {
+    let bytes = text(&input)?;
+    Head::from_json(&bytes).map_err(snapshot_error)?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// The snapshot a head names, from its chunks' plain bytes in order.
+#[wasm_bindgen(js_name = snapshotFromPublished)]
+pub fn snapshot_from_published(
+    head: JsValue,
+    chunks: Vec<js_sys::Uint8Array>,
+) -> Result<WasmSnapshot, JsError> {
+    let head = Head::from_json(&text(&head)?).map_err(snapshot_error)?;
+    let chunks: Vec<Vec<u8>> = chunks.iter().map(js_sys::Uint8Array::to_vec).collect();
+    head.assemble(&chunks)
+        .map(|inner| WasmSnapshot { inner })
+        .map_err(snapshot_error)
+}
