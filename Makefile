@@ -38,7 +38,7 @@ NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 # The benchmark snapshot (1 MB, 506 flags), which the memory tests refresh.
 BENCH_SNAPSHOT := target/bench-snapshot.json
 
-.PHONY: setup-cross dist-native dist test-dist soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-python corpus fuzz clean
+.PHONY: setup-cross dist-native dist test-dist soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-published bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -190,6 +190,11 @@ bench-wasm: wasm setup-node ## flagcore-wasm beside the native Node package, per
 	cd $(NODE_DIR) && $(NAPI_BUILD) --release
 	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
 	cd $(WASM_DIR) && node bench/bench.js ../target/bench-snapshot.json
+
+bench-published: wasm setup-node ## read units, cost a day and refresh time from DynamoDB (dynalite): the Relay Proxy's layout beside flagcore's published one
+	cd $(NODE_DIR) && $(NAPI_BUILD) --release
+	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json
+	cd $(NODE_DIR) && node bench/published.js ../target/bench-snapshot.json
 
 bench-python: dist ## the installed x86_64 wheel beside LaunchDarkly's Python SDK: per evaluation and cold start
 	$(CARGO) run -q --release -p flagcore-bench --example snapshot_json > target/bench-snapshot.json

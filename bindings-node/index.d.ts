@@ -191,7 +191,7 @@ export type FlagSource =
 
 export interface FlagClientOptions {
   source?: FlagSource
-  /** Seconds a snapshot is used before a call refreshes it (default 15); 0 refreshes on every call, negative never. */
+  /** Seconds a snapshot is used before a call refreshes it (default 15, and 5 for a published source); 0 refreshes on every call, negative never. */
   ttlSeconds?: number
   /** Milliseconds to wait before trying a failing source again (default 1000, at most the time to live). */
   retryMs?: number

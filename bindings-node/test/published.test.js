@@ -117,6 +117,28 @@ test('FlagClient polls a published URL with one conditional GET of the head', as
   assert.equal(client.status().lastError.code, 'PUBLISHED_CHUNK_CORRUPT')
 })
 
+test('a published source is polled every 5 s unless told otherwise', async (t) => {
+  const origin = await serve()
+  t.after(() => origin.close())
+  origin.publish(snapshotOf({ banner: 'first' }))
+  let clock = 1_000_000
+  const client = new FlagClient({ source: { published: { url: origin.url } }, now: () => clock, logger: quiet })
+  assert.equal(await client.variation('banner', user, 'default'), 'first')
+  origin.requests.length = 0
+  clock += 4_900
+  await client.variation('banner', user, 'default')
+  assert.deepEqual(origin.requests, [])
+  clock += 200
+  await client.variation('banner', user, 'default')
+  assert.deepEqual(origin.requests, ['head.json'])
+  const told = new FlagClient({ source: { published: { url: origin.url } }, ttlSeconds: 60, now: () => clock, logger: quiet })
+  await told.variation('banner', user, 'default')
+  origin.requests.length = 0
+  clock += 30_000
+  await told.variation('banner', user, 'default')
+  assert.deepEqual(origin.requests, [])
+})
+
 if (process.env.FLAGCORE_IMPL === 'wasm') {
   test('the published layout in DynamoDB', { skip: 'DynamoDB is the flagcore package\'s, not flagcore-wasm\'s' }, () => {})
   return // a CommonJS module may end early
@@ -236,3 +258,37 @@ test('the published layout in DynamoDB: published, polled, and every fault', asy
 function chunkKey (prefix, id, n) {
   return { namespace: { S: `${prefix}:flagcore` }, key: { S: `snapshots/${id}/${n}.json.gz` } }
 }
+
+test('the sync handler publishes the Relay Proxy table when it changed, invoked as Lambda does', async (t) => {
+  const server = await startDynalite()
+  t.after(() => stop(server))
+  const saved = { ...process.env }
+  t.after(() => { process.env = saved })
+  Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: server.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test',
+    FLAGCORE_RELAY_TABLE: 'relay', FLAGCORE_RELAY_PREFIX: 'prod'
+  })
+  const db = new DynamoDBClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  await createTable(db, 'relay')
+  const relayFlag = (value, version) => ({
+    namespace: { S: 'prod:features' }, key: { S: 'banner' }, version: { N: String(version) },
+    item: { S: JSON.stringify({ key: 'banner', version, on: true, variations: [value], fallthrough: { variation: 0 } }) }
+  })
+  const { handler } = require('../sync.js')
+
+  // Nothing written by the Relay yet: refused, and nothing is published.
+  await assert.rejects(handler({}), { code: 'DYNAMODB_EMPTY' })
+  await db.send(new PutItemCommand({ TableName: 'relay', Item: relayFlag('first', 1) }))
+  await db.send(new PutItemCommand({ TableName: 'relay', Item: { namespace: { S: 'prod:$inited' }, key: { S: 'prod:$inited' } } }))
+  const first = await handler({ Records: [] })
+  assert.equal(first.unchanged, false)
+  const reader = new FlagClient({ source: { published: { table: 'relay', prefix: 'prod', client: db } }, ttlSeconds: 0, logger: quiet })
+  assert.equal(await reader.variation('banner', user, 'default'), 'first')
+  assert.deepEqual(await handler({}), { id: first.id, unchanged: true, chunks: 0, bytes: 0 })
+
+  await db.send(new PutItemCommand({ TableName: 'relay', Item: relayFlag('second', 2) }))
+  const second = await handler({})
+  assert.notEqual(second.id, first.id)
+  assert.equal(await reader.variation('banner', user, 'default'), 'second')
+  assert.equal(reader.status().snapshotId, second.id)
+})

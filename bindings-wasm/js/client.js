@@ -63,7 +63,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     /**
      * @param {object} options
      * @param {object} [options.source] `{ file }`, `{ url, headers, timeoutMs }` or `{ dynamodb: { table, prefix, client } }`
-     * @param {number} [options.ttlSeconds=15] how long a snapshot is used before a call refreshes it; 0 refreshes on every call, a negative value never
+     * @param {number} [options.ttlSeconds=15] how long a snapshot is used before a call refreshes it (5 for a published source); 0 refreshes on every call, a negative value never
      * @param {boolean} [options.offline=false] answer every flag with its default, and touch no source
      * @param {object} [options.logger=console] where refresh failures are reported (`warn`)
      * @param {string} [options.signingKey] the decision tokens' signing key (Node: FLAGCORE_SIGNING_KEY by default)
@@ -82,7 +82,9 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
       this.#offline = Boolean(options.offline)
       this.#signingKey = keyText(options.signingKey ?? (hostDefaults.signingKey && hostDefaults.signingKey()))
       this.#source = this.#offline ? null : makeSource(options.source)
-      const ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS
+      // A source may be cheaper to poll than the default assumes (the
+      // published layout's head is one small read): it then says how often.
+      const ttl = options.ttlSeconds ?? (this.#source && this.#source.ttlSeconds) ?? DEFAULT_TTL_SECONDS
       this.#ttlMs = ttl * 1000
       // After a failure, wait this long before trying the source again, so an
       // outage does not make every call wait for it.

@@ -31,8 +31,7 @@ enum Command {
     Check(CheckArgs),
     /// Show how contexts spread over a flag's variations
     Rollout(RolloutArgs),
-    /// Publish a snapshot in flagcore's layout (one small head, immutable gzip chunks) to a
-    /// directory, for an HTTP origin (S3, CloudFront) that flagcore's `published` sources poll
+    /// Publish a snapshot in flagcore's layout (a small head, immutable chunks) to a directory
     #[command(long_about = PUBLISH_ABOUT)]
     Publish(PublishArgs),
 }

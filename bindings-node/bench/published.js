@@ -1,0 +1,138 @@
+'use strict'
+// What a refresh costs from DynamoDB, for the Relay Proxy's layout and for
+// flagcore's published layout, on the core benchmark's snapshot: the read
+// units dynalite reports (ReturnConsumedCapacity), what that costs a day at
+// 1,000 concurrent instances, and the time of a refresh in this process.
+// `make bench-published` runs it; dynalite is started here on 127.0.0.1 and
+// a free port, and stopped by its process id.
+
+const fs = require('node:fs')
+const { DynamoDBClient, QueryCommand, BatchWriteItemCommand } = require('@aws-sdk/client-dynamodb')
+const { Snapshot, FlagClient, publish } = require('..')
+const { dynamoDbStore } = require('../published.js')
+const { startDynalite, stop, createTable } = require('../test/dynalite.js')
+
+// DynamoDB on demand, us-east-1: $0.125 per million read request units.
+const DOLLARS_PER_READ_UNIT = 0.125 / 1e6
+const INSTANCES = 1000
+const ROUNDS = 15
+
+const snapshotFile = process.argv[2]
+if (!snapshotFile) throw new Error('usage: node bench/published.js SNAPSHOT.json')
+const text = fs.readFileSync(snapshotFile, 'utf8')
+
+async function writeAll (db, table, items) {
+  for (let i = 0; i < items.length; i += 25) {
+    let RequestItems = { [table]: items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } })) }
+    while (RequestItems && Object.keys(RequestItems).length) {
+      RequestItems = (await db.send(new BatchWriteItemCommand({ RequestItems }))).UnprocessedItems
+    }
+  }
+}
+
+// The snapshot as the Relay Proxy stores it: one item per flag and segment, and $inited.
+function relayItems (document) {
+  const items = []
+  for (const [kind, all] of [['features', document.flags], ['segments', document.segments]]) {
+    for (const [key, object] of Object.entries(all || {})) {
+      items.push({ namespace: { S: kind }, key: { S: key }, version: { N: String(object.version || 1) }, item: { S: JSON.stringify(object) } })
+    }
+  }
+  items.push({ namespace: { S: '$inited' }, key: { S: '$inited' } })
+  return items
+}
+
+// The Relay layout's refresh, as the { dynamodb } source reads it: strongly
+// consistent Queries of every page of each namespace.
+async function relayReadUnits (db) {
+  let units = 0
+  for (const namespace of ['$inited', 'features', 'segments']) {
+    let ExclusiveStartKey
+    do {
+      const page = await db.send(new QueryCommand({
+        TableName: 'relay',
+        KeyConditionExpression: '#n = :n',
+        ExpressionAttributeNames: { '#n': 'namespace' },
+        ExpressionAttributeValues: { ':n': { S: namespace } },
+        ConsistentRead: true,
+        ReturnConsumedCapacity: 'TOTAL',
+        ExclusiveStartKey
+      }))
+      units += page.ConsumedCapacity.CapacityUnits
+      ExclusiveStartKey = page.LastEvaluatedKey
+    } while (ExclusiveStartKey)
+  }
+  return units
+}
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
+
+async function timed (fn) {
+  const start = process.hrtime.bigint()
+  await fn()
+  return Number(process.hrtime.bigint() - start) / 1e6
+}
+
+function perDay (units, ttlSeconds) {
+  const refreshesPerSecond = INSTANCES / ttlSeconds
+  return { perSecond: units * refreshesPerSecond, dollars: units * refreshesPerSecond * 86400 * DOLLARS_PER_READ_UNIT }
+}
+
+async function main () {
+  const server = await startDynalite()
+  try {
+    const db = new DynamoDBClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'bench', secretAccessKey: 'bench' } })
+    await createTable(db, 'relay')
+    await createTable(db, 'flags')
+    const document = JSON.parse(text)
+    await writeAll(db, 'relay', relayItems(document))
+    const snapshot = Snapshot.fromJson(text)
+    const published = await publish(snapshot, { table: 'flags', client: db })
+
+    // Read units of one refresh.
+    const relayUnits = await relayReadUnits(db)
+    const store = dynamoDbStore({ table: 'flags', client: db })
+    await store.head(null)
+    const headUnits = store.consumed
+    store.consumed = 0
+    const head = Snapshot.publishedHead((await store.head(null)).text)
+    await store.chunks(head.chunks.map((chunk) => chunk.name))
+    const changedUnits = store.consumed
+
+    // Refresh times: each client holds the snapshot, and refreshes on every call.
+    const relay = new FlagClient({ source: { dynamodb: { table: 'relay', client: db } }, ttlSeconds: 0, logger: { warn () {} } })
+    const unchanged = new FlagClient({ source: { published: { table: 'flags', client: db } }, ttlSeconds: 0, logger: { warn () {} } })
+    await relay.refresh()
+    await unchanged.refresh()
+    const times = { relay: [], unchanged: [], changed: [] }
+    for (let round = 0; round < ROUNDS; round++) {
+      times.relay.push(await timed(() => relay.refresh()))
+      times.unchanged.push(await timed(() => unchanged.refresh()))
+      // A client that has not seen the snapshot reads the head and every chunk.
+      const fresh = new FlagClient({ source: { published: { table: 'flags', client: db } }, logger: { warn () {} } })
+      times.changed.push(await timed(() => fresh.refresh()))
+      if (fresh.status().snapshotId !== snapshot.id) throw new Error('the published snapshot did not read back')
+    }
+
+    console.log(`Snapshot ${(text.length / 1e6).toFixed(2)} MB, ${snapshot.flagKeys.length} flags; published as ${published.chunks} chunks, ${(published.bytes / 1e3).toFixed(0)} KB gzipped.`)
+    console.log(`Read units from dynalite's ConsumedCapacity; cost at ${INSTANCES.toLocaleString('en')} concurrent instances, DynamoDB on demand at $0.125 per million read units.`)
+    console.log('| refresh | read units | at a 15 s time to live | at a 5 s time to live | refresh time (median of 15, dynalite on this machine) |')
+    console.log('|---|---|---|---|---|')
+    const row = (label, units, ms) => {
+      const at15 = perDay(units, 15)
+      const at5 = perDay(units, 5)
+      console.log(`| ${label} | ${units} | ${Math.round(at15.perSecond).toLocaleString('en')}/s, $${at15.dollars.toFixed(2)} a day | ${Math.round(at5.perSecond).toLocaleString('en')}/s, $${at5.dollars.toFixed(2)} a day | ${ms.toFixed(1)} ms |`)
+    }
+    row('Relay Proxy layout: strongly consistent Query of every item', relayUnits, median(times.relay))
+    row('published layout, unchanged: one GetItem of the head', headUnits, median(times.unchanged))
+    const once = changedUnits * INSTANCES
+    console.log(`| published layout, changed: the head and every chunk (BatchGetItem) | ${changedUnits} | once per instance per published change: ${once.toLocaleString('en')} units, $${(once * DOLLARS_PER_READ_UNIT).toFixed(4)} a change | the same | ${median(times.changed).toFixed(1)} ms |`)
+  } finally {
+    stop(server)
+  }
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exitCode = 1
+})
