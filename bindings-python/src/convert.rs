@@ -5,7 +5,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 use serde_json::{Map, Number, Value};
 
 /// Nesting deeper than this is refused, as JSON parsers do, rather than
@@ -158,4 +160,20 @@ pub fn to_python<'py>(py: Python<'py>, value: &Value) -> PyResult<Bound<'py, PyA
 /// that a caller changing one cannot change the next answer.
 pub fn is_shareable(value: &Value) -> bool {
     !matches!(value, Value::Array(_) | Value::Object(_))
+}
+
+/// The bytes of a `str`, `bytes` or `bytearray`.
+/// (A copy: for inputs that are read once, as a head and its chunks are.)
+pub fn bytes_of(data: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
+    if let Ok(bytes) = data.cast::<PyBytes>() {
+        Ok(bytes.as_bytes().to_vec())
+    } else if let Ok(text) = data.cast::<PyString>() {
+        Ok(text.to_cow()?.into_owned().into_bytes())
+    } else if let Ok(array) = data.cast::<PyByteArray>() {
+        Ok(array.to_vec())
+    } else {
+        Err(PyTypeError::new_err(format!(
+            "{what} is str, bytes or bytearray"
+        )))
+    }
 }

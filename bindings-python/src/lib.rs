@@ -2,7 +2,7 @@
 //! Python package re-exports. Evaluation happens in the Rust core; this crate
 //! converts Python objects and maps errors, nothing more. Registration only;
 //! the jobs live under the same file names as in the Node and WASM bindings:
-//! `snapshot.rs`, `context.rs`, `detail.rs`, `metrics.rs`, `refresh.rs`,
+//! `snapshot.rs`, `context.rs`, `detail.rs`, `metrics.rs`, `published.rs`, `refresh.rs`,
 //! `convert.rs`, and `error.rs` for every error raised.
 
 mod context;
@@ -10,6 +10,7 @@ mod convert;
 mod detail;
 mod error;
 mod metrics;
+mod published;
 mod refresh;
 mod snapshot;
 

@@ -10,12 +10,13 @@ use flagcore::{
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyString, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::context::{wall_clock_ms, with_context};
 use crate::convert;
 use crate::detail::{EvaluationDetail, FlagsState};
 use crate::error::{snapshot_error, token_error};
+use crate::published;
 
 /// Flag data parsed once, immutable; evaluate against it as often as you
 /// like, from any thread.
@@ -214,6 +215,47 @@ impl Snapshot {
         parsed
             .map_err(|error| snapshot_error(py, &error))
             .and_then(|core| Snapshot::new(py, core))
+    }
+
+    /// Reads a snapshot from flagcore's published layout: the head's JSON
+    /// text and its chunks' plain (decompressed) bytes in order, or those
+    /// before the first one not found. Raises `SnapshotError`
+    /// (`PUBLISHED_CHUNK_MISSING`, `PUBLISHED_CHUNK_CORRUPT`,
+    /// `PUBLISHED_HEAD_INVALID`); nothing is half-loaded.
+    #[staticmethod]
+    fn from_published(
+        py: Python<'_>,
+        head: &Bound<'_, PyAny>,
+        chunks: &Bound<'_, PyAny>,
+    ) -> PyResult<Self> {
+        published::assemble(py, head, chunks).and_then(|core| Snapshot::new(py, core))
+    }
+
+    /// A published snapshot's head, checked: `{"format", "id", "size",
+    /// "hash", "publishedAt", "chunks": [{"name", "hash", "size"}]}`.
+    /// Raises `SnapshotError` (`PUBLISHED_HEAD_INVALID`).
+    #[staticmethod]
+    fn published_head<'py>(
+        py: Python<'py>,
+        text: &Bound<'_, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        convert::to_python(py, &published::head(py, text)?.to_value())
+    }
+
+    /// This snapshot laid out for publishing at `now_ms` (default: now):
+    /// `(head, chunks)`, the head's JSON text and the chunks' plain bytes.
+    /// Store each chunk (gzip) under the name the head gives it, then the head.
+    #[pyo3(signature = (now_ms=None))]
+    fn publish<'py>(
+        &self,
+        py: Python<'py>,
+        now_ms: Option<i64>,
+    ) -> PyResult<(String, Bound<'py, PyList>)> {
+        published::layout(
+            py,
+            &self.core,
+            now_ms.unwrap_or_else(|| wall_clock_ms() as i64),
+        )
     }
 
     /// The content id: the same flags give the same id from any source.

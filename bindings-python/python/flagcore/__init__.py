@@ -3,13 +3,13 @@ that Node, Python and edge functions give every user the same answer from the
 same snapshot.
 
 ``Snapshot`` is flag data parsed once and evaluated without I/O;
-``FlagClient`` keeps one fresh from a file, a URL or the Relay Proxy's
-DynamoDB table.
+``FlagClient`` keeps one fresh from a file, a URL, the Relay Proxy's
+DynamoDB table, or flagcore's published layout (``PublishedSource``).
 """
 
 from ._client import FlagClient
 from ._native import Context, EvaluationDetail, FlagsState, Snapshot, SnapshotError, TokenError
-from ._sources import DynamoDBSource, FileSource, UrlSource
+from ._sources import DynamoDBSource, FileSource, PublishedSource, UrlSource
 
 __all__ = [
     "Context",
@@ -18,6 +18,7 @@ __all__ = [
     "FileSource",
     "FlagClient",
     "FlagsState",
+    "PublishedSource",
     "Snapshot",
     "SnapshotError",
     "TokenError",

@@ -11,11 +11,11 @@ import time
 import weakref
 
 from ._native import Context, EvaluationDetail, FlagsState, Snapshot, TokenError, refresh_deadlines, render_metrics
-from ._sources import DynamoDBSource, FileSource, UrlSource
+from ._sources import DynamoDBSource, FileSource, PublishedSource, UrlSource
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable
+    from typing import Any, Callable, Iterable, Mapping
 
     from ._sources import Source
 
@@ -60,7 +60,8 @@ class FlagClient:
         dynamodb_table: str | None = None,
         prefix: str | None = None,
         dynamodb_client: Any = None,
-        ttl_seconds: float = DEFAULT_TTL_SECONDS,
+        published: str | Mapping[str, Any] | None = None,
+        ttl_seconds: float | None = None,
         retry_seconds: float = 1.0,
         offline: bool = False,
         logger: Any = None,
@@ -73,9 +74,14 @@ class FlagClient:
         tracing: bool = False,
     ) -> None:
         """
+        :param published: flagcore's published layout: the URL of the folder
+            holding ``head.json``, or ``{"table", "prefix", "client"}`` for
+            DynamoDB, or ``{"directory"}`` (see ``PublishedSource``).
         :param ttl_seconds: how long a snapshot is used before a call refreshes
             it, on the wall clock (a frozen Lambda's monotonic clock can stand
-            still); 0 refreshes on every call, a negative value never.
+            still); 0 refreshes on every call, a negative value never. By
+            default 15, and 5 for a published source, whose unchanged refresh
+            is one small read.
         :param retry_seconds: after a failure, how long calls answer from what
             they have before trying the source again.
         :param logger: where refresh failures are reported (``warning``);
@@ -96,7 +102,9 @@ class FlagClient:
         self._offline = bool(offline)
         self._source: Source | None = None
         if not self._offline:
-            self._source = _make_source(source, file, url, dynamodb_table, prefix, dynamodb_client)
+            self._source = _make_source(source, file, url, dynamodb_table, prefix, dynamodb_client, published)
+        if ttl_seconds is None:
+            ttl_seconds = getattr(self._source, "ttl_seconds", None) or DEFAULT_TTL_SECONDS
         self._ttl = float(ttl_seconds)
         self._retry = float(retry_seconds)
         self._logger = logger
@@ -483,13 +491,22 @@ def _make_source(
     dynamodb_table: str | None,
     prefix: str | None,
     dynamodb_client: Any,
+    published: str | Mapping[str, Any] | None = None,
 ) -> Source:
-    given = [name for name, value in (("source", source), ("file", file), ("url", url), ("dynamodb_table", dynamodb_table)) if value is not None]
+    given = [
+        name
+        for name, value in (("source", source), ("file", file), ("url", url), ("dynamodb_table", dynamodb_table), ("published", published))
+        if value is not None
+    ]
     if len(given) != 1:
         raise TypeError(
-            "FlagClient needs exactly one of source=, file=, url= or dynamodb_table= "
+            "FlagClient needs exactly one of source=, file=, url=, dynamodb_table= or published= "
             f"(got {', '.join(given) or 'none'}), or offline=True"
         )
+    if published is not None:
+        if isinstance(published, str):
+            return PublishedSource(published)
+        return PublishedSource(**published)
     if source is not None:
         if not callable(getattr(source, "load", None)) or not callable(getattr(source, "describe", None)):
             raise TypeError("a FlagClient source needs load(current) and describe() methods")

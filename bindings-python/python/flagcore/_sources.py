@@ -156,3 +156,207 @@ class DynamoDBSource:
         snapshot = Snapshot.from_dynamodb_items(items, prefix=self.prefix)
         self._last_items = items
         return snapshot
+
+
+PUBLISHED_TTL_SECONDS = 5.0
+"""A published source's default time to live: an unchanged refresh is one
+small read (half a read unit from DynamoDB, ``make bench-published``)."""
+
+
+class PublishedSource:
+    """flagcore's published layout (``flagcore publish``, or the Node
+    package's sync handler): a refresh reads the head alone, and the chunks
+    only when the head names a snapshot id other than the one in use. Give
+    ``url`` (the folder that holds ``head.json``, served by S3 or a CDN),
+    ``table`` (a DynamoDB table of the Relay Proxy's key schema, items under
+    ``[prefix:]flagcore``; ``client`` a boto3 DynamoDB client) or
+    ``directory``. Every chunk, the whole and the content id are checked (by
+    the core) before anything replaces the snapshot in use; any failure keeps
+    it, and ``status()["last_error"]`` says why.
+    """
+
+    ttl_seconds = PUBLISHED_TTL_SECONDS
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        table: str | None = None,
+        prefix: str | None = None,
+        client: Any = None,
+        directory: str | os.PathLike[str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        given = [name for name, value in (("url", url), ("table", table), ("directory", directory)) if value is not None]
+        if len(given) != 1:
+            raise TypeError(f"PublishedSource needs exactly one of url=, table= or directory= (got {', '.join(given) or 'none'})")
+        self._store: Any
+        if url is not None:
+            self._store = _HttpStore(url, dict(headers or {}), timeout)
+        elif table is not None:
+            self._store = _DynamoDBStore(table, prefix, client, timeout)
+        else:
+            assert directory is not None
+            self._store = _DirectoryStore(os.fspath(directory))
+        # The tag of the last head read whole: kept only once its snapshot
+        # loaded, so a failed read is retried, never taken for unchanged.
+        self._tag: Any = None
+
+    def describe(self) -> str:
+        return f"published {self._store.describe()}"
+
+    def load(self, current: Snapshot | None) -> Snapshot:
+        read = self._store.head(self._tag if current is not None else None)
+        if read is None:
+            if current is not None:
+                return current
+            raise OSError(f"{self._store.describe()}: the head was answered unchanged, with no snapshot loaded")
+        text, tag = read
+        head = Snapshot.published_head(text)
+        if current is None or head["id"] != current.id:
+            current = Snapshot.from_published(text, _chunks(self._store, head))
+        self._tag = tag
+        return current
+
+
+def _chunks(store: Any, head: Mapping[str, Any]) -> list[bytes]:
+    """A head's chunks, decompressed, in order: all of them, or those before
+    the first one not found (the core then names it). A chunk that does not
+    decompress is handed over as it is, and fails its hash."""
+    import gzip
+    import zlib
+
+    read = store.chunks([chunk["name"] for chunk in head["chunks"]])
+    if None in read:
+        read = read[: read.index(None)]
+    plain = []
+    for data in read:
+        try:
+            plain.append(gzip.decompress(data))
+        except (OSError, EOFError, zlib.error):
+            plain.append(data)
+    return plain
+
+
+class _HttpStore:
+    def __init__(self, url: str, headers: dict[str, str], timeout: float) -> None:
+        self.base = url if url.endswith("/") else url + "/"
+        self.headers = headers
+        self.timeout = timeout
+
+    def describe(self) -> str:
+        return f"url {self.base}"
+
+    def _get(self, name: str, headers: Mapping[str, str]) -> tuple[int, bytes, str | None]:
+        import urllib.error
+        import urllib.parse
+        import urllib.request
+
+        target = urllib.parse.urljoin(self.base, name)
+        request = urllib.request.Request(target, headers={**self.headers, **headers})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, response.read(), response.headers.get("ETag")
+        except urllib.error.HTTPError as error:
+            if error.code in (304, 404):
+                return error.code, b"", None
+            raise OSError(f"GET {target} answered {error.code} {error.reason}") from None
+
+    def head(self, tag: str | None) -> tuple[bytes, str | None] | None:
+        status, body, etag = self._get("head.json", {"If-None-Match": tag} if tag else {})
+        if status == 304 and tag:
+            return None
+        if status == 404:
+            raise OSError(f"GET {self.base}head.json answered 404: nothing is published there")
+        return body, etag
+
+    def chunks(self, names: list[str]) -> list[bytes | None]:
+        found: list[bytes | None] = []
+        for name in names:
+            status, body, _ = self._get(name, {})
+            found.append(None if status == 404 else body)
+        return found
+
+
+class _DirectoryStore:
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def describe(self) -> str:
+        return f"directory {self.directory}"
+
+    def head(self, tag: Any) -> tuple[bytes, Any] | None:
+        path = os.path.join(self.directory, "head.json")
+        stat = os.stat(path)
+        stamp = (stat.st_mtime_ns, stat.st_size)
+        if stamp == tag:
+            return None
+        with open(path, "rb") as file:
+            return file.read(), stamp
+
+    def chunks(self, names: list[str]) -> list[bytes | None]:
+        found: list[bytes | None] = []
+        for name in names:
+            try:
+                with open(os.path.join(self.directory, name), "rb") as file:
+                    found.append(file.read())
+            except FileNotFoundError:
+                found.append(None)
+        return found
+
+
+class _DynamoDBStore:
+    # BatchGetItem takes at most 100 keys a request; unprocessed keys are
+    # asked for again this many times before the read fails.
+    BATCH = 100
+    RETRIES = 8
+
+    def __init__(self, table: str, prefix: str | None, client: Any, timeout: float) -> None:
+        self.table = table
+        self.namespace = f"{prefix}:flagcore" if prefix else "flagcore"
+        self.client = client
+        self.timeout = timeout
+
+    def describe(self) -> str:
+        return f"dynamodb {self.table} ({self.namespace})"
+
+    def _client(self) -> Any:
+        if self.client is None:
+            import boto3  # type: ignore[import-untyped,unused-ignore]  # the Lambda runtime ships it
+            from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
+
+            config = Config(connect_timeout=self.timeout, read_timeout=self.timeout, retries={"max_attempts": 2})
+            self.client = boto3.client("dynamodb", config=config)
+        return self.client
+
+    def _key(self, name: str) -> dict[str, Any]:
+        return {"namespace": {"S": self.namespace}, "key": {"S": name}}
+
+    def head(self, tag: str | None) -> tuple[str, str] | None:
+        answer = self._client().get_item(TableName=self.table, Key=self._key("head.json"), ConsistentRead=False)
+        text = answer.get("Item", {}).get("head", {}).get("S")
+        if not isinstance(text, str):
+            raise OSError(f"dynamodb {self.table}: no head.json under {self.namespace}: nothing is published there")
+        return None if text == tag else (text, text)
+
+    def chunks(self, names: list[str]) -> list[bytes | None]:
+        import time
+
+        found: dict[str, bytes] = {}
+        for start in range(0, len(names), self.BATCH):
+            keys = [self._key(name) for name in names[start : start + self.BATCH]]
+            attempt = 0
+            while keys:
+                if attempt > self.RETRIES:
+                    raise OSError(f"dynamodb {self.table}: {len(keys)} chunks still unprocessed after {self.RETRIES} retries")
+                if attempt:
+                    time.sleep(min(1.0, 0.025 * 2**attempt))
+                answer = self._client().batch_get_item(RequestItems={self.table: {"Keys": keys, "ConsistentRead": False}})
+                for item in answer.get("Responses", {}).get(self.table, []):
+                    data = item.get("data", {}).get("B")
+                    if data is not None:
+                        found[item["key"]["S"]] = bytes(data)
+                keys = answer.get("UnprocessedKeys", {}).get(self.table, {}).get("Keys", [])
+                attempt += 1
+        return [found.get(name) for name in names]

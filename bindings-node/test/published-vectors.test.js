@@ -1,0 +1,43 @@
+'use strict'
+// The shared vectors of flagcore's published layout (tests/vectors/published):
+// each snapshot published, changed as the vector says, and read back.
+
+const test = require('node:test')
+const assert = require('node:assert/strict')
+const { Snapshot } = require('./impl.js')
+const { vectorCases } = require('./vector-cases.js')
+// The writer is the native engine's: the edge only reads.
+const Publisher = require('..').Snapshot
+
+function readBack (vector) {
+  const { head, chunks } = Publisher.fromJson(JSON.stringify(vector.input)).publish({ now: 1_700_000_000_000 })
+  const change = vector.change || {}
+  let read = chunks.map((chunk) => Buffer.from(chunk))
+  if (change.dropChunks) read = read.slice(0, Math.max(0, read.length - change.dropChunks))
+  if (change.flipByte) read[change.flipByte.chunk][change.flipByte.at] ^= 1
+  const headText = change.headText ?? JSON.stringify({ ...JSON.parse(head), ...(change.head || {}) })
+  return { snapshot: () => Snapshot.fromPublished(headText, read), chunks: read }
+}
+
+test('published-layout vectors', () => {
+  const failures = []
+  let passed = 0
+  for (const vector of vectorCases('published')) {
+    try {
+      const { snapshot, chunks } = readBack(vector)
+      if (vector.expectError) {
+        assert.throws(snapshot, { name: 'SnapshotError', code: vector.expectError.code, path: vector.expectError.path })
+      } else {
+        const back = snapshot()
+        assert.equal(back.id, Publisher.fromJson(JSON.stringify(vector.input)).id)
+        assert.equal(chunks.length, vector.expect.chunks)
+      }
+      passed++
+    } catch (error) {
+      failures.push(`${vector.id}: ${error.message}`)
+    }
+  }
+  console.log(`published vectors: ${passed} passed, ${failures.length} failed`)
+  assert.deepEqual(failures, [])
+  assert.ok(passed > 0)
+})
