@@ -345,23 +345,25 @@ fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Snapshot vectors: `{"id", "input" | "inputText", "prefix"?, "expectError": {"code", "path"}}`
-/// or `{"id", "input", "expect": {"flagKeys", "segmentKeys"?, "idGroup"}}`. Every vector of
-/// one `idGroup` must give the same snapshot id, and different groups different ids.
 /// Publishes each vector's snapshot, makes the vector's change to the head
 /// or the chunks, and reads it back (see tests/vectors/index.json).
 fn run_published_vectors(text: &str, tally: &mut Tally) {
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let vector: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => {
-                tally.failed.push(format!("unreadable vector: {e}"));
-                continue;
-            }
-        };
+    for vector in read_vectors(text, tally) {
         let id = vector["id"].as_str().unwrap_or("?").to_owned();
         tally.check(&id, run_published_vector(&vector));
     }
+}
+
+/// The vectors of a JSON Lines file; an unreadable line is a failure.
+fn read_vectors(text: &str, tally: &mut Tally) -> Vec<Value> {
+    let mut vectors = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        match serde_json::from_str(line) {
+            Ok(vector) => vectors.push(vector),
+            Err(e) => tally.failed.push(format!("unreadable vector: {e}")),
+        }
+    }
+    vectors
 }
 
 fn run_published_vector(vector: &Value) -> Result<(), String> {
@@ -430,16 +432,12 @@ fn run_published_vector(vector: &Value) -> Result<(), String> {
     }
 }
 
+/// Snapshot vectors: `{"id", "input" | "inputText", "prefix"?, "expectError": {"code", "path"}}`
+/// or `{"id", "input", "expect": {"flagKeys", "segmentKeys"?, "idGroup"}}`. Every vector of
+/// one `idGroup` must give the same snapshot id, and different groups different ids.
 fn run_snapshot_vectors(text: &str, tally: &mut Tally) {
     let mut groups: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for line in text.lines().filter(|l| !l.trim().is_empty()) {
-        let vector: Value = match serde_json::from_str(line) {
-            Ok(v) => v,
-            Err(e) => {
-                tally.failed.push(format!("unreadable vector: {e}"));
-                continue;
-            }
-        };
+    for vector in read_vectors(text, tally) {
         let id = vector["id"].as_str().unwrap_or("?").to_owned();
         let bytes = match &vector["inputText"] {
             Value::String(text) => text.clone().into_bytes(),

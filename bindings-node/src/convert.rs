@@ -1,11 +1,11 @@
-//! Conversions napi-rs does not make the way the hot path needs them
-//! (values and strings otherwise cross through napi-rs's own).
+//! Conversions napi-rs does not make the way flagcore needs them (values and
+//! strings otherwise cross through napi-rs's own).
 
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::ptr;
 
-use napi::bindgen_prelude::FromNapiValue;
+use napi::bindgen_prelude::{Buffer, Either, FromNapiValue};
 use napi::{sys, Error, Result, Status};
 
 /// The buffer context texts are read into, reused across calls on this
@@ -99,5 +99,13 @@ impl Drop for Text {
         if buffer.capacity() <= MAX_KEPT_CAPACITY {
             BUFFER.with(|kept| kept.set(buffer));
         }
+    }
+}
+
+/// The bytes of JSON given as text or as a Buffer.
+pub(crate) fn bytes(input: &Either<String, Buffer>) -> &[u8] {
+    match input {
+        Either::A(text) => text.as_bytes(),
+        Either::B(buffer) => buffer,
     }
 }

@@ -8,6 +8,7 @@ use napi::bindgen_prelude::{Buffer, Either, External};
 use napi::Result;
 use napi_derive::napi;
 
+use crate::convert;
 use crate::error::snapshot_error;
 use crate::snapshot::external;
 
@@ -15,10 +16,7 @@ use crate::snapshot::external;
 /// answered as text, for the JS side to parse, as the WASM module does.
 #[napi(catch_unwind)]
 pub fn published_head(text: Either<String, Buffer>) -> Result<String> {
-    let bytes: &[u8] = match &text {
-        Either::A(text) => text.as_bytes(),
-        Either::B(buffer) => buffer,
-    };
+    let bytes = convert::bytes(&text);
     Head::from_json(bytes).map_err(snapshot_error)?;
     Ok(String::from_utf8_lossy(bytes).into_owned())
 }
@@ -31,10 +29,7 @@ pub fn snapshot_from_published(
     head: Either<String, Buffer>,
     chunks: Vec<Buffer>,
 ) -> Result<External<Snapshot>> {
-    let bytes: &[u8] = match &head {
-        Either::A(text) => text.as_bytes(),
-        Either::B(buffer) => buffer,
-    };
+    let bytes = convert::bytes(&head);
     let head = Head::from_json(bytes).map_err(snapshot_error)?;
     head.assemble(&chunks)
         .map(|snapshot| external(snapshot, head.size))

@@ -14,7 +14,7 @@ use napi::Result;
 use napi_derive::napi;
 use serde_json::Value;
 
-use crate::convert::Text;
+use crate::convert::{self, Text};
 use crate::error::{invalid_argument, snapshot_error};
 
 /// A parsed snapshot holds about five times its JSON's size (measured on the
@@ -43,10 +43,7 @@ pub fn snapshot_from_json(
     input: Either<String, Buffer>,
     prefix: Option<String>,
 ) -> Result<External<Snapshot>> {
-    let bytes: &[u8] = match &input {
-        Either::A(text) => text.as_bytes(),
-        Either::B(buffer) => buffer,
-    };
+    let bytes = convert::bytes(&input);
     Snapshot::from_json_with_prefix(bytes, prefix.as_deref())
         .map(|snapshot| external(snapshot, bytes.len()))
         .map_err(snapshot_error)

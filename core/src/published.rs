@@ -106,27 +106,38 @@ fn safe_name(name: &str) -> bool {
 /// with the same id.
 pub fn canonical_json(snapshot: &Snapshot) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 * 1024);
-    out.extend_from_slice(b"{\"flags\":{");
-    // Writing a key or a model cannot fail: every map has string keys.
-    for (n, flag) in snapshot.flags_sorted().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        let _ = serde_json::to_writer(&mut out, &flag.key);
-        out.push(b':');
-        let _ = serde_json::to_writer(&mut out, flag);
-    }
-    out.extend_from_slice(b"},\"segments\":{");
-    for (n, segment) in snapshot.segments_sorted().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        let _ = serde_json::to_writer(&mut out, &segment.key);
-        out.push(b':');
-        let _ = serde_json::to_writer(&mut out, segment);
-    }
-    out.extend_from_slice(b"}}");
+    out.extend_from_slice(b"{\"flags\":");
+    write_object(
+        &mut out,
+        snapshot.flags_sorted().map(|flag| (&flag.key, flag)),
+    );
+    out.extend_from_slice(b",\"segments\":");
+    write_object(
+        &mut out,
+        snapshot
+            .segments_sorted()
+            .map(|segment| (&segment.key, segment)),
+    );
+    out.push(b'}');
     out
+}
+
+/// Writes `{"key": item, ...}` in the order given.
+fn write_object<'a, T: serde::Serialize + 'a>(
+    out: &mut Vec<u8>,
+    items: impl Iterator<Item = (&'a String, &'a T)>,
+) {
+    out.push(b'{');
+    for (n, (key, item)) in items.enumerate() {
+        if n > 0 {
+            out.push(b',');
+        }
+        // Writing a key or a model cannot fail: every map has string keys.
+        let _ = serde_json::to_writer(&mut *out, key);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, item);
+    }
+    out.push(b'}');
 }
 
 /// Lays `snapshot` out for publishing at `published_at` (milliseconds since
