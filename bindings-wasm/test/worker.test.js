@@ -67,6 +67,72 @@ test('the example Worker answers in workerd as the native package does', { timeo
   assert.equal(requests.length, 1)
 })
 
+test('a Worker reads the published layout in workerd: the head polled, the chunks when it changed', { timeout: 120_000 }, async (t) => {
+  const zlib = require('node:zlib')
+  const files = new Map()
+  const requests = []
+  let version = 0
+  const publish = (snapshot) => {
+    const { head, chunks } = snapshot.publish()
+    native.Snapshot.publishedHead(head).chunks.forEach((chunk, i) => files.set(chunk.name, zlib.gzipSync(chunks[i])))
+    files.set('head.json', Buffer.from(head))
+    version++
+  }
+  const server = http.createServer((req, res) => {
+    const name = req.url.replace(/^\/flags\//, '')
+    requests.push(name)
+    const body = files.get(name)
+    const etag = `"${name === 'head.json' ? `h${version}` : 'chunk'}"`
+    if (!body) return res.writeHead(404).end()
+    if (req.headers['if-none-match'] === etag) return res.writeHead(304, { etag }).end()
+    res.writeHead(200, { etag }).end(body)
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => server.close())
+  const worker = `import { FlagClient } from 'flagcore-wasm'
+let flags
+export default {
+  async fetch (request, env) {
+    flags ??= new FlagClient({ source: { published: { url: env.FLAGS_URL } }, ttlSeconds: 0 })
+    const user = { kind: 'user', key: new URL(request.url).searchParams.get('user') }
+    return Response.json({ theme: await flags.stringVariationDetail('checkout-theme', user, 'classic'), id: flags.status().snapshotId })
+  }
+}`
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    modules: [
+      { type: 'ESModule', path: 'worker.mjs', contents: worker },
+      module('flagcore-wasm', path.join(root, 'edge.mjs')),
+      module('dist/web/flagcore.js', path.join(root, 'dist', 'web', 'flagcore.js')),
+      module('dist/web/flagcore_bg.wasm', path.join(root, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
+      module('dist/api.mjs', path.join(root, 'dist', 'api.mjs'))
+    ],
+    compatibilityDate: '2026-04-01',
+    bindings: { FLAGS_URL: `http://127.0.0.1:${server.address().port}/flags/` }
+  })
+  t.after(() => mf.dispose())
+
+  const first = native.Snapshot.fromJson(snapshotText)
+  publish(first)
+  const ask = async (key) => (await mf.dispatchFetch(`http://127.0.0.1/?user=${key}`)).json()
+  for (let i = 0; i < 50; i++) {
+    const key = `user-${i * 7919}`
+    assert.deepEqual(await ask(key), { theme: { ...first.stringVariationDetail('checkout-theme', { kind: 'user', key }, 'classic') }, id: first.id })
+  }
+  // Unchanged: each request reads the head alone.
+  assert.deepEqual(requests.filter((name) => name !== 'head.json'), [`snapshots/${first.id}/0.json.gz`])
+
+  // A new snapshot: the Worker reads it once the head names it.
+  const document = JSON.parse(snapshotText)
+  document.flags['checkout-theme'].on = false
+  const second = native.Snapshot.fromJson(JSON.stringify(document))
+  publish(second)
+  const answer = await ask('user-1')
+  assert.equal(answer.id, second.id)
+  assert.equal(answer.theme.reason.kind, 'OFF')
+})
+
 test('the README shows the Worker as it is', () => {
   const readme = fs.readFileSync(path.join(root, '..', 'README.md'), 'utf8')
   const worker = fs.readFileSync(path.join(examples, 'worker', 'worker.mjs'), 'utf8')
