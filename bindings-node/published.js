@@ -185,7 +185,11 @@ function publishedStore (options) {
 async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEFAULT_RETENTION_SECONDS, Snapshot } = {}) {
   const store = dynamoDbStore(to)
   const previous = await store.currentHead()
-  const previousHead = previous === null ? null : Snapshot.publishedHead(previous)
+  // A head that does not read (a broken write) is replaced like any other.
+  let previousHead = null
+  try {
+    previousHead = previous === null ? null : Snapshot.publishedHead(previous)
+  } catch {}
   if (previousHead && previousHead.id === snapshot.id) return { id: snapshot.id, unchanged: true, chunks: 0, bytes: 0 }
   const laidOut = snapshot.publish({ now })
   const head = Snapshot.publishedHead(laidOut.head)

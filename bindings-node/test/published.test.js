@@ -161,6 +161,11 @@ test('the published layout in DynamoDB: published, polled, and every fault', asy
     assert.deepEqual({ ...published, bytes: published.bytes > 0 }, { id: first.id, unchanged: false, chunks: 1, bytes: true })
     const again = await publish(snapshotOf({ banner: 'first' }), to)
     assert.deepEqual(again, { id: first.id, unchanged: true, chunks: 0, bytes: 0 })
+    // A head that does not read (a broken write) is replaced, not a dead end.
+    const head = await db.send(new GetItemCommand({ TableName: 'flags', Key: { namespace: { S: 'prod:flagcore' }, key: { S: 'head.json' } } }))
+    await db.send(new PutItemCommand({ TableName: 'flags', Item: { ...head.Item, head: { S: 'not a head' } } }))
+    assert.equal((await publish(snapshotOf({ banner: 'first' }), to)).unchanged, false)
+    assert.equal((await publish(snapshotOf({ banner: 'first' }), to)).unchanged, true)
   })
 
   const client = new FlagClient({ source: { published: { table: 'flags', prefix: 'prod', client: counting } }, ttlSeconds: 0, logger: quiet })

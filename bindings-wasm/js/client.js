@@ -62,7 +62,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
 
     /**
      * @param {object} options
-     * @param {object} [options.source] `{ file }`, `{ url, headers, timeoutMs }` or `{ dynamodb: { table, prefix, client } }`
+     * @param {object} [options.source] `{ file }`, `{ url, headers, timeoutMs }`, `{ dynamodb: { table, prefix, client } }`, or flagcore's published layout: `{ published: { url } }`, `{ published: { table, prefix, client } }` or `{ published: { dir } }`
      * @param {number} [options.ttlSeconds=15] how long a snapshot is used before a call refreshes it (5 for a published source); 0 refreshes on every call, a negative value never
      * @param {boolean} [options.offline=false] answer every flag with its default, and touch no source
      * @param {object} [options.logger=console] where refresh failures are reported (`warn`)

@@ -65,8 +65,13 @@ pub(crate) fn publish(
         )));
     }
     let Destination::Directory(dir) = destination;
-    let previous = read_head(dir)?;
-    if previous.as_ref().map(|head| head.id.as_str()) == Some(snapshot.id()) {
+    let previous = read_head_bytes(dir)?;
+    // A head that does not read (a broken upload) is replaced like any other.
+    let previous_id = previous
+        .as_deref()
+        .and_then(|bytes| Head::from_json(bytes).ok())
+        .map(|head| head.id);
+    if previous_id.as_deref() == Some(snapshot.id()) {
         return Ok(Report {
             id: snapshot.id().to_owned(),
             unchanged: true,
@@ -87,7 +92,7 @@ pub(crate) fn publish(
         write_whole(&dir.join(&info.name), &compressed)?;
     }
     // Then the head, unless another publisher replaced it meanwhile.
-    if read_head(dir)?.map(|head| head.id) != previous.map(|head| head.id) {
+    if read_head_bytes(dir)? != previous {
         return Err(Failure(format!(
             "{} changed while publishing: another publisher wrote it; its snapshot stays",
             dir.join(HEAD_NAME).display()
@@ -102,12 +107,10 @@ pub(crate) fn publish(
     })
 }
 
-fn read_head(dir: &Path) -> Result<Option<Head>, Failure> {
+fn read_head_bytes(dir: &Path) -> Result<Option<Vec<u8>>, Failure> {
     let path = dir.join(HEAD_NAME);
     match fs::read(&path) {
-        Ok(bytes) => Head::from_json(&bytes)
-            .map(Some)
-            .map_err(|e| Failure(format!("{}: {e}", path.display()))),
+        Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Failure(format!("cannot read {}: {e}", path.display()))),
     }
