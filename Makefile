@@ -162,7 +162,7 @@ python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/w
 	$(PYTHON) -m maturin build --quiet -m $(PY_DIR)/Cargo.toml --out $(WHEELS) $(MATURIN_FLAGS)
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/flagcore-*.whl
 
-test-python: python setup-node $(BENCH_SNAPSHOT) ## the Python package's tests (pytest; dynalite from the Node package's dev dependencies)
+test-python: python setup-node node wasm $(BENCH_SNAPSHOT) ## the Python package's tests (pytest; dynalite from the Node package's dev dependencies, and its publisher for the published layout)
 	cd $(PY_DIR) && ../$(PYTHON) -m pytest tests -q -s -p no:cacheprovider
 
 test-chain: node wasm python ## the call chain of make demo, with its checks: one answer per chain, the shares, the change within the time to live

@@ -217,3 +217,35 @@ def test_published_source_needs_one_place() -> None:
         PublishedSource()
     with pytest.raises(TypeError):
         PublishedSource("https://cdn.example/flags/", table="flags")
+
+
+def test_python_reads_what_the_node_publisher_wrote(dynalite: Dynalite) -> None:
+    """The layout's items as the Node package's publish() writes them to
+    DynamoDB, read by Python: one writer, read the same in either language."""
+    import os
+    import shutil
+    import subprocess
+
+    from conftest import ROOT
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    db = dynalite.client()
+    create_table(db, "from_node")
+    document = {"flags": {"banner": {"key": "banner", "on": True, "variations": ["from node"], "fallthrough": {"variation": 0}}}, "segments": {}}
+    script = (
+        "const { Snapshot, publish } = require(process.argv[1]);"
+        "const { DynamoDBClient } = require('@aws-sdk/client-dynamodb');"
+        "const client = new DynamoDBClient({ endpoint: process.argv[2], region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });"
+        "publish(Snapshot.fromJson(process.argv[3]), { table: 'from_node', prefix: 'prod', client })"
+        ".then((result) => console.log(JSON.stringify(result)), (error) => { console.error(error); process.exit(1) })"
+    )
+    package = str(ROOT / "bindings-node")
+    env = {**os.environ, "NODE_PATH": str(ROOT / "bindings-node" / "node_modules")}
+    result = subprocess.run([node, "-e", script, package, dynalite.endpoint, json.dumps(document)], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    published = json.loads(result.stdout)
+    client = FlagClient(published={"table": "from_node", "prefix": "prod", "client": db}, logger=Quiet())
+    assert client.variation("banner", USER, "default") == "from node"
+    assert client.status()["snapshot_id"] == published["id"] == Snapshot.from_json(json.dumps(document)).id
