@@ -20,7 +20,7 @@ const GET_BATCH = 100
 const WRITE_BATCH = 25
 // How often unprocessed keys are asked for again before a read fails.
 const BATCH_RETRIES = 8
-/** How long a replaced generation stays readable for pinned readers, by default. */
+/** How long a replaced generation stays readable after it was replaced, by default: readers in the middle of reading it finish. */
 const DEFAULT_RETENTION_SECONDS = 24 * 60 * 60
 
 /** The layout in a directory (`flagcore publish --to DIR`). */
@@ -178,7 +178,7 @@ function publishedStore (options) {
  * publishers never interleave; nothing when the head already names the
  * snapshot's content id. The replaced generation's chunks then expire after
  * `retentionSeconds` (through the table's TTL attribute `ttl`), so that
- * functions pinned to it by a decision token can still read it meanwhile.
+ * readers in the middle of reading it can finish.
  * Answers `{ id, unchanged, chunks, bytes }`. (`flagcore publish --to DIR`
  * writes the same layout as files.)
  */

@@ -47,9 +47,8 @@ each under a temporary name first, so a reader never sees a head whose chunks ar
 refuses to write the head when another publisher replaced it meanwhile. When head.json already
 names the snapshot's content id, it writes nothing. It prints the snapshot id on stdout.
 
-Earlier generations stay, so that functions holding a decision token of an earlier snapshot
-can still read it; expire them with the origin's own rules (an S3 lifecycle rule on
-snapshots/).";
+Earlier generations stay, so that readers in the middle of reading one can finish; expire
+them with the origin's own rules (an S3 lifecycle rule on snapshots/).";
 
 #[derive(Args)]
 struct PublishArgs {

@@ -389,7 +389,7 @@ fn publish_writes_chunks_then_a_head_and_nothing_when_unchanged() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("UNKNOWN_SEGMENT"));
     assert_eq!(read_published(&dir).id(), id);
 
-    // --force publishes it; the earlier generation stays for pinned readers.
+    // --force publishes it; the earlier generation stays.
     let forced = flagcore(&[
         "publish",
         &example("broken-snapshot.json"),
