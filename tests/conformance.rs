@@ -369,7 +369,8 @@ fn read_vectors(text: &str, tally: &mut Tally) -> Vec<Value> {
 fn run_published_vector(vector: &Value) -> Result<(), String> {
     let input = serde_json::to_vec(&vector["input"]).map_err(|e| e.to_string())?;
     let snapshot = Snapshot::from_json(&input).map_err(|e| format!("input refused: {e}"))?;
-    let published = flagcore::published::publish(&snapshot, 1_700_000_000_000);
+    let published = flagcore::published::publish(&snapshot, 1_700_000_000_000)
+        .map_err(|e| format!("not published: {e}"))?;
     let change = &vector["change"];
     let mut chunks = published.chunks;
     let mut head = published.head.to_value();

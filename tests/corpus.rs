@@ -119,7 +119,8 @@ fn answers_every_case(label: &str, read: impl Fn(&str, Snapshot) -> Snapshot) {
 #[test]
 fn every_snapshot_published_and_read_back_answers_alike() {
     answers_every_case("published and read back", |id, original| {
-        let published = flagcore::published::publish(&original, 0);
+        let published =
+            flagcore::published::publish(&original, 0).unwrap_or_else(|e| panic!("{id}: {e}"));
         let back = published
             .head
             .assemble(&published.chunks)

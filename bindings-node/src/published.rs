@@ -47,10 +47,10 @@ pub struct Layout {
 
 /// Lays a snapshot out for publishing at `now_ms` (see `flagcore::published::publish`).
 #[napi(catch_unwind)]
-pub fn snapshot_publish(snapshot: &External<Snapshot>, now_ms: f64) -> Layout {
-    let laid_out = published::publish(snapshot, now_ms as i64);
-    Layout {
+pub fn snapshot_publish(snapshot: &External<Snapshot>, now_ms: f64) -> Result<Layout> {
+    let laid_out = published::publish(snapshot, now_ms as i64).map_err(snapshot_error)?;
+    Ok(Layout {
         head: laid_out.head.to_json(),
         chunks: laid_out.chunks.into_iter().map(Buffer::from).collect(),
-    }
+    })
 }

@@ -36,7 +36,9 @@ pub(crate) fn layout<'py>(
     snapshot: &Core,
     now_ms: i64,
 ) -> PyResult<(String, Bound<'py, PyList>)> {
-    let laid_out = py.detach(|| published::publish(snapshot, now_ms));
+    let laid_out = py
+        .detach(|| published::publish(snapshot, now_ms))
+        .map_err(|error| snapshot_error(py, &error))?;
     let chunks = PyList::empty(py);
     for chunk in &laid_out.chunks {
         chunks.append(PyBytes::new(py, chunk))?;

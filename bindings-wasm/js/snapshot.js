@@ -206,7 +206,7 @@ function createSnapshots (native, contexts) {
       // The edge reads the layout and never writes it: the WASM module leaves
       // the writer out, for its size budget.
       if (typeof native.snapshotPublish !== 'function') throw new Error('publishing needs the native engine (the flagcore package on Linux x64 or arm64)')
-      return native.snapshotPublish(this.#native, Number(now))
+      return callNative(() => native.snapshotPublish(this.#native, Number(now)))
     }
 
     /** The content id: the same flags give the same id from any source. */

@@ -82,7 +82,7 @@ pub(crate) fn publish(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let laid_out = published::publish(snapshot, now);
+    let laid_out = published::publish(snapshot, now).map_err(|e| Failure(e.to_string()))?;
     // The chunks first, each whole before it has its name: a reader never
     // finds a head whose chunks are not all there.
     let mut bytes = 0;

@@ -142,10 +142,11 @@ fn write_object<'a, T: serde::Serialize + 'a>(
 
 /// Lays `snapshot` out for publishing at `published_at` (milliseconds since
 /// the epoch): its text cut into chunks of at most [`CHUNK_BYTES`], and the
-/// head that names them.
-pub fn publish(snapshot: &Snapshot, published_at: i64) -> Published {
+/// head that names them. Refused (`PUBLISHED_HEAD_INVALID`) for a snapshot
+/// of more than [`MAX_CHUNKS`] chunks, whose head no reader would take.
+pub fn publish(snapshot: &Snapshot, published_at: i64) -> Result<Published, SnapshotError> {
     let text = canonical_json(snapshot);
-    let chunks: Vec<Vec<u8>> = text.chunks(CHUNK_BYTES).map(<[u8]>::to_vec).collect();
+    let chunks = cut(&text, CHUNK_BYTES, MAX_CHUNKS)?;
     let head = Head {
         format: FORMAT.to_owned(),
         id: snapshot.id().to_owned(),
@@ -162,7 +163,18 @@ pub fn publish(snapshot: &Snapshot, published_at: i64) -> Published {
             })
             .collect(),
     };
-    Published { head, chunks }
+    Ok(Published { head, chunks })
+}
+
+/// `text` in chunks of at most `chunk_bytes`, or refused past `max_chunks`.
+fn cut(text: &[u8], chunk_bytes: usize, max_chunks: usize) -> Result<Vec<Vec<u8>>, SnapshotError> {
+    if text.len().div_ceil(chunk_bytes) > max_chunks {
+        return Err(invalid(
+            "$.chunks".into(),
+            "the snapshot is too large to publish: a head names at most 1,024 chunks of 320 KB",
+        ));
+    }
+    Ok(text.chunks(chunk_bytes).map(<[u8]>::to_vec).collect())
 }
 
 impl Head {
@@ -402,7 +414,7 @@ mod tests {
     #[test]
     fn a_published_snapshot_reads_back_as_itself() {
         let original = example();
-        let published = publish(&original, 1_700_000_000_000);
+        let published = publish(&original, 1_700_000_000_000).unwrap();
         assert_eq!(published.head.id, original.id());
         assert_eq!(published.chunks.len(), 1);
         let head = Head::from_json(published.head.to_json().as_bytes()).unwrap();
@@ -418,7 +430,7 @@ mod tests {
     #[test]
     fn a_flag_larger_than_a_chunk_spans_several() {
         let big = big_flag();
-        let published = publish(&big, 0);
+        let published = publish(&big, 0).unwrap();
         let text = canonical_json(&big);
         assert!(text.len() > 2_000_000);
         assert_eq!(published.chunks.len(), text.len().div_ceil(CHUNK_BYTES));
@@ -430,7 +442,7 @@ mod tests {
     #[test]
     fn missing_or_changed_chunks_load_nothing() {
         let big = big_flag();
-        let Published { head, chunks } = publish(&big, 0);
+        let Published { head, chunks } = publish(&big, 0).unwrap();
         let code = |result: Result<Snapshot, SnapshotError>| {
             let error = result.err().unwrap();
             (error.code().as_str(), error.path().to_owned())
@@ -458,8 +470,22 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_of_too_many_chunks_is_not_published() {
+        assert_eq!(
+            cut(b"abcdefg", 3, 3).unwrap(),
+            [b"abc".to_vec(), b"def".to_vec(), b"g".to_vec()]
+        );
+        assert_eq!(cut(b"abcdefghi", 3, 3).unwrap().len(), 3);
+        let refused = cut(b"abcdefghij", 3, 3).unwrap_err();
+        assert_eq!(
+            (refused.code().as_str(), refused.path()),
+            ("PUBLISHED_HEAD_INVALID", "$.chunks")
+        );
+    }
+
+    #[test]
     fn heads_that_do_not_add_up_are_refused() {
-        let head = publish(&example(), 5).head;
+        let head = publish(&example(), 5).unwrap().head;
         let refused = |change: &dyn Fn(&mut serde_json::Value)| {
             let mut value = head.to_value();
             change(&mut value);
