@@ -311,9 +311,10 @@ QEMU := qemu-aarch64-static -L $(abspath $(ARM64_SYSROOT))
 ARM64_BIN := $(abspath $(ARM64_SYSROOT))/usr/bin
 INSTALLED := target/installed
 INSTALLED_NODE_TESTS := test/installed.test.js test/corpus.test.js test/vectors.test.js test/token-vectors.test.js \
-  test/context-vectors.test.js test/openfeature-vectors.test.js test/metrics-vectors.test.js
+  test/context-vectors.test.js test/openfeature-vectors.test.js test/metrics-vectors.test.js test/published-vectors.test.js
 INSTALLED_PY_TESTS := tests/test_dist.py tests/test_corpus.py tests/test_vectors.py tests/test_token_vectors.py \
-  tests/test_context_vectors.py tests/test_openfeature_vectors.py tests/test_refresh_vectors.py tests/test_metrics_vectors.py
+  tests/test_context_vectors.py tests/test_openfeature_vectors.py tests/test_refresh_vectors.py tests/test_metrics_vectors.py \
+  tests/test_published_vectors.py
 VENV_SITE := $(abspath $(VENV))/lib/python3.11/site-packages
 
 $(ARM64_ROOT)/.installed:
