@@ -99,26 +99,8 @@ fn main() -> ExitCode {
     }
 
     let reasons_seen = reasons_seen(&files);
-    let mut snapshot_tally = Tally::default();
-    for name in strings(&index["snapshots"]) {
-        let path = vectors.join(name);
-        match fs::read_to_string(&path) {
-            Ok(text) => run_snapshot_vectors(&text, &mut snapshot_tally),
-            Err(e) => snapshot_tally
-                .failed
-                .push(format!("{}: {e}", path.display())),
-        }
-    }
-    let mut published_tally = Tally::default();
-    for name in strings(&index["published"]) {
-        let path = vectors.join(name);
-        match fs::read_to_string(&path) {
-            Ok(text) => run_published_vectors(&text, &mut published_tally),
-            Err(e) => published_tally
-                .failed
-                .push(format!("{}: {e}", path.display())),
-        }
-    }
+    let snapshot_tally = run_files(&index["snapshots"], &vectors, run_snapshot_vectors);
+    let published_tally = run_files(&index["published"], &vectors, run_published_vectors);
     tallies.insert("vectors/published".to_owned(), published_tally);
     let codes_seen = codes_seen(&index, &vectors);
     tallies.insert("vectors/snapshots".to_owned(), snapshot_tally);
@@ -343,6 +325,20 @@ fn same(a: &Value, b: &Value) -> bool {
         }
         _ => a == b,
     }
+}
+
+/// Runs `run` on the text of each file `names` lists (paths under
+/// `vectors`); a file that cannot be read is a failure.
+fn run_files(names: &Value, vectors: &Path, run: fn(&str, &mut Tally)) -> Tally {
+    let mut tally = Tally::default();
+    for name in strings(names) {
+        let path = vectors.join(name);
+        match fs::read_to_string(&path) {
+            Ok(text) => run(&text, &mut tally),
+            Err(e) => tally.failed.push(format!("{}: {e}", path.display())),
+        }
+    }
+    tally
 }
 
 /// Publishes each vector's snapshot, makes the vector's change to the head
