@@ -70,14 +70,11 @@ function dynamoDbStore ({ table, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS 
   )
   async function readHead (consistent) {
     const { GetItemCommand } = sdk()
-    const answer = await send(new GetItemCommand({ TableName: table, Key: key(HEAD), ConsistentRead: consistent, ReturnConsumedCapacity: 'TOTAL' }))
-    store.consumed += (answer.ConsumedCapacity && answer.ConsumedCapacity.CapacityUnits) || 0
+    const answer = await send(new GetItemCommand({ TableName: table, Key: key(HEAD), ConsistentRead: consistent }))
     const text = answer.Item && answer.Item.head && answer.Item.head.S
     return typeof text === 'string' ? text : null
   }
-  const store = {
-    /** Read (and write) capacity units the table reported, for the README's cost figures. */
-    consumed: 0,
+  return {
     describe: () => `dynamodb ${table} (${namespace})`,
     async head (tag) {
       const text = await readHead(false)
@@ -93,10 +90,8 @@ function dynamoDbStore ({ table, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS 
           if (attempt > BATCH_RETRIES) throw new Error(`dynamodb ${table}: ${keys.length} chunks still unprocessed after ${BATCH_RETRIES} retries`)
           if (attempt > 0) await sleep(Math.min(1000, 25 * 2 ** attempt))
           const answer = await send(new BatchGetItemCommand({
-            RequestItems: { [table]: { Keys: keys, ConsistentRead: false } },
-            ReturnConsumedCapacity: 'TOTAL'
+            RequestItems: { [table]: { Keys: keys, ConsistentRead: false } }
           }))
-          for (const used of answer.ConsumedCapacity || []) store.consumed += used.CapacityUnits || 0
           for (const item of (answer.Responses && answer.Responses[table]) || []) {
             if (item.data && item.data.B) found.set(item.key.S, item.data.B)
           }
@@ -152,7 +147,6 @@ function dynamoDbStore ({ table, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS 
       }
     }
   }
-  return store
 }
 
 /** Another publisher wrote the head between this one's read and write. */

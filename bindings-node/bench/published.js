@@ -7,9 +7,10 @@
 // a free port, and stopped by its process id.
 
 const fs = require('node:fs')
-const { DynamoDBClient, QueryCommand, BatchWriteItemCommand } = require('@aws-sdk/client-dynamodb')
+const { DynamoDBClient, BatchWriteItemCommand } = require('@aws-sdk/client-dynamodb')
 const { Snapshot, FlagClient, publish } = require('..')
 const { dynamoDbStore } = require('../published.js')
+const sources = require('../sources.js')
 const { startDynalite, stop, createTable } = require('../test/dynalite.js')
 
 // DynamoDB on demand, us-east-1: $0.125 per million read request units.
@@ -42,27 +43,19 @@ function relayItems (document) {
   return items
 }
 
-// The Relay layout's refresh, as the { dynamodb } source reads it: strongly
-// consistent Queries of every page of each namespace.
-async function relayReadUnits (db) {
-  let units = 0
-  for (const namespace of ['$inited', 'features', 'segments']) {
-    let ExclusiveStartKey
-    do {
-      const page = await db.send(new QueryCommand({
-        TableName: 'relay',
-        KeyConditionExpression: '#n = :n',
-        ExpressionAttributeNames: { '#n': 'namespace' },
-        ExpressionAttributeValues: { ':n': { S: namespace } },
-        ConsistentRead: true,
-        ReturnConsumedCapacity: 'TOTAL',
-        ExclusiveStartKey
-      }))
-      units += page.ConsumedCapacity.CapacityUnits
-      ExclusiveStartKey = page.LastEvaluatedKey
-    } while (ExclusiveStartKey)
+// A client that asks DynamoDB what each request consumed, and adds it up:
+// the sources' own requests, counted as the table bills them.
+function counting (db) {
+  const client = {
+    units: 0,
+    async send (command, options) {
+      command.input.ReturnConsumedCapacity = 'TOTAL'
+      const answer = await db.send(command, options)
+      for (const used of [].concat(answer.ConsumedCapacity || [])) client.units += used.CapacityUnits || 0
+      return answer
+    }
   }
-  return units
+  return client
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]
@@ -89,15 +82,18 @@ async function main () {
     const snapshot = Snapshot.fromJson(text)
     const published = await publish(snapshot, { table: 'flags', client: db })
 
-    // Read units of one refresh.
-    const relayUnits = await relayReadUnits(db)
-    const store = dynamoDbStore({ table: 'flags', client: db })
-    await store.head(null)
-    const headUnits = store.consumed
-    store.consumed = 0
+    // Read units of one refresh, by each source's own requests: the Relay
+    // table's strongly consistent Queries of every page; the published head
+    // alone; the head and every chunk.
+    const relayCounter = counting(db)
+    await sources.dynamodb({ table: 'relay', client: relayCounter }, Snapshot).load(null)
+    const relayUnits = relayCounter.units
+    const headCounter = counting(db)
+    const store = dynamoDbStore({ table: 'flags', client: headCounter })
     const head = Snapshot.publishedHead((await store.head(null)).text)
+    const headUnits = headCounter.units
     await store.chunks(head.chunks.map((chunk) => chunk.name))
-    const changedUnits = store.consumed
+    const changedUnits = headCounter.units
 
     // Refresh times: each client holds the snapshot, and refreshes on every call.
     const relay = new FlagClient({ source: { dynamodb: { table: 'relay', client: db } }, ttlSeconds: 0, logger: { warn () {} } })
