@@ -34,8 +34,8 @@ impl Text {
     }
 }
 
-/// Reads `value` into `buffer`'s spare capacity, answering how many bytes
-/// were written (at most the capacity less one, for the terminating NUL).
+/// Reads `value` into `buffer`'s capacity and sets its length to the bytes
+/// written (at most the capacity less one, for the terminating NUL).
 ///
 /// # Safety
 /// `env` and `value` must be valid for this call, as napi-rs hands them over.

@@ -318,7 +318,7 @@ function createSnapshots (native, contexts) {
         if (this.#working.length >= WORKING_SET) return this.#evaluateOne(index, prepared, type)
         slot = this.#working.length
         this.#slots.set(code, slot)
-        this.#working = [...this.#working, code]
+        this.#working.push(code)
       }
       let answers = prepared.answersFrom(this)
       if (answers === null || slot >= answers.length) {
