@@ -162,18 +162,16 @@ pub fn is_shareable(value: &Value) -> bool {
     !matches!(value, Value::Array(_) | Value::Object(_))
 }
 
-/// The bytes of a `str`, `bytes` or `bytearray`.
-/// (A copy: for inputs that are read once, as a head and its chunks are.)
-pub fn bytes_of(data: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<u8>> {
+/// The bytes of a `str`, `bytes` or `bytearray` (those of `bytes` borrowed);
+/// a `TypeError` with `refusal` for anything else.
+pub fn bytes_of<'a>(data: &'a Bound<'_, PyAny>, refusal: &str) -> PyResult<Cow<'a, [u8]>> {
     if let Ok(bytes) = data.cast::<PyBytes>() {
-        Ok(bytes.as_bytes().to_vec())
+        Ok(Cow::Borrowed(bytes.as_bytes()))
     } else if let Ok(text) = data.cast::<PyString>() {
-        Ok(text.to_cow()?.into_owned().into_bytes())
+        Ok(Cow::Owned(text.to_cow()?.into_owned().into_bytes()))
     } else if let Ok(array) = data.cast::<PyByteArray>() {
-        Ok(array.to_vec())
+        Ok(Cow::Owned(array.to_vec()))
     } else {
-        Err(PyTypeError::new_err(format!(
-            "{what} is str, bytes or bytearray"
-        )))
+        Err(PyTypeError::new_err(refusal.to_owned()))
     }
 }

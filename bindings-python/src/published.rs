@@ -12,7 +12,11 @@ use crate::error::snapshot_error;
 
 /// A head, checked (raises `SnapshotError`).
 pub(crate) fn head(py: Python<'_>, text: &Bound<'_, PyAny>) -> PyResult<Head> {
-    Head::from_json(&convert::bytes_of(text, "a head")?).map_err(|error| snapshot_error(py, &error))
+    Head::from_json(&convert::bytes_of(
+        text,
+        "a head is str, bytes or bytearray",
+    )?)
+    .map_err(|error| snapshot_error(py, &error))
 }
 
 /// The snapshot a head names, from its chunks' plain bytes in order.
@@ -24,7 +28,9 @@ pub(crate) fn assemble(
     let head = head(py, head_text)?;
     let chunks: Vec<Vec<u8>> = chunks
         .try_iter()?
-        .map(|chunk| convert::bytes_of(&chunk?, "a chunk"))
+        .map(|chunk| {
+            Ok(convert::bytes_of(&chunk?, "a chunk is str, bytes or bytearray")?.into_owned())
+        })
         .collect::<PyResult<_>>()?;
     py.detach(|| head.assemble(&chunks))
         .map_err(|error| snapshot_error(py, &error))

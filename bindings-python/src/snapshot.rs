@@ -10,7 +10,7 @@ use flagcore::{
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
 use crate::context::{wall_clock_ms, with_context};
 use crate::convert;
@@ -177,22 +177,9 @@ impl Snapshot {
     #[staticmethod]
     #[pyo3(signature = (data, prefix=None))]
     fn from_json(py: Python<'_>, data: &Bound<'_, PyAny>, prefix: Option<&str>) -> PyResult<Self> {
-        let owned: Vec<u8>;
-        let bytes: &[u8] = if let Ok(bytes) = data.cast::<PyBytes>() {
-            bytes.as_bytes()
-        } else if let Ok(text) = data.cast::<PyString>() {
-            owned = text.to_cow()?.into_owned().into_bytes();
-            &owned
-        } else if let Ok(array) = data.cast::<PyByteArray>() {
-            owned = array.to_vec();
-            &owned
-        } else {
-            return Err(PyTypeError::new_err(
-                "Snapshot.from_json takes str, bytes or bytearray",
-            ));
-        };
+        let bytes = convert::bytes_of(data, "Snapshot.from_json takes str, bytes or bytearray")?;
         // Parsing a large snapshot takes milliseconds: let other threads run.
-        let parsed = py.detach(|| Core::from_json_with_prefix(bytes, prefix));
+        let parsed = py.detach(|| Core::from_json_with_prefix(&bytes, prefix));
         parsed
             .map_err(|error| snapshot_error(py, &error))
             .and_then(|core| Snapshot::new(py, core))
