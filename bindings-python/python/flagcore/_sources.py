@@ -25,6 +25,16 @@ if TYPE_CHECKING:
         def describe(self) -> str: ...
 
 
+def _dynamodb_client(timeout: float) -> Any:
+    """A boto3 DynamoDB client from the environment, with ``timeout`` seconds
+    to connect and to read and one retry."""
+    import boto3  # type: ignore[import-untyped,unused-ignore]  # the Lambda runtime ships it
+    from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
+
+    config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 2})
+    return boto3.client("dynamodb", config=config)
+
+
 class FileSource:
     """A JSON file, re-read when its modification time or size changed."""
 
@@ -140,11 +150,7 @@ class DynamoDBSource:
 
     def load(self, current: Snapshot | None) -> Snapshot:
         if self.client is None:
-            import boto3  # type: ignore[import-untyped,unused-ignore]  # the Lambda runtime ships it
-            from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
-
-            config = Config(connect_timeout=self.timeout, read_timeout=self.timeout, retries={"max_attempts": 2})
-            self.client = boto3.client("dynamodb", config=config)
+            self.client = _dynamodb_client(self.timeout)
         items: list[Any] = []
         # The $inited marker first: the Relay Proxy writes it after everything
         # else, so items read after it are a whole data set, and a table being
@@ -323,11 +329,7 @@ class _DynamoDBStore:
 
     def _client(self) -> Any:
         if self.client is None:
-            import boto3  # type: ignore[import-untyped,unused-ignore]  # the Lambda runtime ships it
-            from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
-
-            config = Config(connect_timeout=self.timeout, read_timeout=self.timeout, retries={"max_attempts": 2})
-            self.client = boto3.client("dynamodb", config=config)
+            self.client = _dynamodb_client(self.timeout)
         return self.client
 
     def _key(self, name: str) -> dict[str, Any]:
