@@ -10,7 +10,7 @@ const fs = require('node:fs/promises')
 const path = require('node:path')
 const zlib = require('node:zlib')
 const { promisify } = require('node:util')
-const { withTimeout, DEFAULT_TIMEOUT_MS } = require('./sources.js')
+const { dynamoDb, DEFAULT_TIMEOUT_MS } = require('./sources.js')
 
 const gzip = promisify(zlib.gzip)
 
@@ -53,21 +53,8 @@ function directoryStore (dir) {
 function dynamoDbStore ({ table, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS }) {
   if (!table) throw new TypeError('the published layout in DynamoDB needs { table }')
   const namespace = prefix ? `${prefix}:flagcore` : 'flagcore'
-  let aws
-  let dynamodb = client
-  function sdk () {
-    if (!aws) {
-      aws = require('@aws-sdk/client-dynamodb')
-      if (!dynamodb) dynamodb = new aws.DynamoDBClient({})
-    }
-    return aws
-  }
+  const { sdk, send } = dynamoDb(client, table, timeoutMs)
   const key = (name) => ({ namespace: { S: namespace }, key: { S: name } })
-  const send = (command) => withTimeout(
-    (signal) => dynamodb.send(command, { abortSignal: signal }),
-    timeoutMs,
-    `dynamodb ${table}: no answer within ${timeoutMs} ms`
-  )
   async function readHead (consistent) {
     const { GetItemCommand } = sdk()
     const answer = await send(new GetItemCommand({ TableName: table, Key: key(HEAD), ConsistentRead: consistent }))

@@ -30,35 +30,22 @@ function fileSource (path, Snapshot) {
  * them again. Each request is abandoned after `timeoutMs`.
  */
 function dynamoDbSource ({ table, prefix, client, consistentRead = true, timeoutMs = DEFAULT_TIMEOUT_MS }, Snapshot) {
-  let dynamodb = client
-  let QueryCommand
+  const { sdk, send } = dynamoDb(client, table, timeoutMs)
   let lastItems = null
-  function sdk () {
-    if (!QueryCommand) {
-      // The Lambda Node runtime ships the AWS SDK; load it only when used.
-      const aws = require('@aws-sdk/client-dynamodb')
-      QueryCommand = aws.QueryCommand
-      if (!dynamodb) dynamodb = new aws.DynamoDBClient({})
-    }
-  }
   const namespace = (kind) => (prefix ? `${prefix}:${kind}` : kind)
   async function query (name) {
     const items = []
     let ExclusiveStartKey
+    const { QueryCommand } = sdk()
     do {
-      const command = new QueryCommand({
+      const page = await send(new QueryCommand({
         TableName: table,
         KeyConditionExpression: '#namespace = :namespace',
         ExpressionAttributeNames: { '#namespace': 'namespace' },
         ExpressionAttributeValues: { ':namespace': { S: name } },
         ConsistentRead: consistentRead,
         ExclusiveStartKey
-      })
-      const page = await withTimeout(
-        (signal) => dynamodb.send(command, { abortSignal: signal }),
-        timeoutMs,
-        `dynamodb ${table}: no answer within ${timeoutMs} ms`
-      )
+      }))
       items.push(...(page.Items || []))
       ExclusiveStartKey = page.LastEvaluatedKey
     } while (ExclusiveStartKey)
@@ -67,7 +54,6 @@ function dynamoDbSource ({ table, prefix, client, consistentRead = true, timeout
   return {
     describe: () => `dynamodb ${table}${prefix ? ` (prefix ${prefix})` : ''}`,
     async load (current) {
-      sdk()
       // The $inited marker first: the Relay Proxy writes it after everything
       // else, so items read after it are a whole data set, and a table being
       // written anew (no marker yet) cannot pass for one.
@@ -83,6 +69,33 @@ function dynamoDbSource ({ table, prefix, client, consistentRead = true, timeout
 }
 
 const DEFAULT_TIMEOUT_MS = 5000
+
+/**
+ * DynamoDB for a source or store of `table`: `sdk()`, the AWS SDK's module,
+ * loaded on first use (the Lambda Node runtime ships it), which also makes a
+ * client from the environment when none was given; and `send(command)`
+ * through that client, abandoned after `timeoutMs`.
+ */
+function dynamoDb (client, table, timeoutMs) {
+  let aws = null
+  let dynamodb = client
+  return {
+    sdk () {
+      if (!aws) {
+        aws = require('@aws-sdk/client-dynamodb')
+        if (!dynamodb) dynamodb = new aws.DynamoDBClient({})
+      }
+      return aws
+    },
+    send (command) {
+      return withTimeout(
+        (signal) => dynamodb.send(command, { abortSignal: signal }),
+        timeoutMs,
+        `dynamodb ${table}: no answer within ${timeoutMs} ms`
+      )
+    }
+  }
+}
 
 // Runs `start(signal)`, aborting it and failing with `message` after `ms`:
 // a client that ignores the signal is still not waited for.
@@ -114,4 +127,4 @@ function sameItems (a, b) {
   })
 }
 
-module.exports = { file: fileSource, dynamodb: dynamoDbSource, withTimeout, DEFAULT_TIMEOUT_MS }
+module.exports = { file: fileSource, dynamodb: dynamoDbSource, dynamoDb, DEFAULT_TIMEOUT_MS }
