@@ -102,6 +102,8 @@ fn main() -> ExitCode {
     let snapshot_tally = run_files(&index["snapshots"], &vectors, run_snapshot_vectors);
     let published_tally = run_files(&index["published"], &vectors, run_published_vectors);
     tallies.insert("vectors/published".to_owned(), published_tally);
+    let pinned_tally = run_files(&index["pinned"], &vectors, run_pinned_vectors);
+    tallies.insert("vectors/pinned".to_owned(), pinned_tally);
     let codes_seen = codes_seen(&index, &vectors);
     tallies.insert("vectors/snapshots".to_owned(), snapshot_tally);
 
@@ -348,6 +350,41 @@ fn run_published_vectors(text: &str, tally: &mut Tally) {
         let id = vector["id"].as_str().unwrap_or("?").to_owned();
         tally.check(&id, run_published_vector(&vector));
     }
+}
+
+/// Answers each vector's evaluations from what a request pinned to its
+/// `pinned` snapshot answers from, in a function holding `held` (see
+/// tests/vectors/index.json).
+fn run_pinned_vectors(text: &str, tally: &mut Tally) {
+    for vector in read_vectors(text, tally) {
+        let id = vector["id"].as_str().unwrap_or("?").to_owned();
+        tally.check(&id, run_pinned_vector(&vector));
+    }
+}
+
+fn run_pinned_vector(vector: &Value) -> Result<(), String> {
+    let read = |name: &str| {
+        let bytes = serde_json::to_vec(&vector[name]).map_err(|e| e.to_string())?;
+        Snapshot::from_json(&bytes).map_err(|e| format!("{name} refused: {e}"))
+    };
+    let (pinned, held) = (read("pinned")?, read("held")?);
+    let at = |name: &str| vector[name].as_i64().ok_or(format!("no {name}"));
+    let composite = flagcore::published::pinned(&pinned, at("pinnedAt")?, &held, at("heldAt")?);
+    let answers_from = if composite.is_some() { "composite" } else { "pinned" };
+    if vector["answersFrom"].as_str() != Some(answers_from) {
+        return Err(format!("answers from the {answers_from} snapshot"));
+    }
+    let answering = composite.as_ref().unwrap_or(&pinned);
+    if answering.id() != pinned.id() {
+        return Err(format!("answers as {}, not the pinned {}", answering.id(), pinned.id()));
+    }
+    for evaluation in vector["evaluations"].as_array().ok_or("no evaluations")? {
+        let flag_key = evaluation["flagKey"].as_str().unwrap_or_default();
+        let context = Context::from_value(&evaluation["context"]).map_err(|e| e.to_string())?;
+        let detail = answering.variation_detail(flag_key, &context, &evaluation["default"], ValueType::Any);
+        compare_detail(&detail.to_value(), &evaluation["expect"]).map_err(|e| format!("{flag_key}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// The vectors of a JSON Lines file; an unreadable line is a failure.

@@ -359,6 +359,40 @@ impl Head {
     }
 }
 
+/// Where a generation keeps its own copy of its head, beside the head:
+/// `snapshots/<id>/head.json`, written with its chunks, before the head. A
+/// reader that must answer from exactly one snapshot (a decision token's:
+/// see [`pinned`]) finds it there for as long as the generation is kept.
+/// Refused (`PUBLISHED_HEAD_INVALID` at `$.id`) for anything but a snapshot
+/// id, 16 lowercase hex digits.
+pub fn generation_head_name(id: &str) -> Result<String, SnapshotError> {
+    if id.len() != 16 || !id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return Err(invalid(
+            "$.id".into(),
+            "a snapshot id is 16 lowercase hex digits",
+        ));
+    }
+    Ok(format!("snapshots/{id}/{HEAD_NAME}"))
+}
+
+/// What a function answers a pinned request from: the snapshot `pinned`
+/// (published at `pinned_at`) that an upstream function answered from, when
+/// the function itself holds `held` (published at `held_at`).
+///
+/// The kill switch wins: when `held` is the newer, the answer is `pinned`'s
+/// flags with `held`'s switched-off flags in their place, and without the
+/// flags `held` lacks (see [`Snapshot`]'s composite: prerequisites follow,
+/// as they are looked up in it). When `pinned` is the newer (a head read
+/// lagged behind upstream's), it is the newest the function knows, and is
+/// answered from as it is: `None`. Either way the answer keeps `pinned`'s
+/// id, so that tokens issued from it pin the next function to it too.
+pub fn pinned(pinned: &Snapshot, pinned_at: i64, held: &Snapshot, held_at: i64) -> Option<Snapshot> {
+    if pinned_at > held_at || pinned.id() == held.id() {
+        return None;
+    }
+    Some(pinned.with_kill_switches_of(held))
+}
+
 /// A string property's text; empty for anything else, which the checks
 /// then refuse (an empty format, id, hash or name is never valid).
 #[inline(never)]
@@ -425,6 +459,36 @@ mod tests {
         assert_eq!(back.segment_keys(), original.segment_keys());
         // The text is canonical: the same flags publish the same bytes.
         assert_eq!(canonical_json(&back), canonical_json(&original));
+    }
+
+    #[test]
+    fn a_generation_head_is_named_by_a_snapshot_id_only() {
+        let id = example().id().to_owned();
+        assert_eq!(generation_head_name(&id).unwrap(), format!("snapshots/{id}/head.json"));
+        for bad in ["", "../../head.json", "0123456789ABCDEF", "0123456789abcde", "0123456789abcdef0"] {
+            let error = generation_head_name(bad).unwrap_err();
+            assert_eq!((error.code(), error.path()), (ErrorCode::HeadInvalid, "$.id"), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn a_pinned_answer_takes_the_held_snapshots_kill_switches() {
+        let upstream = snapshot(json!({"flags": {
+            "on": {"on": true, "variations": [1, 2], "fallthrough": {"variation": 1}},
+            "killed": {"on": true, "variations": [1, 2], "fallthrough": {"variation": 1}},
+            "gone": {"on": true, "variations": [1, 2], "fallthrough": {"variation": 1}}}}));
+        let held = snapshot(json!({"flags": {
+            "on": {"on": true, "variations": [3, 4], "fallthrough": {"variation": 0}},
+            "killed": {"on": false, "variations": [5, 6], "offVariation": 1},
+            "new": {"on": true, "variations": [7], "fallthrough": {"variation": 0}}}}));
+        let composite = pinned(&upstream, 1, &held, 2).unwrap();
+        assert_eq!(composite.id(), upstream.id());
+        assert_eq!(composite.flag_keys(), ["killed", "on"]);
+        assert_eq!(composite.variations("on").unwrap(), [json!(1), json!(2)]);
+        assert_eq!(composite.variations("killed").unwrap(), [json!(5), json!(6)]);
+        // Published later than the held snapshot: answered from as it is.
+        assert!(pinned(&upstream, 3, &held, 2).is_none());
+        assert!(pinned(&held, 1, &held, 2).is_none());
     }
 
     #[test]

@@ -290,6 +290,35 @@ impl Snapshot {
         self.segments.get(key)
     }
 
+    /// This snapshot's flags and segments, with the kill switches of
+    /// `newest`: each flag that `newest` has switched off is `newest`'s
+    /// (off), each that `newest` lacks is left out, and every other flag and
+    /// segment is this snapshot's. It keeps this snapshot's id, the one its
+    /// answers were given from upstream. A flag only `newest` has is left
+    /// out too, as it was upstream.
+    pub(crate) fn with_kill_switches_of(&self, newest: &Snapshot) -> Snapshot {
+        let mut flags: HashMap<String, Flag, FixedState> =
+            HashMap::with_capacity_and_hasher(self.flags.len(), FixedState::default());
+        for (key, flag) in &self.flags {
+            let chosen = match newest.flags.get(key) {
+                None => continue,
+                Some(latest) if !latest.on => latest,
+                Some(_) => flag,
+            };
+            flags.insert(key.clone(), chosen.clone());
+        }
+        let mut flag_keys: Vec<String> = flags.keys().cloned().collect();
+        flag_keys.sort_unstable();
+        Snapshot {
+            flags,
+            segments: self.segments.clone(),
+            flag_keys,
+            segment_keys: self.segment_keys.clone(),
+            id: OnceLock::from(self.id().to_owned()),
+            source: self.source.clone(),
+        }
+    }
+
     /// Flags in key order.
     pub(crate) fn flags_sorted(&self) -> impl Iterator<Item = &Flag> {
         self.flag_keys.iter().filter_map(|key| self.flags.get(key))
