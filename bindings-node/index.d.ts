@@ -101,6 +101,8 @@ export declare class Context {
   readonly decides: boolean
   /** LaunchDarkly's canonical key (`feature_flag.context.id` on a span), or null when the context is invalid. */
   readonly canonicalKey: string | null
+  /** The snapshot `FlagClient#decide` pinned its evaluations to (its decision token's, from the published layout), or null. */
+  readonly pinnedSnapshotId: string | null
 }
 
 export interface DecisionTokenOptions {
@@ -140,6 +142,13 @@ export declare class Snapshot {
   static fromPublished(head: string | Uint8Array, chunks: Iterable<Uint8Array>): Snapshot
   /** A published snapshot's head, checked. Throws SnapshotError (PUBLISHED_HEAD_INVALID). */
   static publishedHead(text: string | Uint8Array): PublishedHead
+  /** Where the generation of snapshot `id` keeps its own head (`snapshots/<id>/head.json`). Throws SnapshotError (PUBLISHED_HEAD_INVALID) for anything but a snapshot id. */
+  static publishedGenerationHead(id: string): string
+  /**
+   * What a request pinned to `pinned` (published at `pinnedAt`) answers from in a function holding `held` (published at `heldAt`):
+   * `pinned` itself when it is the newer, or its flags under `held`'s kill switches, with `pinned`'s id. `size`: its published size, in bytes.
+   */
+  static pinned(pinned: Snapshot, pinnedAt: number, held: Snapshot, heldAt: number, size?: number): Snapshot
   /** The snapshot laid out for publishing: the head's JSON text and the chunks' plain bytes (native engine only). */
   publish(options?: { now?: number }): { head: string, chunks: Uint8Array[] }
   /** The content id: the same flags give the same id from any source. */
@@ -205,6 +214,8 @@ export interface FlagClientOptions {
   signingKey?: string
   /** The longest lifetime of a decision token `decide` accepts, in seconds (default 300). */
   maxTokenTtlSeconds?: number
+  /** For a published source, the snapshots `decide` keeps to answer requests pinned to their token's snapshot (default 4 and 8 MiB, each counted by its published size; a parsed snapshot holds about five times that). `maxSnapshots: 0` pins nothing. */
+  pinned?: { maxSnapshots?: number, maxBytes?: number }
   /** What `flush()` writes: the CloudWatch namespace (default `flagcore`), the FunctionName dimension (in Node, AWS_LAMBDA_FUNCTION_NAME by default), and where each line goes (default console.log). */
   metrics?: { namespace?: string, functionName?: string, write?: (line: string) => void }
   /** Record evaluations as `feature_flag.evaluation` events on the active OpenTelemetry span (Node, with @opentelemetry/api installed). */
@@ -226,6 +237,8 @@ export interface FlagClientStatus {
   lastError: Error | null
   /** How the snapshot in use was stored, when something is off: items without data, no `$inited` marker, other namespaces. */
   warnings: Problem[]
+  /** The pinned snapshots kept, least recently used first, the published bytes they count, and why the last one that could not be read could not. */
+  pinned: { snapshotIds: string[], bytes: number, lastError: Error | null }
 }
 
 /** What a Lambda handler uses: a snapshot from a file, a URL or DynamoDB, refreshed on a time to live, with no connection between calls. */

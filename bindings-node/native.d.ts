@@ -111,6 +111,13 @@ export declare function prepareContext(id: number, context: string): number
 export declare function prepareContextWithToken(id: number, context: string, token: string | undefined | null, signingKey: string | undefined | null, nowMs: number, maxTtlSeconds: number): any
 
 /**
+ * Where the generation of snapshot `id` keeps its own head
+ * (`snapshots/<id>/head.json`); a `SnapshotError` for anything but a
+ * snapshot id.
+ */
+export declare function publishedGenerationHead(id: string): string
+
+/**
  * A head's JSON text, checked (a `SnapshotError` when it is not one):
  * answered as text, for the JS side to parse, as the WASM module does.
  */
@@ -146,6 +153,15 @@ export declare function snapshotFromPublished(head: string | Buffer, chunks: Arr
 
 /** The content id. */
 export declare function snapshotId(snapshot: ExternalObject<Snapshot>): string
+
+/**
+ * What a request pinned to `pinned` (published at `pinned_at`) answers
+ * from in a function holding `held` (published at `held_at`): null when
+ * that is `pinned` as it is, or the composite under `held`'s kill
+ * switches (see `flagcore::published::pinned`). `size` is the pinned
+ * snapshot's published size, for the garbage collector's size hint.
+ */
+export declare function snapshotPinned(pinned: ExternalObject<Snapshot>, pinnedAt: number, held: ExternalObject<Snapshot>, heldAt: number, size: number): ExternalObject<Snapshot> | null
 
 /** Lays a snapshot out for publishing at `now_ms` (see `flagcore::published::publish`). */
 export declare function snapshotPublish(snapshot: ExternalObject<Snapshot>, nowMs: number): Layout

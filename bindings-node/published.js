@@ -20,7 +20,7 @@ const GET_BATCH = 100
 const WRITE_BATCH = 25
 // How often unprocessed keys are asked for again before a read fails.
 const BATCH_RETRIES = 8
-/** How long a replaced generation stays readable after it was replaced, by default: readers in the middle of reading it finish. */
+/** How long a replaced generation stays readable after it was replaced, by default: readers in the middle of reading it finish, and requests pinned to it (by a decision token issued from it) are answered from it. */
 const DEFAULT_RETENTION_SECONDS = 24 * 60 * 60
 
 /** The layout in a directory (`flagcore publish --to DIR`). */
@@ -35,12 +35,20 @@ function directoryStore (dir) {
       return { text: await fs.readFile(file, 'utf8'), tag: stamp }
     },
     chunks (names) {
-      return Promise.all(names.map((name) => fs.readFile(path.join(dir, name)).catch((error) => {
-        if (error.code === 'ENOENT') return null
-        throw error
-      })))
+      return Promise.all(names.map((name) => readIfThere(path.join(dir, name))))
+    },
+    async generationHead (name) {
+      const bytes = await readIfThere(path.join(dir, name))
+      return bytes === null ? null : bytes.toString('utf8')
     }
   }
+}
+
+function readIfThere (file) {
+  return fs.readFile(file).catch((error) => {
+    if (error.code === 'ENOENT') return null
+    throw error
+  })
 }
 
 /**
@@ -55,9 +63,9 @@ function dynamoDbStore ({ table, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS 
   const namespace = prefix ? `${prefix}:flagcore` : 'flagcore'
   const { sdk, send } = dynamoDb(client, table, timeoutMs)
   const key = (name) => ({ namespace: { S: namespace }, key: { S: name } })
-  async function readHead (consistent) {
+  async function readHead (consistent, name = HEAD) {
     const { GetItemCommand } = sdk()
-    const answer = await send(new GetItemCommand({ TableName: table, Key: key(HEAD), ConsistentRead: consistent }))
+    const answer = await send(new GetItemCommand({ TableName: table, Key: key(name), ConsistentRead: consistent }))
     const text = answer.Item && answer.Item.head && answer.Item.head.S
     return typeof text === 'string' ? text : null
   }
@@ -68,6 +76,7 @@ function dynamoDbStore ({ table, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS 
       if (text === null) throw new Error(`dynamodb ${table}: no ${HEAD} under ${namespace}: nothing is published there`)
       return text === tag ? null : { text, tag: text }
     },
+    generationHead: (name) => readHead(false, name),
     async chunks (names) {
       const { BatchGetItemCommand } = sdk()
       const found = new Map()
@@ -104,6 +113,11 @@ function dynamoDbStore ({ table, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS 
         }
       }
     },
+    /** Writes a generation's own head, which no one replaces. */
+    async writeGenerationHead (name, text) {
+      const { PutItemCommand } = sdk()
+      await send(new PutItemCommand({ TableName: table, Item: { ...key(name), head: { S: text } } }))
+    },
     /** Writes the head only if the head is still `previous` (null: none yet). */
     async writeHead (text, previous) {
       const { PutItemCommand } = sdk()
@@ -117,7 +131,7 @@ function dynamoDbStore ({ table, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS 
         throw error
       }
     },
-    /** Lets a replaced generation's chunks expire through the table's TTL attribute `ttl`. */
+    /** Lets a replaced generation's items expire through the table's TTL attribute `ttl`. */
     async expire (names, atSeconds) {
       const { UpdateItemCommand } = sdk()
       for (const name of names) {
@@ -157,9 +171,12 @@ function publishedStore (options) {
  * (`{ table, prefix, client }`): the chunks (gzip) first, then the head, on
  * the condition that the head is still the one read before, so two
  * publishers never interleave; nothing when the head already names the
- * snapshot's content id. The replaced generation's chunks then expire after
- * `retentionSeconds` (through the table's TTL attribute `ttl`), so that
- * readers in the middle of reading it can finish.
+ * snapshot's content id. Each generation also keeps its own copy of its head
+ * (`snapshots/<id>/head.json`), for readers pinned to it. The replaced
+ * generation's chunks and head then expire after `retentionSeconds`
+ * (through the table's TTL attribute `ttl`), so that readers in the middle
+ * of reading it can finish, and requests pinned to it are still answered
+ * from it.
  * Answers `{ id, unchanged, chunks, bytes }`. (`flagcore publish --to DIR`
  * writes the same layout as files.)
  */
@@ -177,8 +194,13 @@ async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEF
   const compressed = await Promise.all(laidOut.chunks.map((chunk) => gzip(chunk, { level: 9 })))
   const named = head.chunks.map((chunk, i) => ({ name: chunk.name, bytes: compressed[i] }))
   await store.writeChunks(named)
+  // The generation's own copy of its head, for readers pinned to it, before the head.
+  await store.writeGenerationHead(Snapshot.publishedGenerationHead(head.id), laidOut.head)
   await store.writeHead(laidOut.head, previous)
-  if (previousHead) await store.expire(previousHead.chunks.map((chunk) => chunk.name), now / 1000 + retentionSeconds)
+  if (previousHead) {
+    const names = [Snapshot.publishedGenerationHead(previousHead.id), ...previousHead.chunks.map((chunk) => chunk.name)]
+    await store.expire(names, now / 1000 + retentionSeconds)
+  }
   return { id: head.id, unchanged: false, chunks: named.length, bytes: compressed.reduce((sum, chunk) => sum + chunk.length, 0) }
 }
 

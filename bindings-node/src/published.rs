@@ -54,3 +54,28 @@ pub fn snapshot_publish(snapshot: &External<Snapshot>, now_ms: f64) -> Result<La
         chunks: laid_out.chunks.into_iter().map(Buffer::from).collect(),
     })
 }
+
+/// Where the generation of snapshot `id` keeps its own head
+/// (`snapshots/<id>/head.json`); a `SnapshotError` for anything but a
+/// snapshot id.
+#[napi(catch_unwind)]
+pub fn published_generation_head(id: String) -> Result<String> {
+    published::generation_head_name(&id).map_err(snapshot_error)
+}
+
+/// What a request pinned to `pinned` (published at `pinned_at`) answers
+/// from in a function holding `held` (published at `held_at`): null when
+/// that is `pinned` as it is, or the composite under `held`'s kill
+/// switches (see `flagcore::published::pinned`). `size` is the pinned
+/// snapshot's published size, for the garbage collector's size hint.
+#[napi(catch_unwind)]
+pub fn snapshot_pinned(
+    pinned: &External<Snapshot>,
+    pinned_at: f64,
+    held: &External<Snapshot>,
+    held_at: f64,
+    size: f64,
+) -> Option<External<Snapshot>> {
+    published::pinned(pinned, pinned_at as i64, held, held_at as i64)
+        .map(|composite| external(composite, size as usize))
+}

@@ -50,3 +50,30 @@ test('published-layout vectors', () => {
   assert.deepEqual(failures, [])
   assert.ok(passed > 0)
 })
+
+// What a request pinned to a decision token's snapshot answers from
+// (tests/vectors/pinned): the pinned flags under the held snapshot's kill
+// switches, or the pinned snapshot as it is when it is the newer.
+test('pinned-snapshot vectors', () => {
+  const failures = []
+  let passed = 0
+  for (const vector of vectorCases('pinned')) {
+    try {
+      const pinned = Snapshot.fromJson(JSON.stringify(vector.pinned))
+      const held = Snapshot.fromJson(JSON.stringify(vector.held))
+      const answering = Snapshot.pinned(pinned, vector.pinnedAt, held, vector.heldAt)
+      assert.equal(answering === pinned ? 'pinned' : 'composite', vector.answersFrom)
+      assert.equal(answering.id, pinned.id)
+      for (const evaluation of vector.evaluations) {
+        const detail = answering.variationDetail(evaluation.flagKey, evaluation.context, evaluation.default)
+        assert.deepEqual({ value: detail.value, variationIndex: detail.variationIndex, reason: detail.reason }, evaluation.expect, evaluation.flagKey)
+      }
+      passed++
+    } catch (error) {
+      failures.push(`${vector.id}: ${error.message}`)
+    }
+  }
+  console.log(`pinned vectors (${impl.testLabel}): ${passed} passed, ${failures.length} failed`)
+  assert.deepEqual(failures, [])
+  assert.ok(passed > 0)
+})

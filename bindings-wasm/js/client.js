@@ -10,8 +10,8 @@
  * (null without OpenTelemetry).
  */
 function createClient ({ native, contexts, snapshots, sources, metrics, openFeature, hostDefaults }) {
-  const { Context, keyText } = contexts
-  const { FlagsState } = snapshots
+  const { Context, PIN, keyText } = contexts
+  const { FlagsState, Snapshot } = snapshots
   const { makeSource } = sources
   const { Metrics } = metrics
   const { openFeatureReason, contextId } = openFeature
@@ -21,6 +21,13 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
   // variation methods defined below the class can reach it.
   const RECORD = Symbol('flagcore.record')
   const CURRENT = Symbol('flagcore.current')
+  // The snapshot a pinned context's evaluations answer from.
+  const ANSWERING = Symbol('flagcore.answering')
+  // What pinned snapshots a client keeps, by default, each counted by its
+  // published size (what it answers from under the held snapshot's kill
+  // switches shares its flags).
+  const PINNED_SNAPSHOTS = 4
+  const PINNED_BYTES = 8 * 1024 * 1024
   // How many snapshot ids a client remembers for `decide`.
   const SEEN_IDS = 16
   const NOT_READY = Object.freeze({ kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
@@ -59,6 +66,15 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     #write
     #metrics = new Metrics()
     #trace
+    // Pinned snapshots by id, least recently used first; their loads in
+    // progress; when a load last failed, by id; and the last failure.
+    #pins = new Map()
+    #pinBytes = 0
+    #pinLoads = new Map()
+    #pinFailures = new Map()
+    #pinError = null
+    #maxPinned
+    #maxPinnedBytes
 
     /**
      * @param {object} options
@@ -68,6 +84,9 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
      * @param {object} [options.logger=console] where refresh failures are reported (`warn`)
      * @param {string} [options.signingKey] the decision tokens' signing key (Node: FLAGCORE_SIGNING_KEY by default)
      * @param {number} [options.maxTokenTtlSeconds=300] the longest lifetime of a decision token `decide` accepts
+     * @param {object} [options.pinned] for a published source, the snapshots `decide` keeps to answer requests pinned to
+     *   their decision token's snapshot: `{ maxSnapshots = 4, maxBytes = 8 MiB }`, each counted by its published size
+     *   (a parsed snapshot holds about five times that); `{ maxSnapshots: 0 }` pins nothing
      * @param {object} [options.metrics] `{ namespace = 'flagcore', functionName, write }` for `flush()`:
      *   the function name defaults to AWS_LAMBDA_FUNCTION_NAME in Node, `write` to console.log
      */
@@ -93,6 +112,9 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
       this.#logger = options.logger ?? console
       this.#now = options.now ?? Date.now
       this.#maxTokenTtlSeconds = Number(options.maxTokenTtlSeconds ?? 0)
+      const pinned = options.pinned ?? {}
+      this.#maxPinned = Number(pinned.maxSnapshots ?? PINNED_SNAPSHOTS)
+      this.#maxPinnedBytes = Number(pinned.maxBytes ?? PINNED_BYTES)
     }
 
     /** The snapshot to answer from, refreshed first when its time to live has passed; null when none could be loaded. */
@@ -198,7 +220,8 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
         ageMs: this.#snapshot ? now - this.#loadedAt : null,
         checkedAgoMs: this.#snapshot ? now - this.#checkedAt : null,
         lastError: this.#lastError,
-        warnings: this.#warnings
+        warnings: this.#warnings,
+        pinned: { snapshotIds: [...this.#pins.keys()], bytes: this.#pinBytes, lastError: this.#pinError }
       }
     }
 
@@ -208,8 +231,9 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
      * signing key, or the context is invalid.
      */
     async decisionToken (context, flagKeys, options = {}) {
-      const snapshot = await this.snapshot()
-      if (!snapshot) return null
+      const held = await this.snapshot()
+      if (!held) return null
+      const snapshot = this[ANSWERING](held, context)
       try {
         return snapshot.decisionToken(context, flagKeys, { signingKey: this.#signingKey, now: this.#now(), ...options })
       } catch (error) {
@@ -224,7 +248,17 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
      * it verifies. When the token comes from a snapshot this client has not
      * seen (neither held nor looked for), the snapshot is refreshed first: at
      * most once per retry interval, and never while a failed source is
-     * backing off. A token that fails verification is ignored with a warning;
+     * backing off.
+     *
+     * From a published source, a token from any snapshot other than the one
+     * held then pins the context: its evaluations (every flag, not only the
+     * token's), its tokens and its `allFlagsState` answer from exactly the
+     * token's snapshot, read once by id and kept (see `options.pinned`),
+     * except that a flag the held snapshot has switched off is off, and one
+     * it lacks is not found, unless the token's snapshot was published after
+     * it. `pinnedSnapshotId` says so; when the snapshot cannot be read (it
+     * expired), the token's own decisions still apply, and `status().pinned`
+     * says why. A token that fails verification is ignored with a warning;
      * this never throws.
      */
     async decide (context, token) {
@@ -233,12 +267,85 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
       const status = decided.tokenStatus
       if (status.code) {
         this.#logger.warn(`flagcore: ignoring a decision token (${status.code}: ${status.message})`)
-      } else if (this.#dueForToken(status)) {
+        return decided
+      }
+      if (this.#dueForToken(status)) {
         await this.refresh()
         // Looked for and not there: the source has not caught up, or the token's snapshot is gone.
         if (this.#lastError === null && this.#snapshot.id !== status.snapshotId) this.#remember(status.snapshotId)
       }
+      if (this.#pinsTo(status)) {
+        const pin = await this.#pin(status.snapshotId)
+        if (pin !== null) decided[PIN] = pin
+      }
       return decided
+    }
+
+    // Whether a verified token's snapshot is one to pin to: another than the
+    // held one, from a source that can read it by id.
+    #pinsTo (status) {
+      return status.applied === true && this.#maxPinned > 0 && this.#snapshot !== null &&
+        status.snapshotId !== this.#snapshot.id && typeof this.#source.loadPinned === 'function'
+    }
+
+    // The pinned snapshot `id`: kept, or read once however many requests ask
+    // at a time; null when it cannot be read, and then not asked for again
+    // within the retry interval.
+    #pin (id) {
+      const kept = this.#pins.get(id)
+      if (kept !== undefined) {
+        this.#pins.delete(id)
+        this.#pins.set(id, kept)
+        return kept
+      }
+      const failedAt = this.#pinFailures.get(id)
+      if (failedAt !== undefined && this.#now() - failedAt < this.#retryMs) return null
+      let loading = this.#pinLoads.get(id)
+      if (loading === undefined) {
+        loading = this.#loadPin(id).finally(() => this.#pinLoads.delete(id))
+        this.#pinLoads.set(id, loading)
+      }
+      return loading
+    }
+
+    async #loadPin (id) {
+      try {
+        const { snapshot, publishedAt, size } = await this.#source.loadPinned(id)
+        if (size > this.#maxPinnedBytes) {
+          throw new Error(`snapshot ${id} is ${size} bytes published, over what the pinned snapshots may hold (${this.#maxPinnedBytes} bytes)`)
+        }
+        const pin = { id, snapshot, publishedAt, size, held: null, answering: null }
+        this.#pins.set(id, pin)
+        this.#pinBytes += size
+        for (const [oldest, kept] of this.#pins) {
+          if (this.#pins.size <= this.#maxPinned && this.#pinBytes <= this.#maxPinnedBytes) break
+          this.#pins.delete(oldest)
+          this.#pinBytes -= kept.size
+        }
+        this.#pinFailures.delete(id)
+        this.#pinError = null
+        return pin
+      } catch (error) {
+        this.#pinFailures.delete(id)
+        this.#pinFailures.set(id, this.#now())
+        if (this.#pinFailures.size > SEEN_IDS) this.#pinFailures.delete(this.#pinFailures.keys().next().value)
+        this.#pinError = error
+        this.#logger.warn(`flagcore: cannot pin a request to snapshot ${id} (${error.message}); answering from ${this.#snapshot.id}, with the token's decisions`)
+        return null
+      }
+    }
+
+    // The snapshot to answer `context` from when the client holds `held`:
+    // for a pinned context, the pinned snapshot under `held`'s kill
+    // switches, worked out again only when `held` changed.
+    [ANSWERING] (held, context) {
+      const pin = held !== null && context instanceof Context ? context[PIN] : null
+      if (pin === null) return held
+      if (pin.held !== held) {
+        pin.answering = Snapshot.pinned(pin.snapshot, pin.publishedAt, held, this.#source.publishedAt() ?? 0, pin.size)
+        pin.held = held
+      }
+      return pin.answering
     }
 
     [RECORD] (key, detail, context) {
@@ -257,7 +364,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
       }
       if (detail.variationIndex !== null) attributes['feature_flag.result.variant'] = String(detail.variationIndex)
       if (detail.reason.errorKind) attributes['error.type'] = detail.reason.errorKind
-      if (this.#snapshot) attributes['feature_flag.version'] = this.#snapshot.id
+      if (this.#snapshot) attributes['feature_flag.version'] = this[ANSWERING](this.#snapshot, context).id
       span.addEvent('feature_flag.evaluation', attributes)
     }
 
@@ -285,7 +392,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
 
     /** Every flag's value for a context; `valid` is false when no snapshot is loaded. */
     async allFlagsState (context, options) {
-      const snapshot = await this.snapshot()
+      const snapshot = this[ANSWERING](await this.snapshot(), context)
       if (snapshot) return snapshot.allFlagsState(context, options)
       return new FlagsState({ $flagsState: {}, $valid: false })
     }
@@ -299,7 +406,8 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
   // once it is fresh, or the default (CLIENT_NOT_READY in details) without one,
   // and each counted for the client's metrics. With no refresh due, the answer
   // is computed at once and the promise is already settled.
-  function counted (client, snapshot, detailed, key, context, defaultValue) {
+  function counted (client, held, detailed, key, context, defaultValue) {
+    const snapshot = client[ANSWERING](held, context)
     const detail = snapshot ? snapshot[detailed](key, context, defaultValue) : notReady(defaultValue)
     client[RECORD](key, detail, context)
     return detail

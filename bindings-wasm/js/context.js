@@ -54,6 +54,8 @@ function createContexts (native) {
    * lifetime accepted (default 300).
    */
   const NO_TOKEN = Object.freeze({ applied: false })
+  // What FlagClient#decide pinned a Context's evaluations to (see client.js).
+  const PIN = Symbol('flagcore.pin')
 
   class Context {
     // Private, with getters: nothing can change a Context after it is made.
@@ -72,6 +74,7 @@ function createContexts (native) {
     // Snapshot#evaluate), and that snapshot.
     #answersOf = null
     #answers = null
+    #pin = null
     constructor (context, options) {
       const foreign = foreignContext(context)
       this.#json = foreign !== null ? foreign.json : contextJson(context)
@@ -119,6 +122,26 @@ function createContexts (native) {
      */
     [BRAND] () {
       return { json: this.#json, args: this.#args, clock: this.#clock }
+    }
+
+    /**
+     * The id of the snapshot that `FlagClient#decide` pinned this context's
+     * evaluations to (its decision token's, read from the published layout),
+     * or null: a client then answers every flag for it from that snapshot,
+     * under the kill switches of its own.
+     */
+    get pinnedSnapshotId () {
+      return this.#pin === null ? null : this.#pin.id
+    }
+
+    /** @private What FlagClient#decide pinned it to, or null. */
+    get [PIN] () {
+      return this.#pin
+    }
+
+    /** @private Pins it, once. */
+    set [PIN] (pin) {
+      if (this.#pin === null) this.#pin = pin
     }
 
     /** @private The native side's number for this context (registering it first). */
@@ -276,7 +299,7 @@ function createContexts (native) {
     return call(context.id, context.json, context.evaluationTime())
   }
 
-  return { Context, contextJson, keyText, plainContext, withContext }
+  return { Context, PIN, contextJson, keyText, plainContext, withContext }
 }
 
 module.exports = { createContexts }

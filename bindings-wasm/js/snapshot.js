@@ -197,6 +197,24 @@ function createSnapshots (native, contexts) {
       return JSON.parse(callNative(() => native.publishedHead(text)))
     }
 
+    /** Where the generation of snapshot `id` keeps its own head (`snapshots/<id>/head.json`). */
+    static publishedGenerationHead (id) {
+      return callNative(() => native.publishedGenerationHead(String(id)))
+    }
+
+    /**
+     * What a request pinned to `pinned` (a decision token's snapshot,
+     * published at `pinnedAt`) answers from in a function holding `held`
+     * (published at `heldAt`): `pinned` itself when it is the newer, or else
+     * its flags under `held`'s kill switches (a flag `held` switched off is
+     * off, one it lacks is not found), keeping `pinned`'s id. `size` is the
+     * pinned snapshot's published size in bytes.
+     */
+    static pinned (pinned, pinnedAt, held, heldAt, size = 0) {
+      const composite = callNative(() => native.snapshotPinned(pinned.#native, Number(pinnedAt), held.#native, Number(heldAt), Number(size)))
+      return composite == null ? pinned : new Snapshot({ [HANDLE]: composite })
+    }
+
     /**
      * This snapshot laid out for publishing: `{ head, chunks }`, the head's
      * JSON text and the chunks' plain bytes. Store each chunk (gzip) under

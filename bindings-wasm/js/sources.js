@@ -36,12 +36,16 @@ function createSources (Snapshot, hostSources) {
    * snapshot id other than the one in use. `store.head(tag)` answers
    * `{ text, tag }`, or null when the head is unchanged since the read that
    * gave `tag`; `store.chunks(names)` answers each chunk's gzip bytes, or
-   * null for one that is not there. Any failure keeps the snapshot in use.
+   * null for one that is not there; `store.generationHead(name)` answers a
+   * generation's own head's text, or null. Any failure keeps the snapshot
+   * in use.
    */
   function publishedSource (store) {
     // The tag of the last head read whole: kept only once its snapshot
     // loaded, so a failed read is retried, never taken for unchanged.
     let tag = null
+    // When the snapshot in use was published.
+    let publishedAt = null
     return {
       describe: () => `published ${store.describe()}`,
       // An unchanged refresh is one small read (half a read unit from
@@ -55,7 +59,23 @@ function createSources (Snapshot, hostSources) {
         const head = Snapshot.publishedHead(read.text)
         if (!current || head.id !== current.id) current = Snapshot.fromPublished(read.text, await chunks(store, head))
         tag = read.tag
+        publishedAt = head.publishedAt
         return current
+      },
+      /** When the snapshot the last load answered was published (milliseconds since the epoch). */
+      publishedAt: () => publishedAt,
+      /**
+       * Exactly the snapshot `id`, from its generation's own head and chunks:
+       * `{ snapshot, publishedAt, size }`. Fails when the generation is not
+       * there (never published, or expired) or does not read whole.
+       */
+      async loadPinned (id) {
+        const name = Snapshot.publishedGenerationHead(id)
+        const text = await store.generationHead(name)
+        if (text === null) throw new Error(`${store.describe()}: no ${name}: snapshot ${id} was not published there, or has expired`)
+        const head = Snapshot.publishedHead(text)
+        if (head.id !== id) throw new Error(`${store.describe()}: ${name} names snapshot ${head.id}`)
+        return { snapshot: Snapshot.fromPublished(text, await chunks(store, head)), publishedAt: head.publishedAt, size: head.size }
       }
     }
   }
@@ -101,6 +121,10 @@ function createSources (Snapshot, hostSources) {
           const response = await get(name, {})
           return response.status === 404 ? null : new Uint8Array(await response.arrayBuffer())
         }))
+      },
+      async generationHead (name) {
+        const response = await get(name, {})
+        return response.status === 404 ? null : response.text()
       }
     }
   }

@@ -34,3 +34,23 @@ pub fn snapshot_from_published(
         .map(|inner| WasmSnapshot { inner })
         .map_err(snapshot_error)
 }
+
+/// Where the generation of snapshot `id` keeps its own head.
+#[wasm_bindgen(js_name = publishedGenerationHead)]
+pub fn published_generation_head(id: String) -> Result<String, JsError> {
+    flagcore::published::generation_head_name(&id).map_err(snapshot_error)
+}
+
+/// What a request pinned to `pinned` answers from in a function holding
+/// `held`: undefined when that is `pinned` as it is, or the composite. The
+/// last argument (a size hint in the Node module) is not needed here.
+#[wasm_bindgen(js_name = snapshotPinned)]
+pub fn snapshot_pinned(
+    pinned: &WasmSnapshot,
+    pinned_at: f64,
+    held: &WasmSnapshot,
+    held_at: f64,
+) -> Option<WasmSnapshot> {
+    flagcore::published::pinned(&pinned.inner, pinned_at as i64, &held.inner, held_at as i64)
+        .map(|inner| WasmSnapshot { inner })
+}

@@ -42,13 +42,16 @@ that flagcore's `published` sources poll: a refresh is one conditional GET of he
 the chunks are fetched only when the snapshot id changed.
 
 It runs `check` first and refuses a snapshot with errors, unless given --force. It writes the
-chunks (snapshots/<id>/<n>.json.gz, each at most 320 KB before compression), then head.json,
-each under a temporary name first, so a reader never sees a head whose chunks are missing; it
-refuses to write the head when another publisher replaced it meanwhile. When head.json already
-names the snapshot's content id, it writes nothing. It prints the snapshot id on stdout.
+chunks (snapshots/<id>/<n>.json.gz, each at most 320 KB before compression) and the
+generation's own copy of its head (snapshots/<id>/head.json, read by requests pinned to that
+snapshot by a decision token), then head.json, each under a temporary name first, so a reader
+never sees a head whose chunks are missing; it refuses to write the head when another
+publisher replaced it meanwhile. When head.json already names the snapshot's content id, it
+writes nothing. It prints the snapshot id on stdout.
 
-Earlier generations stay, so that readers in the middle of reading one can finish; expire
-them with the origin's own rules (an S3 lifecycle rule on snapshots/).";
+Earlier generations stay, so that readers in the middle of reading one can finish and pinned
+requests are answered; expire them with the origin's own rules (an S3 lifecycle rule on
+snapshots/, after a retention window longer than your decision tokens live).";
 
 #[derive(Args)]
 struct PublishArgs {

@@ -91,6 +91,12 @@ pub(crate) fn publish(
         bytes += compressed.len();
         write_whole(&dir.join(&info.name), &compressed)?;
     }
+    // The generation's own copy of its head, for readers pinned to it by a
+    // decision token: it stays when the head moves on.
+    let head_text = laid_out.head.to_json();
+    let generation_head =
+        published::generation_head_name(&laid_out.head.id).map_err(|e| Failure(e.to_string()))?;
+    write_whole(&dir.join(generation_head), head_text.as_bytes())?;
     // Then the head, unless another publisher replaced it meanwhile.
     if read_head_bytes(dir)? != previous {
         return Err(Failure(format!(
@@ -98,7 +104,7 @@ pub(crate) fn publish(
             dir.join(HEAD_NAME).display()
         )));
     }
-    write_whole(&dir.join(HEAD_NAME), laid_out.head.to_json().as_bytes())?;
+    write_whole(&dir.join(HEAD_NAME), head_text.as_bytes())?;
     Ok(Report {
         id: laid_out.head.id,
         unchanged: false,

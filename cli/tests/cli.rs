@@ -402,6 +402,12 @@ fn publish_writes_chunks_then_a_head_and_nothing_when_unchanged() {
     assert_ne!(new_id, id);
     assert_eq!(read_published(&dir).id(), new_id);
     assert!(dir.join(format!("snapshots/{id}/0.json.gz")).is_file());
+    // Each generation keeps its own head, for requests pinned to it.
+    for generation in [&id, &new_id] {
+        let own = std::fs::read(dir.join(format!("snapshots/{generation}/head.json"))).unwrap();
+        let own = flagcore::published::Head::from_json(&own).unwrap();
+        assert_eq!(&own.id, generation);
+    }
     let leftovers: Vec<_> = walk(&dir)
         .into_iter()
         .filter(|path| path.to_string_lossy().contains("partial"))

@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use foldhash::fast::FixedState;
 use hashbrown::{HashMap, HashSet};
@@ -20,10 +20,12 @@ use crate::source::{Format, SourceInfo};
 /// Flag data ready for evaluation. Immutable: a refresh builds a new one.
 #[derive(Debug, Clone)]
 pub struct Snapshot {
-    flags: HashMap<String, Flag, FixedState>,
-    segments: HashMap<String, Segment, FixedState>,
+    // Shared, so that what a pinned request answers from (see
+    // `with_kill_switches_of`) copies no flag and no segment.
+    flags: HashMap<String, Arc<Flag>, FixedState>,
+    segments: Arc<HashMap<String, Segment, FixedState>>,
     flag_keys: Vec<String>,
-    segment_keys: Vec<String>,
+    segment_keys: Arc<Vec<String>>,
     /// Computed on first use: it hashes every item, and many hosts never ask.
     id: OnceLock<String>,
     source: SourceInfo,
@@ -216,11 +218,11 @@ impl Snapshot {
     /// Prepares every item and computes the content id.
     pub(crate) fn build(flags: Vec<Flag>, segments: Vec<Segment>, source: SourceInfo) -> Snapshot {
         // Items are moved once, into their maps; only keys are sorted.
-        let mut flag_map: HashMap<String, Flag, FixedState> =
+        let mut flag_map: HashMap<String, Arc<Flag>, FixedState> =
             HashMap::with_capacity_and_hasher(flags.len(), FixedState::default());
         for mut flag in flags {
             flag.prepare();
-            flag_map.insert(flag.key.clone(), flag);
+            flag_map.insert(flag.key.clone(), Arc::new(flag));
         }
         let mut segment_map: HashMap<String, Segment, FixedState> =
             HashMap::with_capacity_and_hasher(segments.len(), FixedState::default());
@@ -234,9 +236,9 @@ impl Snapshot {
         segment_keys.sort_unstable();
         Snapshot {
             flags: flag_map,
-            segments: segment_map,
+            segments: Arc::new(segment_map),
             flag_keys,
-            segment_keys,
+            segment_keys: Arc::new(segment_keys),
             id: OnceLock::new(),
             source,
         }
@@ -283,7 +285,7 @@ impl Snapshot {
     }
 
     pub(crate) fn flag(&self, key: &str) -> Option<&Flag> {
-        self.flags.get(key)
+        self.flags.get(key).map(Arc::as_ref)
     }
 
     pub(crate) fn segment(&self, key: &str) -> Option<&Segment> {
@@ -295,25 +297,25 @@ impl Snapshot {
     /// (off), each that `newest` lacks is left out, and every other flag and
     /// segment is this snapshot's. It keeps this snapshot's id, the one its
     /// answers were given from upstream. A flag only `newest` has is left
-    /// out too, as it was upstream.
+    /// out too, as it was upstream. Flags and segments are shared, not
+    /// copied: this costs a map of the flag keys.
     pub(crate) fn with_kill_switches_of(&self, newest: &Snapshot) -> Snapshot {
-        let mut flags: HashMap<String, Flag, FixedState> =
+        let mut flags: HashMap<String, Arc<Flag>, FixedState> =
             HashMap::with_capacity_and_hasher(self.flags.len(), FixedState::default());
-        for (key, flag) in &self.flags {
-            let chosen = match newest.flags.get(key) {
-                None => continue,
-                Some(latest) if !latest.on => latest,
-                Some(_) => flag,
+        let mut flag_keys = Vec::with_capacity(self.flag_keys.len());
+        // In key order, so the keys stay sorted.
+        for key in &self.flag_keys {
+            let (Some(flag), Some(latest)) = (self.flags.get(key), newest.flags.get(key)) else {
+                continue;
             };
-            flags.insert(key.clone(), chosen.clone());
+            flags.insert(key.clone(), Arc::clone(if latest.on { flag } else { latest }));
+            flag_keys.push(key.clone());
         }
-        let mut flag_keys: Vec<String> = flags.keys().cloned().collect();
-        flag_keys.sort_unstable();
         Snapshot {
             flags,
-            segments: self.segments.clone(),
+            segments: Arc::clone(&self.segments),
             flag_keys,
-            segment_keys: self.segment_keys.clone(),
+            segment_keys: Arc::clone(&self.segment_keys),
             id: OnceLock::from(self.id().to_owned()),
             source: self.source.clone(),
         }
@@ -321,7 +323,9 @@ impl Snapshot {
 
     /// Flags in key order.
     pub(crate) fn flags_sorted(&self) -> impl Iterator<Item = &Flag> {
-        self.flag_keys.iter().filter_map(|key| self.flags.get(key))
+        self.flag_keys
+            .iter()
+            .filter_map(|key| self.flags.get(key).map(Arc::as_ref))
     }
 
     /// Segments in key order.
