@@ -370,19 +370,29 @@ fn run_pinned_vector(vector: &Value) -> Result<(), String> {
     let (pinned, held) = (read("pinned")?, read("held")?);
     let at = |name: &str| vector[name].as_i64().ok_or(format!("no {name}"));
     let composite = flagcore::published::pinned(&pinned, at("pinnedAt")?, &held, at("heldAt")?);
-    let answers_from = if composite.is_some() { "composite" } else { "pinned" };
+    let answers_from = if composite.is_some() {
+        "composite"
+    } else {
+        "pinned"
+    };
     if vector["answersFrom"].as_str() != Some(answers_from) {
         return Err(format!("answers from the {answers_from} snapshot"));
     }
     let answering = composite.as_ref().unwrap_or(&pinned);
     if answering.id() != pinned.id() {
-        return Err(format!("answers as {}, not the pinned {}", answering.id(), pinned.id()));
+        return Err(format!(
+            "answers as {}, not the pinned {}",
+            answering.id(),
+            pinned.id()
+        ));
     }
     for evaluation in vector["evaluations"].as_array().ok_or("no evaluations")? {
         let flag_key = evaluation["flagKey"].as_str().unwrap_or_default();
         let context = Context::from_value(&evaluation["context"]).map_err(|e| e.to_string())?;
-        let detail = answering.variation_detail(flag_key, &context, &evaluation["default"], ValueType::Any);
-        compare_detail(&detail.to_value(), &evaluation["expect"]).map_err(|e| format!("{flag_key}: {e}"))?;
+        let detail =
+            answering.variation_detail(flag_key, &context, &evaluation["default"], ValueType::Any);
+        compare_detail(&detail.to_value(), &evaluation["expect"])
+            .map_err(|e| format!("{flag_key}: {e}"))?;
     }
     Ok(())
 }

@@ -18,6 +18,9 @@ pub struct Context {
     /// The clock a carried token's expiry is checked on at each evaluation
     /// (seconds since the epoch, as `time.time`); the wall clock without one.
     clock: Option<Py<PyAny>>,
+    /// What `FlagClient.decide` pinned it to, once (the client's record of
+    /// the snapshot, with its `id`).
+    pin: std::sync::OnceLock<Py<PyAny>>,
 }
 
 #[pymethods]
@@ -63,7 +66,31 @@ impl Context {
             parsed,
             token_status,
             clock,
+            pin: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The id of the snapshot that `FlagClient.decide` pinned this
+    /// context's evaluations to (its decision token's, read from the
+    /// published layout), or `None`: the client then answers every flag for
+    /// it from that snapshot, under the kill switches of its own.
+    #[getter]
+    fn pinned_snapshot_id(&self, py: Python<'_>) -> PyResult<Option<String>> {
+        match self.pin.get() {
+            Some(pin) => pin.bind(py).getattr("id")?.extract(),
+            None => Ok(None),
+        }
+    }
+
+    /// The client's record of the pinned snapshot, or `None` (private).
+    #[getter]
+    fn _pin(&self, py: Python<'_>) -> Option<Py<PyAny>> {
+        self.pin.get().map(|pin| pin.clone_ref(py))
+    }
+
+    /// Pins it, once (private: `FlagClient.decide` does).
+    fn _set_pin(&self, pin: Py<PyAny>) {
+        let _ = self.pin.set(pin);
     }
 
     /// What became of the token: `{"applied": True, "snapshotId", "flags"}`

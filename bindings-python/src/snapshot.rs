@@ -229,6 +229,38 @@ impl Snapshot {
         convert::to_python(py, &published::head(py, text)?.to_value())
     }
 
+    /// Where the generation of snapshot `snapshot_id` keeps its own head
+    /// (`snapshots/<id>/head.json`). Raises `SnapshotError`
+    /// (`PUBLISHED_HEAD_INVALID`) for anything but a snapshot id.
+    #[staticmethod]
+    fn published_generation_head(py: Python<'_>, snapshot_id: &str) -> PyResult<String> {
+        flagcore::published::generation_head_name(snapshot_id)
+            .map_err(|error| crate::error::snapshot_error(py, &error))
+    }
+
+    /// What a request pinned to `pinned` (a decision token's snapshot,
+    /// published at `pinned_at`) answers from in a function holding `held`
+    /// (published at `held_at`): `pinned` itself when it is the newer, or
+    /// else its flags under `held`'s kill switches (a flag `held` switched
+    /// off is off, one it lacks is not found), keeping `pinned`'s id.
+    #[staticmethod]
+    fn pinned(
+        py: Python<'_>,
+        pinned: Py<Snapshot>,
+        pinned_at: i64,
+        held: &Bound<'_, Snapshot>,
+        held_at: i64,
+    ) -> PyResult<Py<Snapshot>> {
+        let composite = {
+            let (upstream, held) = (&pinned.get().core, &held.get().core);
+            py.detach(|| flagcore::published::pinned(upstream, pinned_at, held, held_at))
+        };
+        match composite {
+            None => Ok(pinned),
+            Some(core) => Py::new(py, Snapshot::new(py, core)?),
+        }
+    }
+
     /// This snapshot laid out for publishing at `now_ms` (default: now):
     /// `(head, chunks)`, the head's JSON text and the chunks' plain bytes.
     /// Store each chunk (gzip) under the name the head gives it, then the head.

@@ -83,12 +83,16 @@ class Origin:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/flags"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def publish(self, snapshot: Snapshot) -> None:
-        head, chunks = snapshot.publish()
+    def publish(self, snapshot: Snapshot, now_ms: int | None = None, lag: bool = False) -> None:
+        """The chunks and the generation's own head; then the head, unless
+        ``lag`` (a head read that has not caught up with the publisher)."""
+        head, chunks = snapshot.publish(now_ms=now_ms)
         for chunk, info in zip(chunks, Snapshot.published_head(head)["chunks"]):
             self.files[info["name"]] = (gzip.compress(chunk), f"c{self.version}")
+        self.files[Snapshot.published_generation_head(snapshot.id)] = (head.encode(), f"g{self.version}")
         self.version += 1
-        self.files["head.json"] = (head.encode(), f"h{self.version}")
+        if not lag:
+            self.files["head.json"] = (head.encode(), f"h{self.version}")
 
 
 @pytest.fixture
@@ -141,13 +145,16 @@ def test_flag_client_polls_a_published_url_with_one_conditional_get(origin: Orig
     assert origin.requests == ["head.json"]
 
 
-def publish_to_table(db: Any, snapshot: Snapshot, prefix: str = "prod") -> None:
-    """The layout's items, as the Node package's publish() writes them: the chunks, then the head."""
+def publish_to_table(db: Any, snapshot: Snapshot, prefix: str = "prod", table: str = "published") -> None:
+    """The layout's items, as the Node package's publish() writes them: the
+    chunks and the generation's own head, then the head."""
     head, chunks = snapshot.publish()
     namespace = f"{prefix}:flagcore"
     for chunk, info in zip(chunks, Snapshot.published_head(head)["chunks"]):
-        db.put_item(TableName="published", Item={"namespace": {"S": namespace}, "key": {"S": info["name"]}, "data": {"B": gzip.compress(chunk)}})
-    db.put_item(TableName="published", Item={"namespace": {"S": namespace}, "key": {"S": "head.json"}, "head": {"S": head}})
+        db.put_item(TableName=table, Item={"namespace": {"S": namespace}, "key": {"S": info["name"]}, "data": {"B": gzip.compress(chunk)}})
+    own = Snapshot.published_generation_head(snapshot.id)
+    db.put_item(TableName=table, Item={"namespace": {"S": namespace}, "key": {"S": own}, "head": {"S": head}})
+    db.put_item(TableName=table, Item={"namespace": {"S": namespace}, "key": {"S": "head.json"}, "head": {"S": head}})
 
 
 def test_flag_client_reads_the_published_layout_from_dynamodb(dynalite: Dynalite) -> None:
@@ -229,3 +236,129 @@ def test_python_reads_what_the_node_publisher_wrote(dynalite: Dynalite) -> None:
     client = FlagClient(published={"table": "from_node", "prefix": "prod", "client": db}, logger=Quiet())
     assert client.variation("banner", USER, "default") == "from node"
     assert client.status()["snapshot_id"] == published["id"] == Snapshot.from_json(json.dumps(document)).id
+
+
+SIGNING_KEY = "flagcore-test-signing-key-0123456789"
+
+
+def generation(banner: str, checkout: str, launch_on: bool) -> Snapshot:
+    """One generation of an environment; later ones move the checkout on and switch the launch off."""
+    flags = {
+        "banner": {"key": "banner", "on": True, "variations": [banner], "fallthrough": {"variation": 0}},
+        "checkout": {"key": "checkout", "on": True, "variations": [checkout], "fallthrough": {"variation": 0}},
+        "launch": {"key": "launch", "on": launch_on, "variations": ["dark", "live"], "fallthrough": {"variation": 1}, "offVariation": 0},
+    }
+    return Snapshot.from_json(json.dumps({"flags": flags, "segments": {}}))
+
+
+def token_from(snapshot: Snapshot, context: Any = USER) -> str:
+    import time
+
+    return snapshot.decision_token(context, ["banner"], SIGNING_KEY, now_ms=time.time() * 1000)
+
+
+class Warnings:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def warning(self, message: str, *args: Any) -> None:
+        self.lines.append(message % args)
+
+
+def test_decide_pins_a_request_to_its_tokens_snapshot_and_the_kill_switch_still_wins(origin: Origin) -> None:
+    before = generation("first", "old", True)
+    after = generation("second", "new", False)
+    origin.publish(before, now_ms=1_000)
+    origin.publish(after, now_ms=2_000)
+    logger = Warnings()
+    client = FlagClient(published=origin.url, signing_key=SIGNING_KEY, logger=logger)
+    assert client.variation("checkout", USER, "default") == "new"
+
+    origin.requests.clear()
+    decided = client.decide(USER, token_from(before))
+    assert decided.pinned_snapshot_id == before.id
+    assert [name for name in origin.requests if name.startswith("snapshots/")] == [
+        f"snapshots/{before.id}/head.json",
+        f"snapshots/{before.id}/0.json.gz",
+    ]
+    # Every flag, not only the token's; the launch is off, as the held snapshot has it.
+    assert client.variation("banner", decided, "default") == "first"
+    assert client.variation("checkout", decided, "default") == "old"
+    detail = client.variation_detail("launch", decided, "default")
+    assert (detail.value, detail.variation_index, detail.reason) == ("dark", 0, {"kind": "OFF"})
+    assert client.all_flags_state(decided).get_flag_value("checkout") == "old"
+    assert client.variation("checkout", USER, "default") == "new"
+    size = Snapshot.published_head(before.publish()[0])["size"]
+    assert client.status()["pinned"] == {"snapshot_ids": [before.id], "bytes": size, "last_error": None}
+
+    # Kept by id: another request pinned to it reads nothing.
+    origin.requests.clear()
+    other = {"kind": "user", "key": "user-2"}
+    assert client.decide(other, token_from(before, other)).pinned_snapshot_id == before.id
+    assert [name for name in origin.requests if name.startswith("snapshots/")] == []
+
+    # Tokens issued for a pinned request carry the pinned snapshot's id.
+    onward = client.decision_token(decided, ["checkout"])
+    assert onward is not None
+    following = FlagClient(published=origin.url, signing_key=SIGNING_KEY, logger=Quiet())
+    there = following.decide(USER, onward)
+    assert there.token_status["snapshotId"] == before.id and there.pinned_snapshot_id == before.id
+    assert following.variation("checkout", there, "default") == "old"
+
+    # Published after the head this function read: answered from as it is.
+    later = generation("third", "newer", True)
+    origin.publish(later, now_ms=3_000, lag=True)
+    ahead = client.decide(USER, token_from(later))
+    assert ahead.pinned_snapshot_id == later.id
+    assert client.variation("launch", ahead, "default") == "live"
+    assert client.status()["snapshot_id"] == after.id
+
+    # Not there (never published, or expired): the token's decisions still
+    # apply, status() says why, and it is not asked for again at once.
+    gone = generation("gone", "gone", True)
+    unpinned = client.decide(USER, token_from(gone))
+    assert unpinned.pinned_snapshot_id is None and unpinned.token_status["applied"] is True
+    assert client.variation("checkout", unpinned, "default") == "new"
+    assert "was not published there, or has expired" in str(client.status()["pinned"]["last_error"])
+    assert any(f"cannot pin a request to snapshot {gone.id}" in line for line in logger.lines), logger.lines
+    origin.requests.clear()
+    client.decide(USER, token_from(gone))
+    assert [name for name in origin.requests if name.startswith("snapshots/")] == []
+
+    # The held snapshot's own token pins nothing; nor does max_pinned_snapshots=0.
+    assert client.decide(USER, token_from(after)).pinned_snapshot_id is None
+    never = FlagClient(published=origin.url, signing_key=SIGNING_KEY, max_pinned_snapshots=0, logger=Quiet())
+    assert never.decide(USER, token_from(before)).pinned_snapshot_id is None
+
+
+def test_pinned_requests_read_their_generation_from_dynamodb_within_the_bounds(dynalite: Dynalite) -> None:
+    db = dynalite.client()
+    create_table(db, "pinned")
+    first, second, held = generation("first", "one", True), generation("second", "two", True), generation("third", "three", False)
+    for snapshot in (first, second, held):
+        publish_to_table(db, snapshot, table="pinned")
+    client = FlagClient(
+        published={"table": "pinned", "prefix": "prod", "client": db},
+        signing_key=SIGNING_KEY,
+        max_pinned_snapshots=1,
+        logger=Quiet(),
+    )
+    assert client.variation("checkout", USER, "default") == "three"
+    pinned = client.decide(USER, token_from(first))
+    assert pinned.pinned_snapshot_id == first.id
+    assert client.variation("checkout", pinned, "default") == "one"
+    assert client.variation("launch", pinned, "default") == "dark"
+    # One at most: the next replaces it; a request pinned before keeps its own.
+    assert client.decide(USER, token_from(second)).pinned_snapshot_id == second.id
+    assert client.status()["pinned"]["snapshot_ids"] == [second.id]
+    assert client.variation("checkout", pinned, "default") == "one"
+
+    small = FlagClient(published={"table": "pinned", "prefix": "prod", "client": db}, signing_key=SIGNING_KEY, max_pinned_bytes=100, logger=Quiet())
+    assert small.decide(USER, token_from(first)).pinned_snapshot_id is None
+    assert "over what the pinned snapshots may hold (100 bytes)" in str(small.status()["pinned"]["last_error"])
+
+    db.delete_item(TableName="pinned", Key={"namespace": {"S": "prod:flagcore"}, "key": {"S": f"snapshots/{first.id}/head.json"}})
+    fresh = FlagClient(published={"table": "pinned", "prefix": "prod", "client": db}, signing_key=SIGNING_KEY, logger=Quiet())
+    late = fresh.decide(USER, token_from(first))
+    assert late.pinned_snapshot_id is None
+    assert fresh.variation("checkout", late, "default") == "three"

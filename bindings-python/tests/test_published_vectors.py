@@ -1,6 +1,7 @@
 """The shared vectors of flagcore's published layout (tests/vectors/published):
-each snapshot published, changed as the vector says, and read back. The
-core, Node and WASM run the same file; the installed wheels run it too, on
+each snapshot published, changed as the vector says, and read back; and of
+requests pinned to a decision token's snapshot (tests/vectors/pinned). The
+core, Node and WASM run the same files; the installed wheels run it too, on
 arm64 under qemu (make test-dist)."""
 
 from __future__ import annotations
@@ -43,4 +44,30 @@ def test_every_published_vector() -> None:
     failures = [f"{case['id']}: {why}" for case in CASES if (why := read_back(case)) is not None]
     print(f"published vectors: {len(CASES) - len(failures)} passed, {len(failures)} failed")
     assert CASES, "no published vectors"
+    assert failures == []
+
+
+PINNED = vector_cases("pinned")
+
+
+def answer_pinned(vector: dict[str, Any]) -> str | None:
+    """What is wrong with a request pinned to the vector's snapshot, or None."""
+    pinned = Snapshot.from_json(json.dumps(vector["pinned"]))
+    held = Snapshot.from_json(json.dumps(vector["held"]))
+    answering = Snapshot.pinned(pinned, vector["pinnedAt"], held, vector["heldAt"])
+    answers_from = "pinned" if answering is pinned else "composite"
+    if answers_from != vector["answersFrom"] or answering.id != pinned.id:
+        return f"answers from the {answers_from} snapshot, as {answering.id}"
+    for evaluation in vector["evaluations"]:
+        detail = answering.variation_detail(evaluation["flagKey"], evaluation["context"], evaluation["default"])
+        got = {"value": detail.value, "variationIndex": detail.variation_index, "reason": detail.reason}
+        if got != evaluation["expect"]:
+            return f"{evaluation['flagKey']}: {got}, expected {evaluation['expect']}"
+    return None
+
+
+def test_every_pinned_vector() -> None:
+    failures = [f"{case['id']}: {why}" for case in PINNED if (why := answer_pinned(case)) is not None]
+    print(f"pinned vectors: {len(PINNED) - len(failures)} passed, {len(failures)} failed")
+    assert PINNED, "no pinned vectors"
     assert failures == []

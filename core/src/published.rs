@@ -386,7 +386,12 @@ pub fn generation_head_name(id: &str) -> Result<String, SnapshotError> {
 /// lagged behind upstream's), it is the newest the function knows, and is
 /// answered from as it is: `None`. Either way the answer keeps `pinned`'s
 /// id, so that tokens issued from it pin the next function to it too.
-pub fn pinned(pinned: &Snapshot, pinned_at: i64, held: &Snapshot, held_at: i64) -> Option<Snapshot> {
+pub fn pinned(
+    pinned: &Snapshot,
+    pinned_at: i64,
+    held: &Snapshot,
+    held_at: i64,
+) -> Option<Snapshot> {
     if pinned_at > held_at || pinned.id() == held.id() {
         return None;
     }
@@ -464,10 +469,23 @@ mod tests {
     #[test]
     fn a_generation_head_is_named_by_a_snapshot_id_only() {
         let id = example().id().to_owned();
-        assert_eq!(generation_head_name(&id).unwrap(), format!("snapshots/{id}/head.json"));
-        for bad in ["", "../../head.json", "0123456789ABCDEF", "0123456789abcde", "0123456789abcdef0"] {
+        assert_eq!(
+            generation_head_name(&id).unwrap(),
+            format!("snapshots/{id}/head.json")
+        );
+        for bad in [
+            "",
+            "../../head.json",
+            "0123456789ABCDEF",
+            "0123456789abcde",
+            "0123456789abcdef0",
+        ] {
             let error = generation_head_name(bad).unwrap_err();
-            assert_eq!((error.code(), error.path()), (ErrorCode::HeadInvalid, "$.id"), "{bad:?}");
+            assert_eq!(
+                (error.code(), error.path()),
+                (ErrorCode::HeadInvalid, "$.id"),
+                "{bad:?}"
+            );
         }
     }
 
@@ -485,7 +503,10 @@ mod tests {
         assert_eq!(composite.id(), upstream.id());
         assert_eq!(composite.flag_keys(), ["killed", "on"]);
         assert_eq!(composite.variations("on").unwrap(), [json!(1), json!(2)]);
-        assert_eq!(composite.variations("killed").unwrap(), [json!(5), json!(6)]);
+        assert_eq!(
+            composite.variations("killed").unwrap(),
+            [json!(5), json!(6)]
+        );
         // Published later than the held snapshot: answered from as it is.
         assert!(pinned(&upstream, 3, &held, 2).is_none());
         assert!(pinned(&held, 1, &held, 2).is_none());

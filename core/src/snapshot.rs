@@ -308,7 +308,10 @@ impl Snapshot {
             let (Some(flag), Some(latest)) = (self.flags.get(key), newest.flags.get(key)) else {
                 continue;
             };
-            flags.insert(key.clone(), Arc::clone(if latest.on { flag } else { latest }));
+            flags.insert(
+                key.clone(),
+                Arc::clone(if latest.on { flag } else { latest }),
+            );
             flag_keys.push(key.clone());
         }
         Snapshot {

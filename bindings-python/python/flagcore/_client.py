@@ -25,6 +25,26 @@ SEEN_IDS = 16
 # The names evaluation counts use for variations, made once.
 _VARIATION_NAMES = tuple(str(i) for i in range(64))
 NOT_READY = {"kind": "ERROR", "errorKind": "CLIENT_NOT_READY"}
+# What pinned snapshots a client keeps, by default, each counted by its
+# published size (what it answers from under the held snapshot's kill switches
+# shares its flags).
+PINNED_SNAPSHOTS = 4
+PINNED_BYTES = 8 * 1024 * 1024
+
+
+class _Pin:
+    """A pinned snapshot, kept by id, and what it answered from last: its
+    flags under the kill switches of ``held``."""
+
+    __slots__ = ("id", "snapshot", "published_at", "size", "held", "answering")
+
+    def __init__(self, snapshot_id: str, snapshot: Snapshot, published_at: int, size: int) -> None:
+        self.id = snapshot_id
+        self.snapshot = snapshot
+        self.published_at = published_at
+        self.size = size
+        self.held: Snapshot | None = None
+        self.answering: Snapshot = snapshot
 
 # Locks held by another thread at fork would stay held in the child: every
 # client gets a fresh lock there.
@@ -35,6 +55,7 @@ def _after_fork() -> None:
     for client in list(_clients):
         client._lock = _thread.allocate_lock()
         client._count_lock = _thread.allocate_lock()
+        client._pin_lock = _thread.allocate_lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -68,6 +89,8 @@ class FlagClient:
         clock: Callable[[], float] = time.time,
         signing_key: str | None = None,
         max_token_ttl_seconds: float | None = None,
+        max_pinned_snapshots: int = PINNED_SNAPSHOTS,
+        max_pinned_bytes: int = PINNED_BYTES,
         metrics_namespace: str = "flagcore",
         function_name: str | None = None,
         metrics_writer: Callable[[str], Any] | None = None,
@@ -90,6 +113,11 @@ class FlagClient:
             ``FLAGCORE_SIGNING_KEY`` from the environment by default.
         :param max_token_ttl_seconds: the longest lifetime of a decision
             token that ``decide`` accepts (default 300).
+        :param max_pinned_snapshots: for a published source, how many
+            snapshots ``decide`` keeps to answer requests pinned to their
+            decision token's snapshot (0 pins nothing).
+        :param max_pinned_bytes: the published bytes those may count (a
+            parsed snapshot holds about five times its published size).
         :param metrics_namespace: the CloudWatch namespace ``flush()`` writes to.
         :param function_name: the ``FunctionName`` dimension;
             ``AWS_LAMBDA_FUNCTION_NAME`` from the environment by default.
@@ -122,6 +150,15 @@ class FlagClient:
         # request and did not find: a token naming one is no reason to reload.
         self._seen_ids: list[str] = []
         self._max_token_ttl = max_token_ttl_seconds
+        # Pinned snapshots by id, least recently used first; when a read of
+        # one last failed, by id; and the last failure.
+        self._max_pinned = int(max_pinned_snapshots)
+        self._max_pinned_bytes = int(max_pinned_bytes)
+        self._pins: dict[str, _Pin] = {}
+        self._pin_bytes = 0
+        self._pin_failures: dict[str, float] = {}
+        self._pin_error: BaseException | None = None
+        self._pin_lock = _thread.allocate_lock()
         self._signing_key = signing_key if signing_key is not None else os.environ.get("FLAGCORE_SIGNING_KEY")
         self._namespace = metrics_namespace
         self._function_name = function_name if function_name is not None else os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
@@ -276,6 +313,7 @@ class FlagClient:
             "checked_ago_seconds": now - self._checked_at if loaded else None,
             "last_error": self._last_error,
             "warnings": self._warnings,
+            "pinned": {"snapshot_ids": list(self._pins), "bytes": self._pin_bytes, "last_error": self._pin_error},
         }
 
     # -- decisions across a call chain ---------------------------------------
@@ -286,7 +324,7 @@ class FlagClient:
         most 3600), to pass downstream (e.g. ``baggage: flagcore=<token>``);
         None, with a warning, without a snapshot, a signing key, a valid
         context or a valid time to live."""
-        snapshot = self.snapshot()
+        snapshot = self._answering(self.snapshot(), context)
         if snapshot is None:
             return None
         try:
@@ -303,8 +341,18 @@ class FlagClient:
         header) when it verifies. When the token comes from a snapshot this
         client has not seen (neither held nor looked for), the snapshot is
         refreshed first: at most once per ``retry_seconds``, and never while a
-        failed source is backing off. A token that fails is ignored with a
-        warning; this never raises."""
+        failed source is backing off.
+
+        From a published source, a token from any snapshot other than the one
+        held then pins the context: its evaluations (every flag, not only the
+        token's), its tokens and its ``all_flags_state`` answer from exactly
+        the token's snapshot, read once by id and kept (see
+        ``max_pinned_snapshots``), except that a flag the held snapshot has
+        switched off is off, and one it lacks is not found, unless the
+        token's snapshot was published after it. ``pinned_snapshot_id`` says
+        so; when the snapshot cannot be read (it expired), the token's own
+        decisions still apply, and ``status()["pinned"]`` says why. A token
+        that fails is ignored with a warning; this never raises."""
         self.snapshot()
         decided = Context(
             context,
@@ -316,14 +364,94 @@ class FlagClient:
         status = decided.token_status
         if "code" in status:
             self._log("flagcore: ignoring a decision token (%s: %s)", status["code"], status["message"])
-        elif not self._offline and self._due_for_token(status):
+            return decided
+        if not self._offline and self._due_for_token(status):
             self._refresh_for_token(status)
+        if self._pins_to(status):
+            pin = self._pin(status["snapshotId"])
+            if pin is not None:
+                decided._set_pin(pin)
         return decided
+
+    def _pins_to(self, status: dict[str, Any]) -> bool:
+        """Whether a verified token's snapshot is one to pin to: another than
+        the held one, from a source that can read it by id."""
+        snapshot = self._snapshot
+        return (
+            status.get("applied") is True
+            and self._max_pinned > 0
+            and snapshot is not None
+            and status["snapshotId"] != snapshot.id
+            and hasattr(self._source, "load_pinned")
+        )
+
+    def _pin(self, snapshot_id: str) -> _Pin | None:
+        """The pinned snapshot ``snapshot_id``: kept, or read once however many
+        threads ask at a time; None when it cannot be read, and then not asked
+        for again within ``retry_seconds``."""
+        with self._pin_lock:
+            kept = self._pins.pop(snapshot_id, None)
+            if kept is not None:
+                self._pins[snapshot_id] = kept
+                return kept
+            failed_at = self._pin_failures.get(snapshot_id)
+            if failed_at is not None and self._clock() - failed_at < self._retry:
+                return None
+            return self._load_pin(snapshot_id)
+
+    def _load_pin(self, snapshot_id: str) -> _Pin | None:
+        source: Any = self._source
+        try:
+            snapshot, published_at, size = source.load_pinned(snapshot_id)
+            if size > self._max_pinned_bytes:
+                raise OSError(
+                    f"snapshot {snapshot_id} is {size} bytes published, over what the pinned snapshots may hold"
+                    f" ({self._max_pinned_bytes} bytes)"
+                )
+        except Exception as error:  # the token's own decisions still apply
+            self._pin_failures.pop(snapshot_id, None)
+            self._pin_failures[snapshot_id] = self._clock()
+            while len(self._pin_failures) > SEEN_IDS:
+                del self._pin_failures[next(iter(self._pin_failures))]
+            self._pin_error = error
+            held = self._snapshot.id if self._snapshot is not None else None
+            self._log(
+                "flagcore: cannot pin a request to snapshot %s (%s); answering from %s, with the token's decisions",
+                snapshot_id,
+                error,
+                held,
+            )
+            return None
+        pin = _Pin(snapshot_id, snapshot, published_at, size)
+        self._pins[snapshot_id] = pin
+        self._pin_bytes += size
+        while len(self._pins) > self._max_pinned or self._pin_bytes > self._max_pinned_bytes:
+            oldest = next(iter(self._pins))
+            self._pin_bytes -= self._pins.pop(oldest).size
+        self._pin_failures.pop(snapshot_id, None)
+        self._pin_error = None
+        return pin
+
+    def _answering(self, held: Snapshot | None, context: Any) -> Snapshot | None:
+        """The snapshot to answer ``context`` from when the client holds
+        ``held``: for a pinned context, the pinned snapshot under ``held``'s
+        kill switches, worked out again only when ``held`` changed."""
+        if held is None or type(context) is not Context:
+            return held
+        pin: _Pin | None = context._pin
+        if pin is None:
+            return held
+        if pin.held is not held:
+            source: Any = self._source
+            published_at = source.published_at() if source is not None else None
+            pin.answering = Snapshot.pinned(pin.snapshot, pin.published_at, held, published_at or 0)
+            pin.held = held
+        return pin.answering
 
     # -- evaluation ---------------------------------------------------------
 
     def _answer(self, method: str, key: str, context: Any, default: Any) -> EvaluationDetail:
-        snapshot = self.snapshot()
+        snapshot = self._answering(self.snapshot(), context)
         detail: EvaluationDetail = _not_ready(default) if snapshot is None else getattr(snapshot, method)(key, context, default)
         self._count(key, detail.variation_index)
         if self._trace is not None:
@@ -338,6 +466,8 @@ class FlagClient:
         if self._trace is not None:
             return self._answer(method, key, context, default).value
         snapshot = self._snapshot if self._offline or self._clock() < self._due_at else self.snapshot()
+        if type(context) is Context and snapshot is not None:
+            snapshot = self._answering(snapshot, context)
         if snapshot is None:
             value, index = default, None
         else:
@@ -374,8 +504,9 @@ class FlagClient:
             attributes["feature_flag.result.variant"] = str(detail.variation_index)
         if "errorKind" in reason:
             attributes["error.type"] = reason["errorKind"]
-        if self._snapshot is not None:
-            attributes["feature_flag.version"] = self._snapshot.id
+        answering = self._answering(self._snapshot, context)
+        if answering is not None:
+            attributes["feature_flag.version"] = answering.id
         span.add_event("feature_flag.evaluation", attributes)
 
     def variation(self, key: str, context: Any, default: Any = None) -> Any:
@@ -459,7 +590,7 @@ class FlagClient:
     ) -> FlagsState:
         """Every flag's value for a context; ``valid`` is False when no
         snapshot is loaded."""
-        snapshot = self.snapshot()
+        snapshot = self._answering(self.snapshot(), context)
         if snapshot is None:
             return FlagsState({"$flagsState": {}, "$valid": False})
         return snapshot.all_flags_state(

@@ -208,6 +208,7 @@ class PublishedSource:
         # The tag of the last head read whole: kept only once its snapshot
         # loaded, so a failed read is retried, never taken for unchanged.
         self._tag: Any = None
+        self._published_at: int | None = None
 
     def describe(self) -> str:
         return f"published {self._store.describe()}"
@@ -223,7 +224,27 @@ class PublishedSource:
         if current is None or head["id"] != current.id:
             current = Snapshot.from_published(text, _chunks(self._store, head))
         self._tag = tag
+        self._published_at = head["publishedAt"]
         return current
+
+    def published_at(self) -> int | None:
+        """When the snapshot the last load answered was published
+        (milliseconds since the epoch)."""
+        return self._published_at
+
+    def load_pinned(self, snapshot_id: str) -> tuple[Snapshot, int, int]:
+        """Exactly the snapshot ``snapshot_id``, from its generation's own
+        head and chunks: ``(snapshot, published_at, size)``. Raises when the
+        generation is not there (never published, or expired) or does not
+        read whole."""
+        name = Snapshot.published_generation_head(snapshot_id)
+        text = self._store.generation_head(name)
+        if text is None:
+            raise OSError(f"{self._store.describe()}: no {name}: snapshot {snapshot_id} was not published there, or has expired")
+        head = Snapshot.published_head(text)
+        if head["id"] != snapshot_id:
+            raise OSError(f"{self._store.describe()}: {name} names snapshot {head['id']}")
+        return Snapshot.from_published(text, _chunks(self._store, head)), head["publishedAt"], head["size"]
 
 
 def _chunks(store: Any, head: Mapping[str, Any]) -> list[bytes]:
@@ -284,6 +305,9 @@ class _HttpStore:
             found.append(None if status == 404 else body)
         return found
 
+    def generation_head(self, name: str) -> bytes | None:
+        return self.chunks([name])[0]
+
 
 class _DirectoryStore:
     def __init__(self, directory: str) -> None:
@@ -311,6 +335,9 @@ class _DirectoryStore:
                 found.append(None)
         return found
 
+    def generation_head(self, name: str) -> bytes | None:
+        return self.chunks([name])[0]
+
 
 class _DynamoDBStore:
     # BatchGetItem takes at most 100 keys a request; unprocessed keys are
@@ -335,12 +362,19 @@ class _DynamoDBStore:
     def _key(self, name: str) -> dict[str, Any]:
         return {"namespace": {"S": self.namespace}, "key": {"S": name}}
 
-    def head(self, tag: str | None) -> tuple[str, str] | None:
-        answer = self._client().get_item(TableName=self.table, Key=self._key("head.json"), ConsistentRead=False)
+    def _head_text(self, name: str) -> str | None:
+        answer = self._client().get_item(TableName=self.table, Key=self._key(name), ConsistentRead=False)
         text = answer.get("Item", {}).get("head", {}).get("S")
-        if not isinstance(text, str):
+        return text if isinstance(text, str) else None
+
+    def head(self, tag: str | None) -> tuple[str, str] | None:
+        text = self._head_text("head.json")
+        if text is None:
             raise OSError(f"dynamodb {self.table}: no head.json under {self.namespace}: nothing is published there")
         return None if text == tag else (text, text)
+
+    def generation_head(self, name: str) -> str | None:
+        return self._head_text(name)
 
     def chunks(self, names: list[str]) -> list[bytes | None]:
         import time
