@@ -2,7 +2,8 @@
 // What a refresh costs from DynamoDB, for the Relay Proxy's layout and for
 // flagcore's published layout, on the core benchmark's snapshot: the read
 // units dynalite reports (ReturnConsumedCapacity), what that costs a day at
-// 1,000 concurrent instances, and the time of a refresh in this process.
+// 1,000 concurrent instances, and the time of a refresh in this process;
+// then what a request pinned to a decision token's snapshot costs.
 // `make bench-published` runs it; dynalite is started here on 127.0.0.1 and
 // a free port, and stopped by its process id.
 
@@ -123,9 +124,69 @@ async function main () {
     row('published layout, unchanged: one GetItem of the head', headUnits, median(times.unchanged))
     const once = changedUnits * INSTANCES
     console.log(`| published layout, changed: the head and every chunk (BatchGetItem) | ${changedUnits} | once per instance per published change: ${once.toLocaleString('en')} units, $${(once * DOLLARS_PER_READ_UNIT).toFixed(4)} a change | the same | ${median(times.changed).toFixed(1)} ms |`)
+    await pinning(db, document, snapshot)
   } finally {
     stop(server)
   }
+}
+
+// Requests pinned to the benchmark snapshot by a decision token, in
+// functions that hold a later generation (one flag changed): the first
+// request for it reads its generation (head and chunks); later ones find it
+// kept; and an evaluation of a pinned context beside an unpinned one.
+async function pinning (db, document, pinned) {
+  const signingKey = 'bench-signing-key-0123456789abcdef'
+  const keys = pinned.flagKeys
+  const later = structuredClone(document)
+  later.flags[keys[0]].version = (later.flags[keys[0]].version || 1) + 1
+  await publish(Snapshot.fromJson(JSON.stringify(later)), { table: 'flags', client: db })
+  const user = { kind: 'user', key: 'user-1' }
+  const token = pinned.decisionToken(user, [keys[0]], { signingKey })
+  const quiet = { warn () {} }
+  const first = []
+  let units = 0
+  for (let round = 0; round < ROUNDS; round++) {
+    const counter = counting(db)
+    const client = new FlagClient({ source: { published: { table: 'flags', client: counter } }, signingKey, logger: quiet })
+    await client.refresh()
+    const before = counter.units
+    let decided
+    first.push(await timed(async () => {
+      decided = await client.decide(user, token)
+      await client.variation(keys[1], decided, null)
+    }))
+    if (decided.pinnedSnapshotId !== pinned.id) throw new Error('the request was not pinned')
+    units = counter.units - before
+  }
+  const client = new FlagClient({ source: { published: { table: 'flags', client: db } }, signingKey, logger: quiet })
+  await client.decide(user, token)
+  const kept = []
+  for (let round = 0; round < ROUNDS; round++) kept.push(await timed(() => client.decide(user, token)))
+  // Per evaluation: distinct users, every flag evaluated, each user with a
+  // token from the pinned snapshot or from the held one (which pins nothing).
+  const users = Array.from({ length: 200 }, (_, n) => ({ kind: 'user', key: `user-${n}` }))
+  const held = await client.snapshot()
+  const contexts = {
+    pinned: await Promise.all(users.map((u) => client.decide(u, pinned.decisionToken(u, [keys[0]], { signingKey })))),
+    held: await Promise.all(users.map((u) => client.decide(u, held.decisionToken(u, [keys[0]], { signingKey }))))
+  }
+  if (contexts.held.some((c) => c.pinnedSnapshotId !== null)) throw new Error('a token from the held snapshot pinned a request')
+  const perEvaluation = {}
+  for (const round of [0, 1]) {
+    for (const [name, list] of Object.entries(contexts)) {
+      const start = process.hrtime.bigint()
+      for (const context of list) for (const key of keys) await client.variation(key, context, null)
+      const ns = Number(process.hrtime.bigint() - start) / (list.length * keys.length)
+      if (round === 1) perEvaluation[name] = ns
+    }
+  }
+  console.log('')
+  console.log(`Requests pinned to a decision token's snapshot, in functions holding a later generation (medians of ${ROUNDS}):`)
+  console.log('| pinned request | read units | time |')
+  console.log('|---|---|---|')
+  console.log(`| first for its snapshot: the generation's head and every chunk, then one evaluation | ${units} | ${median(first).toFixed(1)} ms |`)
+  console.log(`| its snapshot kept: decide() | 0 | ${(median(kept) * 1000).toFixed(0)} µs |`)
+  console.log(`Per evaluation, ${users.length} users with a token × ${keys.length} flags: pinned ${perEvaluation.pinned.toFixed(0)} ns, unpinned (a token from the held snapshot) ${perEvaluation.held.toFixed(0)} ns (${(perEvaluation.pinned / perEvaluation.held).toFixed(2)}×).`)
 }
 
 main().catch((error) => {
