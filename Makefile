@@ -129,7 +129,8 @@ node: setup-node ## build the Node package's native module; fails when its gener
 $(BENCH_SNAPSHOT): bench/src/lib.rs bench/examples/snapshot_json.rs
 	$(CARGO) run -q -p flagcore-bench --example snapshot_json > $@.tmp && mv $@.tmp $@
 
-test-node: node wasm $(BENCH_SNAPSHOT) ## the Node package's tests (node --test), the fault matrix and the memory test among them
+test-node: node wasm $(BENCH_SNAPSHOT) ## the Node package's tests (node --test), the fault matrix and the memory test among them, and the CLI publishing to DynamoDB
+	$(CARGO) build -q -p flagcore-cli
 	cd $(NODE_DIR) && node --test test/
 
 wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm package (the core for wasm32: it must stay pure)

@@ -151,6 +151,8 @@ export declare class Snapshot {
   static pinned(pinned: Snapshot, pinnedAt: number, held: Snapshot, heldAt: number, size?: number): Snapshot
   /** The snapshot laid out for publishing: the head's JSON text and the chunks' plain bytes (native engine only). */
   publish(options?: { now?: number }): { head: string, chunks: Uint8Array[] }
+  /** What a publisher writes to replace the head it read (its text, or null), in order: the core's plan, which `publish()` and `flagcore publish` follow (native engine only). */
+  publishPlan(previous: string | null, options?: { now?: number }): { unchanged: boolean, head: string, chunkNames: string[], chunks: Uint8Array[], generationHead: string, replaced: string[] }
   /** The content id: the same flags give the same id from any source. */
   readonly id: string
   /** Every flag key, sorted. */

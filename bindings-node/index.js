@@ -31,7 +31,7 @@ const flagcore = createApi(binding, { file: sources.file, dynamodb: sources.dyna
  * Publishes a snapshot in flagcore's layout to a DynamoDB table: see
  * published.js. Answers `{ id, unchanged, chunks, bytes }`.
  */
-flagcore.publish = (snapshot, to, options = {}) => published.publish(snapshot, to, { ...options, Snapshot: flagcore.Snapshot })
+flagcore.publish = published.publish
 /** What `publish` throws when another publisher replaced the head meanwhile. */
 flagcore.PublishRace = published.PublishRace
 

@@ -124,6 +124,24 @@ export declare function publishedGenerationHead(id: string): string
 export declare function publishedHead(text: string | Buffer): string
 
 /**
+ * What a publisher writes to replace the head it read (see
+ * `flagcore::published::plan`).
+ */
+export interface PublishPlan {
+  /** The head already names the snapshot's id: nothing to write. */
+  unchanged: boolean
+  /** The head's JSON text, written last (empty when unchanged). */
+  head: string
+  /** The chunks' names and plain bytes, in order, written first. */
+  chunkNames: Array<string>
+  chunks: Array<Buffer>
+  /** Where the generation's own head goes, after the chunks. */
+  generationHead: string
+  /** The replaced generation's items, to expire. */
+  replaced: Array<string>
+}
+
+/**
  * `[call, token]`: from when a call refreshes first, and a call with a
  * token from a snapshot the client has not seen (times in milliseconds).
  */
@@ -165,6 +183,12 @@ export declare function snapshotPinned(pinned: ExternalObject<Snapshot>, pinnedA
 
 /** Lays a snapshot out for publishing at `now_ms` (see `flagcore::published::publish`). */
 export declare function snapshotPublish(snapshot: ExternalObject<Snapshot>, nowMs: number): Layout
+
+/**
+ * The publish that replaces the head `previous` (its text, or null) with
+ * `snapshot`, at `now_ms`: the one rule of every publisher.
+ */
+export declare function snapshotPublishPlan(snapshot: ExternalObject<Snapshot>, previous: string | undefined | null, nowMs: number): PublishPlan
 
 /** The problems of how the snapshot was stored (see `Snapshot::source_problems`). */
 export declare function sourceProblems(snapshot: ExternalObject<Snapshot>): any

@@ -859,4 +859,5 @@ module.exports.snapshotFromPublished = nativeBinding.snapshotFromPublished
 module.exports.snapshotId = nativeBinding.snapshotId
 module.exports.snapshotPinned = nativeBinding.snapshotPinned
 module.exports.snapshotPublish = nativeBinding.snapshotPublish
+module.exports.snapshotPublishPlan = nativeBinding.snapshotPublishPlan
 module.exports.sourceProblems = nativeBinding.sourceProblems

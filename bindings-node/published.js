@@ -180,28 +180,19 @@ function publishedStore (options) {
  * Answers `{ id, unchanged, chunks, bytes }`. (`flagcore publish --to DIR`
  * writes the same layout as files.)
  */
-async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEFAULT_RETENTION_SECONDS, Snapshot } = {}) {
+async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEFAULT_RETENTION_SECONDS } = {}) {
   const store = dynamoDbStore(to)
   const previous = await store.currentHead()
-  // A head that does not read (a broken write) is replaced like any other.
-  let previousHead = null
-  try {
-    previousHead = previous === null ? null : Snapshot.publishedHead(previous)
-  } catch {}
-  if (previousHead && previousHead.id === snapshot.id) return { id: snapshot.id, unchanged: true, chunks: 0, bytes: 0 }
-  const laidOut = snapshot.publish({ now })
-  const head = Snapshot.publishedHead(laidOut.head)
-  const compressed = await Promise.all(laidOut.chunks.map((chunk) => gzip(chunk, { level: 9 })))
-  const named = head.chunks.map((chunk, i) => ({ name: chunk.name, bytes: compressed[i] }))
-  await store.writeChunks(named)
-  // The generation's own copy of its head, for readers pinned to it, before the head.
-  await store.writeGenerationHead(Snapshot.publishedGenerationHead(head.id), laidOut.head)
-  await store.writeHead(laidOut.head, previous)
-  if (previousHead) {
-    const names = [Snapshot.publishedGenerationHead(previousHead.id), ...previousHead.chunks.map((chunk) => chunk.name)]
-    await store.expire(names, now / 1000 + retentionSeconds)
-  }
-  return { id: head.id, unchanged: false, chunks: named.length, bytes: compressed.reduce((sum, chunk) => sum + chunk.length, 0) }
+  // What to write, in which order, and what then expires are the core's
+  // (flagcore::published::plan), as for `flagcore publish`.
+  const plan = snapshot.publishPlan(previous, { now })
+  if (plan.unchanged) return { id: snapshot.id, unchanged: true, chunks: 0, bytes: 0 }
+  const compressed = await Promise.all(plan.chunks.map((chunk) => gzip(chunk, { level: 9 })))
+  await store.writeChunks(plan.chunkNames.map((name, i) => ({ name, bytes: compressed[i] })))
+  await store.writeGenerationHead(plan.generationHead, plan.head)
+  await store.writeHead(plan.head, previous)
+  await store.expire(plan.replaced, now / 1000 + retentionSeconds)
+  return { id: snapshot.id, unchanged: false, chunks: compressed.length, bytes: compressed.reduce((sum, chunk) => sum + chunk.length, 0) }
 }
 
 function sleep (ms) {

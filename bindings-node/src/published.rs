@@ -79,3 +79,68 @@ pub fn snapshot_pinned(
     published::pinned(pinned, pinned_at as i64, held, held_at as i64)
         .map(|composite| external(composite, size as usize))
 }
+
+/// What a publisher writes to replace the head it read (see
+/// `flagcore::published::plan`).
+#[napi(object)]
+pub struct PublishPlan {
+    /// The head already names the snapshot's id: nothing to write.
+    pub unchanged: bool,
+    /// The head's JSON text, written last (empty when unchanged).
+    pub head: String,
+    /// The chunks' names and plain bytes, in order, written first.
+    pub chunk_names: Vec<String>,
+    pub chunks: Vec<Buffer>,
+    /// Where the generation's own head goes, after the chunks.
+    pub generation_head: String,
+    /// The replaced generation's items, to expire.
+    pub replaced: Vec<String>,
+}
+
+/// The publish that replaces the head `previous` (its text, or null) with
+/// `snapshot`, at `now_ms`: the one rule of every publisher.
+#[napi(catch_unwind)]
+pub fn snapshot_publish_plan(
+    snapshot: &External<Snapshot>,
+    previous: Option<String>,
+    now_ms: f64,
+) -> Result<PublishPlan> {
+    let plan = published::plan(
+        snapshot,
+        previous.as_deref().map(str::as_bytes),
+        now_ms as i64,
+    )
+    .map_err(snapshot_error)?;
+    Ok(match plan {
+        published::Plan::Unchanged => PublishPlan {
+            unchanged: true,
+            head: String::new(),
+            chunk_names: Vec::new(),
+            chunks: Vec::new(),
+            generation_head: String::new(),
+            replaced: Vec::new(),
+        },
+        published::Plan::Write(writes) => {
+            let writes = *writes;
+            PublishPlan {
+                unchanged: false,
+                head: writes.published.head.to_json(),
+                chunk_names: writes
+                    .published
+                    .head
+                    .chunks
+                    .into_iter()
+                    .map(|c| c.name)
+                    .collect(),
+                chunks: writes
+                    .published
+                    .chunks
+                    .into_iter()
+                    .map(Buffer::from)
+                    .collect(),
+                generation_head: writes.generation_head,
+                replaced: writes.replaced,
+            }
+        }
+    })
+}

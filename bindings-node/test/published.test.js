@@ -401,7 +401,7 @@ test('pinned requests read their generation from DynamoDB by id, within the boun
   const first = generation('first', 'one', true)
   const second = generation('second', 'two', true)
   const held = generation('third', 'three', false)
-  for (const [n, snapshot] of [first, second, held].entries()) await publish(snapshot, to, { now: Date.now() + n, Snapshot: Publisher })
+  for (const [n, snapshot] of [first, second, held].entries()) await publish(snapshot, to, { now: Date.now() + n })
   const generationHead = (id) => ({ namespace: { S: 'flagcore' }, key: { S: `snapshots/${id}/head.json` } })
 
   // A replaced generation's own head expires with its chunks; the current one's never.

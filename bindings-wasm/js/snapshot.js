@@ -227,6 +227,16 @@ function createSnapshots (native, contexts) {
       return callNative(() => native.snapshotPublish(this.#native, Number(now)))
     }
 
+    /**
+     * @private What a publisher writes to replace the head it read
+     * (`previous`, its text or null) with this snapshot: the core's plan
+     * (see published.js, `flagcore publish`). Native engine only.
+     */
+    publishPlan (previous, { now = Date.now() } = {}) {
+      if (typeof native.snapshotPublishPlan !== 'function') throw new Error('publishing needs the native engine (the flagcore package on Linux x64 or arm64)')
+      return callNative(() => native.snapshotPublishPlan(this.#native, previous ?? null, Number(now)))
+    }
+
     /** The content id: the same flags give the same id from any source. */
     get id () {
       return native.snapshotId(this.#native)

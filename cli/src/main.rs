@@ -6,6 +6,7 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod dynamodb;
 mod publish;
 
 use clap::{Args, Parser, Subcommand};
@@ -37,30 +38,42 @@ enum Command {
 }
 
 const PUBLISH_ABOUT: &str = "\
-Publish a snapshot in flagcore's layout to a directory, for an HTTP origin (S3, CloudFront)
-that flagcore's `published` sources poll: a refresh is one conditional GET of head.json, and
-the chunks are fetched only when the snapshot id changed.
+Publish a snapshot in flagcore's layout, from CI/CD: to a directory, for an HTTP origin (S3,
+CloudFront), or to a DynamoDB table. flagcore's `published` sources poll its head alone (one
+conditional GET of head.json, or one GetItem), and read the chunks only when the snapshot id
+changed.
 
 It runs `check` first and refuses a snapshot with errors, unless given --force. It writes the
 chunks (snapshots/<id>/<n>.json.gz, each at most 320 KB before compression) and the
 generation's own copy of its head (snapshots/<id>/head.json, read by requests pinned to that
-snapshot by a decision token), then head.json, each under a temporary name first, so a reader
-never sees a head whose chunks are missing; it refuses to write the head when another
-publisher replaced it meanwhile. When head.json already names the snapshot's content id, it
-writes nothing. It prints the snapshot id on stdout.
+snapshot by a decision token), then the head, so a reader never sees a head whose chunks are
+missing; it refuses to write the head when another publisher replaced it meanwhile (exit 1).
+When the head already names the snapshot's content id, it writes nothing. It prints the
+snapshot id on stdout.
 
-Earlier generations stay, so that readers in the middle of reading one can finish and pinned
-requests are answered; expire them with the origin's own rules (an S3 lifecycle rule on
-snapshots/, after a retention window longer than your decision tokens live).";
+A directory's files are each written under a temporary name first. Its earlier generations
+stay; expire them with the origin's own rules (an S3 lifecycle rule on snapshots/, after a
+retention window longer than your decision tokens live).
+
+--to dynamodb:TABLE[/PREFIX] writes items of the Relay Proxy's key schema (partition key
+`namespace`, sort key `key`) under the namespace [PREFIX:]flagcore: the head in `head.json`,
+each chunk's gzip bytes in `data`. It signs its requests with the credentials in
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, in AWS_REGION (or
+AWS_DEFAULT_REGION), at AWS_ENDPOINT_URL_DYNAMODB (or AWS_ENDPOINT_URL) when set. It needs
+GetItem, PutItem, BatchWriteItem and UpdateItem on the table. The replaced generation's items
+expire after --retention-seconds through the table's TTL attribute `ttl` (turn it on).";
 
 #[derive(Args)]
 struct PublishArgs {
     /// Snapshot file: polling payload, put event, file-data-source JSON, or DynamoDB items
     #[arg(value_name = "SNAPSHOT")]
     snapshot: PathBuf,
-    /// Where to publish: a directory
-    #[arg(long, value_name = "DIR", value_parser = publish::destination)]
+    /// Where to publish: a directory, or dynamodb:TABLE[/PREFIX]
+    #[arg(long, value_name = "DIR|dynamodb:TABLE[/PREFIX]", value_parser = publish::destination)]
     to: publish::Destination,
+    /// DynamoDB: how long the replaced generation stays readable, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = publish::DEFAULT_RETENTION_SECONDS)]
+    retention_seconds: u64,
     /// Publish even when `check` finds errors
     #[arg(long)]
     force: bool,
@@ -156,7 +169,9 @@ fn main() -> ExitCode {
         Command::Check(args) => check(&args),
         Command::Rollout(args) => rollout(&args),
         Command::Publish(args) => load(&args.snapshot, args.prefix.as_deref())
-            .and_then(|snapshot| publish::publish(&snapshot, &args.to, args.force))
+            .and_then(|snapshot| {
+                publish::publish(&snapshot, &args.to, args.force, args.retention_seconds)
+            })
             .map(|report| publish::print(&report, args.json)),
     };
     match result {

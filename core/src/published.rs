@@ -166,6 +166,65 @@ pub fn publish(snapshot: &Snapshot, published_at: i64) -> Result<Published, Snap
     Ok(Published { head, chunks })
 }
 
+/// What a publisher writes to replace the head it read with `snapshot`.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// The head already names the snapshot's content id: nothing is written.
+    Unchanged,
+    /// Write these, in this order (see [`Writes`]).
+    Write(Box<Writes>),
+}
+
+/// A publish, in the order every publisher writes it: the chunks (gzip,
+/// each under the name the head gives it), then the generation's own head
+/// (the head's text under [`Writes::generation_head`]), then the head, on
+/// the condition that it is still the one read (so two publishers never
+/// interleave). Then the replaced generation's items may expire, after a
+/// retention window that lets readers, and requests pinned to it, finish.
+#[derive(Debug, Clone)]
+pub struct Writes {
+    /// The layout: the head and the chunks' plain bytes.
+    pub published: Published,
+    /// Where the generation's own head goes ([`generation_head_name`]).
+    pub generation_head: String,
+    /// The replaced generation's items (its own head and its chunks), to
+    /// expire; none when there was no head, or one that does not read.
+    pub replaced: Vec<String>,
+}
+
+/// The publish that replaces `previous` (the head's bytes as the publisher
+/// read them, or `None` when there is none) with `snapshot`, at
+/// `published_at`. A head that does not read (a broken write) is replaced
+/// like any other. The one rule of `flagcore publish` and of the Node
+/// package's `publish()`.
+pub fn plan(
+    snapshot: &Snapshot,
+    previous: Option<&[u8]>,
+    published_at: i64,
+) -> Result<Plan, SnapshotError> {
+    let previous = previous.and_then(|bytes| Head::from_json(bytes).ok());
+    if previous
+        .as_ref()
+        .is_some_and(|head| head.id == snapshot.id())
+    {
+        return Ok(Plan::Unchanged);
+    }
+    let published = publish(snapshot, published_at)?;
+    let generation_head = generation_head_name(&published.head.id)?;
+    let replaced = match previous {
+        None => Vec::new(),
+        Some(head) => std::iter::once(generation_head_name(&head.id))
+            .filter_map(Result::ok)
+            .chain(head.chunks.into_iter().map(|chunk| chunk.name))
+            .collect(),
+    };
+    Ok(Plan::Write(Box::new(Writes {
+        published,
+        generation_head,
+        replaced,
+    })))
+}
+
 /// `text` in chunks of at most `chunk_bytes`, or refused past `max_chunks`.
 fn cut(text: &[u8], chunk_bytes: usize, max_chunks: usize) -> Result<Vec<Vec<u8>>, SnapshotError> {
     if text.len().div_ceil(chunk_bytes) > max_chunks {
@@ -510,6 +569,36 @@ mod tests {
         // Published later than the held snapshot: answered from as it is.
         assert!(pinned(&upstream, 3, &held, 2).is_none());
         assert!(pinned(&held, 1, &held, 2).is_none());
+    }
+
+    #[test]
+    fn a_plan_writes_nothing_for_the_same_id_and_expires_what_it_replaces() {
+        let first = example();
+        let Plan::Write(writes) = plan(&first, None, 1).unwrap() else {
+            panic!("a first publish writes")
+        };
+        assert!(writes.replaced.is_empty());
+        assert_eq!(
+            writes.generation_head,
+            format!("snapshots/{}/head.json", first.id())
+        );
+        let head = writes.published.head.to_json();
+        assert!(matches!(
+            plan(&first, Some(head.as_bytes()), 2).unwrap(),
+            Plan::Unchanged
+        ));
+        let second = snapshot(json!({"flags": {"c": {"on": false, "variations": [0]}}}));
+        let Plan::Write(next) = plan(&second, Some(head.as_bytes()), 3).unwrap() else {
+            panic!("another id writes")
+        };
+        let mut expected = vec![format!("snapshots/{}/head.json", first.id())];
+        expected.extend(writes.published.head.chunks.iter().map(|c| c.name.clone()));
+        assert_eq!(next.replaced, expected);
+        // A head that does not read is replaced, and names nothing to expire.
+        let Plan::Write(over) = plan(&first, Some(b"not a head"), 4).unwrap() else {
+            panic!("a broken head is replaced")
+        };
+        assert!(over.replaced.is_empty());
     }
 
     #[test]
