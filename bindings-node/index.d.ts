@@ -140,19 +140,19 @@ export declare class Snapshot {
    * one not found. Throws SnapshotError (PUBLISHED_CHUNK_MISSING, PUBLISHED_CHUNK_CORRUPT, PUBLISHED_HEAD_INVALID).
    */
   static fromPublished(head: string | Uint8Array, chunks: Iterable<Uint8Array>): Snapshot
-  /** A published snapshot's head, checked. Throws SnapshotError (PUBLISHED_HEAD_INVALID). */
+  /** A published snapshot's head, checked. Throws SnapshotError (PUBLISHED_HEAD_INVALID, or PUBLISHED_FORMAT_UNKNOWN for a head a newer flagcore wrote). */
   static publishedHead(text: string | Uint8Array): PublishedHead
   /** Where the generation of snapshot `id` keeps its own head (`snapshots/<id>/head.json`). Throws SnapshotError (PUBLISHED_HEAD_INVALID) for anything but a snapshot id. */
   static publishedGenerationHead(id: string): string
   /**
-   * What a request pinned to `pinned` (published at `pinnedAt`) answers from in a function holding `held` (published at `heldAt`):
-   * `pinned` itself when it is the newer, or its flags under `held`'s kill switches, with `pinned`'s id. `size`: its published size, in bytes.
+   * What a request pinned to `pinned` (its head's sequence `pinnedSequence`) answers from in a function holding `held` (its latest head's sequence `heldSequence`):
+   * `pinned` itself when it is the newer, or its flags under `held`'s kill switches (off, or through a prerequisite), with `pinned`'s id. `size`: its published size, in bytes.
    */
-  static pinned(pinned: Snapshot, pinnedAt: number, held: Snapshot, heldAt: number, size?: number): Snapshot
+  static pinned(pinned: Snapshot, pinnedSequence: number, held: Snapshot, heldSequence: number, size?: number): Snapshot
   /** The snapshot laid out for publishing: the head's JSON text and the chunks' plain bytes (native engine only). */
   publish(options?: { now?: number }): { head: string, chunks: Uint8Array[] }
   /** What a publisher writes to replace the head it read (its text, or null), in order: the core's plan, which `publish()` and `flagcore publish` follow (native engine only). */
-  publishPlan(previous: string | null, options?: { now?: number }): { unchanged: boolean, head: string, chunkNames: string[], chunks: Uint8Array[], generationHead: string, replaced: string[] }
+  publishPlan(previous: string | null, options?: { now?: number, force?: boolean }): { unchanged: boolean, head: string, chunkNames: string[], chunks: Uint8Array[], generationHead: string, replaced: string[] }
   /** The content id: the same flags give the same id from any source. */
   readonly id: string
   /** Every flag key, sorted. */
@@ -181,8 +181,27 @@ export interface PublishedHead {
   readonly id: string
   readonly size: number
   readonly hash: string
+  /** When it was published, by the publisher's clock (for people). */
   readonly publishedAt: number
+  /** Its place in the order of publishes: above the head it replaced, whatever the clocks said. */
+  readonly sequence: number
+  /** What the publisher's source said of its data, when something was off. */
+  readonly source?: { readonly storeInitialized: boolean | null, readonly skippedNamespaces: string[], readonly itemsWithoutData: string[] }
   readonly chunks: ReadonlyArray<{ readonly name: string, readonly hash: string, readonly size: number }>
+}
+
+/**
+ * Where a published snapshot is stored, for `{ published: { store } }`: each
+ * method may heed `signal`, which aborts at the read's deadline. `head`
+ * answers the head's text and a tag (null when unchanged since `tag`);
+ * `chunks` each chunk's stored (gzip) bytes, or null for one not there;
+ * `generationHead` a generation's own head's text, or null.
+ */
+export interface PublishedStore {
+  describe(): string
+  head(tag: unknown, signal?: AbortSignal): Promise<{ text: string, tag: unknown } | null>
+  chunks(names: string[], signal?: AbortSignal): Promise<Array<Uint8Array | null>>
+  generationHead(name: string, signal?: AbortSignal): Promise<string | null>
 }
 
 /** A DynamoDB client, or anything that sends its commands. */
@@ -191,14 +210,16 @@ export interface DynamoDbSender { send(command: unknown, options?: { abortSignal
 /**
  * Where a FlagClient reads its snapshot. `file`, `dynamodb` and the published
  * layout's `dir` and `table` are the Node package's; flagcore-wasm, which
- * shares these types, has `url`, `published: { url }` and custom sources only.
+ * shares these types, has `url`, `published: { url }`, `published: { store }`
+ * and custom sources only. A published source's `timeoutMs` (default 5,000)
+ * is one deadline for each whole read: a head and its chunks.
  */
 export type FlagSource =
   | { url: string, headers?: Record<string, string>, timeoutMs?: number, prefix?: string, fetch?: typeof fetch }
   | { load(current: Snapshot | null): Promise<Snapshot>, describe(): string }
   | { file: string }
   | { dynamodb: { table: string, prefix?: string, client?: DynamoDbSender, consistentRead?: boolean, timeoutMs?: number } }
-  | { published: { url: string, headers?: Record<string, string>, timeoutMs?: number, fetch?: typeof fetch } | { dir: string } | { table: string, prefix?: string, client?: DynamoDbSender, timeoutMs?: number } }
+  | { published: { url: string, headers?: Record<string, string>, timeoutMs?: number, fetch?: typeof fetch } | { store: PublishedStore, timeoutMs?: number } | { dir: string, timeoutMs?: number } | { table: string, prefix?: string, client?: DynamoDbSender, timeoutMs?: number } }
 
 export interface FlagClientOptions {
   source?: FlagSource
@@ -308,9 +329,12 @@ export interface PublishTarget {
  * head on the condition that no other publisher replaced it; nothing when the
  * content id is unchanged. The replaced generation expires after
  * `retentionSeconds` (default 86,400) through the TTL attribute `ttl`. Throws
- * PublishRace when another publisher won. The flagcore package only.
+ * PublishRace when another publisher won, and SnapshotError
+ * `PUBLISH_REFUSED` for a snapshot with errors or a Relay table that lost its
+ * `$inited` marker (unless `force`), or `PUBLISHED_FORMAT_UNKNOWN` when a
+ * newer flagcore wrote the head. The flagcore package only.
  */
-export declare function publish(snapshot: Snapshot, to: PublishTarget, options?: { now?: number, retentionSeconds?: number }): Promise<{ id: string, unchanged: boolean, chunks: number, bytes: number }>
+export declare function publish(snapshot: Snapshot, to: PublishTarget, options?: { now?: number, retentionSeconds?: number, force?: boolean }): Promise<{ id: string, unchanged: boolean, chunks: number, bytes: number }>
 
 /** Another publisher replaced the head between this one's read and write. */
 export declare class PublishRace extends Error {

@@ -124,6 +124,12 @@ export declare function publishedGenerationHead(id: string): string
 export declare function publishedHead(text: string | Buffer): string
 
 /**
+ * `[head bytes, stored chunk bytes]`: the most a reader takes of a head's
+ * text and of one stored (gzip) chunk (`flagcore::published`'s bounds).
+ */
+export declare function publishedLimits(): Array<number>
+
+/**
  * What a publisher writes to replace the head it read (see
  * `flagcore::published::plan`).
  */
@@ -142,8 +148,9 @@ export interface PublishPlan {
 }
 
 /**
- * `[call, token]`: from when a call refreshes first, and a call with a
- * token from a snapshot the client has not seen (times in milliseconds).
+ * `[call, token, pin]`: from when a call refreshes first, a call with a
+ * token from a snapshot the client has not seen, and a pinned request may
+ * read its snapshot from the source (times in milliseconds).
  */
 export declare function refreshDeadlines(ttlMs: number, retryMs: number, hasSnapshot: boolean, checkedAtMs: number, failedAtMs: number): Array<number>
 
@@ -155,9 +162,6 @@ export declare function renderMetrics(records: any, namespace: string, functionN
 
 /** Every flag key, sorted; evaluation functions take positions in this list. */
 export declare function snapshotFlagKeys(snapshot: ExternalObject<Snapshot>): Array<string>
-
-/** Reads DynamoDB items, typed or plain, under an optional prefix. */
-export declare function snapshotFromDynamodbItems(items: any, prefix?: string | undefined | null): ExternalObject<Snapshot>
 
 /** Reads a snapshot from JSON text or bytes, in any supported format. */
 export declare function snapshotFromJson(input: string | Buffer, prefix?: string | undefined | null): ExternalObject<Snapshot>
@@ -173,22 +177,24 @@ export declare function snapshotFromPublished(head: string | Buffer, chunks: Arr
 export declare function snapshotId(snapshot: ExternalObject<Snapshot>): string
 
 /**
- * What a request pinned to `pinned` (published at `pinned_at`) answers
- * from in a function holding `held` (published at `held_at`): null when
- * that is `pinned` as it is, or the composite under `held`'s kill
- * switches (see `flagcore::published::pinned`). `size` is the pinned
- * snapshot's published size, for the garbage collector's size hint.
+ * What a request pinned to `pinned` (its head's sequence
+ * `pinned_sequence`) answers from in a function holding `held` (its latest
+ * head's sequence `held_sequence`): null when that is `pinned` as it is,
+ * or the composite under `held`'s kill switches (see
+ * `flagcore::published::pinned`). `size` is the pinned snapshot's
+ * published size, for the garbage collector's size hint.
  */
-export declare function snapshotPinned(pinned: ExternalObject<Snapshot>, pinnedAt: number, held: ExternalObject<Snapshot>, heldAt: number, size: number): ExternalObject<Snapshot> | null
+export declare function snapshotPinned(pinned: ExternalObject<Snapshot>, pinnedSequence: number, held: ExternalObject<Snapshot>, heldSequence: number, size: number): ExternalObject<Snapshot> | null
 
 /** Lays a snapshot out for publishing at `now_ms` (see `flagcore::published::publish`). */
 export declare function snapshotPublish(snapshot: ExternalObject<Snapshot>, nowMs: number): Layout
 
 /**
  * The publish that replaces the head `previous` (its text, or null) with
- * `snapshot`, at `now_ms`: the one rule of every publisher.
+ * `snapshot`, at `now_ms`: the one rule of every publisher. `force`
+ * publishes a snapshot with errors, or a Relay table that lost its marker.
  */
-export declare function snapshotPublishPlan(snapshot: ExternalObject<Snapshot>, previous: string | undefined | null, nowMs: number): PublishPlan
+export declare function snapshotPublishPlan(snapshot: ExternalObject<Snapshot>, previous: string | undefined | null, nowMs: number, force: boolean): PublishPlan
 
 /** The problems of how the snapshot was stored (see `Snapshot::source_problems`). */
 export declare function sourceProblems(snapshot: ExternalObject<Snapshot>): any

@@ -23,32 +23,56 @@ const BATCH_RETRIES = 8
 /** How long a replaced generation stays readable after it was replaced, by default: readers in the middle of reading it finish, and requests pinned to it (by a decision token issued from it) are answered from it. */
 const DEFAULT_RETENTION_SECONDS = 24 * 60 * 60
 
-/** The layout in a directory (`flagcore publish --to DIR`). */
-function directoryStore (dir) {
+/**
+ * The layout in a directory (`flagcore publish --to DIR`). The head is read
+ * whole at every refresh (it is small) and compared by its content: a head
+ * replaced by one of the same size and modification time (what `aws s3
+ * sync`, `cp -p` or `tar` leave) is not missed. Reads stop at the layout's
+ * bounds (`limits`: `headBytes`, `storedChunkBytes`).
+ */
+function directoryStore (dir, limits) {
   return {
     describe: () => `directory ${dir}`,
     async head (tag) {
       const file = path.join(dir, HEAD)
-      const stat = await fs.stat(file)
-      const stamp = `${stat.mtimeMs}:${stat.size}`
-      if (tag === stamp) return null
-      return { text: await fs.readFile(file, 'utf8'), tag: stamp }
+      const bytes = await readUpTo(file, limits.headBytes)
+      if (bytes === null) throw new Error(`${file}: nothing is published there`)
+      if (bytes.length > limits.headBytes) throw new Error(`${file}: more than the ${limits.headBytes} bytes a head holds`)
+      const text = bytes.toString('utf8')
+      return text === tag ? null : { text, tag: text }
     },
     chunks (names) {
-      return Promise.all(names.map((name) => readIfThere(path.join(dir, name))))
+      return Promise.all(names.map((name) => readUpTo(path.join(dir, name), limits.storedChunkBytes)))
     },
     async generationHead (name) {
-      const bytes = await readIfThere(path.join(dir, name))
+      const bytes = await readUpTo(path.join(dir, name), limits.headBytes)
       return bytes === null ? null : bytes.toString('utf8')
     }
   }
 }
 
-function readIfThere (file) {
-  return fs.readFile(file).catch((error) => {
+// The first `limit + 1` bytes of a file (one past the bound tells it was
+// over), or null when it is not there.
+async function readUpTo (file, limit) {
+  let handle
+  try {
+    handle = await fs.open(file, 'r')
+  } catch (error) {
     if (error.code === 'ENOENT') return null
     throw error
-  })
+  }
+  try {
+    const buffer = Buffer.alloc(Math.min(limit + 1, (await handle.stat()).size))
+    let at = 0
+    while (at < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, at, buffer.length - at, at)
+      if (bytesRead === 0) break
+      at += bytesRead
+    }
+    return buffer.subarray(0, at)
+  } finally {
+    await handle.close()
+  }
 }
 
 /**
@@ -159,9 +183,9 @@ class PublishRace extends Error {
   }
 }
 
-/** What FlagClient's `{ published: ... }` reads in Node, beyond `{ url }`: `{ dir }` or `{ table, prefix, client }`. */
-function publishedStore (options) {
-  if (options.dir) return directoryStore(options.dir)
+/** What FlagClient's `{ published: ... }` reads in Node, beyond `{ url }` and `{ store }`: `{ dir }` or `{ table, prefix, client }`, within the layout's `limits`. */
+function publishedStore (options, limits) {
+  if (options.dir) return directoryStore(options.dir, limits)
   if (options.table) return dynamoDbStore(options)
   return null
 }
@@ -179,13 +203,20 @@ function publishedStore (options) {
  * from it.
  * Answers `{ id, unchanged, chunks, bytes }`. (`flagcore publish --to DIR`
  * writes the same layout as files.)
+ *
+ * The core's plan refuses (SnapshotError `PUBLISH_REFUSED`) a snapshot with
+ * errors that `check` lists, and a Relay table that lost its `$inited`
+ * marker since the published snapshot was read, unless `force`; and a head a
+ * newer flagcore wrote, always (`PUBLISHED_FORMAT_UNKNOWN`). What the
+ * snapshot's source said of it (its source problems) travels in the head to
+ * every reader's `status().warnings`.
  */
-async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEFAULT_RETENTION_SECONDS } = {}) {
+async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEFAULT_RETENTION_SECONDS, force = false } = {}) {
   const store = dynamoDbStore(to)
   const previous = await store.currentHead()
   // What to write, in which order, and what then expires are the core's
   // (flagcore::published::plan), as for `flagcore publish`.
-  const plan = snapshot.publishPlan(previous, { now })
+  const plan = snapshot.publishPlan(previous, { now, force })
   if (plan.unchanged) return { id: snapshot.id, unchanged: true, chunks: 0, bytes: 0 }
   const compressed = await Promise.all(plan.chunks.map((chunk) => gzip(chunk, { level: 9 })))
   await store.writeChunks(plan.chunkNames.map((name, i) => ({ name, bytes: compressed[i] })))

@@ -21,15 +21,24 @@ const sources = require('./sources.js')
  * A handler that syncs `relay` (`{ table, prefix, client }`) to `to` (the
  * same shape; by default the Relay table itself), keeping a replaced
  * generation readable for `retentionSeconds`. It answers
- * `{ id, unchanged, chunks, bytes }`, and throws when the Relay table
- * cannot be read whole (a partial table is never published).
+ * `{ id, unchanged, chunks, bytes, warnings }`, and throws when the Relay
+ * table cannot be read whole (a partial table is never published), and when
+ * the core's plan refuses what it read, as for every publisher: errors that
+ * `flagcore check` lists (an item without data), or a table that lost its
+ * `$inited` marker since the published snapshot was read (SnapshotError
+ * `PUBLISH_REFUSED`); the published snapshot then stays. What the table's
+ * read warned of (no `$inited` marker, items of other namespaces) is logged
+ * and travels in the head to every reader's `status().warnings`.
  */
-function createSyncHandler ({ relay, to = relay, retentionSeconds, now = Date.now }) {
+function createSyncHandler ({ relay, to = relay, retentionSeconds, now = Date.now, logger = console }) {
   if (!relay || !relay.table) throw new TypeError('createSyncHandler needs { relay: { table } }')
   const source = sources.dynamodb({ ...relay, consistentRead: true }, flagcore.Snapshot)
   return async function sync () {
     const snapshot = await source.load(null)
-    return flagcore.publish(snapshot, to, { now: now(), retentionSeconds })
+    const warnings = snapshot.sourceProblems()
+    for (const problem of warnings) logger.warn(`flagcore/sync: ${source.describe()}: ${problem.code}: ${problem.message}`)
+    const published = await flagcore.publish(snapshot, to, { now: now(), retentionSeconds })
+    return { ...published, warnings: warnings.map((problem) => problem.code) }
   }
 }
 

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use std::collections::BTreeSet;
 
 use flagcore::{AllFlagsOptions, Context, ErrorCode, ErrorKind, Snapshot, ValueType};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 #[derive(Default)]
 struct Tally {
@@ -104,6 +104,8 @@ fn main() -> ExitCode {
     tallies.insert("vectors/published".to_owned(), published_tally);
     let pinned_tally = run_files(&index["pinned"], &vectors, run_pinned_vectors);
     tallies.insert("vectors/pinned".to_owned(), pinned_tally);
+    let publish_tally = run_files(&index["publish"], &vectors, run_publish_vectors);
+    tallies.insert("vectors/publish".to_owned(), publish_tally);
     let codes_seen = codes_seen(&index, &vectors);
     tallies.insert("vectors/snapshots".to_owned(), snapshot_tally);
 
@@ -196,7 +198,8 @@ fn codes_seen(index: &Value, vectors: &Path) -> BTreeSet<String> {
     let mut seen = BTreeSet::new();
     let files = strings(&index["snapshots"])
         .into_iter()
-        .chain(strings(&index["published"]));
+        .chain(strings(&index["published"]))
+        .chain(strings(&index["publish"]));
     for name in files {
         for line in fs::read_to_string(vectors.join(name))
             .unwrap_or_default()
@@ -369,7 +372,8 @@ fn run_pinned_vector(vector: &Value) -> Result<(), String> {
     };
     let (pinned, held) = (read("pinned")?, read("held")?);
     let at = |name: &str| vector[name].as_i64().ok_or(format!("no {name}"));
-    let composite = flagcore::published::pinned(&pinned, at("pinnedAt")?, &held, at("heldAt")?);
+    let composite =
+        flagcore::published::pinned(&pinned, at("pinnedSequence")?, &held, at("heldSequence")?);
     let answers_from = if composite.is_some() {
         "composite"
     } else {
@@ -395,6 +399,92 @@ fn run_pinned_vector(vector: &Value) -> Result<(), String> {
             .map_err(|e| format!("{flag_key}: {e}"))?;
     }
     Ok(())
+}
+
+/// Plans each vector's publish over the head there before (see
+/// tests/vectors/index.json), and compares what the plan gives.
+fn run_publish_vectors(text: &str, tally: &mut Tally) {
+    for vector in read_vectors(text, tally) {
+        let id = vector["id"].as_str().unwrap_or("?").to_owned();
+        tally.check(&id, run_publish_vector(&vector));
+    }
+}
+
+fn run_publish_vector(vector: &Value) -> Result<(), String> {
+    use flagcore::published::{plan, Head, Plan};
+    let read = |document: &Value| {
+        let bytes = serde_json::to_vec(document).map_err(|e| e.to_string())?;
+        Snapshot::from_json(&bytes).map_err(|e| format!("refused: {e}"))
+    };
+    let previous = &vector["previous"];
+    let previous_text = if let Some(text) = previous["headText"].as_str() {
+        Some(text.to_owned())
+    } else if previous.is_object() {
+        let at = previous["at"].as_i64().ok_or("previous has no at")?;
+        let Ok(Plan::Write(writes)) = plan(&read(&previous["input"])?, None, at, true) else {
+            return Err("the previous snapshot does not publish".into());
+        };
+        let mut head = writes.published.head.to_value();
+        if let Value::Object(replace) = &previous["head"] {
+            for (name, value) in replace {
+                head[name] = value.clone();
+            }
+        }
+        for name in strings(&previous["dropHeadFields"]) {
+            head.as_object_mut().map(|object| object.remove(name));
+        }
+        Some(head.to_string())
+    } else {
+        None
+    };
+    let snapshot = read(&vector["input"])?;
+    let at = vector["at"].as_i64().ok_or("no at")?;
+    let force = vector["force"].as_bool().unwrap_or(false);
+    let planned = plan(
+        &snapshot,
+        previous_text.as_deref().map(str::as_bytes),
+        at,
+        force,
+    );
+    let expect = &vector["expect"];
+    match (&vector["expectError"], planned) {
+        (Value::Object(expected), Err(error)) => {
+            if expected.get("code").and_then(Value::as_str) == Some(error.code().as_str())
+                && expected.get("path").and_then(Value::as_str) == Some(error.path())
+            {
+                Ok(())
+            } else {
+                Err(format!("got {} at {}", error.code(), error.path()))
+            }
+        }
+        (Value::Object(_), Ok(_)) => Err("planned, but expected an error".into()),
+        (_, Err(error)) => Err(format!("refused: {error}")),
+        (_, Ok(Plan::Unchanged)) if expect["unchanged"] == Value::Bool(true) => Ok(()),
+        (_, Ok(Plan::Unchanged)) => Err("unchanged, expected a write".into()),
+        (_, Ok(Plan::Write(writes))) => {
+            let head = Head::from_json(writes.published.head.to_json().as_bytes())
+                .map_err(|e| format!("the new head does not read: {e}"))?;
+            let got = json!({"sequence": head.sequence, "replaced": writes.replaced.len()});
+            let wanted = json!({"sequence": expect["sequence"], "replaced": expect["replaced"]});
+            if got != wanted {
+                return Err(format!("planned {got}, expected {wanted}"));
+            }
+            if let Value::Array(expected) = &expect["sourceProblems"] {
+                let back = head
+                    .assemble(&writes.published.chunks)
+                    .map_err(|e| format!("does not read back: {e}"))?;
+                let codes: Vec<Value> = back
+                    .source_problems()
+                    .iter()
+                    .map(|p| Value::from(p.code))
+                    .collect();
+                if &codes != expected {
+                    return Err(format!("source problems {codes:?}, expected {expected:?}"));
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// The vectors of a JSON Lines file; an unreadable line is a failure.
@@ -434,10 +524,14 @@ fn run_published_vector(vector: &Value) -> Result<(), String> {
             head[name] = value.clone();
         }
     }
-    let head_text = match &change["headText"] {
+    let mut head_text = match &change["headText"] {
         Value::String(text) => text.clone(),
         _ => head.to_string(),
     };
+    if let Some(total) = change["padHeadTo"].as_u64() {
+        let pad = (total as usize).saturating_sub(head_text.len());
+        head_text.push_str(&" ".repeat(pad));
+    }
     let read = flagcore::published::Head::from_json(head_text.as_bytes())
         .and_then(|head| head.assemble(&chunks));
     match (&vector["expectError"], read) {
@@ -466,12 +560,22 @@ fn run_published_vector(vector: &Value) -> Result<(), String> {
                     snapshot.id()
                 ));
             }
-            match expect["chunks"].as_u64() {
-                Some(n) if n as usize != chunks.len() => {
-                    Err(format!("{} chunks, expected {n}", chunks.len()))
+            if let Some(n) = expect["chunks"].as_u64() {
+                if n as usize != chunks.len() {
+                    return Err(format!("{} chunks, expected {n}", chunks.len()));
                 }
-                _ => Ok(()),
             }
+            if let Value::Array(expected) = &expect["sourceProblems"] {
+                let got: Vec<Value> = back
+                    .source_problems()
+                    .iter()
+                    .map(|p| Value::from(p.code))
+                    .collect();
+                if &got != expected {
+                    return Err(format!("source problems {got:?}, expected {expected:?}"));
+                }
+            }
+            Ok(())
         }
     }
 }

@@ -11,7 +11,3 @@ pub(crate) fn snapshot_error(error: SnapshotError) -> Error {
         flagcore_js_glue::snapshot_error_message(&error),
     )
 }
-
-pub(crate) fn invalid_argument(message: impl Into<String>) -> Error {
-    Error::new(Status::InvalidArg, message.into())
-}

@@ -63,20 +63,21 @@ pub fn published_generation_head(id: String) -> Result<String> {
     published::generation_head_name(&id).map_err(snapshot_error)
 }
 
-/// What a request pinned to `pinned` (published at `pinned_at`) answers
-/// from in a function holding `held` (published at `held_at`): null when
-/// that is `pinned` as it is, or the composite under `held`'s kill
-/// switches (see `flagcore::published::pinned`). `size` is the pinned
-/// snapshot's published size, for the garbage collector's size hint.
+/// What a request pinned to `pinned` (its head's sequence
+/// `pinned_sequence`) answers from in a function holding `held` (its latest
+/// head's sequence `held_sequence`): null when that is `pinned` as it is,
+/// or the composite under `held`'s kill switches (see
+/// `flagcore::published::pinned`). `size` is the pinned snapshot's
+/// published size, for the garbage collector's size hint.
 #[napi(catch_unwind)]
 pub fn snapshot_pinned(
     pinned: &External<Snapshot>,
-    pinned_at: f64,
+    pinned_sequence: f64,
     held: &External<Snapshot>,
-    held_at: f64,
+    held_sequence: f64,
     size: f64,
 ) -> Option<External<Snapshot>> {
-    published::pinned(pinned, pinned_at as i64, held, held_at as i64)
+    published::pinned(pinned, pinned_sequence as i64, held, held_sequence as i64)
         .map(|composite| external(composite, size as usize))
 }
 
@@ -98,17 +99,20 @@ pub struct PublishPlan {
 }
 
 /// The publish that replaces the head `previous` (its text, or null) with
-/// `snapshot`, at `now_ms`: the one rule of every publisher.
+/// `snapshot`, at `now_ms`: the one rule of every publisher. `force`
+/// publishes a snapshot with errors, or a Relay table that lost its marker.
 #[napi(catch_unwind)]
 pub fn snapshot_publish_plan(
     snapshot: &External<Snapshot>,
     previous: Option<String>,
     now_ms: f64,
+    force: bool,
 ) -> Result<PublishPlan> {
     let plan = published::plan(
         snapshot,
         previous.as_deref().map(str::as_bytes),
         now_ms as i64,
+        force,
     )
     .map_err(snapshot_error)?;
     Ok(match plan {
@@ -143,4 +147,14 @@ pub fn snapshot_publish_plan(
             }
         }
     })
+}
+
+/// `[head bytes, stored chunk bytes]`: the most a reader takes of a head's
+/// text and of one stored (gzip) chunk (`flagcore::published`'s bounds).
+#[napi]
+pub fn published_limits() -> Vec<f64> {
+    vec![
+        published::MAX_HEAD_BYTES as f64,
+        published::MAX_STORED_CHUNK_BYTES as f64,
+    ]
 }

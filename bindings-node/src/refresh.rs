@@ -4,8 +4,9 @@
 use flagcore::refresh::{RefreshPolicy, RefreshState};
 use napi_derive::napi;
 
-/// `[call, token]`: from when a call refreshes first, and a call with a
-/// token from a snapshot the client has not seen (times in milliseconds).
+/// `[call, token, pin]`: from when a call refreshes first, a call with a
+/// token from a snapshot the client has not seen, and a pinned request may
+/// read its snapshot from the source (times in milliseconds).
 #[napi(catch_unwind)]
 pub fn refresh_deadlines(
     ttl_ms: f64,
@@ -20,5 +21,5 @@ pub fn refresh_deadlines(
         failed_at: failed_at_ms,
     };
     let deadlines = RefreshPolicy::new(ttl_ms, retry_ms).deadlines(state);
-    vec![deadlines.call, deadlines.token]
+    vec![deadlines.call, deadlines.token, deadlines.pin]
 }

@@ -15,7 +15,7 @@ use napi_derive::napi;
 use serde_json::Value;
 
 use crate::convert::{self, Text};
-use crate::error::{invalid_argument, snapshot_error};
+use crate::error::snapshot_error;
 
 /// A parsed snapshot holds about five times its JSON's size (measured on the
 /// 1 MB benchmark snapshot: 5.2 MB).
@@ -27,16 +27,6 @@ pub(crate) fn external(snapshot: Snapshot, input_len: usize) -> External<Snapsho
     External::new_with_size_hint(snapshot, input_len.saturating_mul(PARSED_PER_INPUT_BYTE))
 }
 
-/// The bytes of text in a JSON value, for the size hint of what it parses into.
-fn text_size(value: &Value) -> usize {
-    match value {
-        Value::String(s) => s.len(),
-        Value::Array(items) => items.iter().map(text_size).sum(),
-        Value::Object(map) => map.iter().map(|(k, v)| k.len() + text_size(v)).sum(),
-        _ => 8,
-    }
-}
-
 /// Reads a snapshot from JSON text or bytes, in any supported format.
 #[napi(catch_unwind)]
 pub fn snapshot_from_json(
@@ -46,21 +36,6 @@ pub fn snapshot_from_json(
     let bytes = convert::bytes(&input);
     Snapshot::from_json_with_prefix(bytes, prefix.as_deref())
         .map(|snapshot| external(snapshot, bytes.len()))
-        .map_err(snapshot_error)
-}
-
-/// Reads DynamoDB items, typed or plain, under an optional prefix.
-#[napi(catch_unwind)]
-pub fn snapshot_from_dynamodb_items(
-    items: Value,
-    prefix: Option<String>,
-) -> Result<External<Snapshot>> {
-    let Value::Array(items) = items else {
-        return Err(invalid_argument("DynamoDB items must be an array"));
-    };
-    let size: usize = items.iter().map(text_size).sum();
-    Snapshot::from_dynamodb_items(&items, prefix.as_deref())
-        .map(|snapshot| external(snapshot, size))
         .map_err(snapshot_error)
 }
 

@@ -24,7 +24,8 @@ function readBack (vector) {
   let read = chunks.map((chunk) => Buffer.from(chunk))
   if (change.dropChunks) read = read.slice(0, Math.max(0, read.length - change.dropChunks))
   if (change.flipByte) read[change.flipByte.chunk][change.flipByte.at] ^= 1
-  const headText = change.headText ?? JSON.stringify({ ...JSON.parse(head), ...(change.head || {}) })
+  let headText = change.headText ?? JSON.stringify({ ...JSON.parse(head), ...(change.head || {}) })
+  if (change.padHeadTo) headText += ' '.repeat(Math.max(0, change.padHeadTo - headText.length))
   return { snapshot: () => Snapshot.fromPublished(headText, read), chunks: read }
 }
 
@@ -40,6 +41,7 @@ test('published-layout vectors', () => {
         const back = snapshot()
         assert.equal(back.id, Snapshot.fromJson(JSON.stringify(vector.input)).id)
         assert.equal(chunks.length, vector.expect.chunks)
+        if (vector.expect.sourceProblems) assert.deepEqual(back.sourceProblems().map((p) => p.code), vector.expect.sourceProblems)
       }
       passed++
     } catch (error) {
@@ -61,7 +63,7 @@ test('pinned-snapshot vectors', () => {
     try {
       const pinned = Snapshot.fromJson(JSON.stringify(vector.pinned))
       const held = Snapshot.fromJson(JSON.stringify(vector.held))
-      const answering = Snapshot.pinned(pinned, vector.pinnedAt, held, vector.heldAt)
+      const answering = Snapshot.pinned(pinned, vector.pinnedSequence, held, vector.heldSequence)
       assert.equal(answering === pinned ? 'pinned' : 'composite', vector.answersFrom)
       assert.equal(answering.id, pinned.id)
       for (const evaluation of vector.evaluations) {
@@ -74,6 +76,48 @@ test('pinned-snapshot vectors', () => {
     }
   }
   console.log(`pinned vectors (${impl.testLabel}): ${passed} passed, ${failures.length} failed`)
+  assert.deepEqual(failures, [])
+  assert.ok(passed > 0)
+})
+
+// The publishes of tests/vectors/publish: the core's plan over the head
+// there before, as every publisher follows it (the native engine's: the
+// edge does not publish).
+test('publish vectors', { skip: impl.engine !== 'native' && 'the edge does not publish' }, () => {
+  const failures = []
+  let passed = 0
+  for (const vector of vectorCases('publish')) {
+    try {
+      let previous = null
+      if (vector.previous && vector.previous.headText !== undefined) {
+        previous = vector.previous.headText
+      } else if (vector.previous) {
+        const before = Snapshot.fromJson(JSON.stringify(vector.previous.input)).publishPlan(null, { now: vector.previous.at, force: true })
+        const head = { ...JSON.parse(before.head), ...(vector.previous.head || {}) }
+        for (const name of vector.previous.dropHeadFields || []) delete head[name]
+        previous = JSON.stringify(head)
+      }
+      const snapshot = Snapshot.fromJson(JSON.stringify(vector.input))
+      const plan = () => snapshot.publishPlan(previous, { now: vector.at, force: Boolean(vector.force) })
+      if (vector.expectError) {
+        assert.throws(plan, { name: 'SnapshotError', code: vector.expectError.code, path: vector.expectError.path })
+      } else if (vector.expect.unchanged) {
+        assert.equal(plan().unchanged, true)
+      } else {
+        const planned = plan()
+        const head = Snapshot.publishedHead(planned.head)
+        assert.deepEqual({ sequence: head.sequence, replaced: planned.replaced.length }, { sequence: vector.expect.sequence, replaced: vector.expect.replaced })
+        if (vector.expect.sourceProblems) {
+          const back = Snapshot.fromPublished(planned.head, planned.chunks)
+          assert.deepEqual(back.sourceProblems().map((p) => p.code), vector.expect.sourceProblems)
+        }
+      }
+      passed++
+    } catch (error) {
+      failures.push(`${vector.id}: ${error.message}`)
+    }
+  }
+  console.log(`publish vectors (${impl.testLabel}): ${passed} passed, ${failures.length} failed`)
   assert.deepEqual(failures, [])
   assert.ok(passed > 0)
 })

@@ -75,7 +75,8 @@ test('a published snapshot reads back whole, and a chunk that was changed does n
   changed[3][100] ^= 1
   assert.throws(() => Snapshot.fromPublished(head, changed), { name: 'SnapshotError', code: 'PUBLISHED_CHUNK_CORRUPT', path: '$.chunks[3]' })
   assert.throws(() => Snapshot.fromPublished(head, chunks.slice(0, 2)), { code: 'PUBLISHED_CHUNK_MISSING', path: '$.chunks[2]' })
-  assert.throws(() => Snapshot.publishedHead('{"format": "flagcore-published/9"}'), { code: 'PUBLISHED_HEAD_INVALID' })
+  assert.throws(() => Snapshot.publishedHead('{"format": "flagcore-published/9"}'), { code: 'PUBLISHED_FORMAT_UNKNOWN' })
+  assert.throws(() => Snapshot.publishedHead('{"format": "launchdarkly"}'), { code: 'PUBLISHED_HEAD_INVALID' })
 })
 
 test('FlagClient polls a published URL with one conditional GET of the head', async (t) => {
@@ -233,6 +234,60 @@ test('decide() pins a request to its token\'s snapshot: every flag answers from 
   assert.equal((await never.decide(user, token)).pinnedSnapshotId, null)
 })
 
+test('a published read has one deadline for the head and all its chunks', async (t) => {
+  const origin = await serve()
+  t.after(() => origin.close())
+  origin.publish(bigSnapshot())
+  // Each chunk answers 400 ms late: read together they take about that long;
+  // with a deadline of 300 ms for the whole read, the read fails at it.
+  const slow = http.createServer((request, response) => {
+    const name = new URL(request.url, 'http://x').pathname.replace(/^\/flags\//, '')
+    const file = origin.files.get(name)
+    const answer = () => (file ? response.writeHead(200).end(file.bytes) : response.writeHead(404).end())
+    if (name.endsWith('.gz')) setTimeout(answer, 400)
+    else answer()
+  })
+  await new Promise((resolve) => slow.listen(0, '127.0.0.1', resolve))
+  t.after(() => slow.close())
+  const url = `http://127.0.0.1:${slow.address().port}/flags`
+  const started = Date.now()
+  const client = new FlagClient({ source: { published: { url } }, logger: quiet })
+  assert.equal(await client.variation('big', { kind: 'user', key: 'user-00129999' }, null), true)
+  const chunks = Snapshot.publishedHead(origin.files.get('head.json').bytes).chunks.length
+  assert.ok(chunks >= 7 && Date.now() - started < 400 * chunks / 2, `${chunks} chunks took ${Date.now() - started} ms`)
+  const late = new FlagClient({ source: { published: { url, timeoutMs: 300 } }, logger: quiet })
+  const before = Date.now()
+  assert.equal(await late.variation('big', { kind: 'user', key: 'user-00129999' }, null), null)
+  assert.ok(Date.now() - before < 390, `the read failed after ${Date.now() - before} ms`)
+  assert.match(late.status().lastError.message, /did not finish within 300 ms/)
+})
+
+test('a decompression bomb is never inflated past the size its head gives', () => {
+  // In a process of its own, to read its peak memory: a 256 MiB chunk of
+  // zeros (about 256 KB stored, under DynamoDB's item limit) behind a head
+  // that gives 49 bytes.
+  const { execFileSync } = require('node:child_process')
+  const script = `
+    const zlib = require('node:zlib')
+    const { FlagClient, Snapshot } = require(${JSON.stringify(require.resolve('./impl.js'))})
+    const doc = { flags: { f: { key: 'f', on: true, variations: [false, true], fallthrough: { variation: 1 } } }, segments: {} }
+    const { head } = require(${JSON.stringify(require.resolve('..'))}).Snapshot.fromJson(JSON.stringify(doc)).publish({ now: 1 })
+    const bomb = zlib.gzipSync(Buffer.alloc(256 * 1024 * 1024), { level: 9 })
+    const store = { describe: () => 'bomb', head: async () => ({ text: head, tag: 1 }), chunks: async () => [bomb], generationHead: async () => null }
+    global.gc && global.gc()
+    const before = process.resourceUsage().maxRSS
+    const client = new FlagClient({ source: { published: { store } }, logger: { warn () {} } })
+    client.variation('f', { key: 'u' }, 'default').then((value) => {
+      const grew = process.resourceUsage().maxRSS - before
+      console.log(JSON.stringify({ value, code: client.status().lastError.code, grewKiB: grew, stored: bomb.length }))
+    })`
+  const result = JSON.parse(execFileSync(process.execPath, ['-e', script], { env: process.env }).toString())
+  assert.equal(result.value, 'default')
+  assert.equal(result.code, 'PUBLISHED_CHUNK_CORRUPT')
+  assert.ok(result.stored < 400 * 1024, 'the bomb fits a DynamoDB item')
+  assert.ok(result.grewKiB < 32 * 1024, `peak RSS grew by ${result.grewKiB} KiB`)
+})
+
 if (process.env.FLAGCORE_IMPL === 'wasm') {
   test('the published layout in DynamoDB', { skip: 'DynamoDB is the flagcore package\'s, not flagcore-wasm\'s' }, () => {})
   return // a CommonJS module may end early
@@ -383,13 +438,49 @@ test('the sync handler publishes the Relay Proxy table when it changed, invoked 
   assert.equal(first.unchanged, false)
   const reader = new FlagClient({ source: { published: { table: 'relay', prefix: 'prod', client: db } }, ttlSeconds: 0, logger: quiet })
   assert.equal(await reader.variation('banner', user, 'default'), 'first')
-  assert.deepEqual(await handler({}), { id: first.id, unchanged: true, chunks: 0, bytes: 0 })
+  assert.deepEqual(await handler({}), { id: first.id, unchanged: true, chunks: 0, bytes: 0, warnings: [] })
 
   await db.send(new PutItemCommand({ TableName: 'relay', Item: relayFlag('second', 2) }))
   const second = await handler({})
   assert.notEqual(second.id, first.id)
   assert.equal(await reader.variation('banner', user, 'default'), 'second')
   assert.equal(reader.status().snapshotId, second.id)
+
+  // The table loses its $inited marker and one of its two flags (it is being
+  // written anew): sync refuses, as a { dynamodb } client of the same table
+  // keeps its snapshot, and published readers keep answering the flag.
+  const other = { ...relayFlag('x', 1), key: { S: 'other' }, item: { S: JSON.stringify({ key: 'other', version: 1, on: true, variations: ['kept'], fallthrough: { variation: 0 } }) } }
+  await db.send(new PutItemCommand({ TableName: 'relay', Item: other }))
+  const whole = await handler({})
+  assert.equal(await reader.variation('other', user, 'default'), 'kept')
+  const direct = new FlagClient({ source: { dynamodb: { table: 'relay', prefix: 'prod', client: db } }, ttlSeconds: 0, logger: quiet })
+  assert.equal(await direct.variation('other', user, 'default'), 'kept')
+  await db.send(new DeleteItemCommand({ TableName: 'relay', Key: { namespace: { S: 'prod:$inited' }, key: { S: 'prod:$inited' } } }))
+  await db.send(new DeleteItemCommand({ TableName: 'relay', Key: { namespace: { S: 'prod:features' }, key: { S: 'other' } } }))
+  await assert.rejects(handler({}), { code: 'PUBLISH_REFUSED', path: '$' })
+  assert.equal(await direct.variation('other', user, 'default'), 'kept')
+  assert.equal(await reader.variation('other', user, 'default'), 'kept')
+  assert.equal(reader.status().snapshotId, whole.id)
+
+  // An item without data is an error `flagcore check` lists: not published.
+  await db.send(new PutItemCommand({ TableName: 'relay', Item: { namespace: { S: 'prod:$inited' }, key: { S: 'prod:$inited' } } }))
+  await db.send(new PutItemCommand({ TableName: 'relay', Item: { namespace: { S: 'prod:features' }, key: { S: 'broken' }, version: { N: '1' } } }))
+  await assert.rejects(handler({}), { code: 'PUBLISH_REFUSED' })
+  assert.equal(reader.status().snapshotId, whole.id)
+  await db.send(new DeleteItemCommand({ TableName: 'relay', Key: { namespace: { S: 'prod:features' }, key: { S: 'broken' } } }))
+
+  // A warning travels with the generation to its readers: a table first
+  // synced without its marker is published, and its readers are told.
+  const { createSyncHandler } = require('../sync.js')
+  await db.send(new PutItemCommand({ TableName: 'relay', Item: { ...relayFlag('staged', 1), namespace: { S: 'staging:features' } } }))
+  const logged = []
+  const staging = createSyncHandler({ relay: { table: 'relay', prefix: 'staging', client: db }, logger: { warn: (line) => logged.push(line) } })
+  const warned = await staging()
+  assert.deepEqual(warned.warnings, ['STORE_NOT_INITIALIZED'])
+  assert.match(logged.join('\n'), /STORE_NOT_INITIALIZED/)
+  const stagingReader = new FlagClient({ source: { published: { table: 'relay', prefix: 'staging', client: db } }, logger: quiet })
+  assert.equal(await stagingReader.variation('banner', user, 'default'), 'staged')
+  assert.deepEqual(stagingReader.status().warnings.map((w) => w.code), ['STORE_NOT_INITIALIZED'])
 })
 
 test('pinned requests read their generation from DynamoDB by id, within the bounds given, until it expires', async (t) => {
@@ -433,7 +524,8 @@ test('pinned requests read their generation from DynamoDB by id, within the boun
   const small = new FlagClient({ source: { published: { table: 'flags', client: db } }, signingKey: SIGNING_KEY, pinned: { maxBytes: 100 }, logger: quiet })
   const refused = await small.decide(user, first.decisionToken(user, ['banner'], { signingKey: SIGNING_KEY }))
   assert.equal(refused.pinnedSnapshotId, null)
-  assert.match(small.status().pinned.lastError.message, /over what the pinned snapshots may hold \(100 bytes\)/)
+  assert.equal(small.status().pinned.lastError.code, 'PINNED_TOO_LARGE')
+  assert.match(small.status().pinned.lastError.message, /over the 100 bytes the pinned snapshots may hold: not read/)
 
   // Expired (DynamoDB's TTL deleted its items): the token's own decisions apply.
   await db.send(new DeleteItemCommand({ TableName: 'flags', Key: generationHead(first.id) }))
@@ -442,4 +534,30 @@ test('pinned requests read their generation from DynamoDB by id, within the boun
   assert.equal(late.pinnedSnapshotId, null)
   assert.equal(await fresh.variation('checkout', late, 'default'), 'three')
   assert.match(fresh.status().pinned.lastError.message, /snapshots\/[0-9a-f]{16}\/head\.json: snapshot [0-9a-f]{16} was not published there, or has expired/)
+})
+
+test('a directory head replaced with one of the same size and modification time is read', async (t) => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flagcore-dir-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  // What `aws s3 sync`, `cp -p` or `tar` leave: the same length, the same
+  // whole-second modification time.
+  const write = (snapshot) => {
+    const { head, chunks } = snapshot.publish({ now: 1_700_000_000_000 })
+    Snapshot.publishedHead(head).chunks.forEach((chunk, i) => {
+      fs.mkdirSync(path.dirname(path.join(dir, chunk.name)), { recursive: true })
+      fs.writeFileSync(path.join(dir, chunk.name), zlib.gzipSync(chunks[i]))
+    })
+    fs.writeFileSync(path.join(dir, 'head.json'), head)
+    fs.utimesSync(path.join(dir, 'head.json'), 1_700_000_000, 1_700_000_000)
+  }
+  write(snapshotOf({ banner: 'on' }))
+  const size = fs.statSync(path.join(dir, 'head.json')).size
+  const client = new FlagClient({ source: { published: { dir } }, ttlSeconds: 0, logger: quiet })
+  assert.equal(await client.variation('banner', user, 'default'), 'on')
+  write(snapshotOf({ banner: 'no' }))
+  assert.equal(fs.statSync(path.join(dir, 'head.json')).size, size)
+  assert.equal(await client.variation('banner', user, 'default'), 'no')
 })

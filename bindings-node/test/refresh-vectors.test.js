@@ -16,9 +16,10 @@ const cases = vectorCases('refresh')
 test('every refresh vector', () => {
   const failures = []
   for (const c of cases) {
-    const [call, token] = engine.refreshDeadlines(c.ttlMs, c.retryMs, c.hasSnapshot, c.checkedAtMs, c.failedAtMs)
-    const got = [c.nowMs >= call, c.nowMs >= token]
-    if (got[0] !== c.due || got[1] !== c.dueForToken) failures.push(`${c.name}: expected ${[c.due, c.dueForToken]}, got ${got}`)
+    const [call, token, pin] = engine.refreshDeadlines(c.ttlMs, c.retryMs, c.hasSnapshot, c.checkedAtMs, c.failedAtMs)
+    const got = [c.nowMs >= call, c.nowMs >= token, c.nowMs >= pin]
+    const expected = [c.due, c.dueForToken, c.mayReadPinned]
+    if (got.some((g, i) => g !== expected[i])) failures.push(`${c.name}: expected ${expected}, got ${got}`)
   }
   console.log(`refresh vectors: ${cases.length - failures.length} passed, ${failures.length} failed`)
   assert.ok(cases.length > 0, 'no refresh vectors')

@@ -38,13 +38,15 @@ impl Context {
     #[pyo3(signature = (context, token=None, signing_key=None, now_ms=None, max_ttl_seconds=None, clock=None))]
     fn new(
         context: &Bound<'_, PyAny>,
-        token: Option<&str>,
+        token: Option<&Bound<'_, PyAny>>,
         signing_key: Option<&str>,
         now_ms: Option<f64>,
         max_ttl_seconds: Option<f64>,
         clock: Option<Bound<'_, PyAny>>,
     ) -> Self {
         let clock = clock.map(Bound::unbind);
+        let token = token.map(token_text);
+        let token = token.as_deref();
         let (parsed, token_status) = match (context.cast::<Context>(), token) {
             // A prepared Context again, without a new token: as it was.
             (Ok(prepared), None) => (
@@ -152,6 +154,23 @@ impl Context {
         }
     }
 }
+
+/// A token's text: a `str` (a lone surrogate, which no token holds, made
+/// U+FFFD, so the token is refused as malformed), or `bytes` of UTF-8 (a
+/// header as some frameworks give it); anything else is refused as
+/// malformed.
+fn token_text(token: &Bound<'_, PyAny>) -> String {
+    if let Ok(text) = token.cast::<pyo3::types::PyString>() {
+        return convert::lossy_text(text);
+    }
+    convert::bytes_of(token, "")
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes.into_owned()).ok())
+        .unwrap_or_else(|| NOT_A_TOKEN.to_owned())
+}
+
+/// What a token of another type reads as: a token that does not parse.
+const NOT_A_TOKEN: &str = "fc1.?";
 
 /// The time on `clock` (seconds) in milliseconds; the wall clock without
 /// one, or when it fails or answers no number.

@@ -10,9 +10,10 @@ use pyo3::types::{
 };
 use serde_json::{Map, Number, Value};
 
-/// Nesting deeper than this is refused, as JSON parsers do, rather than
+/// The most dicts and lists nested in one another, as the core's JSON parser
+/// (serde_json) takes them from text: deeper is refused, rather than
 /// overflowing the stack on a self-referencing dict.
-const MAX_DEPTH: usize = 128;
+const MAX_NESTING: usize = 127;
 
 extern "C" {
     // In every CPython 3 and in the limited API from 3.10 on; only called
@@ -55,6 +56,17 @@ pub fn text<'a>(string: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
     string.to_cow()
 }
 
+/// A Python string's text, with each lone surrogate (which no UTF-8 text
+/// holds: `json.loads` makes them of `"\udc80"`) replaced by U+FFFD: for
+/// text that names something (a flag key, a token), which then names
+/// nothing, rather than raising.
+pub fn lossy_text(string: &Bound<'_, PyString>) -> String {
+    match text(string) {
+        Ok(text) => text.into_owned(),
+        Err(_) => string.to_string_lossy().into_owned(),
+    }
+}
+
 /// Converts what `json.loads` could have produced (dict, list, tuple, str,
 /// int, float, bool, None), plus `decimal.Decimal`, which boto3's resource
 /// API uses for DynamoDB numbers. Anything else is a `TypeError`.
@@ -63,9 +75,7 @@ pub fn to_value(object: &Bound<'_, PyAny>) -> PyResult<Value> {
 }
 
 fn to_value_at(object: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
-    if depth > MAX_DEPTH {
-        return Err(PyTypeError::new_err("nested too deeply"));
-    }
+    let nested = || PyTypeError::new_err("nested more than 127 levels deep");
     if object.is_none() {
         return Ok(Value::Null);
     }
@@ -89,6 +99,9 @@ fn to_value_at(object: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         return Ok(number(float.value()));
     }
     if let Ok(dict) = object.cast::<PyDict>() {
+        if depth >= MAX_NESTING {
+            return Err(nested());
+        }
         let mut map = Map::new();
         for (key, value) in dict.iter() {
             let key = key
@@ -99,9 +112,15 @@ fn to_value_at(object: &Bound<'_, PyAny>, depth: usize) -> PyResult<Value> {
         return Ok(Value::Object(map));
     }
     if let Ok(list) = object.cast::<PyList>() {
+        if depth >= MAX_NESTING {
+            return Err(nested());
+        }
         return list.iter().map(|v| to_value_at(&v, depth + 1)).collect();
     }
     if let Ok(tuple) = object.cast::<PyTuple>() {
+        if depth >= MAX_NESTING {
+            return Err(nested());
+        }
         return tuple.iter().map(|v| to_value_at(&v, depth + 1)).collect();
     }
     let type_name = object.get_type().name()?;

@@ -23,6 +23,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     convert::borrow_utf8_from((version.major, version.minor));
     m.add_function(wrap_pyfunction!(metrics::render_metrics, m)?)?;
     m.add_function(wrap_pyfunction!(refresh::refresh_deadlines, m)?)?;
+    m.add_function(wrap_pyfunction!(published::published_limits, m)?)?;
     m.add_class::<snapshot::Snapshot>()?;
     m.add_class::<context::Context>()?;
     m.add_class::<detail::EvaluationDetail>()?;

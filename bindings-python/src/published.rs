@@ -5,7 +5,7 @@
 use flagcore::published::{self, Head};
 use flagcore::Snapshot as Core;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::convert;
 use crate::error::snapshot_error;
@@ -50,4 +50,44 @@ pub(crate) fn layout<'py>(
         chunks.append(PyBytes::new(py, chunk))?;
     }
     Ok((laid_out.head.to_json(), chunks))
+}
+
+/// The core's publish plan (see `Snapshot.publish_plan`), as a dict, or
+/// `None` when nothing is to be written.
+pub(crate) fn plan<'py>(
+    py: Python<'py>,
+    snapshot: &Core,
+    previous: Option<&Bound<'_, PyAny>>,
+    now_ms: i64,
+    force: bool,
+) -> PyResult<Option<Bound<'py, PyDict>>> {
+    let previous = previous
+        .map(|text| convert::bytes_of(text, "a head is str, bytes or bytearray"))
+        .transpose()?;
+    let planned = py
+        .detach(|| published::plan(snapshot, previous.as_deref(), now_ms, force))
+        .map_err(|error| snapshot_error(py, &error))?;
+    let published::Plan::Write(writes) = planned else {
+        return Ok(None);
+    };
+    let answer = PyDict::new(py);
+    let head = &writes.published.head;
+    answer.set_item("head", head.to_json())?;
+    let names: Vec<&str> = head.chunks.iter().map(|c| c.name.as_str()).collect();
+    answer.set_item("chunk_names", names)?;
+    let chunks = PyList::empty(py);
+    for chunk in &writes.published.chunks {
+        chunks.append(PyBytes::new(py, chunk))?;
+    }
+    answer.set_item("chunks", chunks)?;
+    answer.set_item("generation_head", &writes.generation_head)?;
+    answer.set_item("replaced", &writes.replaced)?;
+    Ok(Some(answer))
+}
+
+/// `(head bytes, stored chunk bytes)`: the most a reader takes of a head's
+/// text and of one stored (gzip) chunk (`flagcore::published`'s bounds).
+#[pyfunction]
+pub fn published_limits() -> (usize, usize) {
+    (published::MAX_HEAD_BYTES, published::MAX_STORED_CHUNK_BYTES)
 }

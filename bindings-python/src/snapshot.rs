@@ -124,9 +124,14 @@ impl Snapshot {
             Some(known) => Cow::Borrowed(known.as_str()),
             // Not in the snapshot: the core answers FLAG_NOT_FOUND (or
             // USER_NOT_SPECIFIED first, for a bad context), as for any key.
+            // A key that is not text (a lone surrogate, say) names no flag
+            // either: it answers, it does not raise.
             None => Cow::Owned(match key.cast::<PyString>() {
-                Ok(string) => convert::text(string)?.into_owned(),
-                Err(_) => key.str()?.to_cow()?.into_owned(),
+                Ok(string) => convert::lossy_text(string),
+                Err(_) => key
+                    .str()
+                    .map(|text| convert::lossy_text(&text))
+                    .unwrap_or_default(),
             }),
         };
         with_context(context, |parsed, now_ms| {
@@ -219,8 +224,9 @@ impl Snapshot {
     }
 
     /// A published snapshot's head, checked: `{"format", "id", "size",
-    /// "hash", "publishedAt", "chunks": [{"name", "hash", "size"}]}`.
-    /// Raises `SnapshotError` (`PUBLISHED_HEAD_INVALID`).
+    /// "hash", "publishedAt", "sequence", "source"?, "chunks": [{"name",
+    /// "hash", "size"}]}`. Raises `SnapshotError` (`PUBLISHED_HEAD_INVALID`,
+    /// or `PUBLISHED_FORMAT_UNKNOWN` for a head a newer flagcore wrote).
     #[staticmethod]
     fn published_head<'py>(
         py: Python<'py>,
@@ -238,22 +244,25 @@ impl Snapshot {
             .map_err(|error| crate::error::snapshot_error(py, &error))
     }
 
-    /// What a request pinned to `pinned` (a decision token's snapshot,
-    /// published at `pinned_at`) answers from in a function holding `held`
-    /// (published at `held_at`): `pinned` itself when it is the newer, or
-    /// else its flags under `held`'s kill switches (a flag `held` switched
-    /// off is off, one it lacks is not found), keeping `pinned`'s id.
+    /// What a request pinned to `pinned` (a decision token's snapshot, its
+    /// head's sequence `pinned_sequence`) answers from in a function holding
+    /// `held` (its latest head's sequence `held_sequence`): `pinned` itself
+    /// when it is the newer, or else its flags under `held`'s kill switches
+    /// (a flag `held` switched off, itself or through a prerequisite,
+    /// answers as in `held`; one it lacks is not found), keeping `pinned`'s id.
     #[staticmethod]
     fn pinned(
         py: Python<'_>,
         pinned: Py<Snapshot>,
-        pinned_at: i64,
+        pinned_sequence: i64,
         held: &Bound<'_, Snapshot>,
-        held_at: i64,
+        held_sequence: i64,
     ) -> PyResult<Py<Snapshot>> {
         let composite = {
             let (upstream, held) = (&pinned.get().core, &held.get().core);
-            py.detach(|| flagcore::published::pinned(upstream, pinned_at, held, held_at))
+            py.detach(|| {
+                flagcore::published::pinned(upstream, pinned_sequence, held, held_sequence)
+            })
         };
         match composite {
             None => Ok(pinned),
@@ -274,6 +283,33 @@ impl Snapshot {
             py,
             &self.core,
             now_ms.unwrap_or_else(|| wall_clock_ms() as i64),
+        )
+    }
+
+    /// What a publisher writes to replace the head it read (`previous`, its
+    /// text, or None) with this snapshot at `now_ms`: the core's plan, the
+    /// one rule of every publisher. `None` when the head already names this
+    /// snapshot's id; else `{"head", "chunk_names", "chunks",
+    /// "generation_head", "replaced"}`: write the chunks (gzip) under their
+    /// names, then the generation's own head, then the head on the condition
+    /// that it is still `previous`; then let `replaced` expire. Raises
+    /// `SnapshotError`: `PUBLISH_REFUSED` for a snapshot with errors or a
+    /// Relay table that lost its `$inited` marker (unless `force`),
+    /// `PUBLISHED_FORMAT_UNKNOWN` when a newer flagcore wrote `previous`.
+    #[pyo3(signature = (previous, now_ms=None, force=false))]
+    fn publish_plan<'py>(
+        &self,
+        py: Python<'py>,
+        previous: Option<&Bound<'_, PyAny>>,
+        now_ms: Option<i64>,
+        force: bool,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        published::plan(
+            py,
+            &self.core,
+            previous,
+            now_ms.unwrap_or_else(|| wall_clock_ms() as i64),
+            force,
         )
     }
 

@@ -355,10 +355,122 @@ def test_pinned_requests_read_their_generation_from_dynamodb_within_the_bounds(d
 
     small = FlagClient(published={"table": "pinned", "prefix": "prod", "client": db}, signing_key=SIGNING_KEY, max_pinned_bytes=100, logger=Quiet())
     assert small.decide(USER, token_from(first)).pinned_snapshot_id is None
-    assert "over what the pinned snapshots may hold (100 bytes)" in str(small.status()["pinned"]["last_error"])
+    assert small.status()["pinned"]["last_error"].code == "PINNED_TOO_LARGE"
 
     db.delete_item(TableName="pinned", Key={"namespace": {"S": "prod:flagcore"}, "key": {"S": f"snapshots/{first.id}/head.json"}})
     fresh = FlagClient(published={"table": "pinned", "prefix": "prod", "client": db}, signing_key=SIGNING_KEY, logger=Quiet())
     late = fresh.decide(USER, token_from(first))
     assert late.pinned_snapshot_id is None
     assert fresh.variation("checkout", late, "default") == "three"
+
+
+def test_a_directory_head_replaced_with_the_same_size_and_mtime_is_read(tmp_path: Any) -> None:
+    """What ``aws s3 sync``, ``cp -p`` or ``tar`` leave: a head of the same
+    length and the same whole-second modification time. The head is compared
+    by its content."""
+    import os
+
+    def write(snapshot: Snapshot) -> None:
+        head, chunks = snapshot.publish(now_ms=1_700_000_000_000)
+        for chunk, info in zip(chunks, Snapshot.published_head(head)["chunks"]):
+            path = tmp_path / info["name"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(gzip.compress(chunk))
+        (tmp_path / "head.json").write_text(head)
+        os.utime(tmp_path / "head.json", (1_700_000_000, 1_700_000_000))
+
+    first, second = snapshot_of(banner="on"), snapshot_of(banner="no")
+    write(first)
+    size = (tmp_path / "head.json").stat().st_size
+    client = FlagClient(published={"directory": tmp_path}, ttl_seconds=0, logger=Quiet())
+    assert client.variation("banner", USER, "default") == "on"
+    write(second)
+    assert (tmp_path / "head.json").stat().st_size == size
+    assert client.variation("banner", USER, "default") == "no"
+
+
+def test_a_generations_chunks_are_read_concurrently_within_one_deadline() -> None:
+    """Four chunks that take 0.6 s each are read in about 0.6 s, not 2.4 s;
+    a read that cannot finish within the source's timeout fails at it, and
+    the snapshot in use stays."""
+    import time
+
+    values = [f"user-{n:08}" for n in range(100_000)]
+    flags = {
+        f"f{n}": {"key": f"f{n}", "on": True, "variations": [False, True], "fallthrough": {"variation": 0}, "salt": f"s{n}",
+                  "targets": [{"variation": 1, "values": values[n * 25_000 : (n + 1) * 25_000]}]}
+        for n in range(4)
+    }
+    big = Snapshot.from_json(json.dumps({"flags": flags, "segments": {}}))
+    head, chunks = big.publish(now_ms=1_700_000_000_000)
+    names = [info["name"] for info in Snapshot.published_head(head)["chunks"]]
+    assert len(names) >= 4
+    files = {"head.json": head.encode(), **{name: gzip.compress(chunk) for name, chunk in zip(names, chunks)}}
+    delay = [0.6]
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = files.get(self.path.removeprefix("/flags/"))
+            if self.path.endswith(".gz"):
+                time.sleep(delay[0])
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/flags"
+    try:
+        client = FlagClient(published=url, logger=Quiet())
+        started = time.monotonic()
+        assert client.variation("f3", {"key": "user-00099999"}, None) is True
+        took = time.monotonic() - started
+        assert took < 0.6 * len(names) * 0.75, f"{len(names)} chunks of 0.6 s took {took:.2f} s"
+
+        delay[0] = 3.0
+        late = FlagClient(PublishedSource(url, timeout=1.0), logger=Quiet())
+        started = time.monotonic()
+        assert late.variation("f3", {"key": "user-00099999"}, None) is None
+        assert time.monotonic() - started < 2.0
+        assert "deadline" in str(late.status()["last_error"])
+    finally:
+        server.shutdown()
+
+
+def test_a_decompression_bomb_is_never_inflated_past_its_declared_size() -> None:
+    """A 256 MiB chunk of zeros (256 KB stored) behind a head that says 446
+    bytes: inflating it stops one byte past the size, so the process's peak
+    memory does not grow by anything near the bomb's."""
+    import subprocess
+    import sys
+
+    script = """
+import gzip, json, resource, sys
+from flagcore import FlagClient, Snapshot
+doc = {"flags": {"f": {"key": "f", "on": True, "variations": [False, True], "fallthrough": {"variation": 1}}}, "segments": {}}
+snapshot = Snapshot.from_json(json.dumps(doc))
+head, chunks = snapshot.publish(now_ms=1)
+name = Snapshot.published_head(head)["chunks"][0]["name"]
+bomb = gzip.compress(bytes(256 * 1024 * 1024), compresslevel=9)
+class Store:
+    def describe(self): return "bomb"
+    def head(self, tag, deadline): return (head, head)
+    def chunks(self, names, deadline): return [bomb]
+    def generation_head(self, name, deadline): return None
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+client = FlagClient(published={"store": Store()}, logger=None)
+import logging; logging.disable(logging.WARNING)
+value = client.variation("f", {"key": "u"}, "default")
+grew = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+print(json.dumps({"value": value, "error": client.status()["last_error"].code, "grewKiB": grew, "stored": len(bomb)}))
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout)
+    assert result["value"] == "default"
+    assert result["error"] == "PUBLISHED_CHUNK_CORRUPT"
+    assert result["stored"] < 400 * 1024, "the bomb fits a DynamoDB item"
+    assert result["grewKiB"] < 32 * 1024, f"peak RSS grew by {result['grewKiB']} KiB"

@@ -14,10 +14,11 @@ CASES = vector_cases("refresh")
 def test_every_refresh_vector() -> None:
     failures = []
     for case in CASES:
-        call, token = refresh_deadlines(case["ttlMs"], case["retryMs"], case["hasSnapshot"], case["checkedAtMs"], case["failedAtMs"])
-        got = (case["nowMs"] >= call, case["nowMs"] >= token)
-        if got != (case["due"], case["dueForToken"]):
-            failures.append(f"{case['name']}: expected {(case['due'], case['dueForToken'])}, got {got}")
+        call, token, pin = refresh_deadlines(case["ttlMs"], case["retryMs"], case["hasSnapshot"], case["checkedAtMs"], case["failedAtMs"])
+        got = (case["nowMs"] >= call, case["nowMs"] >= token, case["nowMs"] >= pin)
+        expected = (case["due"], case["dueForToken"], case["mayReadPinned"])
+        if got != expected:
+            failures.append(f"{case['name']}: expected {expected}, got {got}")
     print(f"refresh vectors: {len(CASES) - len(failures)} passed, {len(failures)} failed")
     assert CASES, "no refresh vectors"
     assert failures == []

@@ -115,3 +115,44 @@ def test_the_signing_key_comes_from_the_environment(monkeypatch: pytest.MonkeyPa
     token = FlagClient(file=path).decision_token(USERS[0], ["canary"])
     assert token is not None
     assert Context(USERS[0], token=token, signing_key=KEY).token_status["applied"] is True
+
+
+def test_decide_the_variations_and_measure_never_raise_on_text_that_is_not_text(clock: Clock) -> None:
+    """A lone surrogate (what ``json.loads`` makes of ``"\\udc80"``) in a
+    baggage header, a flag key or a measurement's name, and a token given as
+    bytes: refused or answered, with a warning, never raised."""
+    import json
+
+    snapshot = Snapshot.from_json(canary(10))
+
+    class Fixed:
+        def describe(self) -> str:
+            return "fixed"
+
+        def load(self, current: Snapshot | None) -> Snapshot:
+            return snapshot
+
+    warnings = Warnings()
+    client = FlagClient(Fixed(), signing_key=KEY, clock=clock, logger=warnings)
+    user = {"kind": "user", "key": "user-1"}
+    surrogate = json.loads('"fc1.\\udc80"')
+    decided = client.decide(user, surrogate)
+    assert decided.token_status["code"] == "TOKEN_MALFORMED"
+    assert client.decide(user, json.loads('"flagcore=\\udc80"')).token_status["applied"] is False
+    token = client.decision_token(user, ["canary"])
+    assert token is not None
+    assert client.decide(user, token.encode()).token_status["applied"] is True
+    assert client.decide(user, b"\xff\xfe").token_status["code"] == "TOKEN_MALFORMED"
+    assert client.decide(user, 42).token_status["code"] == "TOKEN_MALFORMED"  # type: ignore[arg-type]
+    key = json.loads('"can\\udc80ary"')
+    assert client.variation(key, user, "default") == "default"
+    detail = client.variation_detail(key, user, "default")
+    assert (detail.value, detail.reason) == ("default", {"kind": "ERROR", "errorKind": "FLAG_NOT_FOUND"})
+    assert client.string_variation(key, decided, "default") == "default"
+    assert snapshot.variation(key, user, "default") == "default"
+    client.measure(json.loads('"Latency\\udc80"'), 12.0, "Milliseconds")
+    client.measure("Latency", "not a number", "Milliseconds")  # type: ignore[arg-type]
+    client.measure("Latency", 12.0, json.loads('"Milli\\udc80"'))
+    lines = client.flush()
+    assert lines and all("\\udc80" not in line for line in lines)
+    assert sum("left out" in line for line in warnings.lines) == 3

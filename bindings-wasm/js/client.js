@@ -30,6 +30,10 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
   const PINNED_BYTES = 8 * 1024 * 1024
   // How many snapshot ids a client remembers for `decide`.
   const SEEN_IDS = 16
+  // How many snapshot ids a client remembers it will not pin to (larger
+  // than it may hold, or not the snapshot their head names): a generation
+  // never changes, so these are never asked for again.
+  const REFUSED_IDS = 64
   const NOT_READY = Object.freeze({ kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
 
   function uninitialized (problems) {
@@ -53,6 +57,10 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     #failedAt = 0
     #dueAt = -Infinity
     #tokenDueAt = Infinity
+    #pinDueAt = -Infinity
+    // Where the snapshot in use stands in the order of publishes (its
+    // latest head's sequence: a snapshot published again moves it on).
+    #heldSequence = 0
     #lastError = null
     #warnings = []
     // Snapshot ids this client has replaced, or looked for at a token's
@@ -67,11 +75,13 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     #metrics = new Metrics()
     #trace
     // Pinned snapshots by id, least recently used first; their loads in
-    // progress; when a load last failed, by id; and the last failure.
+    // progress; when a load last failed, by id; the ids refused for good;
+    // and the last failure.
     #pins = new Map()
     #pinBytes = 0
     #pinLoads = new Map()
     #pinFailures = new Map()
+    #pinRefused = new Set()
     #pinError = null
     #maxPinned
     #maxPinnedBytes
@@ -158,6 +168,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
           }
           if (this.#snapshot) this.#remember(this.#snapshot.id)
           this.#snapshot = loaded
+          this.#heldSequence = this.#sourceSequence()
           this.#loadedAt = now
           this.#warnings = problems
           for (const problem of this.#warnings) {
@@ -167,6 +178,9 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
           // WASM memory) only when its event loop turns: let it turn once.
           await yieldToEventLoop()
         }
+        // The same snapshot published again (a rollback to it) is newer
+        // than every generation before it: keep its place up to date.
+        this.#heldSequence = this.#sourceSequence()
         this.#checkedAt = now
         this.#lastError = null
         this.#schedule()
@@ -184,9 +198,14 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     // When calls refresh is the core's rule (core/src/refresh.rs), asked
     // after each load and failure; a call only compares the time.
     #schedule () {
-      const [call, token] = native.refreshDeadlines(this.#ttlMs, this.#retryMs, this.#snapshot !== null, this.#checkedAt, this.#failedAt)
+      const [call, token, pin] = native.refreshDeadlines(this.#ttlMs, this.#retryMs, this.#snapshot !== null, this.#checkedAt, this.#failedAt)
       this.#dueAt = call
       this.#tokenDueAt = token
+      this.#pinDueAt = pin
+    }
+
+    #sourceSequence () {
+      return (typeof this.#source.sequence === 'function' && this.#source.sequence()) || 0
     }
 
     #due () {
@@ -282,10 +301,13 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     }
 
     // Whether a verified token's snapshot is one to pin to: another than the
-    // held one, from a source that can read it by id.
+    // held one, from a source that can read it by id, and not while a failed
+    // source is backing off (the core's rule: no request waits on it then;
+    // one already kept is used all the same).
     #pinsTo (status) {
       return status.applied === true && this.#maxPinned > 0 && this.#snapshot !== null &&
-        status.snapshotId !== this.#snapshot.id && typeof this.#source.loadPinned === 'function'
+        status.snapshotId !== this.#snapshot.id && typeof this.#source.loadPinned === 'function' &&
+        (this.#pins.has(status.snapshotId) || this.#now() >= this.#pinDueAt)
     }
 
     // The pinned snapshot `id`: kept, or read once however many requests ask
@@ -298,6 +320,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
         this.#pins.set(id, kept)
         return kept
       }
+      if (this.#pinRefused.has(id)) return null
       const failedAt = this.#pinFailures.get(id)
       if (failedAt !== undefined && this.#now() - failedAt < this.#retryMs) return null
       let loading = this.#pinLoads.get(id)
@@ -310,11 +333,10 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
 
     async #loadPin (id) {
       try {
-        const { snapshot, publishedAt, size } = await this.#source.loadPinned(id)
-        if (size > this.#maxPinnedBytes) {
-          throw new Error(`snapshot ${id} is ${size} bytes published, over what the pinned snapshots may hold (${this.#maxPinnedBytes} bytes)`)
-        }
-        const pin = { id, snapshot, publishedAt, size, held: null, answering: null }
+        // The byte bound is the source's to apply from the generation's
+        // head, before any chunk is read.
+        const { snapshot, sequence, size } = await this.#source.loadPinned(id, { maxBytes: this.#maxPinnedBytes })
+        const pin = { id, snapshot, sequence, size, held: null, heldSequence: null, answering: null }
         this.#pins.set(id, pin)
         this.#pinBytes += size
         for (const [oldest, kept] of this.#pins) {
@@ -326,9 +348,14 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
         this.#pinError = null
         return pin
       } catch (error) {
-        this.#pinFailures.delete(id)
-        this.#pinFailures.set(id, this.#now())
-        if (this.#pinFailures.size > SEEN_IDS) this.#pinFailures.delete(this.#pinFailures.keys().next().value)
+        if (error.permanent) {
+          this.#pinRefused.add(id)
+          if (this.#pinRefused.size > REFUSED_IDS) this.#pinRefused.delete(this.#pinRefused.values().next().value)
+        } else {
+          this.#pinFailures.delete(id)
+          this.#pinFailures.set(id, this.#now())
+          if (this.#pinFailures.size > SEEN_IDS) this.#pinFailures.delete(this.#pinFailures.keys().next().value)
+        }
         this.#pinError = error
         this.#logger.warn(`flagcore: cannot pin a request to snapshot ${id} (${error.message}); answering from ${this.#snapshot.id}, with the token's decisions`)
         return null
@@ -337,13 +364,16 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
 
     // The snapshot to answer `context` from when the client holds `held`:
     // for a pinned context, the pinned snapshot under `held`'s kill
-    // switches, worked out again only when `held` changed.
+    // switches, worked out again only when `held`, or its place among the
+    // generations (a rollback publishes it again), changed.
     [ANSWERING] (held, context) {
       const pin = held !== null && context instanceof Context ? context[PIN] : null
       if (pin === null) return held
-      if (pin.held !== held) {
-        pin.answering = Snapshot.pinned(pin.snapshot, pin.publishedAt, held, this.#source.publishedAt() ?? 0, pin.size)
+      const sequence = held === this.#snapshot ? this.#heldSequence : 0
+      if (pin.held !== held || pin.heldSequence !== sequence) {
+        pin.answering = Snapshot.pinned(pin.snapshot, pin.sequence, held, sequence, pin.size)
         pin.held = held
+        pin.heldSequence = sequence
       }
       return pin.answering
     }

@@ -25,7 +25,7 @@ const { createClient } = require('./client.js')
 function createApi (native, hostSources = {}, hostDefaults = {}) {
   const contexts = createContexts(native)
   const snapshots = createSnapshots(native, contexts)
-  const sources = createSources(snapshots.Snapshot, hostSources)
+  const sources = createSources(snapshots.Snapshot, hostSources, native.publishedLimits())
   const metrics = createMetrics(native)
   const openFeature = createOpenFeature(native, contexts)
   const { FlagClient } = createClient({ native, contexts, snapshots, sources, metrics, openFeature, hostDefaults })

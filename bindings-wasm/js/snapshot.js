@@ -176,9 +176,23 @@ function createSnapshots (native, contexts) {
       return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromJson(input, options.prefix)) })
     }
 
-    /** Reads DynamoDB items as the AWS SDK returns them, typed or unmarshalled. */
+    /**
+     * Reads DynamoDB items as the AWS SDK returns them, typed or unmarshalled.
+     * They cross to the engine as JSON text, as a snapshot does, so they meet
+     * the same bounds: items that are not JSON data (nested deeper than 127
+     * levels, cyclic, or of values JSON has no form for) throw SnapshotError
+     * SNAPSHOT_INVALID_JSON, and nothing walks them recursively where a deep
+     * value could overflow a stack.
+     */
     static fromDynamoDbItems (items, options = {}) {
-      return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromDynamodbItems(items, options.prefix)) })
+      let text
+      try {
+        text = JSON.stringify(items)
+      } catch (error) {
+        throw new SnapshotError('SNAPSHOT_INVALID_JSON', '$', `DynamoDB items must be JSON data, at most 127 levels deep and not cyclic (${error && error.message})`)
+      }
+      if (!Array.isArray(items)) throw new SnapshotError('SNAPSHOT_INVALID_FIELD', '$', 'DynamoDB items must be an array')
+      return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromJson(text, options.prefix)) })
     }
 
     /**
@@ -192,7 +206,7 @@ function createSnapshots (native, contexts) {
       return new Snapshot({ [HANDLE]: callNative(() => native.snapshotFromPublished(head, [...chunks])) })
     }
 
-    /** A published snapshot's head, checked: `{ format, id, size, hash, publishedAt, chunks: [{ name, hash, size }] }`. */
+    /** A published snapshot's head, checked: `{ format, id, size, hash, publishedAt, sequence, source?, chunks: [{ name, hash, size }] }`. */
     static publishedHead (text) {
       return JSON.parse(callNative(() => native.publishedHead(text)))
     }
@@ -203,15 +217,17 @@ function createSnapshots (native, contexts) {
     }
 
     /**
-     * What a request pinned to `pinned` (a decision token's snapshot,
-     * published at `pinnedAt`) answers from in a function holding `held`
-     * (published at `heldAt`): `pinned` itself when it is the newer, or else
-     * its flags under `held`'s kill switches (a flag `held` switched off is
-     * off, one it lacks is not found), keeping `pinned`'s id. `size` is the
-     * pinned snapshot's published size in bytes.
+     * What a request pinned to `pinned` (a decision token's snapshot, whose
+     * head's sequence is `pinnedSequence`) answers from in a function
+     * holding `held` (whose latest head's sequence is `heldSequence`):
+     * `pinned` itself when it is the newer, or else its flags under `held`'s
+     * kill switches (a flag `held` switched off, itself or through a
+     * prerequisite, answers as in `held`; one it lacks is not found),
+     * keeping `pinned`'s id. `size` is the pinned snapshot's published size
+     * in bytes.
      */
-    static pinned (pinned, pinnedAt, held, heldAt, size = 0) {
-      const composite = callNative(() => native.snapshotPinned(pinned.#native, Number(pinnedAt), held.#native, Number(heldAt), Number(size)))
+    static pinned (pinned, pinnedSequence, held, heldSequence, size = 0) {
+      const composite = callNative(() => native.snapshotPinned(pinned.#native, Number(pinnedSequence), held.#native, Number(heldSequence), Number(size)))
       return composite == null ? pinned : new Snapshot({ [HANDLE]: composite })
     }
 
@@ -232,9 +248,9 @@ function createSnapshots (native, contexts) {
      * (`previous`, its text or null) with this snapshot: the core's plan
      * (see published.js, `flagcore publish`). Native engine only.
      */
-    publishPlan (previous, { now = Date.now() } = {}) {
+    publishPlan (previous, { now = Date.now(), force = false } = {}) {
       if (typeof native.snapshotPublishPlan !== 'function') throw new Error('publishing needs the native engine (the flagcore package on Linux x64 or arm64)')
-      return callNative(() => native.snapshotPublishPlan(this.#native, previous ?? null, Number(now)))
+      return callNative(() => native.snapshotPublishPlan(this.#native, previous ?? null, Number(now), Boolean(force)))
     }
 
     /** The content id: the same flags give the same id from any source. */

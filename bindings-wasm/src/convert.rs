@@ -13,8 +13,16 @@ pub(crate) fn to_js(value: &Value) -> JsValue {
 }
 
 /// A JavaScript value as JSON; `None` when it is not representable.
+///
+/// It crosses as text: JavaScript's own `JSON.stringify` walks the value
+/// (a value too deep for it, or a cycle, throws there, and is caught), and
+/// the core's parser reads the text with serde_json's depth limit (128).
+/// Nothing here recurses on the value: a walk that did would overflow the
+/// module's stack on deep input, and a WebAssembly trap leaves the
+/// instance broken for every later call.
 pub(crate) fn from_js(value: JsValue) -> Option<Value> {
-    serde_wasm_bindgen::from_value(value).ok()
+    let text = js_sys::JSON::stringify(&value).ok()?.as_string()?;
+    flagcore::host::parse_json(&text)
 }
 
 /// Snapshot input: a string or bytes.

@@ -41,16 +41,32 @@ pub fn published_generation_head(id: String) -> Result<String, JsError> {
     flagcore::published::generation_head_name(&id).map_err(snapshot_error)
 }
 
-/// What a request pinned to `pinned` answers from in a function holding
-/// `held`: undefined when that is `pinned` as it is, or the composite. The
-/// last argument (a size hint in the Node module) is not needed here.
+/// What a request pinned to `pinned` (its head's sequence) answers from in
+/// a function holding `held` (its latest head's sequence): undefined when
+/// that is `pinned` as it is, or the composite. The last argument (a size
+/// hint in the Node module) is not needed here.
 #[wasm_bindgen(js_name = snapshotPinned)]
 pub fn snapshot_pinned(
     pinned: &WasmSnapshot,
-    pinned_at: f64,
+    pinned_sequence: f64,
     held: &WasmSnapshot,
-    held_at: f64,
+    held_sequence: f64,
 ) -> Option<WasmSnapshot> {
-    flagcore::published::pinned(&pinned.inner, pinned_at as i64, &held.inner, held_at as i64)
-        .map(|inner| WasmSnapshot { inner })
+    flagcore::published::pinned(
+        &pinned.inner,
+        pinned_sequence as i64,
+        &held.inner,
+        held_sequence as i64,
+    )
+    .map(|inner| WasmSnapshot { inner })
+}
+
+/// `[head bytes, stored chunk bytes]`: the most a reader takes of a head's
+/// text and of one stored (gzip) chunk.
+#[wasm_bindgen(js_name = publishedLimits)]
+pub fn published_limits() -> Vec<f64> {
+    vec![
+        flagcore::published::MAX_HEAD_BYTES as f64,
+        flagcore::published::MAX_STORED_CHUNK_BYTES as f64,
+    ]
 }

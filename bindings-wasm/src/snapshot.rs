@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 use flagcore_js_glue::{self as glue, local, NOT_PREPARED};
 
 use crate::context::with_prepared_or_text;
-use crate::convert::{bytes, from_js, to_js};
+use crate::convert::{bytes, to_js};
 use crate::error::{invalid_argument, snapshot_error};
 
 /// A parsed, immutable snapshot.
@@ -24,20 +24,6 @@ pub fn snapshot_from_json(input: JsValue, prefix: Option<String>) -> Result<Wasm
     let input =
         bytes(&input).ok_or_else(|| invalid_argument("a snapshot is a string or a Uint8Array"))?;
     Snapshot::from_json_with_prefix(&input, prefix.as_deref())
-        .map(|inner| WasmSnapshot { inner })
-        .map_err(snapshot_error)
-}
-
-/// Reads DynamoDB items, typed or plain, under an optional prefix.
-#[wasm_bindgen(js_name = snapshotFromDynamodbItems)]
-pub fn snapshot_from_dynamodb_items(
-    items: JsValue,
-    prefix: Option<String>,
-) -> Result<WasmSnapshot, JsError> {
-    let Some(Value::Array(items)) = from_js(items) else {
-        return Err(invalid_argument("DynamoDB items must be an array"));
-    };
-    Snapshot::from_dynamodb_items(&items, prefix.as_deref())
         .map(|inner| WasmSnapshot { inner })
         .map_err(snapshot_error)
 }

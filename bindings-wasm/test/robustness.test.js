@@ -61,3 +61,22 @@ test('mangled snapshots, odd contexts and odd arguments never trap', () => {
   assert.throws(() => Snapshot.fromDynamoDbItems([{ namespace: { N: '1' } }]), SnapshotError)
   stillAnswers()
 })
+
+test('input nested far deeper than any snapshot is refused, and the instance keeps answering', () => {
+  // Thousands of levels: a recursive walk of the value would overflow the
+  // module's stack, and a trap breaks every later call.
+  const held = Snapshot.fromJson(example)
+  for (const depth of [5_000, 100_000]) {
+    let item = { S: 'leaf' }
+    for (let i = 0; i < depth; i++) item = { M: { a: item } }
+    const items = [{ namespace: { S: 'features' }, key: { S: 'f' }, version: { N: '1' }, item }]
+    assert.throws(() => Snapshot.fromDynamoDbItems(items), { name: 'SnapshotError', code: 'SNAPSHOT_INVALID_JSON', path: '$' }, `${depth} levels`)
+    stillAnswers()
+  }
+  const cyclic = { namespace: { S: 'features' } }
+  cyclic.self = cyclic
+  assert.throws(() => Snapshot.fromDynamoDbItems([cyclic]), { code: 'SNAPSHOT_INVALID_JSON' })
+  stillAnswers()
+  // A snapshot read before still answers.
+  assert.equal(held.variation('new-checkout', { key: 'qa-alice' }, false), true)
+})

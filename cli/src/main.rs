@@ -43,7 +43,12 @@ CloudFront), or to a DynamoDB table. flagcore's `published` sources poll its hea
 conditional GET of head.json, or one GetItem), and read the chunks only when the snapshot id
 changed.
 
-It runs `check` first and refuses a snapshot with errors, unless given --force. It writes the
+It refuses a snapshot `check` finds errors in, and DynamoDB items of a Relay table that lost its
+$inited marker since the published snapshot was read (it may hold a part), unless given
+--force; it never replaces a head that a newer flagcore wrote. Each head's sequence is above the
+one it replaces, so a publisher whose clock is off cannot make an older generation look newer
+to requests pinned to it. Warnings about the source (no $inited marker, items of other
+namespaces) travel in the head to every reader's status(). It writes the
 chunks (snapshots/<id>/<n>.json.gz, each at most 320 KB before compression) and the
 generation's own copy of its head (snapshots/<id>/head.json, read by requests pinned to that
 snapshot by a decision token), then the head, so a reader never sees a head whose chunks are
@@ -51,7 +56,9 @@ missing; it refuses to write the head when another publisher replaced it meanwhi
 When the head already names the snapshot's content id, it writes nothing. It prints the
 snapshot id on stdout.
 
-A directory's files are each written under a temporary name first. Its earlier generations
+A directory's files are each written under a temporary name first, and its head is replaced
+under a lock (head.json.lock, created with O_EXCL), so two publishers never both succeed; a
+publisher that finds the lock taken exits 1. Its earlier generations
 stay; expire them with the origin's own rules (an S3 lifecycle rule on snapshots/, after a
 retention window longer than your decision tokens live).
 
@@ -157,6 +164,7 @@ fn parse_type(text: &str) -> Result<ValueType, String> {
 }
 
 /// A failure to report on stderr, with the exit code.
+#[derive(Debug)]
 struct Failure(String);
 
 type Outcome = Result<ExitCode, Failure>;

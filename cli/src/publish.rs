@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use flagcore::published::{self, Plan, HEAD_NAME};
-use flagcore::{Severity, Snapshot};
+use flagcore::published::{self, Plan, HEAD_NAME, MAX_HEAD_BYTES};
+use flagcore::{ErrorCode, Severity, Snapshot};
 use flate2::write::GzEncoder;
 use flate2::Compression;
 
@@ -63,31 +63,17 @@ pub(crate) struct Report {
 /// it by a decision token are answered from it.
 pub(crate) const DEFAULT_RETENTION_SECONDS: u64 = 24 * 60 * 60;
 
-/// Publishes `snapshot` unless it holds errors (`force` publishes anyway) or
-/// the destination's head already names its id (then nothing is written).
-/// The order and what is written are the core's (`published::plan`).
+/// Publishes `snapshot` unless the core's plan refuses it (errors that
+/// `check` lists, or a Relay table that lost its `$inited` marker: `force`
+/// publishes anyway; a head of a newer layout: never) or the destination's
+/// head already names its id (then nothing is written). The order and what
+/// is written are the core's (`published::plan`).
 pub(crate) fn publish(
     snapshot: &Snapshot,
     destination: &Destination,
     force: bool,
     retention_seconds: u64,
 ) -> Result<Report, Failure> {
-    let errors: Vec<_> = snapshot
-        .check()
-        .into_iter()
-        .filter(|p| p.severity == Severity::Error)
-        .collect();
-    if !errors.is_empty() && !force {
-        let listed: Vec<String> = errors
-            .iter()
-            .map(|p| format!("  error  {}  {}  {}", p.code, p.path, p.message))
-            .collect();
-        return Err(Failure(format!(
-            "the snapshot has {} error(s); nothing was published (--force publishes anyway):\n{}",
-            errors.len(),
-            listed.join("\n")
-        )));
-    }
     let mut store: Box<dyn Store> = match destination {
         Destination::Directory(dir) => Box::new(Directory(dir.clone())),
         Destination::DynamoDb { table, prefix } => {
@@ -98,8 +84,8 @@ pub(crate) fn publish(
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
-    let plan = published::plan(snapshot, previous.as_deref().map(str::as_bytes), now)
-        .map_err(|e| Failure(e.to_string()))?;
+    let plan = published::plan(snapshot, previous.as_deref().map(str::as_bytes), now, force)
+        .map_err(|e| refused(snapshot, &store.describe(), &e))?;
     let Plan::Write(writes) = plan else {
         return Ok(Report {
             id: snapshot.id().to_owned(),
@@ -134,6 +120,28 @@ pub(crate) fn publish(
     })
 }
 
+/// Why the plan refused, for a person: with every error `check` lists
+/// when those were the reason.
+fn refused(snapshot: &Snapshot, place: &str, error: &flagcore::SnapshotError) -> Failure {
+    let errors: Vec<String> = snapshot
+        .check()
+        .into_iter()
+        .filter(|p| p.severity == Severity::Error)
+        .map(|p| format!("  error  {}  {}  {}", p.code, p.path, p.message))
+        .collect();
+    match error.code() {
+        ErrorCode::PublishRefused if !errors.is_empty() => Failure(format!(
+            "the snapshot has {} error(s); nothing was published (--force publishes anyway):\n{}",
+            errors.len(),
+            errors.join("\n")
+        )),
+        ErrorCode::PublishRefused => {
+            Failure(format!("{}; --force publishes anyway", error.message()))
+        }
+        _ => Failure(format!("{place}: {error}")),
+    }
+}
+
 /// Where the layout's bytes are stored.
 trait Store {
     fn describe(&self) -> String;
@@ -152,6 +160,57 @@ trait Store {
 /// renamed into place. Old generations stay: the origin's own rules (an S3
 /// lifecycle rule) expire them.
 struct Directory(PathBuf);
+
+/// The lock a directory's publisher holds from comparing the head to
+/// replacing it, so that the compare and the swap are one step: taken by
+/// creating `head.json.lock`, which fails while another publisher has it.
+/// Dropped (the file removed) when the head is written or the publish fails.
+struct HeadLock(PathBuf);
+
+impl Drop for HeadLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
+impl Directory {
+    /// Takes the head's lock and compares the head with `previous`: the
+    /// lock, or `None` when the head is no longer `previous`.
+    fn begin_head(&self, previous: Option<&str>) -> Result<Option<HeadLock>, Failure> {
+        let path = self.0.join(format!("{HEAD_NAME}.lock"));
+        let mut file = match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = fs::read_to_string(&path).unwrap_or_default();
+                return Err(Failure(format!(
+                    "{}: another publisher is replacing the head ({} holds {}); try again, or remove that file if no publisher is running",
+                    self.describe(),
+                    holder.trim(),
+                    path.display()
+                )));
+            }
+            Err(e) => return Err(Failure(format!("cannot create {}: {e}", path.display()))),
+        };
+        let lock = HeadLock(path);
+        let _ = writeln!(file, "process {}", std::process::id());
+        let now = read_head_bytes(&self.0)?;
+        if now.as_deref().map(String::from_utf8_lossy).as_deref() != previous {
+            return Ok(None);
+        }
+        Ok(Some(lock))
+    }
+
+    /// Replaces the head under the lock `begin_head` gave, then lets go of it.
+    fn commit_head(&self, lock: HeadLock, text: &str) -> Result<(), Failure> {
+        write_whole(&self.0.join(HEAD_NAME), text.as_bytes())?;
+        drop(lock);
+        Ok(())
+    }
+}
 
 impl Store for Directory {
     fn describe(&self) -> String {
@@ -175,12 +234,10 @@ impl Store for Directory {
     }
 
     fn write_head(&mut self, text: &str, previous: Option<&str>) -> Result<bool, Failure> {
-        let now = read_head_bytes(&self.0)?;
-        if now.as_deref().map(String::from_utf8_lossy).as_deref() != previous {
-            return Ok(false);
+        match self.begin_head(previous)? {
+            Some(lock) => self.commit_head(lock, text).map(|()| true),
+            None => Ok(false),
         }
-        write_whole(&self.0.join(HEAD_NAME), text.as_bytes())?;
-        Ok(true)
     }
 
     fn expire(&mut self, _names: &[String], _at_seconds: u64) -> Result<(), Failure> {
@@ -216,13 +273,22 @@ impl Store for DynamoDbStore {
     }
 }
 
+/// The head's bytes, read no further than one past the most a head holds
+/// (more reads as a head that does not parse).
 fn read_head_bytes(dir: &Path) -> Result<Option<Vec<u8>>, Failure> {
+    use std::io::Read;
     let path = dir.join(HEAD_NAME);
-    match fs::read(&path) {
-        Ok(bytes) => Ok(Some(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Failure(format!("cannot read {}: {e}", path.display()))),
-    }
+    let fail = |e: std::io::Error| Failure(format!("cannot read {}: {e}", path.display()));
+    let file = match fs::File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(e)),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_HEAD_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(fail)?;
+    Ok(Some(bytes))
 }
 
 fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
@@ -260,4 +326,83 @@ pub(crate) fn print(report: &Report, json: bool) -> ExitCode {
         );
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(flag: bool) -> Snapshot {
+        let text = serde_json::json!({"flags": {"canary": {"key": "canary", "on": flag,
+            "variations": [false, true], "offVariation": 0, "fallthrough": {"variation": 1}}}});
+        Snapshot::from_json(text.to_string().as_bytes()).unwrap()
+    }
+
+    fn temporary() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "flagcore-publish-{}-{}",
+            std::process::id(),
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap()
+                .as_nanos()
+        ));
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Two publishers of one directory, interleaved where the race was:
+    /// B has compared the head and is about to replace it when A publishes.
+    /// A is refused (the lock is B's), B's head is written, and A, run
+    /// again, replaces B's head, never losing it unnoticed.
+    #[test]
+    fn two_publishers_of_one_directory_never_both_succeed() {
+        let dir = temporary();
+        let destination = Destination::Directory(dir.clone());
+        publish(&snapshot(false), &destination, false, 60).unwrap();
+        let first = Directory(dir.clone()).read_head().unwrap();
+
+        let b = Directory(dir.clone());
+        let b_plan = published::plan(
+            &snapshot(true),
+            first.as_deref().map(str::as_bytes),
+            2,
+            false,
+        );
+        let Ok(Plan::Write(b_writes)) = b_plan else {
+            panic!("B has a snapshot to publish")
+        };
+        let b_lock = b
+            .begin_head(first.as_deref())
+            .unwrap()
+            .expect("B holds the lock");
+
+        let a_snapshot = Snapshot::from_json(
+            br#"{"flags": {"other": {"key": "other", "on": true, "variations": [1],
+                "offVariation": 0, "fallthrough": {"variation": 0}}}}"#,
+        )
+        .unwrap();
+        let Err(Failure(refused)) = publish(&a_snapshot, &destination, false, 60) else {
+            panic!("A must not publish while B replaces the head")
+        };
+        assert!(
+            refused.contains("another publisher is replacing the head"),
+            "{refused}"
+        );
+
+        b.commit_head(b_lock, &b_writes.published.head.to_json())
+            .unwrap();
+        let now = Directory(dir.clone()).read_head().unwrap().unwrap();
+        assert!(now.contains(snapshot(true).id()), "B's head is there");
+        assert!(!dir.join("head.json.lock").exists(), "B let go of the lock");
+
+        // A stale compare is refused too: A read B's predecessor.
+        let a = Directory(dir.clone());
+        assert!(a.begin_head(first.as_deref()).unwrap().is_none());
+        assert!(!dir.join("head.json.lock").exists());
+        // And A, run again, publishes over B's head.
+        let report = publish(&a_snapshot, &destination, false, 60).unwrap();
+        assert_eq!(report.id, a_snapshot.id());
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

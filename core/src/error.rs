@@ -41,11 +41,18 @@ pub enum ErrorCode {
     /// A chunk does not match its size and hash in the head, or the chunks
     /// do not add up to the snapshot the head names.
     ChunkCorrupt,
+    /// A published head of a layout this version does not read: a newer
+    /// flagcore wrote it. Readers keep what they hold; publishers never
+    /// replace it.
+    FormatUnknown,
+    /// A publisher refused to publish: the snapshot has errors that
+    /// `check` lists, or it is a Relay table that lost its `$inited` marker.
+    PublishRefused,
 }
 
 impl ErrorCode {
     /// Every code, for tests that prove each one is reachable.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::InvalidJson,
         ErrorCode::UnknownFormat,
         ErrorCode::InvalidField,
@@ -57,6 +64,8 @@ impl ErrorCode {
         ErrorCode::HeadInvalid,
         ErrorCode::ChunkMissing,
         ErrorCode::ChunkCorrupt,
+        ErrorCode::FormatUnknown,
+        ErrorCode::PublishRefused,
     ];
 
     /// The code as hosts see it, e.g. `FLAG_INVALID`.
@@ -73,6 +82,8 @@ impl ErrorCode {
             ErrorCode::HeadInvalid => "PUBLISHED_HEAD_INVALID",
             ErrorCode::ChunkMissing => "PUBLISHED_CHUNK_MISSING",
             ErrorCode::ChunkCorrupt => "PUBLISHED_CHUNK_CORRUPT",
+            ErrorCode::FormatUnknown => "PUBLISHED_FORMAT_UNKNOWN",
+            ErrorCode::PublishRefused => "PUBLISH_REFUSED",
         }
     }
 }

@@ -12,6 +12,13 @@ use crate::scope::Scope;
 use crate::snapshot::Snapshot;
 use crate::token::{self, TokenErrorCode};
 
+/// JSON text as a value, through the core's one copy of the parser (whose
+/// depth limit, 128, bounds what a host's input can nest); `None` when it
+/// is not JSON.
+pub fn parse_json(text: &str) -> Option<Value> {
+    crate::json::parse(text).ok()
+}
+
 /// LaunchDarkly's all-flags state as JSON, at `now_ms` for a decision token
 /// the context carries; an invalid context gives `{"$valid": false}`.
 pub fn all_flags_json(

@@ -24,6 +24,11 @@ use crate::snapshot::Snapshot;
 /// The `format` of a head this version writes and reads.
 pub const FORMAT: &str = "flagcore-published/1";
 
+/// What every version's `format` starts with: a head whose format starts
+/// with it but is not [`FORMAT`] was written by another version of
+/// flagcore (`PUBLISHED_FORMAT_UNKNOWN`), and is never replaced by this one.
+const FORMAT_FAMILY: &str = "flagcore-published/";
+
 /// The most plain bytes in one chunk. Compression only shrinks text like
 /// this, and gzip adds at most a few bytes per 16 KB block to data it cannot
 /// shrink, so a stored chunk stays under 350 KB, well below DynamoDB's
@@ -37,6 +42,22 @@ pub const HEAD_NAME: &str = "head.json";
 /// The most chunks a head may name: 1,024 chunks of 320 KB, 320 MB of flags.
 pub const MAX_CHUNKS: usize = 1024;
 
+/// The most bytes of a head's text a reader takes: a head naming
+/// [`MAX_CHUNKS`] chunks is about 160 KB. Readers stop reading past it, and
+/// [`Head::from_json`] refuses more.
+pub const MAX_HEAD_BYTES: usize = 256 * 1024;
+
+/// The most bytes of one stored (gzip) chunk a reader takes: gzip adds a
+/// few bytes per 64 KB to what it cannot shrink, so a chunk of
+/// [`CHUNK_BYTES`] is never stored larger. Readers stop reading past it.
+pub const MAX_STORED_CHUNK_BYTES: usize = CHUNK_BYTES + 16 * 1024;
+
+/// The most names a head lists of each of its source's facts (see
+/// [`SourceFacts`]), and the most bytes of each name: the rest are left out
+/// when published, so that the head stays small.
+pub const MAX_LISTED: usize = 32;
+const MAX_LISTED_NAME_BYTES: usize = 200;
+
 /// What a head says of one chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkInfo {
@@ -49,6 +70,58 @@ pub struct ChunkInfo {
     pub hash: String,
     /// How many plain bytes it holds.
     pub size: usize,
+}
+
+/// What the publisher's source said of the data it read, carried in the
+/// head to every reader: the facts behind [`Snapshot::source_problems`] (a
+/// Relay table without its `$inited` marker, items of other namespaces,
+/// items without data), so that readers report the warnings the
+/// publisher's read gave, and a publisher knows what the snapshot it
+/// replaces was read with. In the head's JSON: `"source":
+/// {"storeInitialized", "skippedNamespaces", "itemsWithoutData"}`, left
+/// out when there is nothing to say.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SourceFacts {
+    /// Whether the Relay table's `$inited` marker was there (`None`: not a
+    /// Relay table).
+    pub store_initialized: Option<bool>,
+    /// Namespaces of items that were skipped, at most [`MAX_LISTED`].
+    pub skipped_namespaces: Vec<String>,
+    /// Items without an `item` attribute, at most [`MAX_LISTED`].
+    pub items_without_data: Vec<String>,
+}
+
+impl SourceFacts {
+    fn of(snapshot: &Snapshot) -> SourceFacts {
+        let source = snapshot.source();
+        let listed = |names: &[String]| -> Vec<String> {
+            names
+                .iter()
+                .take(MAX_LISTED)
+                .map(|name| {
+                    let mut end = name.len().min(MAX_LISTED_NAME_BYTES);
+                    while !name.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    name[..end].to_owned()
+                })
+                .collect()
+        };
+        SourceFacts {
+            store_initialized: source.store_initialized,
+            skipped_namespaces: listed(&source.skipped_namespaces),
+            items_without_data: listed(&source.items_without_data),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        *self == SourceFacts::default()
+    }
+
+    /// Whether the data was a Relay table read without its `$inited` marker.
+    pub fn uninitialized(&self) -> bool {
+        self.store_initialized == Some(false)
+    }
 }
 
 /// The head of a published snapshot: the one small record readers poll.
@@ -65,8 +138,17 @@ pub struct Head {
     pub size: usize,
     /// The SHA-256 of the whole snapshot's plain bytes, in lowercase hex.
     pub hash: String,
-    /// When it was published, in milliseconds since the epoch.
+    /// When it was published, in milliseconds since the epoch, by the
+    /// publisher's clock: for people, never for ordering.
     pub published_at: i64,
+    /// The generation's place in the order of publishes: each publish
+    /// writes more than the head it replaces (see [`plan`]), under the
+    /// condition that the head is still that one, so no publisher's clock
+    /// can put a generation before the one it replaced. A head written
+    /// before this field existed reads its `publishedAt` here.
+    pub sequence: i64,
+    /// What the publisher's source said of its data.
+    pub source: SourceFacts,
     /// Its chunks, in order.
     pub chunks: Vec<ChunkInfo>,
 }
@@ -153,6 +235,8 @@ pub fn publish(snapshot: &Snapshot, published_at: i64) -> Result<Published, Snap
         size: text.len(),
         hash: hex_sha256(&text),
         published_at,
+        sequence: published_at,
+        source: SourceFacts::of(snapshot),
         chunks: chunks
             .iter()
             .enumerate()
@@ -194,22 +278,55 @@ pub struct Writes {
 
 /// The publish that replaces `previous` (the head's bytes as the publisher
 /// read them, or `None` when there is none) with `snapshot`, at
-/// `published_at`. A head that does not read (a broken write) is replaced
-/// like any other. The one rule of `flagcore publish` and of the Node
-/// package's `publish()`.
+/// `published_at`: the one rule of every publisher (`flagcore publish`, the
+/// Node package's `publish()` and its sync handler).
+///
+/// - A head that already names the snapshot's content id: nothing is written.
+/// - What [`Snapshot::check`] calls an error is not published
+///   (`PUBLISH_REFUSED`, at the first error's path), and neither is a Relay
+///   table that lost its `$inited` marker since the snapshot it replaces
+///   was read (`PUBLISH_REFUSED` at `$`: it is being written anew, and may
+///   hold a part), unless `force`.
+/// - A head of a layout this version does not know (a newer flagcore
+///   wrote it) is never replaced: `PUBLISHED_FORMAT_UNKNOWN`.
+/// - A head that does not read otherwise (a broken write) is replaced like
+///   any other, and names nothing to expire.
+/// - The new head's `sequence` is above the replaced head's, whatever the
+///   publishers' clocks say: the replaced one's plus 1, or `published_at`
+///   when that is more.
 pub fn plan(
     snapshot: &Snapshot,
     previous: Option<&[u8]>,
     published_at: i64,
+    force: bool,
 ) -> Result<Plan, SnapshotError> {
-    let previous = previous.and_then(|bytes| Head::from_json(bytes).ok());
+    let previous = match previous.map(Head::from_json) {
+        Some(Err(error)) if error.code() == ErrorCode::FormatUnknown => {
+            return Err(SnapshotError::new(
+                ErrorCode::FormatUnknown,
+                error.path(),
+                format!(
+                    "the head there was written by a newer flagcore ({}); nothing was published: publish with that version or later",
+                    error.message()
+                ),
+            ))
+        }
+        Some(read) => read.ok(),
+        None => None,
+    };
     if previous
         .as_ref()
         .is_some_and(|head| head.id == snapshot.id())
     {
         return Ok(Plan::Unchanged);
     }
-    let published = publish(snapshot, published_at)?;
+    if !force {
+        refuse_errors(snapshot, previous.as_ref())?;
+    }
+    let mut published = publish(snapshot, published_at)?;
+    if let Some(head) = &previous {
+        published.head.sequence = head.sequence.saturating_add(1).max(published_at);
+    }
     let generation_head = generation_head_name(&published.head.id)?;
     let replaced = match previous {
         None => Vec::new(),
@@ -223,6 +340,40 @@ pub fn plan(
         generation_head,
         replaced,
     })))
+}
+
+/// What no publisher publishes: a snapshot [`Snapshot::check`] finds errors
+/// in, and a Relay table read without its `$inited` marker to replace one
+/// read with it (the clients' rule for the same table: see
+/// `FlagClient`'s refresh).
+fn refuse_errors(snapshot: &Snapshot, previous: Option<&Head>) -> Result<(), SnapshotError> {
+    let problems = snapshot.check();
+    let errors: Vec<_> = problems
+        .iter()
+        .filter(|p| p.severity == crate::Severity::Error)
+        .collect();
+    if let Some(first) = errors.first() {
+        return Err(SnapshotError::new(
+            ErrorCode::PublishRefused,
+            first.path.clone(),
+            format!(
+                "the snapshot has {} error(s) (`flagcore check` lists them), the first: {}: {}; nothing was published",
+                errors.len(),
+                first.code,
+                first.message
+            ),
+        ));
+    }
+    let lost_marker = snapshot.source().store_initialized == Some(false)
+        && previous.is_some_and(|head| !head.source.uninitialized());
+    if lost_marker {
+        return Err(SnapshotError::new(
+            ErrorCode::PublishRefused,
+            "$",
+            "the Relay table has no $inited marker, which the published snapshot's table had: it is being written anew and may hold a part; nothing was published (the published snapshot stays until the marker is back)",
+        ));
+    }
+    Ok(())
 }
 
 /// `text` in chunks of at most `chunk_bytes`, or refused past `max_chunks`.
@@ -240,6 +391,12 @@ impl Head {
     /// Reads a head from its JSON text; refused, with `HEAD_INVALID`, when it
     /// is not a head of [`FORMAT`] or does not add up.
     pub fn from_json(input: &[u8]) -> Result<Head, SnapshotError> {
+        if input.len() > MAX_HEAD_BYTES {
+            return Err(invalid(
+                "$".into(),
+                "a head is at most 262,144 bytes: this is not one a publisher wrote",
+            ));
+        }
         // Read through a JSON value, whose parser every build holds already,
         // and with plain messages: the WASM module has a size budget.
         let value = std::str::from_utf8(input)
@@ -266,9 +423,12 @@ impl Head {
             size: usize::MAX,
             hash: String::new(),
             published_at: i64::MIN,
+            sequence: i64::MIN,
+            source: SourceFacts::default(),
             chunks: Vec::new(),
         };
         let mut listed = None;
+        let mut sequence = None;
         for (name, value) in object {
             match name.as_str() {
                 "format" => head.format = text(value),
@@ -276,9 +436,27 @@ impl Head {
                 "hash" => head.hash = text(value),
                 "size" => head.size = size(value),
                 "publishedAt" => head.published_at = value.as_i64().unwrap_or(i64::MIN),
+                "sequence" => sequence = Some(value.as_i64().unwrap_or(i64::MIN)),
                 "chunks" => listed = value.as_array(),
+                "source" => head.source = source_facts(value),
                 _ => {}
             }
+        }
+        // The layout is checked before anything else: a head of another
+        // layout may mean anything by its other properties.
+        if head.format != FORMAT {
+            return Err(if head.format.starts_with(FORMAT_FAMILY) {
+                SnapshotError::new(
+                    ErrorCode::FormatUnknown,
+                    "$.format",
+                    format!(
+                        "{}: a layout this version of flagcore does not read",
+                        head.format
+                    ),
+                )
+            } else {
+                invalid("$.format".into(), "not a flagcore-published/1 head")
+            });
         }
         let Some(listed) = listed else {
             return Err(invalid("$.chunks".into(), "must be an array"));
@@ -316,6 +494,10 @@ impl Head {
                 "must be milliseconds since the epoch",
             ));
         }
+        head.sequence = sequence.unwrap_or(head.published_at);
+        if head.sequence == i64::MIN {
+            return Err(invalid("$.sequence".into(), "must be an integer"));
+        }
         Ok(head)
     }
 
@@ -326,14 +508,23 @@ impl Head {
             .iter()
             .map(|c| json!({"name": c.name, "hash": c.hash, "size": c.size}))
             .collect();
-        json!({
+        let mut value = json!({
             "format": self.format,
             "id": self.id,
             "size": self.size,
             "hash": self.hash,
             "publishedAt": self.published_at,
+            "sequence": self.sequence,
             "chunks": chunks,
-        })
+        });
+        if !self.source.is_empty() {
+            value["source"] = json!({
+                "storeInitialized": self.source.store_initialized,
+                "skippedNamespaces": self.source.skipped_namespaces,
+                "itemsWithoutData": self.source.items_without_data,
+            });
+        }
+        value
     }
 
     /// The head as JSON text.
@@ -345,7 +536,7 @@ impl Head {
         if self.format != FORMAT {
             return Err(invalid(
                 "$.format".into(),
-                "not flagcore-published/1: a newer publisher wrote it",
+                "not a flagcore-published/1 head",
             ));
         }
         if self.id.is_empty() || !self.id.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -410,9 +601,16 @@ impl Head {
         if hex_sha256(&text) != self.hash {
             return Err(corrupt("$.hash".into()));
         }
-        let snapshot = Snapshot::from_json(&text)?;
+        let mut snapshot = Snapshot::from_json(&text)?;
         if snapshot.id() != self.id {
             return Err(corrupt("$.id".into()));
+        }
+        if !self.source.is_empty() {
+            let mut source = snapshot.source().clone();
+            source.store_initialized = self.source.store_initialized;
+            source.skipped_namespaces = self.source.skipped_namespaces.clone();
+            source.items_without_data = self.source.items_without_data.clone();
+            snapshot.set_source(source);
         }
         Ok(snapshot)
     }
@@ -435,26 +633,57 @@ pub fn generation_head_name(id: &str) -> Result<String, SnapshotError> {
 }
 
 /// What a function answers a pinned request from: the snapshot `pinned`
-/// (published at `pinned_at`) that an upstream function answered from, when
-/// the function itself holds `held` (published at `held_at`).
+/// (its head's [`Head::sequence`] `pinned_sequence`) that an upstream
+/// function answered from, when the function itself holds `held` (whose
+/// latest head read gave `held_sequence`).
 ///
-/// The kill switch wins: when `held` is the newer, the answer is `pinned`'s
-/// flags with `held`'s switched-off flags in their place, and without the
-/// flags `held` lacks (see [`Snapshot`]'s composite: prerequisites follow,
-/// as they are looked up in it). When `pinned` is the newer (a head read
-/// lagged behind upstream's), it is the newest the function knows, and is
-/// answered from as it is: `None`. Either way the answer keeps `pinned`'s
-/// id, so that tokens issued from it pin the next function to it too.
+/// The kill switch wins: unless `pinned` is the newer, the answer is
+/// `pinned`'s flags with `held`'s switched-off flags in their place (off, or
+/// with a prerequisite off or gone), and without the flags `held` lacks
+/// (see [`Snapshot`]'s composite: prerequisites follow, as they are looked
+/// up in it). When `pinned` is the newer (a head read lagged behind
+/// upstream's), it is the newest the function knows, and is answered from
+/// as it is: `None`. Either way the answer keeps `pinned`'s id, so that
+/// tokens issued from it pin the next function to it too.
+///
+/// Generations are ordered by sequence, not by `publishedAt`: a publisher
+/// whose clock runs fast cannot make an older generation look newer than
+/// the kill switch that replaced it, and a snapshot published again (a
+/// rollback) is newer than every generation before it.
 pub fn pinned(
     pinned: &Snapshot,
-    pinned_at: i64,
+    pinned_sequence: i64,
     held: &Snapshot,
-    held_at: i64,
+    held_sequence: i64,
 ) -> Option<Snapshot> {
-    if pinned_at > held_at || pinned.id() == held.id() {
+    if pinned_sequence > held_sequence || pinned.id() == held.id() {
         return None;
     }
     Some(pinned.with_kill_switches_of(held))
+}
+
+/// The source facts of a head's `source` property; empty for anything
+/// that is not an object, and only strings listed.
+#[inline(never)]
+fn source_facts(value: &Value) -> SourceFacts {
+    let names = |name: &str| -> Vec<String> {
+        value
+            .get(name)
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .filter_map(Value::as_str)
+                    .take(MAX_LISTED)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    SourceFacts {
+        store_initialized: value.get("storeInitialized").and_then(Value::as_bool),
+        skipped_namespaces: names("skippedNamespaces"),
+        items_without_data: names("itemsWithoutData"),
+    }
 }
 
 /// A string property's text; empty for anything else, which the checks
@@ -494,7 +723,8 @@ mod tests {
                       "rules": [{"id": "r", "variation": 0, "clauses": [
                           {"attribute": "email", "op": "endsWith", "values": ["@x.test"]},
                           {"attribute": "key", "op": "segmentMatch", "values": ["seg"]}]}]},
-                "a": {"key": "a", "on": false, "variations": ["x"], "offVariation": 0, "deleted": false}
+                "a": {"key": "a", "on": false, "variations": ["x"], "offVariation": 0, "deleted": false,
+                      "fallthrough": {"variation": 0}}
             },
             "segments": {"seg": {"key": "seg", "included": ["u1"], "version": 4}}
         }))
@@ -561,6 +791,10 @@ mod tests {
         let composite = pinned(&upstream, 1, &held, 2).unwrap();
         assert_eq!(composite.id(), upstream.id());
         assert_eq!(composite.flag_keys(), ["killed", "on"]);
+        assert_eq!(
+            composite.variations("killed").unwrap(),
+            [json!(5), json!(6)]
+        );
         assert_eq!(composite.variations("on").unwrap(), [json!(1), json!(2)]);
         assert_eq!(
             composite.variations("killed").unwrap(),
@@ -574,7 +808,7 @@ mod tests {
     #[test]
     fn a_plan_writes_nothing_for_the_same_id_and_expires_what_it_replaces() {
         let first = example();
-        let Plan::Write(writes) = plan(&first, None, 1).unwrap() else {
+        let Plan::Write(writes) = plan(&first, None, 1, false).unwrap() else {
             panic!("a first publish writes")
         };
         assert!(writes.replaced.is_empty());
@@ -584,21 +818,206 @@ mod tests {
         );
         let head = writes.published.head.to_json();
         assert!(matches!(
-            plan(&first, Some(head.as_bytes()), 2).unwrap(),
+            plan(&first, Some(head.as_bytes()), 2, false).unwrap(),
             Plan::Unchanged
         ));
-        let second = snapshot(json!({"flags": {"c": {"on": false, "variations": [0]}}}));
-        let Plan::Write(next) = plan(&second, Some(head.as_bytes()), 3).unwrap() else {
+        let second = snapshot(
+            json!({"flags": {"c": {"on": false, "variations": [0], "offVariation": 0, "fallthrough": {"variation": 0}}}}),
+        );
+        let Plan::Write(next) = plan(&second, Some(head.as_bytes()), 3, false).unwrap() else {
             panic!("another id writes")
         };
         let mut expected = vec![format!("snapshots/{}/head.json", first.id())];
         expected.extend(writes.published.head.chunks.iter().map(|c| c.name.clone()));
         assert_eq!(next.replaced, expected);
         // A head that does not read is replaced, and names nothing to expire.
-        let Plan::Write(over) = plan(&first, Some(b"not a head"), 4).unwrap() else {
+        let Plan::Write(over) = plan(&first, Some(b"not a head"), 4, false).unwrap() else {
             panic!("a broken head is replaced")
         };
         assert!(over.replaced.is_empty());
+    }
+
+    fn head_of(plan: Plan) -> Head {
+        match plan {
+            Plan::Write(writes) => writes.published.head,
+            Plan::Unchanged => panic!("expected a write"),
+        }
+    }
+
+    #[test]
+    fn a_plan_orders_generations_whatever_the_publishers_clocks_say() {
+        let first = example();
+        let second = snapshot(
+            json!({"flags": {"c": {"on": false, "variations": [0], "offVariation": 0, "fallthrough": {"variation": 0}}}}),
+        );
+        // A publisher ten minutes fast, then one with a correct clock.
+        let fast = head_of(plan(&first, None, 1_700_000_600_000, false).unwrap());
+        assert_eq!(fast.sequence, 1_700_000_600_000);
+        let kill = head_of(
+            plan(
+                &second,
+                Some(fast.to_json().as_bytes()),
+                1_700_000_000_000,
+                false,
+            )
+            .unwrap(),
+        );
+        assert_eq!(kill.published_at, 1_700_000_000_000);
+        assert_eq!(kill.sequence, 1_700_000_600_001);
+        // With clocks that agree, the sequence follows them.
+        let later = head_of(
+            plan(
+                &first,
+                Some(kill.to_json().as_bytes()),
+                1_700_000_900_000,
+                false,
+            )
+            .unwrap(),
+        );
+        assert_eq!(later.sequence, 1_700_000_900_000);
+        // A head written before sequences existed orders by its publishedAt.
+        let mut old = kill.to_value();
+        old.as_object_mut().unwrap().remove("sequence");
+        let read = Head::from_json(old.to_string().as_bytes()).unwrap();
+        assert_eq!(read.sequence, kill.published_at);
+    }
+
+    #[test]
+    fn a_plan_never_replaces_a_head_of_a_newer_layout() {
+        let mut newer = publish(&example(), 1).unwrap().head.to_value();
+        newer["format"] = json!("flagcore-published/2");
+        newer["chunks"] = json!("read in some other way");
+        let other = snapshot(
+            json!({"flags": {"c": {"on": false, "variations": [0], "offVariation": 0, "fallthrough": {"variation": 0}}}}),
+        );
+        let refused = plan(&other, Some(newer.to_string().as_bytes()), 2, true).unwrap_err();
+        assert_eq!(
+            (refused.code().as_str(), refused.path()),
+            ("PUBLISHED_FORMAT_UNKNOWN", "$.format")
+        );
+        assert!(refused.message().contains("flagcore-published/2"));
+        // Readers report it as such, not as a broken head.
+        let read = Head::from_json(newer.to_string().as_bytes()).unwrap_err();
+        assert_eq!(read.code().as_str(), "PUBLISHED_FORMAT_UNKNOWN");
+    }
+
+    #[test]
+    fn a_plan_refuses_errors_and_a_relay_table_that_lost_its_marker() {
+        let broken = snapshot(json!({"flags": {"f": {"on": true, "variations": [0],
+            "fallthrough": {"variation": 3}}}}));
+        let refused = plan(&broken, None, 1, false).unwrap_err();
+        assert_eq!(refused.code().as_str(), "PUBLISH_REFUSED");
+        assert_eq!(refused.path(), "$.flags.f.fallthrough.variation");
+        assert!(matches!(plan(&broken, None, 1, true), Ok(Plan::Write(_))));
+
+        let item = |key: &str| {
+            json!({"namespace": "features", "key": key, "version": 1,
+                   "item": json!({"key": key, "on": true, "variations": [0], "version": 1,
+                                  "fallthrough": {"variation": 0}}).to_string()})
+        };
+        let inited = json!({"namespace": "$inited", "key": "$inited"});
+        let whole = snapshot(json!([item("a"), item("b"), inited]));
+        let partial = snapshot(json!([item("a")]));
+        let whole_head = head_of(plan(&whole, None, 1, false).unwrap());
+        assert!(whole_head.source.is_empty() || !whole_head.source.uninitialized());
+        let lost = plan(&partial, Some(whole_head.to_json().as_bytes()), 2, false).unwrap_err();
+        assert_eq!(
+            (lost.code().as_str(), lost.path()),
+            ("PUBLISH_REFUSED", "$")
+        );
+        // A table first published without its marker publishes, with the
+        // warning, and so does the next one without it.
+        let first = head_of(plan(&partial, None, 3, false).unwrap());
+        assert!(first.source.uninitialized());
+        let back = Head::from_json(first.to_json().as_bytes()).unwrap();
+        assert!(back.source.uninitialized());
+        let other = snapshot(json!([item("c")]));
+        assert!(matches!(
+            plan(&other, Some(first.to_json().as_bytes()), 4, false),
+            Ok(Plan::Write(_))
+        ));
+    }
+
+    #[test]
+    fn the_source_facts_reach_the_readers() {
+        let items = json!([
+            {"namespace": "features", "key": "a", "version": 1,
+             "item": json!({"key": "a", "on": true, "variations": [0], "version": 1}).to_string()},
+            {"namespace": "other:features", "key": "x", "version": 1, "item": "{}"}
+        ]);
+        let read = snapshot(items);
+        let published = publish(&read, 1).unwrap();
+        let head = Head::from_json(published.head.to_json().as_bytes()).unwrap();
+        let back = head.assemble(&published.chunks).unwrap();
+        let codes =
+            |s: &Snapshot| -> Vec<&str> { s.source_problems().iter().map(|p| p.code).collect() };
+        assert_eq!(codes(&back), codes(&read));
+        assert_eq!(codes(&back), ["STORE_NOT_INITIALIZED", "OTHER_NAMESPACES"]);
+        // A clean source adds nothing to the head.
+        assert!(!publish(&example(), 1)
+            .unwrap()
+            .head
+            .to_json()
+            .contains("source"));
+    }
+
+    #[test]
+    fn a_head_is_read_up_to_its_bound_and_refused_past_it() {
+        let text = publish(&example(), 1).unwrap().head.to_json();
+        let padded = |total: usize| format!("{text}{}", " ".repeat(total - text.len()));
+        assert!(Head::from_json(padded(MAX_HEAD_BYTES).as_bytes()).is_ok());
+        let error = Head::from_json(padded(MAX_HEAD_BYTES + 1).as_bytes()).unwrap_err();
+        assert_eq!(
+            (error.code().as_str(), error.path()),
+            ("PUBLISHED_HEAD_INVALID", "$")
+        );
+    }
+
+    #[test]
+    fn a_head_naming_the_most_chunks_fits_its_bound() {
+        let mut head = publish(&example(), 1).unwrap().head;
+        let chunk = head.chunks[0].clone();
+        head.chunks = (0..MAX_CHUNKS)
+            .map(|n| ChunkInfo {
+                name: format!("snapshots/{}/{n}.json.gz", head.id),
+                size: CHUNK_BYTES,
+                ..chunk.clone()
+            })
+            .collect();
+        head.size = CHUNK_BYTES * MAX_CHUNKS;
+        let text = head.to_json();
+        assert!(text.len() < MAX_HEAD_BYTES, "{} bytes", text.len());
+        assert_eq!(
+            Head::from_json(text.as_bytes()).unwrap().chunks.len(),
+            MAX_CHUNKS
+        );
+    }
+
+    #[test]
+    fn a_pinned_answer_takes_a_kill_switch_made_through_a_prerequisite() {
+        // Upstream: canary on, with no prerequisite. Held: canary on behind
+        // a global kill switch, which is off; and a deeper chain.
+        let upstream = snapshot(json!({"flags": {
+            "canary": {"on": true, "variations": [false, true], "fallthrough": {"variation": 1}},
+            "deep": {"on": true, "variations": [false, true], "fallthrough": {"variation": 1}},
+            "kill": {"on": true, "variations": [false, true], "fallthrough": {"variation": 1}}}}));
+        let held = snapshot(json!({"flags": {
+            "canary": {"on": true, "variations": [false, true], "offVariation": 0,
+                       "fallthrough": {"variation": 1}, "prerequisites": [{"key": "kill", "variation": 1}]},
+            "deep": {"on": true, "variations": [false, true], "offVariation": 0,
+                     "fallthrough": {"variation": 1}, "prerequisites": [{"key": "canary", "variation": 1}]},
+            "kill": {"on": false, "variations": [false, true], "offVariation": 0,
+                     "fallthrough": {"variation": 1}}}}));
+        let composite = pinned(&upstream, 1, &held, 2).unwrap();
+        let user = crate::Context::from_value(&json!({"key": "u"})).unwrap();
+        for key in ["canary", "deep"] {
+            let detail =
+                composite.variation_detail(key, &user, &json!(null), crate::ValueType::Any);
+            assert_eq!(*detail.value, json!(false), "{key}");
+            assert_eq!(detail.reason.kind_str(), "PREREQUISITE_FAILED", "{key}");
+        }
+        let all = composite.all_flags_state(&user, crate::AllFlagsOptions::default());
+        assert_eq!(all.to_value()["canary"], json!(false));
     }
 
     #[test]
@@ -668,7 +1087,7 @@ mod tests {
             error.path().to_owned()
         };
         assert_eq!(
-            refused(&|v| v["format"] = json!("flagcore-published/2")),
+            refused(&|v| v["format"] = json!("launchdarkly")),
             "$.format"
         );
         assert_eq!(refused(&|v| v["id"] = json!("../../etc")), "$.id");

@@ -13,6 +13,10 @@
 //! - A token from an unseen snapshot may refresh once `retry` has passed
 //!   since the last check, and never within the backoff (which snapshots
 //!   count as seen is the host's to track).
+//! - A request pinned to another snapshot than the one held (see
+//!   `published::pinned`) may read that snapshot from the source, but never
+//!   within the backoff either: no request waits on a source that failed
+//!   within it.
 
 /// A client's time to live and retry interval.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -43,6 +47,8 @@ pub struct RefreshDeadlines {
     pub call: f64,
     /// From when a call with a token from an unseen snapshot refreshes first.
     pub token: f64,
+    /// From when a pinned request may read its snapshot from the source.
+    pub pin: f64,
 }
 
 impl RefreshPolicy {
@@ -81,7 +87,11 @@ impl RefreshPolicy {
         } else {
             f64::INFINITY
         };
-        RefreshDeadlines { call, token }
+        RefreshDeadlines {
+            call,
+            token,
+            pin: backoff_end,
+        }
     }
 }
 
@@ -127,6 +137,24 @@ mod tests {
                 .deadlines(state(true, 10.0, 0.0))
                 .call,
             f64::INFINITY
+        );
+    }
+
+    #[test]
+    fn no_pinned_snapshot_is_read_within_the_backoff() {
+        let policy = RefreshPolicy::new(15_000.0, 1_000.0);
+        assert_eq!(
+            policy.deadlines(state(true, 10_000.0, 0.0)).pin,
+            f64::NEG_INFINITY
+        );
+        assert_eq!(
+            policy.deadlines(state(true, 10_000.0, 12_000.0)).pin,
+            13_000.0
+        );
+        // A success since the failure ends the backoff.
+        assert_eq!(
+            policy.deadlines(state(true, 12_500.0, 12_000.0)).pin,
+            f64::NEG_INFINITY
         );
     }
 

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::dynamodb;
 use crate::error::{strip_position, ErrorCode, JsonPath, SnapshotError};
+use crate::eval::MAX_DEPTH;
 use crate::model::{Flag, Segment};
 use crate::source::{Format, SourceInfo};
 
@@ -292,13 +293,43 @@ impl Snapshot {
         self.segments.get(key)
     }
 
+    /// Whether this snapshot switched flag `key` off: the flag is off or
+    /// missing, or so is a prerequisite on any path below it (a global kill
+    /// switch used as a prerequisite is a common pattern). Cycles and depth
+    /// are bounded as in evaluation; data past them counts as switched off.
+    /// The one kill-switch rule of decision tokens and of pinned requests.
+    pub(crate) fn switched_off(&self, key: &str) -> bool {
+        let mut seen: HashSet<&str, FixedState> = HashSet::default();
+        let mut stack: Vec<(&str, usize)> = vec![(key, 0)];
+        while let Some((key, depth)) = stack.pop() {
+            let Some(flag) = self.flag(key) else {
+                return true;
+            };
+            if !flag.on || depth > MAX_DEPTH {
+                return true;
+            }
+            if seen.insert(&flag.key) {
+                stack.extend(
+                    flag.prerequisites
+                        .iter()
+                        .map(|p| (p.key.as_str(), depth + 1)),
+                );
+            }
+        }
+        false
+    }
+
     /// This snapshot's flags and segments, with the kill switches of
-    /// `newest`: each flag that `newest` has switched off is `newest`'s
-    /// (off), each that `newest` lacks is left out, and every other flag and
-    /// segment is this snapshot's. It keeps this snapshot's id, the one its
-    /// answers were given from upstream. A flag only `newest` has is left
-    /// out too, as it was upstream. Flags and segments are shared, not
-    /// copied: this costs a map of the flag keys.
+    /// `newest`: each flag that `newest` has switched off (itself, or
+    /// through a prerequisite: see [`Snapshot::switched_off`]) is
+    /// `newest`'s, each that `newest` lacks is left out, and every other
+    /// flag and segment is this snapshot's. A flag taken from `newest`
+    /// answers there as it does in `newest` (off, or its prerequisite
+    /// failed), since its switched-off prerequisites are `newest`'s too and
+    /// the ones `newest` lacks are left out. It keeps this snapshot's id,
+    /// the one its answers were given from upstream. A flag only `newest`
+    /// has is left out too, as it was upstream. Flags and segments are
+    /// shared, not copied: this costs a map of the flag keys.
     pub(crate) fn with_kill_switches_of(&self, newest: &Snapshot) -> Snapshot {
         let mut flags: HashMap<String, Arc<Flag>, FixedState> =
             HashMap::with_capacity_and_hasher(self.flags.len(), FixedState::default());
@@ -308,10 +339,8 @@ impl Snapshot {
             let (Some(flag), Some(latest)) = (self.flags.get(key), newest.flags.get(key)) else {
                 continue;
             };
-            flags.insert(
-                key.clone(),
-                Arc::clone(if latest.on { flag } else { latest }),
-            );
+            let killed = newest.switched_off(key);
+            flags.insert(key.clone(), Arc::clone(if killed { latest } else { flag }));
             flag_keys.push(key.clone());
         }
         Snapshot {
@@ -322,6 +351,12 @@ impl Snapshot {
             id: OnceLock::from(self.id().to_owned()),
             source: self.source.clone(),
         }
+    }
+
+    /// The source facts a published head carried, in place of those of
+    /// the text its chunks hold (see [`crate::published::Head`]).
+    pub(crate) fn set_source(&mut self, source: SourceInfo) {
+        self.source = source;
     }
 
     /// Flags in key order.

@@ -45,7 +45,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
 use crate::context::Context;
-use crate::eval::{Evaluation, MAX_DEPTH};
+use crate::eval::Evaluation;
 use crate::packed;
 use crate::reason::ReasonKind;
 use crate::snapshot::Snapshot;
@@ -537,30 +537,6 @@ pub fn verify(
     })
 }
 
-/// Whether `snapshot` switched flag `key` off: the flag is off or missing,
-/// or so is a prerequisite on any path below it. Cycles and depth are
-/// bounded as in evaluation; data past them counts as switched off.
-fn switched_off(snapshot: &Snapshot, key: &str) -> bool {
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut stack: Vec<(&str, usize)> = vec![(key, 0)];
-    while let Some((key, depth)) = stack.pop() {
-        let Some(flag) = snapshot.flag(key) else {
-            return true;
-        };
-        if !flag.on || depth > MAX_DEPTH {
-            return true;
-        }
-        if seen.insert(&flag.key) {
-            stack.extend(
-                flag.prerequisites
-                    .iter()
-                    .map(|p| (p.key.as_str(), depth + 1)),
-            );
-        }
-    }
-    false
-}
-
 impl Token {
     /// The id of the snapshot upstream answered from.
     pub fn snapshot_id(&self) -> &str {
@@ -612,7 +588,7 @@ impl Token {
         }
         let hash = flag_hash(flag_key);
         let decision = self.decisions.iter().find(|d| d.flag == hash)?;
-        if switched_off(snapshot, flag_key) {
+        if snapshot.switched_off(flag_key) {
             return None;
         }
         let mut evaluation = packed::unpack(snapshot, flag_key, decision.packed)?;

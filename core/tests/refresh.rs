@@ -24,10 +24,15 @@ fn every_refresh_vector() {
             };
             let deadlines = RefreshPolicy::new(number("ttlMs"), number("retryMs")).deadlines(state);
             let now = number("nowMs");
-            let got = (now >= deadlines.call, now >= deadlines.token);
+            let got = (
+                now >= deadlines.call,
+                now >= deadlines.token,
+                now >= deadlines.pin,
+            );
             let expected = (
                 c["due"].as_bool().unwrap(),
                 c["dueForToken"].as_bool().unwrap(),
+                c["mayReadPinned"].as_bool().unwrap(),
             );
             (got != expected).then(|| format!("{}: expected {expected:?}, got {got:?}", c["name"]))
         })

@@ -11,7 +11,7 @@ import time
 import weakref
 
 from ._native import Context, EvaluationDetail, FlagsState, Snapshot, TokenError, refresh_deadlines, render_metrics
-from ._sources import DynamoDBSource, FileSource, PublishedSource, UrlSource
+from ._sources import DynamoDBSource, FileSource, PinRefused, PublishedSource, UrlSource
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 DEFAULT_TTL_SECONDS = 15.0
 # How many snapshot ids a client remembers for ``decide``.
 SEEN_IDS = 16
+# How many snapshot ids a client remembers it will not pin to (larger than it
+# may hold, or not the snapshot their head names): a generation never
+# changes, so these are never asked for again.
+REFUSED_IDS = 64
 # The names evaluation counts use for variations, made once.
 _VARIATION_NAMES = tuple(str(i) for i in range(64))
 NOT_READY = {"kind": "ERROR", "errorKind": "CLIENT_NOT_READY"}
@@ -34,16 +38,18 @@ PINNED_BYTES = 8 * 1024 * 1024
 
 class _Pin:
     """A pinned snapshot, kept by id, and what it answered from last: its
-    flags under the kill switches of ``held``."""
+    flags under the kill switches of ``held``, when ``held`` stood at
+    ``held_sequence`` among the generations."""
 
-    __slots__ = ("id", "snapshot", "published_at", "size", "held", "answering")
+    __slots__ = ("id", "snapshot", "sequence", "size", "held", "held_sequence", "answering")
 
-    def __init__(self, snapshot_id: str, snapshot: Snapshot, published_at: int, size: int) -> None:
+    def __init__(self, snapshot_id: str, snapshot: Snapshot, sequence: int, size: int) -> None:
         self.id = snapshot_id
         self.snapshot = snapshot
-        self.published_at = published_at
+        self.sequence = sequence
         self.size = size
         self.held: Snapshot | None = None
+        self.held_sequence: int | None = None
         self.answering: Snapshot = snapshot
 
 # Locks held by another thread at fork would stay held in the child: every
@@ -99,7 +105,8 @@ class FlagClient:
         """
         :param published: flagcore's published layout: the URL of the folder
             holding ``head.json``, or ``{"table", "prefix", "client"}`` for
-            DynamoDB, or ``{"directory"}`` (see ``PublishedSource``).
+            DynamoDB, ``{"directory"}``, or ``{"store"}`` for a store of your
+            own (see ``PublishedSource``).
         :param ttl_seconds: how long a snapshot is used before a call refreshes
             it, on the wall clock (a frozen Lambda's monotonic clock can stand
             still); 0 refreshes on every call, a negative value never. By
@@ -144,6 +151,10 @@ class FlagClient:
         self._failed_at = 0.0
         self._due_at = float("-inf")
         self._token_due_at = float("inf")
+        self._pin_due_at = float("-inf")
+        # Where the snapshot in use stands in the order of publishes (its
+        # latest head's sequence: a snapshot published again moves it on).
+        self._held_sequence = 0
         self._last_error: BaseException | None = None
         self._warnings: list[dict[str, Any]] = []
         # Snapshot ids this client replaced, or looked for at a token's
@@ -151,12 +162,14 @@ class FlagClient:
         self._seen_ids: list[str] = []
         self._max_token_ttl = max_token_ttl_seconds
         # Pinned snapshots by id, least recently used first; when a read of
-        # one last failed, by id; and the last failure.
+        # one last failed, by id; the ids refused for good; and the last
+        # failure.
         self._max_pinned = int(max_pinned_snapshots)
         self._max_pinned_bytes = int(max_pinned_bytes)
         self._pins: dict[str, _Pin] = {}
         self._pin_bytes = 0
         self._pin_failures: dict[str, float] = {}
+        self._pin_refused: dict[str, None] = {}
         self._pin_error: BaseException | None = None
         self._pin_lock = _thread.allocate_lock()
         self._signing_key = signing_key if signing_key is not None else os.environ.get("FLAGCORE_SIGNING_KEY")
@@ -230,6 +243,10 @@ class FlagClient:
             self._warnings = problems
             for problem in self._warnings:
                 self._log("flagcore: %s: %s: %s", self._source.describe(), problem["code"], problem["message"])
+        # The same snapshot published again (a rollback to it) is newer than
+        # every generation before it: keep its place up to date.
+        sequence = getattr(self._source, "sequence", None)
+        self._held_sequence = (sequence() if sequence is not None else None) or 0
         self._last_error = None
         self._schedule()
         return self._snapshot
@@ -250,7 +267,7 @@ class FlagClient:
     def _schedule(self) -> None:
         """When calls refresh is the core's rule (core/src/refresh.rs), asked
         after each load and failure; a call only compares the time."""
-        self._due_at, self._token_due_at = refresh_deadlines(
+        self._due_at, self._token_due_at, self._pin_due_at = refresh_deadlines(
             self._ttl, self._retry, self._snapshot is not None, self._checked_at, self._failed_at
         )
 
@@ -335,7 +352,7 @@ class FlagClient:
             self._log("flagcore: no decision token (%s)", error)
             return None
 
-    def decide(self, context: Any, token: str | None) -> Context:
+    def decide(self, context: Any, token: str | bytes | None) -> Context:
         """The Context to evaluate with in a downstream function: ``context``
         with upstream's decisions from ``token`` (a token or a ``baggage``
         header) when it verifies. When the token comes from a snapshot this
@@ -348,11 +365,15 @@ class FlagClient:
         token's), its tokens and its ``all_flags_state`` answer from exactly
         the token's snapshot, read once by id and kept (see
         ``max_pinned_snapshots``), except that a flag the held snapshot has
-        switched off is off, and one it lacks is not found, unless the
-        token's snapshot was published after it. ``pinned_snapshot_id`` says
-        so; when the snapshot cannot be read (it expired), the token's own
-        decisions still apply, and ``status()["pinned"]`` says why. A token
-        that fails is ignored with a warning; this never raises."""
+        switched off (itself, or through a prerequisite) answers as it does
+        there, and one it lacks is not found, unless the token's snapshot is
+        a newer generation than the held one. ``pinned_snapshot_id`` says so;
+        when the snapshot cannot be read (it expired, or is larger than the
+        pinned snapshots may hold), or the source failed within the retry
+        interval, the token's own decisions still apply, and
+        ``status()["pinned"]`` says why. A token that fails (one that is not
+        text, or holds a lone surrogate, is malformed) is ignored with a
+        warning; this never raises."""
         self.snapshot()
         decided = Context(
             context,
@@ -375,7 +396,9 @@ class FlagClient:
 
     def _pins_to(self, status: dict[str, Any]) -> bool:
         """Whether a verified token's snapshot is one to pin to: another than
-        the held one, from a source that can read it by id."""
+        the held one, from a source that can read it by id, and not while a
+        failed source is backing off (the core's rule: no request waits on it
+        then; one already kept is used all the same)."""
         snapshot = self._snapshot
         return (
             status.get("applied") is True
@@ -383,6 +406,7 @@ class FlagClient:
             and snapshot is not None
             and status["snapshotId"] != snapshot.id
             and hasattr(self._source, "load_pinned")
+            and (status["snapshotId"] in self._pins or self._clock() >= self._pin_due_at)
         )
 
     def _pin(self, snapshot_id: str) -> _Pin | None:
@@ -394,6 +418,8 @@ class FlagClient:
             if kept is not None:
                 self._pins[snapshot_id] = kept
                 return kept
+            if snapshot_id in self._pin_refused:
+                return None
             failed_at = self._pin_failures.get(snapshot_id)
             if failed_at is not None and self._clock() - failed_at < self._retry:
                 return None
@@ -402,17 +428,19 @@ class FlagClient:
     def _load_pin(self, snapshot_id: str) -> _Pin | None:
         source: Any = self._source
         try:
-            snapshot, published_at, size = source.load_pinned(snapshot_id)
-            if size > self._max_pinned_bytes:
-                raise OSError(
-                    f"snapshot {snapshot_id} is {size} bytes published, over what the pinned snapshots may hold"
-                    f" ({self._max_pinned_bytes} bytes)"
-                )
+            # The byte bound is the source's to apply from the generation's
+            # head, before any chunk is read.
+            snapshot, sequence, size = source.load_pinned(snapshot_id, max_bytes=self._max_pinned_bytes)
         except Exception as error:  # the token's own decisions still apply
-            self._pin_failures.pop(snapshot_id, None)
-            self._pin_failures[snapshot_id] = self._clock()
-            while len(self._pin_failures) > SEEN_IDS:
-                del self._pin_failures[next(iter(self._pin_failures))]
+            if isinstance(error, PinRefused):
+                self._pin_refused[snapshot_id] = None
+                while len(self._pin_refused) > REFUSED_IDS:
+                    del self._pin_refused[next(iter(self._pin_refused))]
+            else:
+                self._pin_failures.pop(snapshot_id, None)
+                self._pin_failures[snapshot_id] = self._clock()
+                while len(self._pin_failures) > SEEN_IDS:
+                    del self._pin_failures[next(iter(self._pin_failures))]
             self._pin_error = error
             held = self._snapshot.id if self._snapshot is not None else None
             self._log(
@@ -422,7 +450,7 @@ class FlagClient:
                 held,
             )
             return None
-        pin = _Pin(snapshot_id, snapshot, published_at, size)
+        pin = _Pin(snapshot_id, snapshot, sequence, size)
         self._pins[snapshot_id] = pin
         self._pin_bytes += size
         while len(self._pins) > self._max_pinned or self._pin_bytes > self._max_pinned_bytes:
@@ -435,17 +463,18 @@ class FlagClient:
     def _answering(self, held: Snapshot | None, context: Any) -> Snapshot | None:
         """The snapshot to answer ``context`` from when the client holds
         ``held``: for a pinned context, the pinned snapshot under ``held``'s
-        kill switches, worked out again only when ``held`` changed."""
+        kill switches, worked out again only when ``held``, or its place among
+        the generations (a rollback publishes it again), changed."""
         if held is None or type(context) is not Context:
             return held
         pin: _Pin | None = context._pin
         if pin is None:
             return held
-        if pin.held is not held:
-            source: Any = self._source
-            published_at = source.published_at() if source is not None else None
-            pin.answering = Snapshot.pinned(pin.snapshot, pin.published_at, held, published_at or 0)
+        sequence = self._held_sequence if held is self._snapshot else 0
+        if pin.held is not held or pin.held_sequence != sequence:
+            pin.answering = Snapshot.pinned(pin.snapshot, pin.sequence, held, sequence)
             pin.held = held
+            pin.held_sequence = sequence
         return pin.answering
 
     # -- evaluation ---------------------------------------------------------
@@ -556,7 +585,12 @@ class FlagClient:
         business counter) for ``flush()``, which writes it with the variation
         of every flag evaluated in this invocation as a dimension. ``unit`` is
         one of CloudWatch's: ``Milliseconds``, ``Count``, ..."""
-        measurement = {"name": str(name), "value": float(value), "unit": str(unit)}
+        try:
+            measurement = {"name": _utf8(name), "value": float(value), "unit": _utf8(unit)}
+        except (TypeError, ValueError, OverflowError) as error:
+            # A measurement that cannot be written is left out, never raised.
+            self._log("flagcore: measure(%r, %r, %r) left out: %s", name, value, unit, error)
+            return
         with self._count_lock:
             self._measurements.append(measurement)
 
@@ -566,9 +600,16 @@ class FlagClient:
         Embedded Metric Format lines, then starts counting afresh. Answers
         the lines."""
         with self._count_lock:
-            records = {"evaluations": self._evaluations, "measurements": self._measurements}
+            evaluations, measurements = self._evaluations, self._measurements
             self._evaluations, self._measurements = {}, []
-        lines = render_metrics(records, self._namespace, self._function_name, self._clock() * 1000)
+        records: dict[str, Any] = {"evaluations": evaluations, "measurements": measurements}
+        try:
+            lines = render_metrics(records, self._namespace, self._function_name, self._clock() * 1000)
+        except UnicodeEncodeError:
+            # A flag key with a lone surrogate was counted (it named no flag):
+            # written as UTF-8 can hold it.
+            records["evaluations"] = {_lossy(key): counts for key, counts in evaluations.items()}
+            lines = render_metrics(records, self._namespace, self._function_name, self._clock() * 1000)
         write = self._write
         if write is None:
             import sys
@@ -599,6 +640,21 @@ class FlagClient:
             with_reasons=with_reasons,
             details_only_for_tracked_flags=details_only_for_tracked_flags,
         )
+
+
+def _utf8(text: Any) -> str:
+    """``text`` as a str that UTF-8 can hold; ValueError for a lone surrogate."""
+    checked = str(text)
+    try:
+        checked.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("a lone surrogate is not text") from None
+    return checked
+
+
+def _lossy(text: str) -> str:
+    lossy: str = text.encode("utf-8", "replace").decode("utf-8")
+    return lossy
 
 
 def _context_id(context: Any) -> str:

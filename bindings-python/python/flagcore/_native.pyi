@@ -1,9 +1,15 @@
 # Types of the native module; the package re-exports everything here.
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
 
-def refresh_deadlines(ttl: float, retry: float, has_snapshot: bool, checked_at: float, failed_at: float) -> Tuple[float, float]:
-    """``(call, token)``: from when a call refreshes first, and a call with a
-    token from a snapshot the client has not seen (core/src/refresh.rs)."""
+def refresh_deadlines(ttl: float, retry: float, has_snapshot: bool, checked_at: float, failed_at: float) -> Tuple[float, float, float]:
+    """``(call, token, pin)``: from when a call refreshes first, a call with a
+    token from a snapshot the client has not seen, and a pinned request may
+    read its snapshot from the source (core/src/refresh.rs)."""
+    ...
+
+def published_limits() -> Tuple[int, int]:
+    """``(head bytes, stored chunk bytes)``: the most a reader takes of a
+    published head's text and of one stored (gzip) chunk."""
     ...
 
 def render_metrics(
@@ -13,7 +19,7 @@ def render_metrics(
     timestamp_ms: Optional[float] = None,
 ) -> list[str]: ...
 
-__all__ = ["refresh_deadlines", "render_metrics", "Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError"]
+__all__ = ["published_limits", "refresh_deadlines", "render_metrics", "Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError"]
 
 class SnapshotError(ValueError):
     """A snapshot that could not be read: ``code`` is stable, ``path`` points into the input."""
@@ -36,7 +42,7 @@ class Context:
     def __new__(
         cls,
         context: Any,
-        token: Optional[str] = None,
+        token: Union[str, bytes, bytearray, None] = None,
         signing_key: Optional[str] = None,
         now_ms: Optional[float] = None,
         max_ttl_seconds: Optional[float] = None,
@@ -95,8 +101,11 @@ class Snapshot:
     @staticmethod
     def published_generation_head(snapshot_id: str) -> str: ...
     @staticmethod
-    def pinned(pinned: "Snapshot", pinned_at: int, held: "Snapshot", held_at: int) -> "Snapshot": ...
+    def pinned(pinned: "Snapshot", pinned_sequence: int, held: "Snapshot", held_sequence: int) -> "Snapshot": ...
     def publish(self, now_ms: Optional[int] = None) -> Tuple[str, List[bytes]]: ...
+    def publish_plan(
+        self, previous: Union[str, bytes, bytearray, None], now_ms: Optional[int] = None, force: bool = False
+    ) -> Optional[Dict[str, Any]]: ...
     @property
     def id(self) -> str: ...
     @property

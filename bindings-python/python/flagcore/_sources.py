@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from ._native import Snapshot
+from ._native import Snapshot, published_limits
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -168,6 +168,23 @@ PUBLISHED_TTL_SECONDS = 5.0
 """A published source's default time to live: an unchanged refresh is one
 small read (half a read unit from DynamoDB, ``make bench-published``)."""
 
+# The most a reader takes of a head's text and of one stored (gzip) chunk:
+# the core's bounds (flagcore::published), one table in docs/bounds.md.
+HEAD_BYTES, STORED_CHUNK_BYTES = published_limits()
+
+# How many chunks are read at a time from an HTTP origin.
+HTTP_READS = 8
+
+
+class PinRefused(OSError):
+    """A pinned snapshot that will never be read: its generation's head names
+    another snapshot, or more published bytes than the pinned snapshots may
+    hold. A generation never changes, so asking again would answer the same."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
 
 class PublishedSource:
     """flagcore's published layout (``flagcore publish``, or the Node
@@ -175,10 +192,18 @@ class PublishedSource:
     only when the head names a snapshot id other than the one in use. Give
     ``url`` (the folder that holds ``head.json``, served by S3 or a CDN),
     ``table`` (a DynamoDB table of the Relay Proxy's key schema, items under
-    ``[prefix:]flagcore``; ``client`` a boto3 DynamoDB client) or
-    ``directory``. Every chunk, the whole and the content id are checked (by
-    the core) before anything replaces the snapshot in use; any failure keeps
-    it, and ``status()["last_error"]`` says why.
+    ``[prefix:]flagcore``; ``client`` a boto3 DynamoDB client),
+    ``directory``, or ``store`` (an object with ``describe()``, ``head(tag,
+    deadline)``, ``chunks(names, deadline)`` and ``generation_head(name,
+    deadline)``, ``deadline`` a ``time.monotonic()`` time). Every read of one
+    snapshot (its head and its chunks) has one deadline, ``timeout`` seconds
+    away; an HTTP origin's chunks are read concurrently. What is read is
+    bounded before it is held: a head past the core's bound is refused, a
+    stored chunk past its bound is not inflated, and a chunk inflates to no
+    more than one byte past the size its head gives. Every chunk, the whole
+    and the content id are checked (by the core) before anything replaces
+    the snapshot in use; any failure keeps it, and ``status()["last_error"]``
+    says why.
     """
 
     ttl_seconds = PUBLISHED_TTL_SECONDS
@@ -191,30 +216,47 @@ class PublishedSource:
         prefix: str | None = None,
         client: Any = None,
         directory: str | os.PathLike[str] | None = None,
+        store: Any = None,
         headers: Mapping[str, str] | None = None,
         timeout: float = 5.0,
     ) -> None:
-        given = [name for name, value in (("url", url), ("table", table), ("directory", directory)) if value is not None]
+        given = [
+            name
+            for name, value in (("url", url), ("table", table), ("directory", directory), ("store", store))
+            if value is not None
+        ]
         if len(given) != 1:
-            raise TypeError(f"PublishedSource needs exactly one of url=, table= or directory= (got {', '.join(given) or 'none'})")
+            raise TypeError(
+                f"PublishedSource needs exactly one of url=, table=, directory= or store= (got {', '.join(given) or 'none'})"
+            )
         self._store: Any
         if url is not None:
-            self._store = _HttpStore(url, dict(headers or {}), timeout)
+            self._store = _HttpStore(url, dict(headers or {}))
         elif table is not None:
             self._store = _DynamoDBStore(table, prefix, client, timeout)
-        else:
-            assert directory is not None
+        elif directory is not None:
             self._store = _DirectoryStore(os.fspath(directory))
+        else:
+            self._store = store
+        self.timeout = float(timeout)
         # The tag of the last head read whole: kept only once its snapshot
         # loaded, so a failed read is retried, never taken for unchanged.
         self._tag: Any = None
-        self._published_at: int | None = None
+        # The last head's sequence: where the snapshot in use stands in the
+        # order of publishes (a snapshot published again moves it on).
+        self._sequence: int | None = None
 
     def describe(self) -> str:
         return f"published {self._store.describe()}"
 
+    def _deadline(self) -> float:
+        import time
+
+        return time.monotonic() + self.timeout
+
     def load(self, current: Snapshot | None) -> Snapshot:
-        read = self._store.head(self._tag if current is not None else None)
+        deadline = self._deadline()
+        read = self._store.head(self._tag if current is not None else None, deadline)
         if read is None:
             if current is not None:
                 return current
@@ -222,60 +264,90 @@ class PublishedSource:
         text, tag = read
         head = Snapshot.published_head(text)
         if current is None or head["id"] != current.id:
-            current = Snapshot.from_published(text, _chunks(self._store, head))
+            current = Snapshot.from_published(text, _chunks(self._store, head, deadline))
         self._tag = tag
-        self._published_at = head["publishedAt"]
+        self._sequence = head["sequence"]
         return current
 
-    def published_at(self) -> int | None:
-        """When the snapshot the last load answered was published
-        (milliseconds since the epoch)."""
-        return self._published_at
+    def sequence(self) -> int | None:
+        """The sequence of the head the last load read: where the snapshot it
+        answered stands among the generations."""
+        return self._sequence
 
-    def load_pinned(self, snapshot_id: str) -> tuple[Snapshot, int, int]:
+    def load_pinned(self, snapshot_id: str, max_bytes: float = float("inf")) -> tuple[Snapshot, int, int]:
         """Exactly the snapshot ``snapshot_id``, from its generation's own
-        head and chunks: ``(snapshot, published_at, size)``. Raises when the
+        head and chunks: ``(snapshot, sequence, size)``. Raises when the
         generation is not there (never published, or expired) or does not
-        read whole."""
+        read whole; raises ``PinRefused``, before any chunk is read, when its
+        head names another snapshot or more than ``max_bytes`` published
+        bytes."""
+        deadline = self._deadline()
         name = Snapshot.published_generation_head(snapshot_id)
-        text = self._store.generation_head(name)
+        text = self._store.generation_head(name, deadline)
         if text is None:
             raise OSError(f"{self._store.describe()}: no {name}: snapshot {snapshot_id} was not published there, or has expired")
         head = Snapshot.published_head(text)
         if head["id"] != snapshot_id:
-            raise OSError(f"{self._store.describe()}: {name} names snapshot {head['id']}")
-        return Snapshot.from_published(text, _chunks(self._store, head)), head["publishedAt"], head["size"]
+            raise PinRefused("PINNED_WRONG_ID", f"{self._store.describe()}: {name} names snapshot {head['id']}")
+        if head["size"] > max_bytes:
+            raise PinRefused(
+                "PINNED_TOO_LARGE",
+                f"snapshot {snapshot_id} is {head['size']} bytes published, over the {max_bytes} bytes the pinned snapshots may hold: not read",
+            )
+        return Snapshot.from_published(text, _chunks(self._store, head, deadline)), head["sequence"], head["size"]
 
 
-def _chunks(store: Any, head: Mapping[str, Any]) -> list[bytes]:
+def _chunks(store: Any, head: Mapping[str, Any], deadline: float) -> list[bytes]:
     """A head's chunks, decompressed, in order: all of them, or those before
-    the first one not found (the core then names it). A chunk that does not
-    decompress is handed over as it is, and fails its hash."""
-    import gzip
-    import zlib
-
-    read = store.chunks([chunk["name"] for chunk in head["chunks"]])
+    the first one not found (the core then names it). A stored chunk past its
+    bound is not inflated, and fails its check."""
+    read = store.chunks([chunk["name"] for chunk in head["chunks"]], deadline)
     if None in read:
         read = read[: read.index(None)]
-    plain = []
-    for data in read:
-        try:
-            plain.append(gzip.decompress(data))
-        except (OSError, EOFError, zlib.error):
-            plain.append(data)
-    return plain
+    return [
+        b"" if len(data) > STORED_CHUNK_BYTES else _inflate(data, info["size"]) for data, info in zip(read, head["chunks"])
+    ]
+
+
+def _inflate(data: bytes, size: int) -> bytes:
+    """A stored chunk's plain bytes, at most ``size + 1`` of them: the size
+    its head gives, and one more, which is enough to fail the chunk's check,
+    so that a chunk that inflates to far more (a decompression bomb) is never
+    held in memory. A chunk that does not decompress is handed over as it
+    is, and fails its hash."""
+    import zlib
+
+    try:
+        return zlib.decompressobj(wbits=31).decompress(data, size + 1)
+    except zlib.error:
+        return data
+
+
+def _remaining(deadline: float, describe: str) -> float:
+    import time
+
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise OSError(f"{describe}: the read did not finish within its deadline")
+    return left
+
+
+def _read_up_to(stream: Any, limit: int) -> bytes | None:
+    """At most ``limit`` bytes of a file or a response, or None past that:
+    what is past is never read."""
+    data: bytes = stream.read(limit + 1)
+    return None if len(data) > limit else data
 
 
 class _HttpStore:
-    def __init__(self, url: str, headers: dict[str, str], timeout: float) -> None:
+    def __init__(self, url: str, headers: dict[str, str]) -> None:
         self.base = url if url.endswith("/") else url + "/"
         self.headers = headers
-        self.timeout = timeout
 
     def describe(self) -> str:
         return f"url {self.base}"
 
-    def _get(self, name: str, headers: Mapping[str, str]) -> tuple[int, bytes, str | None]:
+    def _get(self, name: str, headers: Mapping[str, str], deadline: float, limit: int) -> tuple[int, bytes | None, str | None]:
         import urllib.error
         import urllib.parse
         import urllib.request
@@ -283,60 +355,91 @@ class _HttpStore:
         target = urllib.parse.urljoin(self.base, name)
         request = urllib.request.Request(target, headers={**self.headers, **headers})
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                return response.status, response.read(), response.headers.get("ETag")
+            with urllib.request.urlopen(request, timeout=_remaining(deadline, self.describe())) as response:
+                declared = response.headers.get("Content-Length")
+                if declared is not None and declared.isdigit() and int(declared) > limit:
+                    return response.status, None, None
+                return response.status, _read_up_to(response, limit), response.headers.get("ETag")
         except urllib.error.HTTPError as error:
             if error.code in (304, 404):
                 return error.code, b"", None
             raise OSError(f"GET {target} answered {error.code} {error.reason}") from None
 
-    def head(self, tag: str | None) -> tuple[bytes, str | None] | None:
-        status, body, etag = self._get("head.json", {"If-None-Match": tag} if tag else {})
+    def _text(self, name: str, body: bytes | None) -> bytes:
+        if body is None:
+            raise OSError(f"GET {self.base}{name}: more than the {HEAD_BYTES} bytes a head holds")
+        return body
+
+    def head(self, tag: str | None, deadline: float) -> tuple[bytes, str | None] | None:
+        status, body, etag = self._get("head.json", {"If-None-Match": tag} if tag else {}, deadline, HEAD_BYTES)
         if status == 304 and tag:
             return None
         if status == 404:
             raise OSError(f"GET {self.base}head.json answered 404: nothing is published there")
-        return body, etag
+        return self._text("head.json", body), etag
 
-    def chunks(self, names: list[str]) -> list[bytes | None]:
-        found: list[bytes | None] = []
-        for name in names:
-            status, body, _ = self._get(name, {})
-            found.append(None if status == 404 else body)
-        return found
+    def chunks(self, names: list[str], deadline: float) -> list[bytes | None]:
+        """Every chunk, read concurrently (a few at a time), within the one
+        deadline of the whole read."""
+        from concurrent.futures import ThreadPoolExecutor, wait
 
-    def generation_head(self, name: str) -> bytes | None:
-        return self.chunks([name])[0]
+        def one(name: str) -> bytes | None:
+            status, body, _ = self._get(name, {}, deadline, STORED_CHUNK_BYTES)
+            if status == 404:
+                return None
+            # Past its bound, a chunk is read no further, and fails its check.
+            return body if body is not None else b"\0" * (STORED_CHUNK_BYTES + 1)
+
+        if len(names) == 1:
+            return [one(names[0])]
+        pool = ThreadPoolExecutor(max_workers=min(HTTP_READS, len(names)), thread_name_prefix="flagcore-read")
+        try:
+            futures = [pool.submit(one, name) for name in names]
+            done, waiting = wait(futures, timeout=_remaining(deadline, self.describe()))
+            if waiting:
+                raise OSError(f"{self.describe()}: {len(waiting)} chunk(s) not read within the deadline")
+            return [future.result() for future in futures]
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def generation_head(self, name: str, deadline: float) -> bytes | None:
+        status, body, _ = self._get(name, {}, deadline, HEAD_BYTES)
+        return None if status == 404 else self._text(name, body)
 
 
 class _DirectoryStore:
+    """The layout in a directory. The head is read whole at every refresh (it
+    is small) and compared by its content: a head replaced by one of the same
+    size and modification time (what ``aws s3 sync``, ``cp -p`` or ``tar``
+    leave) is not missed."""
+
     def __init__(self, directory: str) -> None:
         self.directory = directory
 
     def describe(self) -> str:
         return f"directory {self.directory}"
 
-    def head(self, tag: Any) -> tuple[bytes, Any] | None:
-        path = os.path.join(self.directory, "head.json")
-        stat = os.stat(path)
-        stamp = (stat.st_mtime_ns, stat.st_size)
-        if stamp == tag:
+    def _read(self, name: str, limit: int) -> bytes | None:
+        try:
+            with open(os.path.join(self.directory, name), "rb") as file:
+                data: bytes = file.read(limit + 1)
+                return data
+        except FileNotFoundError:
             return None
-        with open(path, "rb") as file:
-            return file.read(), stamp
 
-    def chunks(self, names: list[str]) -> list[bytes | None]:
-        found: list[bytes | None] = []
-        for name in names:
-            try:
-                with open(os.path.join(self.directory, name), "rb") as file:
-                    found.append(file.read())
-            except FileNotFoundError:
-                found.append(None)
-        return found
+    def head(self, tag: Any, deadline: float) -> tuple[bytes, Any] | None:
+        data = self._read("head.json", HEAD_BYTES)
+        if data is None:
+            raise OSError(f"{self.directory}/head.json: nothing is published there")
+        if len(data) > HEAD_BYTES:
+            raise OSError(f"{self.directory}/head.json: more than the {HEAD_BYTES} bytes a head holds")
+        return None if data == tag else (data, data)
 
-    def generation_head(self, name: str) -> bytes | None:
-        return self.chunks([name])[0]
+    def chunks(self, names: list[str], deadline: float) -> list[bytes | None]:
+        return [self._read(name, STORED_CHUNK_BYTES) for name in names]
+
+    def generation_head(self, name: str, deadline: float) -> bytes | None:
+        return self._read(name, HEAD_BYTES)
 
 
 class _DynamoDBStore:
@@ -367,16 +470,16 @@ class _DynamoDBStore:
         text = answer.get("Item", {}).get("head", {}).get("S")
         return text if isinstance(text, str) else None
 
-    def head(self, tag: str | None) -> tuple[str, str] | None:
+    def head(self, tag: str | None, deadline: float) -> tuple[str, str] | None:
         text = self._head_text("head.json")
         if text is None:
             raise OSError(f"dynamodb {self.table}: no head.json under {self.namespace}: nothing is published there")
         return None if text == tag else (text, text)
 
-    def generation_head(self, name: str) -> str | None:
+    def generation_head(self, name: str, deadline: float) -> str | None:
         return self._head_text(name)
 
-    def chunks(self, names: list[str]) -> list[bytes | None]:
+    def chunks(self, names: list[str], deadline: float) -> list[bytes | None]:
         import time
 
         found: dict[str, bytes] = {}
@@ -387,7 +490,8 @@ class _DynamoDBStore:
                 if attempt > self.RETRIES:
                     raise OSError(f"dynamodb {self.table}: {len(keys)} chunks still unprocessed after {self.RETRIES} retries")
                 if attempt:
-                    time.sleep(min(1.0, 0.025 * 2**attempt))
+                    time.sleep(min(1.0, 0.025 * 2**attempt, _remaining(deadline, self.describe())))
+                _remaining(deadline, self.describe())
                 answer = self._client().batch_get_item(RequestItems={self.table: {"Keys": keys, "ConsistentRead": False}})
                 for item in answer.get("Responses", {}).get(self.table, []):
                     data = item.get("data", {}).get("B")

@@ -1,0 +1,176 @@
+//! The bounds on what flagcore reads (docs/bounds.md): the table names each
+//! core constant and its number, checked here against the code, and each
+//! bound the core enforces is tried at the bound and one past it.
+
+use flagcore::published::{self, Head, CHUNK_BYTES, MAX_CHUNKS, MAX_HEAD_BYTES, MAX_LISTED};
+use flagcore::{host, token, Context, Snapshot};
+use serde_json::{json, Value};
+
+fn snapshot(value: Value) -> Snapshot {
+    Snapshot::from_json(value.to_string().as_bytes()).unwrap()
+}
+
+fn flags(count: usize) -> Snapshot {
+    let flags: serde_json::Map<String, Value> = (0..count)
+        .map(|n| {
+            let key = format!("flag-{n:03}");
+            let flag = json!({"key": key, "on": true, "variations": [false, true],
+                "offVariation": 0, "fallthrough": {"variation": 1}});
+            (key, flag)
+        })
+        .collect();
+    snapshot(json!({"flags": flags}))
+}
+
+/// The rows of the table whose Constant column names core constants: each
+/// name with the number its Bound column gives.
+fn documented() -> Vec<(String, u64)> {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/bounds.md"))
+        .expect("docs/bounds.md");
+    let mut rows = Vec::new();
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| What"))
+    {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        let (bound, constants) = (cells[2], cells[5]);
+        let numbers: Vec<u64> = bound
+            .split(|c: char| !(c.is_ascii_digit() || c == ','))
+            .filter(|n| n.chars().any(|c| c.is_ascii_digit()))
+            .map(|n| n.replace(',', "").parse().unwrap())
+            .collect();
+        let names: Vec<String> = constants
+            .split(',')
+            .map(|c| c.trim().trim_matches('`').to_owned())
+            .filter(|c| !c.is_empty())
+            .collect();
+        assert!(names.len() <= numbers.len(), "{line}");
+        rows.extend(names.into_iter().zip(numbers));
+    }
+    rows
+}
+
+#[test]
+fn the_table_gives_the_numbers_the_code_has() {
+    let rows = documented();
+    assert!(rows.len() >= 8, "{rows:?}");
+    for (name, number) in rows {
+        let actual = match name.as_str() {
+            "published::MAX_HEAD_BYTES" => MAX_HEAD_BYTES as u64,
+            "published::MAX_CHUNKS" => MAX_CHUNKS as u64,
+            "published::CHUNK_BYTES" => CHUNK_BYTES as u64,
+            "published::MAX_STORED_CHUNK_BYTES" => published::MAX_STORED_CHUNK_BYTES as u64,
+            "published::MAX_LISTED" => MAX_LISTED as u64,
+            "token::MAX_TOKEN_CHARS" => token::MAX_TOKEN_CHARS as u64,
+            "token::MAX_DECISIONS" => token::MAX_DECISIONS as u64,
+            "token::MAX_TTL_MS" => token::MAX_TTL_MS,
+            "token::DEFAULT_MAX_LIFETIME_MS" => token::DEFAULT_MAX_LIFETIME_MS,
+            other => panic!("docs/bounds.md names {other}, which this test does not know"),
+        };
+        assert_eq!(number, actual, "docs/bounds.md gives {name} as {number}");
+    }
+}
+
+fn head_with(chunks: usize, size: usize) -> String {
+    let mut head = published::publish(&flags(1), 1).unwrap().head;
+    let chunk = head.chunks[0].clone();
+    head.chunks = (0..chunks)
+        .map(|n| published::ChunkInfo {
+            name: format!("snapshots/{}/{n}.json.gz", head.id),
+            size,
+            ..chunk.clone()
+        })
+        .collect();
+    head.size = chunks * size;
+    head.to_json()
+}
+
+#[test]
+fn a_head_names_at_most_1024_chunks_of_at_most_327680_bytes() {
+    assert!(Head::from_json(head_with(MAX_CHUNKS, CHUNK_BYTES).as_bytes()).is_ok());
+    let past = Head::from_json(head_with(MAX_CHUNKS + 1, 1).as_bytes()).unwrap_err();
+    assert_eq!(
+        (past.code().as_str(), past.path()),
+        ("PUBLISHED_HEAD_INVALID", "$.chunks")
+    );
+    let large = Head::from_json(head_with(1, CHUNK_BYTES + 1).as_bytes()).unwrap_err();
+    assert_eq!(
+        (large.code().as_str(), large.path()),
+        ("PUBLISHED_HEAD_INVALID", "$.chunks[0].size")
+    );
+}
+
+#[test]
+fn json_nests_at_most_127_levels() {
+    let nested = |levels: usize| {
+        let value = format!("{}true{}", "[".repeat(levels - 2), "]".repeat(levels - 2));
+        format!(r#"{{"flags": {{"f": {{"on": true, "variations": [{value}]}}}}}}"#)
+    };
+    // The document, its flags, the flag and the variations are 4 levels.
+    assert!(Snapshot::from_json(nested(127 - 2).as_bytes()).is_ok());
+    let past = Snapshot::from_json(nested(128 - 2).as_bytes()).unwrap_err();
+    assert_eq!(past.code().as_str(), "SNAPSHOT_INVALID_JSON");
+    let context = |levels: usize| {
+        format!(
+            r#"{{"key": "k", "a": {}1{}}}"#,
+            "[".repeat(levels - 1),
+            "]".repeat(levels - 1)
+        )
+    };
+    assert!(Context::from_json(&context(127)).is_ok());
+    assert!(Context::from_json(&context(128)).is_err());
+}
+
+#[test]
+fn a_token_is_read_up_to_4000_characters_and_decides_up_to_128_flags() {
+    let key = b"a signing key of 32 bytes, or so";
+    let user = Context::from_json(r#"{"key": "u"}"#).unwrap();
+    let snapshot = flags(129);
+    let keys: Vec<String> = snapshot.flag_keys().to_vec();
+    let issue = |count: usize| {
+        host::issue_token(
+            &snapshot,
+            Ok(&flagcore::Scope::new(user.clone())),
+            &keys[..count],
+            key,
+            1_700_000_000_000.0,
+            60.0,
+        )
+    };
+    assert!(issue(token::MAX_DECISIONS)["token"].is_string());
+    assert_eq!(
+        issue(token::MAX_DECISIONS + 1)["error"]["code"],
+        "TOKEN_TOO_LARGE"
+    );
+    // A text of exactly 4,000 characters is read (and refused for what it
+    // holds); one more is not read.
+    let code = |text: &str| {
+        let (_, status) =
+            host::attach_token(Ok(user.clone()), Some(text), key, 1_700_000_000_000.0, 0.0);
+        status["code"].as_str().unwrap_or_default().to_owned()
+    };
+    let at = format!("fc1.{}", "A".repeat(token::MAX_TOKEN_CHARS - 4));
+    assert_eq!(at.len(), token::MAX_TOKEN_CHARS);
+    assert_ne!(code(&at), "TOKEN_TOO_LARGE");
+    assert_eq!(code(&format!("{at}A")), "TOKEN_TOO_LARGE");
+}
+
+#[test]
+fn a_head_lists_at_most_32_names_of_each_source_fact() {
+    let item = |namespace: &str, key: &str| {
+        json!({"namespace": namespace, "key": key, "version": 1,
+               "item": json!({"key": key, "on": true, "variations": [0], "offVariation": 0,
+                              "fallthrough": {"variation": 0}}).to_string()})
+    };
+    let mut items = vec![
+        item("features", "a"),
+        json!({"namespace": "$inited", "key": "$inited"}),
+    ];
+    for n in 0..=MAX_LISTED {
+        items.push(item(&format!("other-{n:02}:features"), "x"));
+    }
+    let read = snapshot(Value::Array(items));
+    assert_eq!(read.source().skipped_namespaces.len(), MAX_LISTED + 1);
+    let head = published::publish(&read, 1).unwrap().head;
+    assert_eq!(head.source.skipped_namespaces.len(), MAX_LISTED);
+}
