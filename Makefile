@@ -40,7 +40,7 @@ NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 # The benchmark snapshot (1 MB, 506 flags), which the memory tests refresh.
 BENCH_SNAPSHOT := target/bench-snapshot.json
 
-.PHONY: setup-cross dist-native dist test-dist soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-published bench-python corpus fuzz clean
+.PHONY: test-fuzz setup-cross dist-native dist test-dist soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-published bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -110,7 +110,7 @@ demo-cli: build ## show `flagcore check`, `rollout` and `eval` on the bundled ex
 	  '{"flag":"no-such-flag","context":{"kind":"user","key":"user-7"},"default":"off"}' \
 	  | $(FLAGCORE) eval --snapshot $(EXAMPLE) --batch
 
-test: setup lint test-node test-wasm test-python test-chain test-dist test-rust ## lint, the Node, WASM and Python packages' tests, the call chain, what make dist ships (arm64 under qemu), unit, CLI, corpus, property, differential and conformance tests
+test: setup lint test-node test-wasm test-python test-chain test-dist test-fuzz test-rust ## lint, the Node, WASM and Python packages' tests, the call chain, what make dist ships (arm64 under qemu), every fuzz target briefly, unit, CLI, corpus, property, differential and conformance tests
 
 # Every test target of the workspace but the bindings' (which their own
 # packages' tests load); the conformance runner goes last again, so that its
@@ -211,9 +211,12 @@ corpus: ## regenerate tests/vectors/corpus from its generator (tests/generate/co
 # cargo-fuzz, installed once into the project's own tools folder.
 CARGO_FUZZ_VERSION := 0.13.1
 CARGO_FUZZ_ROOT := .tools/cargo-fuzz-$(CARGO_FUZZ_VERSION)
-FUZZ_TARGETS := snapshot context token
-# Executions per target: three targets make 10^7 in all.
-FUZZ_RUNS ?= 3400000
+FUZZ_TARGETS := snapshot context token published
+# Executions per target: four targets make 10^7 in all.
+FUZZ_RUNS ?= 2500000
+# What `make test` runs of each target: enough to know that it builds and
+# runs from its seeds, not a search.
+FUZZ_SMOKE_RUNS := 20000
 # The core has no unsafe code, so AddressSanitizer finds little that Rust's
 # own checks would not; `make fuzz FUZZ_SANITIZER=address` runs it anyway.
 FUZZ_SANITIZER ?= none
@@ -223,18 +226,28 @@ $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz:
 
 # cargo-fuzz builds with flags the stable toolchain takes only with
 # RUSTC_BOOTSTRAP=1, which is set for the fuzz builds alone (fuzz/ is a
-# workspace of its own, with its own target folder).
-fuzz: setup-rust $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz ## coverage-guided fuzzing of snapshot parsing, contexts and token verification (FUZZ_RUNS each), then a long property-test run (FUZZ_CASES, FUZZ_SEED)
+# workspace of its own, with its own target folder). Each target runs
+# FUZZ_RUNS executions from the seeds fuzz/seed.py lays out.
+FUZZ_RUN = cd fuzz && PATH="$(abspath $(CARGO_FUZZ_ROOT))/bin:$$PATH" RUSTC_BOOTSTRAP=1 cargo fuzz run -O -s $(FUZZ_SANITIZER)
+define fuzz_targets
+	@$(CARGO) build -q -p flagcore-cli
 	@python3 fuzz/seed.py
 	@total=0; for target in $(FUZZ_TARGETS); do \
-	  out=$$(cd fuzz && PATH="$(abspath $(CARGO_FUZZ_ROOT))/bin:$$PATH" RUSTC_BOOTSTRAP=1 \
-	    cargo fuzz run -O -s $(FUZZ_SANITIZER) $$target -- -runs=$(FUZZ_RUNS) -print_final_stats=1 2>&1) \
+	  out=$$($(FUZZ_RUN) $$target -- -runs=$(1) -print_final_stats=1 2>&1) \
 	    || { echo "$$out" | tail -40; echo "fuzz target $$target failed: the crashing input is in fuzz/artifacts/$$target/" >&2; exit 1; }; \
 	  runs=$$(echo "$$out" | sed -n 's/^stat::number_of_executed_units: *//p'); \
+	  test -n "$$runs" || { echo "$$out" | tail -20; echo "fuzz target $$target ran no executions" >&2; exit 1; }; \
 	  echo "fuzz $$target: $$runs executions, no crash"; total=$$((total + runs)); \
 	done; echo "fuzz: $$total executions in all, no crash"
+endef
+
+fuzz: setup-rust $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz ## coverage-guided fuzzing of snapshot parsing, contexts, token verification and the published layout's reading (FUZZ_RUNS each), then a long property-test run (FUZZ_CASES, FUZZ_SEED)
+	$(call fuzz_targets,$(FUZZ_RUNS))
 	FLAGCORE_PROPERTY_CASES=$${FUZZ_CASES:-200000} FLAGCORE_PROPERTY_SEED=$${FUZZ_SEED:-$$(date +%s)} \
 	  $(CARGO) test --release -p flagcore --test properties -- --nocapture
+
+test-fuzz: setup-rust $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz ## builds every fuzz target and runs each briefly (FUZZ_SMOKE_RUNS executions), so that none stops building unnoticed
+	$(call fuzz_targets,$(FUZZ_SMOKE_RUNS))
 
 # Cross builds: zig as the linker (ziglang and cargo-zigbuild from PyPI, in a
 # virtual environment of their own, with auditwheel), the rustup target for
@@ -314,10 +327,11 @@ QEMU := qemu-aarch64-static -L $(abspath $(ARM64_SYSROOT))
 ARM64_BIN := $(abspath $(ARM64_SYSROOT))/usr/bin
 INSTALLED := target/installed
 INSTALLED_NODE_TESTS := test/installed.test.js test/corpus.test.js test/vectors.test.js test/token-vectors.test.js \
-  test/context-vectors.test.js test/openfeature-vectors.test.js test/metrics-vectors.test.js test/published-vectors.test.js
+  test/context-vectors.test.js test/openfeature-vectors.test.js test/metrics-vectors.test.js test/published-vectors.test.js \
+  test/client-vectors.test.js
 INSTALLED_PY_TESTS := tests/test_dist.py tests/test_corpus.py tests/test_vectors.py tests/test_token_vectors.py \
   tests/test_context_vectors.py tests/test_openfeature_vectors.py tests/test_refresh_vectors.py tests/test_metrics_vectors.py \
-  tests/test_published_vectors.py
+  tests/test_published_vectors.py tests/test_client_vectors.py
 VENV_SITE := $(abspath $(VENV))/lib/python3.11/site-packages
 
 $(ARM64_ROOT)/.installed:

@@ -47,7 +47,36 @@ def main():
     put("token", b"\x03" + header + b"\x01" + bytes(6) + b"\x81\x80\x04" + bytes(6))
     put("token", b"\x01" + header + b"\x00")
     put("token", b"userId=alice,flagcore=fc1.AAAA")
-    print("seeded fuzz/corpus/{snapshot,context,token}")
+    published()
+    print("seeded fuzz/corpus/{snapshot,context,token,published}")
+
+
+def published():
+    """Published-layout seeds (see fuzz_targets/published.rs): a head's text,
+    0xff, then its chunks' plain bytes, laid out by the flagcore command
+    (`flagcore publish`) when it is built; and the vectors' broken heads."""
+    for vector in lines("tests/vectors/published/layout.jsonl"):
+        text = vector.get("change", {}).get("headText")
+        if text:
+            put("published", text.encode())
+    cli = os.path.join(ROOT, "target", "debug", "flagcore")
+    if not os.path.exists(cli):
+        print("fuzz/seed.py: target/debug/flagcore is not built: the published target starts from broken heads only")
+        return
+    import gzip
+    import subprocess
+    import tempfile
+
+    for path in ("examples/snapshot.json", "examples/chain/flags.json"):
+        with tempfile.TemporaryDirectory() as out:
+            subprocess.run([cli, "publish", os.path.join(ROOT, path), "--to", out], check=True, capture_output=True)
+            with open(os.path.join(out, "head.json"), "rb") as f:
+                head = f.read()
+            chunks = b""
+            for chunk in json.loads(head)["chunks"]:
+                with open(os.path.join(out, chunk["name"]), "rb") as f:
+                    chunks += gzip.decompress(f.read())
+            put("published", head + b"\xff" + chunks)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,11 @@
-//! Context parsing, through the hosts' context cache, then evaluation of the
-//! bundled example snapshot for whatever parses.
+//! Context parsing, through the JavaScript hosts' context cache (js-glue),
+//! then evaluation of the bundled example snapshot for whatever parses.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use flagcore::host::{self, ContextCache};
 use flagcore::Snapshot;
+use flagcore_js_glue::{evaluate_packed, ContextCache};
 use libfuzzer_sys::fuzz_target;
 
 mod common;
@@ -28,10 +28,10 @@ fuzz_target!(|data: &[u8]| {
     let flags = snapshot.flag_keys().len() as u32;
     for flag in 0..flags {
         let packed = cache.with_text(text, |parsed| {
-            host::evaluate_packed(snapshot, flag, parsed, 0, 0.0)
+            evaluate_packed(snapshot, flag, parsed, 0, 0.0)
         });
         let prepared = cache.with_prepared(id.abs() as u64, |parsed| {
-            host::evaluate_packed(snapshot, flag, parsed, 0, 0.0)
+            evaluate_packed(snapshot, flag, parsed, 0, 0.0)
         });
         assert_eq!(Some(packed), prepared);
     }
