@@ -204,6 +204,13 @@ export interface PublishedStore {
   generationHead(name: string, signal?: AbortSignal): Promise<string | null>
 }
 
+/**
+ * The bounds on what flagcore reads (docs/bounds.md): the most bytes of a
+ * published head's text, of one stored (gzip) chunk, and of a snapshot's
+ * text from any source.
+ */
+export declare const limits: { readonly headBytes: number, readonly storedChunkBytes: number, readonly snapshotBytes: number }
+
 /** A DynamoDB client, or anything that sends its commands. */
 export interface DynamoDbSender { send(command: unknown, options?: { abortSignal?: AbortSignal }): Promise<any> }
 

@@ -118,14 +118,17 @@ export declare function prepareContextWithToken(id: number, context: string, tok
 export declare function publishedGenerationHead(id: string): string
 
 /**
- * A head's JSON text, checked (a `SnapshotError` when it is not one):
- * answered as text, for the JS side to parse, as the WASM module does.
+ * A head, checked (a `SnapshotError` when it is not one), as the core
+ * reads it (a head written before sequences existed gets its
+ * `publishedAt` as its `sequence`): answered as JSON text, for the JS side
+ * to parse, as the WASM module does.
  */
 export declare function publishedHead(text: string | Buffer): string
 
 /**
- * `[head bytes, stored chunk bytes]`: the most a reader takes of a head's
- * text and of one stored (gzip) chunk (`flagcore::published`'s bounds).
+ * `[head bytes, stored chunk bytes, snapshot bytes]`: the most a reader
+ * takes of a head's text, of one stored (gzip) chunk, and of a snapshot's
+ * text from any source (`flagcore::published`'s bounds).
  */
 export declare function publishedLimits(): Array<number>
 

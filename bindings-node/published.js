@@ -196,7 +196,8 @@ function publishedStore (options, limits) {
  * the condition that the head is still the one read before, so two
  * publishers never interleave; nothing when the head already names the
  * snapshot's content id. Each generation also keeps its own copy of its head
- * (`snapshots/<id>/head.json`), for readers pinned to it. The replaced
+ * (`snapshots/<id>/head.json`, written once the head is), for readers
+ * pinned to it. The replaced
  * generation's chunks and head then expire after `retentionSeconds`
  * (through the table's TTL attribute `ttl`), so that readers in the middle
  * of reading it can finish, and requests pinned to it are still answered
@@ -220,8 +221,10 @@ async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEF
   if (plan.unchanged) return { id: snapshot.id, unchanged: true, chunks: 0, bytes: 0 }
   const compressed = await Promise.all(plan.chunks.map((chunk) => gzip(chunk, { level: 9 })))
   await store.writeChunks(plan.chunkNames.map((name, i) => ({ name, bytes: compressed[i] })))
-  await store.writeGenerationHead(plan.generationHead, plan.head)
   await store.writeHead(plan.head, previous)
+  // Only once the head is this publisher's: one that lost the race leaves
+  // no sequence of its own on a generation.
+  await store.writeGenerationHead(plan.generationHead, plan.head)
   await store.expire(plan.replaced, now / 1000 + retentionSeconds)
   return { id: snapshot.id, unchanged: false, chunks: compressed.length, bytes: compressed.reduce((sum, chunk) => sum + chunk.length, 0) }
 }

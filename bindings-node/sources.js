@@ -5,8 +5,11 @@
 
 const fs = require('node:fs/promises')
 
-/** A JSON file: re-read when its modification time or size changed. A local file needs no timeout. */
-function fileSource (path, Snapshot) {
+/**
+ * A JSON file: re-read when its modification time or size changed. A local
+ * file needs no timeout; one larger than a snapshot may be is not read.
+ */
+function fileSource (path, Snapshot, limits) {
   let seen = null
   return {
     describe: () => `file ${path}`,
@@ -14,6 +17,7 @@ function fileSource (path, Snapshot) {
       const stat = await fs.stat(path)
       const stamp = `${stat.mtimeMs}:${stat.size}`
       if (current && stamp === seen) return current
+      if (stat.size > limits.snapshotBytes) throw new Error(`${path}: ${stat.size} bytes, more than the ${limits.snapshotBytes} a snapshot holds`)
       const snapshot = Snapshot.fromJson(await fs.readFile(path))
       seen = stamp
       return snapshot
@@ -29,15 +33,19 @@ function fileSource (path, Snapshot) {
  * Items equal to the last read's keep the snapshot in use without parsing
  * them again. Each request is abandoned after `timeoutMs`.
  */
-function dynamoDbSource ({ table, prefix, client, consistentRead = true, timeoutMs = DEFAULT_TIMEOUT_MS }, Snapshot) {
+function dynamoDbSource ({ table, prefix, client, consistentRead = true, timeoutMs = DEFAULT_TIMEOUT_MS }, Snapshot, limits) {
   const { sdk, send } = dynamoDb(client, table, timeoutMs)
   let lastItems = null
   const namespace = (kind) => (prefix ? `${prefix}:${kind}` : kind)
+  // A page holds at most 1 MB: no more pages than a snapshot's bound.
+  const maxPages = Math.ceil(limits.snapshotBytes / (1024 * 1024))
   async function query (name) {
     const items = []
     let ExclusiveStartKey
+    let pages = 0
     const { QueryCommand } = sdk()
     do {
+      if (++pages > maxPages) throw new Error(`dynamodb ${table}: ${name} has more than ${maxPages} pages, more than a snapshot holds`)
       const page = await send(new QueryCommand({
         TableName: table,
         KeyConditionExpression: '#namespace = :namespace',
@@ -64,6 +72,10 @@ function dynamoDbSource ({ table, prefix, client, consistentRead = true, timeout
       const snapshot = Snapshot.fromDynamoDbItems(items, { prefix })
       lastItems = items
       return snapshot
+    },
+    /** Forgets the last read, so that the next load parses it again: the client refused what it loaded. */
+    reset () {
+      lastItems = null
     }
   }
 }

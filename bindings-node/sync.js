@@ -32,7 +32,7 @@ const sources = require('./sources.js')
  */
 function createSyncHandler ({ relay, to = relay, retentionSeconds, now = Date.now, logger = console }) {
   if (!relay || !relay.table) throw new TypeError('createSyncHandler needs { relay: { table } }')
-  const source = sources.dynamodb({ ...relay, consistentRead: true }, flagcore.Snapshot)
+  const source = sources.dynamodb({ ...relay, consistentRead: true }, flagcore.Snapshot, flagcore.limits)
   return async function sync () {
     const snapshot = await source.load(null)
     const warnings = snapshot.sourceProblems()

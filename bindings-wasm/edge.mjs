@@ -11,5 +11,5 @@ native.initSync({ module: wasm })
 const flagcore = api.createApi(native)
 flagcore.engine = 'wasm'
 
-export const { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider, engine } = flagcore
+export const { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider, limits, engine } = flagcore
 export default flagcore

@@ -12,13 +12,16 @@ use crate::convert;
 use crate::error::snapshot_error;
 use crate::snapshot::external;
 
-/// A head's JSON text, checked (a `SnapshotError` when it is not one):
-/// answered as text, for the JS side to parse, as the WASM module does.
+/// A head, checked (a `SnapshotError` when it is not one), as the core
+/// reads it (a head written before sequences existed gets its
+/// `publishedAt` as its `sequence`): answered as JSON text, for the JS side
+/// to parse, as the WASM module does.
 #[napi(catch_unwind)]
 pub fn published_head(text: Either<String, Buffer>) -> Result<String> {
     let bytes = convert::bytes(&text);
-    Head::from_json(bytes).map_err(snapshot_error)?;
-    Ok(String::from_utf8_lossy(bytes).into_owned())
+    Head::from_json(bytes)
+        .map(|head| head.to_json())
+        .map_err(snapshot_error)
 }
 
 /// The snapshot a head names, from its chunks' plain bytes in order; fewer
@@ -149,12 +152,14 @@ pub fn snapshot_publish_plan(
     })
 }
 
-/// `[head bytes, stored chunk bytes]`: the most a reader takes of a head's
-/// text and of one stored (gzip) chunk (`flagcore::published`'s bounds).
+/// `[head bytes, stored chunk bytes, snapshot bytes]`: the most a reader
+/// takes of a head's text, of one stored (gzip) chunk, and of a snapshot's
+/// text from any source (`flagcore::published`'s bounds).
 #[napi]
 pub fn published_limits() -> Vec<f64> {
     vec![
         published::MAX_HEAD_BYTES as f64,
         published::MAX_STORED_CHUNK_BYTES as f64,
+        published::MAX_SNAPSHOT_BYTES as f64,
     ]
 }

@@ -176,3 +176,19 @@ test('without tracing, @opentelemetry/api is never loaded', () => {
     })`
   assert.equal(execFileSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8' }).trim(), 'false')
 })
+
+test('a flag key or a metric name of broken text (a lone surrogate) loses no other metric', async () => {
+  const { client, lines } = memoryClient()
+  const user = { kind: 'user', key: 'user-1' }
+  await client.variation('theme', user, 'classic')
+  assert.equal(await client.variation('can\udc80ary', user, 'none'), 'none')
+  client.measure('Latency\udc80', 12, 'Milliseconds')
+  client.measure('Latency', 13, 'Milliseconds')
+  const flushed = client.flush()
+  assert.equal(flushed.length, lines.length)
+  assert.ok(flushed.length > 0)
+  const docs = flushed.map(checkEmf)
+  assert.ok(docs.some((doc) => doc.theme === '0'), flushed.join('\n'))
+  assert.ok(docs.some((doc) => doc.Latency === 13), flushed.join('\n'))
+  assert.ok(flushed.every((line) => !line.includes('\\udc80')), flushed.join('\n'))
+})

@@ -288,6 +288,42 @@ test('a decompression bomb is never inflated past the size its head gives', () =
   assert.ok(result.grewKiB < 32 * 1024, `peak RSS grew by ${result.grewKiB} KiB`)
 })
 
+// A gzip member of `bytes`, padded to `total` bytes with a header comment.
+function gzipPaddedTo (bytes, total) {
+  const gz = zlib.gzipSync(bytes)
+  const header = Buffer.from(gz.subarray(0, 10))
+  header[3] |= 0x10
+  return Buffer.concat([header, Buffer.alloc(total - gz.length - 1, 0x78), Buffer.from([0]), gz.subarray(10)])
+}
+
+test('an HTTP reader takes a head and a stored chunk up to their bounds, and stops reading past them', async (t) => {
+  const origin = await serve()
+  t.after(() => origin.close())
+  const first = snapshotOf({ banner: 'first' })
+  origin.publish(first)
+  const client = new FlagClient({ source: { published: { url: origin.url } }, ttlSeconds: 0, logger: quiet })
+  assert.equal(await client.variation('banner', user, 'default'), 'first')
+  const { limits } = require('./impl.js')
+  const headText = origin.files.get('head.json').bytes.toString()
+  const setHead = (total) => origin.files.set('head.json', { bytes: Buffer.from(headText + ' '.repeat(total - headText.length)), etag: `h${total}` })
+  setHead(limits.headBytes + 1)
+  await client.variation('banner', user, 'default')
+  assert.match(client.status().lastError.message, /more than the 262144 bytes a head holds/)
+  setHead(limits.headBytes)
+  await client.variation('banner', user, 'default')
+  assert.equal(client.status().lastError, null)
+
+  const second = snapshotOf({ banner: 'second' })
+  origin.publish(second)
+  const name = `snapshots/${second.id}/0.json.gz`
+  const plain = zlib.gunzipSync(origin.files.get(name).bytes)
+  origin.files.set(name, { bytes: gzipPaddedTo(plain, limits.storedChunkBytes + 1), etag: 'past' })
+  assert.equal(await client.variation('banner', user, 'default'), 'first')
+  assert.equal(client.status().lastError.code, 'PUBLISHED_CHUNK_CORRUPT')
+  origin.files.set(name, { bytes: gzipPaddedTo(plain, limits.storedChunkBytes), etag: 'at' })
+  assert.equal(await client.variation('banner', user, 'default'), 'second')
+})
+
 if (process.env.FLAGCORE_IMPL === 'wasm') {
   test('the published layout in DynamoDB', { skip: 'DynamoDB is the flagcore package\'s, not flagcore-wasm\'s' }, () => {})
   return // a CommonJS module may end early
@@ -560,4 +596,41 @@ test('a directory head replaced with one of the same size and modification time 
   write(snapshotOf({ banner: 'no' }))
   assert.equal(fs.statSync(path.join(dir, 'head.json')).size, size)
   assert.equal(await client.variation('banner', user, 'default'), 'no')
+})
+
+test('a directory reader takes a head and a stored chunk up to their bounds, and stops reading past them', async (t) => {
+  const fs = require('node:fs')
+  const os = require('node:os')
+  const path = require('node:path')
+  const { limits } = require('..')
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flagcore-bounds-'))
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const write = (snapshot) => {
+    const { head, chunks } = snapshot.publish({ now: 1_700_000_000_000 })
+    Snapshot.publishedHead(head).chunks.forEach((chunk, i) => {
+      fs.mkdirSync(path.dirname(path.join(dir, chunk.name)), { recursive: true })
+      fs.writeFileSync(path.join(dir, chunk.name), zlib.gzipSync(chunks[i]))
+    })
+    fs.writeFileSync(path.join(dir, 'head.json'), head)
+    return head
+  }
+  const head = write(snapshotOf({ banner: 'first' }))
+  const client = new FlagClient({ source: { published: { dir } }, ttlSeconds: 0, logger: quiet })
+  assert.equal(await client.variation('banner', user, 'default'), 'first')
+  fs.writeFileSync(path.join(dir, 'head.json'), head + ' '.repeat(limits.headBytes + 1 - head.length))
+  await client.variation('banner', user, 'default')
+  assert.match(client.status().lastError.message, /more than the 262144 bytes a head holds/)
+  fs.writeFileSync(path.join(dir, 'head.json'), head + ' '.repeat(limits.headBytes - head.length))
+  await client.variation('banner', user, 'default')
+  assert.equal(client.status().lastError, null)
+
+  const second = snapshotOf({ banner: 'second' })
+  const next = write(second)
+  const name = path.join(dir, Snapshot.publishedHead(next).chunks[0].name)
+  const plain = zlib.gunzipSync(fs.readFileSync(name))
+  fs.writeFileSync(name, gzipPaddedTo(plain, limits.storedChunkBytes + 1))
+  assert.equal(await client.variation('banner', user, 'default'), 'first')
+  assert.equal(client.status().lastError.code, 'PUBLISHED_CHUNK_CORRUPT')
+  fs.writeFileSync(name, gzipPaddedTo(plain, limits.storedChunkBytes))
+  assert.equal(await client.variation('banner', user, 'default'), 'second')
 })

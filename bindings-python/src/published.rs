@@ -85,9 +85,14 @@ pub(crate) fn plan<'py>(
     Ok(Some(answer))
 }
 
-/// `(head bytes, stored chunk bytes)`: the most a reader takes of a head's
-/// text and of one stored (gzip) chunk (`flagcore::published`'s bounds).
+/// `(head bytes, stored chunk bytes, snapshot bytes)`: the most a reader
+/// takes of a head's text, of one stored (gzip) chunk, and of a snapshot's
+/// text from any source (`flagcore::published`'s bounds).
 #[pyfunction]
-pub fn published_limits() -> (usize, usize) {
-    (published::MAX_HEAD_BYTES, published::MAX_STORED_CHUNK_BYTES)
+pub fn published_limits() -> (usize, usize, usize) {
+    (
+        published::MAX_HEAD_BYTES,
+        published::MAX_STORED_CHUNK_BYTES,
+        published::MAX_SNAPSHOT_BYTES,
+    )
 }

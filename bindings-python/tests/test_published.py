@@ -413,10 +413,13 @@ def test_a_generations_chunks_are_read_concurrently_within_one_deadline() -> Non
             body = files.get(self.path.removeprefix("/flags/"))
             if self.path.endswith(".gz"):
                 time.sleep(delay[0])
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
+            try:
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the reader gave up at its deadline, as it must
 
         def log_message(self, *args: Any) -> None:
             pass
@@ -474,3 +477,71 @@ print(json.dumps({"value": value, "error": client.status()["last_error"].code, "
     assert result["error"] == "PUBLISHED_CHUNK_CORRUPT"
     assert result["stored"] < 400 * 1024, "the bomb fits a DynamoDB item"
     assert result["grewKiB"] < 32 * 1024, f"peak RSS grew by {result['grewKiB']} KiB"
+
+
+def gzip_padded_to(plain: bytes, total: int) -> bytes:
+    """A gzip member of ``plain``, padded to ``total`` bytes with a header comment."""
+    stored = gzip.compress(plain)
+    header = bytearray(stored[:10])
+    header[3] |= 0x10
+    return bytes(header) + b"x" * (total - len(stored) - 1) + b"\0" + stored[10:]
+
+
+def test_an_http_reader_takes_a_head_and_a_stored_chunk_up_to_their_bounds(origin: Origin) -> None:
+    from flagcore._native import published_limits
+
+    head_bytes, stored_chunk_bytes, _ = published_limits()
+    origin.publish(snapshot_of(banner="first"))
+    client = FlagClient(published=origin.url, ttl_seconds=0, logger=Quiet())
+    assert client.variation("banner", USER, "default") == "first"
+    text = origin.files["head.json"][0]
+    origin.files["head.json"] = (text + b" " * (head_bytes + 1 - len(text)), "past")
+    client.variation("banner", USER, "default")
+    assert "more than the 262144 bytes a head holds" in str(client.status()["last_error"])
+    origin.files["head.json"] = (text + b" " * (head_bytes - len(text)), "at")
+    client.variation("banner", USER, "default")
+    assert client.status()["last_error"] is None
+
+    second = snapshot_of(banner="second")
+    origin.publish(second)
+    name = f"snapshots/{second.id}/0.json.gz"
+    plain = gzip.decompress(origin.files[name][0])
+    origin.files[name] = (gzip_padded_to(plain, stored_chunk_bytes + 1), "past")
+    assert client.variation("banner", USER, "default") == "first"
+    assert client.status()["last_error"].code == "PUBLISHED_CHUNK_CORRUPT"
+    origin.files[name] = (gzip_padded_to(plain, stored_chunk_bytes), "at")
+    assert client.variation("banner", USER, "default") == "second"
+
+
+def test_a_directory_reader_takes_a_head_and_a_stored_chunk_up_to_their_bounds(tmp_path: Any) -> None:
+    from flagcore._native import published_limits
+
+    head_bytes, stored_chunk_bytes, _ = published_limits()
+
+    def write(snapshot: Snapshot) -> str:
+        head, chunks = snapshot.publish(now_ms=1_700_000_000_000)
+        for chunk, info in zip(chunks, Snapshot.published_head(head)["chunks"]):
+            path = tmp_path / info["name"]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(gzip.compress(chunk))
+        (tmp_path / "head.json").write_text(head)
+        return head
+
+    head = write(snapshot_of(banner="first"))
+    client = FlagClient(published={"directory": tmp_path}, ttl_seconds=0, logger=Quiet())
+    assert client.variation("banner", USER, "default") == "first"
+    (tmp_path / "head.json").write_text(head + " " * (head_bytes + 1 - len(head)))
+    client.variation("banner", USER, "default")
+    assert "more than the 262144 bytes a head holds" in str(client.status()["last_error"])
+    (tmp_path / "head.json").write_text(head + " " * (head_bytes - len(head)))
+    client.variation("banner", USER, "default")
+    assert client.status()["last_error"] is None
+
+    second = snapshot_of(banner="second")
+    name = Snapshot.published_head(write(second))["chunks"][0]["name"]
+    plain = gzip.decompress((tmp_path / name).read_bytes())
+    (tmp_path / name).write_bytes(gzip_padded_to(plain, stored_chunk_bytes + 1))
+    assert client.variation("banner", USER, "default") == "first"
+    assert client.status()["last_error"].code == "PUBLISHED_CHUNK_CORRUPT"
+    (tmp_path / name).write_bytes(gzip_padded_to(plain, stored_chunk_bytes))
+    assert client.variation("banner", USER, "default") == "second"

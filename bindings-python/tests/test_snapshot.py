@@ -104,6 +104,26 @@ def test_a_cyclic_context_is_invalid_not_a_crash(snapshot: Snapshot) -> None:
     assert snapshot.variation_detail("new-checkout", cyclic, 0).reason["errorKind"] == "USER_NOT_SPECIFIED"
 
 
+def test_values_nest_at_most_127_levels_as_a_snapshots_text_does(snapshot: Snapshot) -> None:
+    """The bound of the core's JSON parser, for dicts and lists too (docs/bounds.md)."""
+
+    def nested(levels: int) -> dict[str, Any]:
+        value: Any = 1
+        for _ in range(levels - 1):
+            value = [value]
+        return {"key": "k", "a": value}
+
+    assert Context(nested(127)).valid
+    deep = Context(nested(128))
+    assert not deep.valid
+    assert snapshot.variation_detail("new-checkout", nested(128), False).reason == {"kind": "ERROR", "errorKind": "USER_NOT_SPECIFIED"}
+    item = {"namespace": "features", "key": "f", "version": 1, "item": json.dumps({"key": "f", "on": True, "variations": [True], "fallthrough": {"variation": 0}})}
+    # The list of items and an item are 2 levels.
+    assert Snapshot.from_dynamodb_items([{**item, "extra": nested(125)}]).flag_keys == ("f",)
+    with pytest.raises(TypeError):
+        Snapshot.from_dynamodb_items([{**item, "extra": nested(126)}])
+
+
 def test_bad_flag_data_answers_the_default_with_an_error() -> None:
     s = Snapshot.from_json(json.dumps({"flags": {"bad": flag("bad", [1], fallthrough={"variation": 5})}}))
     detail = s.variation_detail("bad", USER, "default")

@@ -133,7 +133,7 @@ def test_decide_the_variations_and_measure_never_raise_on_text_that_is_not_text(
             return snapshot
 
     warnings = Warnings()
-    client = FlagClient(Fixed(), signing_key=KEY, clock=clock, logger=warnings)
+    client = FlagClient(Fixed(), signing_key=KEY, clock=clock, logger=warnings, metrics_writer=lambda line: None)
     user = {"kind": "user", "key": "user-1"}
     surrogate = json.loads('"fc1.\\udc80"')
     decided = client.decide(user, surrogate)

@@ -60,7 +60,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     #pinDueAt = -Infinity
     // Where the snapshot in use stands in the order of publishes (its
     // latest head's sequence: a snapshot published again moves it on).
-    #heldSequence = 0
+    #heldSequence = Infinity
     #lastError = null
     #warnings = []
     // Snapshot ids this client has replaced, or looked for at a token's
@@ -164,6 +164,9 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
           // anew (recreated, or re-initialized): what it holds now may be a
           // part, so it replaces nothing until the marker is back.
           if (this.#snapshot && uninitialized(problems) && !uninitialized(this.#warnings)) {
+            // The source must read it whole again next time, not answer
+            // "unchanged" and end the refusal unseen.
+            if (typeof this.#source.reset === 'function') this.#source.reset()
             throw new Error('STORE_NOT_INITIALIZED: the table lost its $inited marker; keeping the snapshot read while it had one')
           }
           if (this.#snapshot) this.#remember(this.#snapshot.id)
@@ -204,8 +207,12 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
       this.#pinDueAt = pin
     }
 
+    // Where the snapshot the source last answered stands among the
+    // generations; unknown (a source without sequences) is the newest of
+    // all, so that a pinned request always answers under its kill switches.
     #sourceSequence () {
-      return (typeof this.#source.sequence === 'function' && this.#source.sequence()) || 0
+      const sequence = typeof this.#source.sequence === 'function' ? this.#source.sequence() : null
+      return typeof sequence === 'number' && !Number.isNaN(sequence) ? sequence : Infinity
     }
 
     #due () {
@@ -273,12 +280,14 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
      * held then pins the context: its evaluations (every flag, not only the
      * token's), its tokens and its `allFlagsState` answer from exactly the
      * token's snapshot, read once by id and kept (see `options.pinned`),
-     * except that a flag the held snapshot has switched off is off, and one
-     * it lacks is not found, unless the token's snapshot was published after
-     * it. `pinnedSnapshotId` says so; when the snapshot cannot be read (it
-     * expired), the token's own decisions still apply, and `status().pinned`
-     * says why. A token that fails verification is ignored with a warning;
-     * this never throws.
+     * except that a flag the held snapshot has switched off (itself, or
+     * through a prerequisite) answers as it does there, and one it lacks is
+     * not found, unless the token's snapshot is a newer generation than the
+     * held one. `pinnedSnapshotId` says so; when the snapshot cannot be read
+     * (it expired, or is larger than the pinned snapshots may hold), or the
+     * source failed within the retry interval, the token's own decisions
+     * still apply, and `status().pinned` says why. A token that fails
+     * verification is ignored with a warning; this never throws.
      */
     async decide (context, token) {
       await this.snapshot()
@@ -336,7 +345,13 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
         // The byte bound is the source's to apply from the generation's
         // head, before any chunk is read.
         const { snapshot, sequence, size } = await this.#source.loadPinned(id, { maxBytes: this.#maxPinnedBytes })
-        const pin = { id, snapshot, sequence, size, held: null, heldSequence: null, answering: null }
+        if (!(size <= this.#maxPinnedBytes)) {
+          const error = new Error(`PINNED_TOO_LARGE: snapshot ${id} is ${size} bytes published, over the ${this.#maxPinnedBytes} bytes the pinned snapshots may hold`)
+          error.code = 'PINNED_TOO_LARGE'
+          error.permanent = true
+          throw error
+        }
+        const pin = { id, snapshot, sequence, size, answered: null }
         this.#pins.set(id, pin)
         this.#pinBytes += size
         for (const [oldest, kept] of this.#pins) {
@@ -369,13 +384,13 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     [ANSWERING] (held, context) {
       const pin = held !== null && context instanceof Context ? context[PIN] : null
       if (pin === null) return held
-      const sequence = held === this.#snapshot ? this.#heldSequence : 0
-      if (pin.held !== held || pin.heldSequence !== sequence) {
-        pin.answering = Snapshot.pinned(pin.snapshot, pin.sequence, held, sequence, pin.size)
-        pin.held = held
-        pin.heldSequence = sequence
-      }
-      return pin.answering
+      // A held snapshot no longer current stands nowhere known: the newest.
+      const sequence = held === this.#snapshot ? this.#heldSequence : Infinity
+      const answered = pin.answered
+      if (answered !== null && answered.held === held && answered.sequence === sequence) return answered.snapshot
+      const snapshot = Snapshot.pinned(pin.snapshot, pin.sequence, held, sequence, pin.size)
+      pin.answered = { held, sequence, snapshot }
+      return snapshot
     }
 
     [RECORD] (key, detail, context) {

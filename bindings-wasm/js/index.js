@@ -25,12 +25,14 @@ const { createClient } = require('./client.js')
 function createApi (native, hostSources = {}, hostDefaults = {}) {
   const contexts = createContexts(native)
   const snapshots = createSnapshots(native, contexts)
-  const sources = createSources(snapshots.Snapshot, hostSources, native.publishedLimits())
+  const [headBytes, storedChunkBytes, snapshotBytes] = native.publishedLimits()
+  const limits = Object.freeze({ headBytes, storedChunkBytes, snapshotBytes })
+  const sources = createSources(snapshots.Snapshot, hostSources, limits)
   const metrics = createMetrics(native)
   const openFeature = createOpenFeature(native, contexts)
   const { FlagClient } = createClient({ native, contexts, snapshots, sources, metrics, openFeature, hostDefaults })
   const { Snapshot, SnapshotError, TokenError, FlagsState } = snapshots
-  return { Snapshot, Context: contexts.Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider: openFeature.FlagcoreProvider }
+  return { Snapshot, Context: contexts.Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider: openFeature.FlagcoreProvider, limits }
 }
 
 module.exports = { createApi }

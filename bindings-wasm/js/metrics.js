@@ -6,6 +6,11 @@
 
 /** A client's Metrics class, over the engine `native`. */
 function createMetrics (native) {
+  // A lone surrogate (a flag key or a metric's name made of broken text)
+  // has no UTF-8 form: written as U+FFFD, so that one such name does not
+  // take the invocation's other metrics down with it.
+  const wellFormed = (text) => (typeof text.toWellFormed === 'function' ? text.toWellFormed() : text)
+
   class Metrics {
     #evaluations = new Map()
     #measurements = []
@@ -34,9 +39,10 @@ function createMetrics (native) {
         perFlag.forEach((count, at) => {
           if (count > 0) counts[at === 0 ? 'default' : String(at - 1)] = count
         })
-        evaluations[key] = counts
+        evaluations[wellFormed(key)] = counts
       }
-      const lines = native.renderMetrics({ evaluations, measurements: this.#measurements }, namespace, functionName ?? undefined, nowMs)
+      const measurements = this.#measurements.map((m) => ({ name: wellFormed(m.name), value: m.value, unit: wellFormed(m.unit) }))
+      const lines = native.renderMetrics({ evaluations, measurements }, namespace, functionName ?? undefined, nowMs)
       this.#evaluations = new Map()
       this.#measurements = []
       return lines

@@ -6,10 +6,12 @@
 
 /**
  * makeSource(options) for `Snapshot`, with the host's sources by option
- * name, and the published layout's bounds `[head bytes, stored chunk
- * bytes]` (the core's: the engine's `publishedLimits()`).
+ * name, and the bounds on what sources read, `{ headBytes,
+ * storedChunkBytes, snapshotBytes }` (the core's: the engine's
+ * `publishedLimits()`), which the host's sources are given too.
  */
-function createSources (Snapshot, hostSources, [HEAD_BYTES, STORED_CHUNK_BYTES]) {
+function createSources (Snapshot, hostSources, limits) {
+  const { headBytes: HEAD_BYTES, storedChunkBytes: STORED_CHUNK_BYTES, snapshotBytes: SNAPSHOT_BYTES } = limits
   const DEFAULT_TIMEOUT_MS = 5000
   const PUBLISHED_TTL_SECONDS = 5
   const HEAD_NAME = 'head.json'
@@ -17,7 +19,8 @@ function createSources (Snapshot, hostSources, [HEAD_BYTES, STORED_CHUNK_BYTES])
   /**
    * A URL (a CDN or S3 object): revalidated with If-None-Match, so an
    * unchanged snapshot costs no parse; `prefix` reads exported DynamoDB items
-   * of a prefixed Relay Proxy table.
+   * of a prefixed Relay Proxy table. A body past the snapshot bound is read
+   * no further.
    */
   function urlSource ({ url, headers = {}, timeoutMs = DEFAULT_TIMEOUT_MS, prefix, fetch: fetchImpl = globalThis.fetch }) {
     let etag = null
@@ -28,8 +31,13 @@ function createSources (Snapshot, hostSources, [HEAD_BYTES, STORED_CHUNK_BYTES])
         if (current && etag) request['if-none-match'] = etag
         const response = await fetchImpl(url, { headers: request, signal: AbortSignal.timeout(timeoutMs) })
         if (response.status === 304 && current) return current
-        if (!response.ok) throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`)
-        const snapshot = Snapshot.fromJson(await response.text(), { prefix })
+        if (!response.ok) {
+          await cancel(response)
+          throw new Error(`GET ${url} answered ${response.status} ${response.statusText}`)
+        }
+        const body = await bodyUpTo(response, SNAPSHOT_BYTES)
+        if (body === null) throw new Error(`GET ${url}: more than the ${SNAPSHOT_BYTES} bytes a snapshot holds`)
+        const snapshot = Snapshot.fromJson(body, { prefix })
         etag = response.headers.get('etag')
         return snapshot
       }
@@ -70,11 +78,18 @@ function createSources (Snapshot, hostSources, [HEAD_BYTES, STORED_CHUNK_BYTES])
         if (read === null && current) return current
         if (read === null) throw new Error(`${store.describe()}: the head was answered unchanged, with no snapshot loaded`)
         const head = Snapshot.publishedHead(read.text)
-        if (!current || head.id !== current.id) current = Snapshot.fromPublished(read.text, await chunks(store, head, signal))
+        const loaded = !current || head.id !== current.id ? Snapshot.fromPublished(read.text, await chunks(store, head, signal)) : current
+        // A read that finished after its deadline failed the load: it
+        // keeps nothing, so that the next load reads the head again.
+        if (signal.aborted) throw new Error(`${store.describe()}: the read finished after its deadline`)
         tag = read.tag
         sequence = head.sequence
-        return current
+        return loaded
       }),
+      /** Forgets the last head read, so that the next load reads it whole: the client refused what it loaded. */
+      reset () {
+        tag = null
+      },
       /** The sequence of the head the last load read: where the snapshot it answered stands among the generations. */
       sequence: () => sequence,
       /**
@@ -255,14 +270,13 @@ function createSources (Snapshot, hostSources, [HEAD_BYTES, STORED_CHUNK_BYTES])
     if (source.url) return urlSource(source)
     if (source.published) {
       const options = source.published
-      const limits = { headBytes: HEAD_BYTES, storedChunkBytes: STORED_CHUNK_BYTES }
       const store = options.store ?? (options.url ? httpStore(options) : hostSources.published && hostSources.published(options, limits))
       if (!store) throw new TypeError(`FlagClient's published source needs { url }, { store }${hostSources.published ? ' or what this host reads (see its docs)' : ''}`)
       return publishedSource(store, options)
     }
     for (const [name, make] of Object.entries(hostSources)) {
       if (name === 'published') continue
-      if (source[name]) return make(source[name], Snapshot)
+      if (source[name]) return make(source[name], Snapshot, limits)
     }
     throw new TypeError(needs)
   }

@@ -13,13 +13,15 @@ fn text(input: &JsValue) -> Result<Vec<u8>, JsError> {
     bytes(input).ok_or_else(|| invalid_argument("a head is a string or a Uint8Array"))
 }
 
-/// A head's JSON text, checked: answered as text for the JS side to parse
-/// (a value built here would cost the module's size budget).
+/// A head, checked, as the core reads it (a head written before sequences
+/// existed gets its `publishedAt` as its `sequence`): answered as JSON text
+/// for the JS side to parse (a value built here would cost the module's
+/// size budget).
 #[wasm_bindgen(js_name = publishedHead)]
 pub fn published_head(input: JsValue) -> Result<String, JsError> {
-    let bytes = text(&input)?;
-    Head::from_json(&bytes).map_err(snapshot_error)?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Head::from_json(&text(&input)?)
+        .map(|head| head.to_json())
+        .map_err(snapshot_error)
 }
 
 /// The snapshot a head names, from its chunks' plain bytes in order.
@@ -61,12 +63,14 @@ pub fn snapshot_pinned(
     .map(|inner| WasmSnapshot { inner })
 }
 
-/// `[head bytes, stored chunk bytes]`: the most a reader takes of a head's
-/// text and of one stored (gzip) chunk.
+/// `[head bytes, stored chunk bytes, snapshot bytes]`: the most a reader
+/// takes of a head's text, of one stored (gzip) chunk, and of a snapshot's
+/// text from any source.
 #[wasm_bindgen(js_name = publishedLimits)]
 pub fn published_limits() -> Vec<f64> {
     vec![
         flagcore::published::MAX_HEAD_BYTES as f64,
         flagcore::published::MAX_STORED_CHUNK_BYTES as f64,
+        flagcore::published::MAX_SNAPSHOT_BYTES as f64,
     ]
 }

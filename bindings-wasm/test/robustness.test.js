@@ -80,3 +80,16 @@ test('input nested far deeper than any snapshot is refused, and the instance kee
   // A snapshot read before still answers.
   assert.equal(held.variation('new-checkout', { key: 'qa-alice' }, false), true)
 })
+
+test('DynamoDB items nest at most 127 levels, as a snapshot\'s text does', () => {
+  // The array of items and an item are 2 levels; `extra` holds the rest.
+  const items = (levels) => {
+    let extra = 1
+    for (let i = 0; i < levels - 2; i++) extra = [extra]
+    const item = JSON.stringify({ key: 'f', on: true, variations: [true], fallthrough: { variation: 0 } })
+    return [{ namespace: 'features', key: 'f', version: 1, item, extra }, { namespace: '$inited', key: '$inited' }]
+  }
+  assert.deepEqual(Snapshot.fromDynamoDbItems(items(127)).flagKeys, ['f'])
+  assert.throws(() => Snapshot.fromDynamoDbItems(items(128)), { name: 'SnapshotError', code: 'SNAPSHOT_INVALID_JSON' })
+  stillAnswers()
+})

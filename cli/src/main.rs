@@ -48,19 +48,20 @@ $inited marker since the published snapshot was read (it may hold a part), unles
 --force; it never replaces a head that a newer flagcore wrote. Each head's sequence is above the
 one it replaces, so a publisher whose clock is off cannot make an older generation look newer
 to requests pinned to it. Warnings about the source (no $inited marker, items of other
-namespaces) travel in the head to every reader's status(). It writes the
-chunks (snapshots/<id>/<n>.json.gz, each at most 320 KB before compression) and the
-generation's own copy of its head (snapshots/<id>/head.json, read by requests pinned to that
-snapshot by a decision token), then the head, so a reader never sees a head whose chunks are
-missing; it refuses to write the head when another publisher replaced it meanwhile (exit 1).
-When the head already names the snapshot's content id, it writes nothing. It prints the
+namespaces) travel in the head to every reader's status().
+
+It writes the chunks (snapshots/<id>/<n>.json.gz, each at most 320 KB before compression),
+then the head, so a reader never sees a head whose chunks are missing, then the generation's
+own copy of its head (snapshots/<id>/head.json, read by requests pinned to that snapshot by a
+decision token); it refuses to write the head when another publisher replaced it meanwhile
+(exit 1). When the head already names the snapshot's content id, it writes nothing. It prints the
 snapshot id on stdout.
 
 A directory's files are each written under a temporary name first, and its head is replaced
-under a lock (head.json.lock, created with O_EXCL), so two publishers never both succeed; a
-publisher that finds the lock taken exits 1. Its earlier generations
-stay; expire them with the origin's own rules (an S3 lifecycle rule on snapshots/, after a
-retention window longer than your decision tokens live).
+under an exclusive lock on head.json.lock (which the system lets go of when a publisher dies),
+so two publishers never both succeed: one that finds the lock taken exits 1. Its earlier
+generations stay; expire them with the origin's own rules (an S3 lifecycle rule on
+snapshots/, after a retention window longer than your decision tokens live).
 
 --to dynamodb:TABLE[/PREFIX] writes items of the Relay Proxy's key schema (partition key
 `namespace`, sort key `key`) under the namespace [PREFIX:]flagcore: the head in `head.json`,

@@ -103,13 +103,15 @@ pub(crate) fn publish(
     let bytes = compressed.iter().map(|(_, bytes)| bytes.len()).sum();
     let head_text = laid_out.head.to_json();
     store.write_chunks(&compressed)?;
-    store.write_generation_head(&writes.generation_head, &head_text)?;
     if !store.write_head(&head_text, previous.as_deref())? {
         return Err(Failure(format!(
             "{}: another publisher replaced the head meanwhile; its snapshot stays",
             store.describe()
         )));
     }
+    // Only once the head is this publisher's: one that lost the race leaves
+    // no sequence of its own on a generation.
+    store.write_generation_head(&writes.generation_head, &head_text)?;
     let expire_at = (now as u64) / 1000 + retention_seconds;
     store.expire(&writes.replaced, expire_at)?;
     Ok(Report {
@@ -162,41 +164,37 @@ trait Store {
 struct Directory(PathBuf);
 
 /// The lock a directory's publisher holds from comparing the head to
-/// replacing it, so that the compare and the swap are one step: taken by
-/// creating `head.json.lock`, which fails while another publisher has it.
-/// Dropped (the file removed) when the head is written or the publish fails.
-struct HeadLock(PathBuf);
-
-impl Drop for HeadLock {
-    fn drop(&mut self) {
-        let _ = fs::remove_file(&self.0);
-    }
-}
+/// replacing it, so that the compare and the swap are one step: an
+/// exclusive lock on `head.json.lock` (the file stays), which the system
+/// lets go of when the file is closed, so a publisher that crashed or was
+/// killed leaves nothing held.
+struct HeadLock(fs::File);
 
 impl Directory {
     /// Takes the head's lock and compares the head with `previous`: the
     /// lock, or `None` when the head is no longer `previous`.
     fn begin_head(&self, previous: Option<&str>) -> Result<Option<HeadLock>, Failure> {
         let path = self.0.join(format!("{HEAD_NAME}.lock"));
-        let mut file = match fs::OpenOptions::new()
+        let fail = |e: std::io::Error| Failure(format!("cannot lock {}: {e}", path.display()));
+        fs::create_dir_all(&self.0).map_err(fail)?;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
             .write(true)
-            .create_new(true)
             .open(&path)
-        {
-            Ok(file) => file,
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let holder = fs::read_to_string(&path).unwrap_or_default();
+            .map_err(fail)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
                 return Err(Failure(format!(
-                    "{}: another publisher is replacing the head ({} holds {}); try again, or remove that file if no publisher is running",
+                    "{}: another publisher is replacing the head (it holds {}); try again",
                     self.describe(),
-                    holder.trim(),
                     path.display()
-                )));
+                )))
             }
-            Err(e) => return Err(Failure(format!("cannot create {}: {e}", path.display()))),
-        };
-        let lock = HeadLock(path);
-        let _ = writeln!(file, "process {}", std::process::id());
+            Err(fs::TryLockError::Error(e)) => return Err(fail(e)),
+        }
+        let lock = HeadLock(file);
         let now = read_head_bytes(&self.0)?;
         if now.as_deref().map(String::from_utf8_lossy).as_deref() != previous {
             return Ok(None);
@@ -207,7 +205,7 @@ impl Directory {
     /// Replaces the head under the lock `begin_head` gave, then lets go of it.
     fn commit_head(&self, lock: HeadLock, text: &str) -> Result<(), Failure> {
         write_whole(&self.0.join(HEAD_NAME), text.as_bytes())?;
-        drop(lock);
+        drop(lock.0);
         Ok(())
     }
 }
@@ -394,12 +392,10 @@ mod tests {
             .unwrap();
         let now = Directory(dir.clone()).read_head().unwrap().unwrap();
         assert!(now.contains(snapshot(true).id()), "B's head is there");
-        assert!(!dir.join("head.json.lock").exists(), "B let go of the lock");
 
         // A stale compare is refused too: A read B's predecessor.
         let a = Directory(dir.clone());
         assert!(a.begin_head(first.as_deref()).unwrap().is_none());
-        assert!(!dir.join("head.json.lock").exists());
         // And A, run again, publishes over B's head.
         let report = publish(&a_snapshot, &destination, false, 60).unwrap();
         assert_eq!(report.id, a_snapshot.id());

@@ -414,6 +414,23 @@ fn publish_writes_chunks_then_a_head_and_nothing_when_unchanged() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 
+    // A head a newer flagcore wrote is never replaced, not even with --force.
+    let mut newer: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("head.json")).unwrap()).unwrap();
+    newer["format"] = json!("flagcore-published/2");
+    std::fs::write(dir.join("head.json"), newer.to_string()).unwrap();
+    let refused = flagcore(&["publish", &example("snapshot.json"), "--to", &to, "--force"]);
+    assert_eq!(refused.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&refused.stderr).into_owned();
+    assert!(
+        said.contains("PUBLISHED_FORMAT_UNKNOWN") && said.contains("flagcore-published/2"),
+        "{said}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("head.json")).unwrap(),
+        newer.to_string()
+    );
+
     // dynamodb: needs a table (bindings-node/test/cli-publish.test.js
     // publishes to one, in dynalite).
     for bad in ["dynamodb:", "dynamodb:/prod", "dynamodb:flags/"] {

@@ -15,7 +15,7 @@
 //! Hashes and sizes are those of the chunks' plain bytes, so a chunk that
 //! decompresses to something else is caught, whatever went wrong on the way.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ErrorCode, SnapshotError};
@@ -41,6 +41,12 @@ pub const HEAD_NAME: &str = "head.json";
 
 /// The most chunks a head may name: 1,024 chunks of 320 KB, 320 MB of flags.
 pub const MAX_CHUNKS: usize = 1024;
+
+/// The most bytes of a snapshot's text any source reads: what the published
+/// layout holds at most ([`MAX_CHUNKS`] chunks of [`CHUNK_BYTES`]). The URL
+/// and file sources stop reading past it, and the Relay table's reads stop
+/// past as many pages of DynamoDB's 1 MB.
+pub const MAX_SNAPSHOT_BYTES: usize = MAX_CHUNKS * CHUNK_BYTES;
 
 /// The most bytes of a head's text a reader takes: a head naming
 /// [`MAX_CHUNKS`] chunks is about 160 KB. Readers stop reading past it, and
@@ -79,7 +85,7 @@ pub struct ChunkInfo {
 /// publisher's read gave, and a publisher knows what the snapshot it
 /// replaces was read with. In the head's JSON: `"source":
 /// {"storeInitialized", "skippedNamespaces", "itemsWithoutData"}`, left
-/// out when there is nothing to say.
+/// out for data that was not read from a Relay table and was read whole.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SourceFacts {
     /// Whether the Relay table's `$inited` marker was there (`None`: not a
@@ -260,11 +266,14 @@ pub enum Plan {
 }
 
 /// A publish, in the order every publisher writes it: the chunks (gzip,
-/// each under the name the head gives it), then the generation's own head
-/// (the head's text under [`Writes::generation_head`]), then the head, on
-/// the condition that it is still the one read (so two publishers never
-/// interleave). Then the replaced generation's items may expire, after a
-/// retention window that lets readers, and requests pinned to it, finish.
+/// each under the name the head gives it), then the head, on the condition
+/// that it is still the one read (so two publishers never interleave), then
+/// the generation's own head (the head's text under
+/// [`Writes::generation_head`]). Only a publisher whose head was written
+/// writes the generation's own head, so a publisher that lost a race never
+/// leaves there a sequence the winner's generation does not follow. Then
+/// the replaced generation's items may expire, after a retention window
+/// that lets readers, and requests pinned to it, finish.
 #[derive(Debug, Clone)]
 pub struct Writes {
     /// The layout: the head and the chunks' plain bytes.
@@ -281,43 +290,58 @@ pub struct Writes {
 /// `published_at`: the one rule of every publisher (`flagcore publish`, the
 /// Node package's `publish()` and its sync handler).
 ///
-/// - A head that already names the snapshot's content id: nothing is written.
+/// - A head that already names the snapshot's content id, read from a
+///   source that said the same of it: nothing is written. When the source
+///   now says otherwise (a Relay table's `$inited` marker came back), the
+///   head is written again, naming the same generation, which nothing
+///   expires.
 /// - What [`Snapshot::check`] calls an error is not published
 ///   (`PUBLISH_REFUSED`, at the first error's path), and neither is a Relay
-///   table that lost its `$inited` marker since the snapshot it replaces
-///   was read (`PUBLISH_REFUSED` at `$`: it is being written anew, and may
+///   table read without its `$inited` marker to replace a snapshot read with
+///   it (`PUBLISH_REFUSED` at `$`: the table is being written anew, and may
 ///   hold a part), unless `force`.
 /// - A head of a layout this version does not know (a newer flagcore
-///   wrote it) is never replaced: `PUBLISHED_FORMAT_UNKNOWN`.
+///   wrote it), or larger than any head this version writes, is never
+///   replaced: `PUBLISHED_FORMAT_UNKNOWN`, even with `force`.
 /// - A head that does not read otherwise (a broken write) is replaced like
 ///   any other, and names nothing to expire.
 /// - The new head's `sequence` is above the replaced head's, whatever the
 ///   publishers' clocks say: the replaced one's plus 1, or `published_at`
 ///   when that is more.
+///
+/// The writes: the chunks, then the head on the condition that it is still
+/// `previous`, then the generation's own head (see [`Writes`]).
 pub fn plan(
     snapshot: &Snapshot,
     previous: Option<&[u8]>,
     published_at: i64,
     force: bool,
 ) -> Result<Plan, SnapshotError> {
-    let previous = match previous.map(Head::from_json) {
-        Some(Err(error)) if error.code() == ErrorCode::FormatUnknown => {
-            return Err(SnapshotError::new(
-                ErrorCode::FormatUnknown,
-                error.path(),
-                format!(
-                    "the head there was written by a newer flagcore ({}); nothing was published: publish with that version or later",
-                    error.message()
-                ),
-            ))
+    let unknown = |path: &str, what: &str| {
+        SnapshotError::new(
+            ErrorCode::FormatUnknown,
+            path,
+            format!("the head there is {what}; nothing was published: publish with the flagcore that wrote it, or remove it"),
+        )
+    };
+    let previous = match previous {
+        Some(bytes) if bytes.len() > MAX_HEAD_BYTES => {
+            return Err(unknown("$", "larger than any head this version writes"))
         }
-        Some(read) => read.ok(),
+        Some(bytes) => match Head::from_json(bytes) {
+            Ok(head) => Some(head),
+            Err(error) if error.code() == ErrorCode::FormatUnknown => {
+                return Err(unknown(
+                    error.path(),
+                    &format!("of a newer flagcore ({})", error.message()),
+                ))
+            }
+            Err(_) => None,
+        },
         None => None,
     };
-    if previous
-        .as_ref()
-        .is_some_and(|head| head.id == snapshot.id())
-    {
+    let same = previous.as_ref().filter(|head| head.id == snapshot.id());
+    if same.is_some_and(|head| head.source == SourceFacts::of(snapshot)) {
         return Ok(Plan::Unchanged);
     }
     if !force {
@@ -329,11 +353,13 @@ pub fn plan(
     }
     let generation_head = generation_head_name(&published.head.id)?;
     let replaced = match previous {
-        None => Vec::new(),
-        Some(head) => std::iter::once(generation_head_name(&head.id))
-            .filter_map(Result::ok)
-            .chain(head.chunks.into_iter().map(|chunk| chunk.name))
-            .collect(),
+        Some(head) if head.id != published.head.id => {
+            std::iter::once(generation_head_name(&head.id))
+                .filter_map(Result::ok)
+                .chain(head.chunks.into_iter().map(|chunk| chunk.name))
+                .collect()
+        }
+        _ => Vec::new(),
     };
     Ok(Plan::Write(Box::new(Writes {
         published,
@@ -364,8 +390,11 @@ fn refuse_errors(snapshot: &Snapshot, previous: Option<&Head>) -> Result<(), Sna
             ),
         ));
     }
+    // Only a head whose source had the marker says that it was lost: one
+    // of another source, or written before heads carried their source,
+    // says nothing of it.
     let lost_marker = snapshot.source().store_initialized == Some(false)
-        && previous.is_some_and(|head| !head.source.uninitialized());
+        && previous.is_some_and(|head| head.source.store_initialized == Some(true));
     if lost_marker {
         return Err(SnapshotError::new(
             ErrorCode::PublishRefused,
@@ -503,33 +532,56 @@ impl Head {
 
     /// The head as a JSON value.
     pub fn to_value(&self) -> Value {
-        let chunks: Vec<Value> = self
-            .chunks
-            .iter()
-            .map(|c| json!({"name": c.name, "hash": c.hash, "size": c.size}))
-            .collect();
-        let mut value = json!({
-            "format": self.format,
-            "id": self.id,
-            "size": self.size,
-            "hash": self.hash,
-            "publishedAt": self.published_at,
-            "sequence": self.sequence,
-            "chunks": chunks,
-        });
-        if !self.source.is_empty() {
-            value["source"] = json!({
-                "storeInitialized": self.source.store_initialized,
-                "skippedNamespaces": self.source.skipped_namespaces,
-                "itemsWithoutData": self.source.items_without_data,
-            });
-        }
-        value
+        crate::json::parse(&self.to_json()).unwrap_or(Value::Null)
     }
 
-    /// The head as JSON text.
+    /// The head as JSON text. Written by hand, not through a JSON value:
+    /// the WASM module, which answers heads as text, has a size budget.
     pub fn to_json(&self) -> String {
-        self.to_value().to_string()
+        let mut out = String::with_capacity(256 + 160 * self.chunks.len());
+        out.push_str("{\"format\":");
+        quoted(&mut out, &self.format);
+        out.push_str(",\"id\":");
+        quoted(&mut out, &self.id);
+        out.push_str(&format!(",\"size\":{},\"hash\":", self.size));
+        quoted(&mut out, &self.hash);
+        out.push_str(&format!(
+            ",\"publishedAt\":{},\"sequence\":{},\"chunks\":[",
+            self.published_at, self.sequence
+        ));
+        for (n, chunk) in self.chunks.iter().enumerate() {
+            out.push_str(if n == 0 { "{\"name\":" } else { ",{\"name\":" });
+            quoted(&mut out, &chunk.name);
+            out.push_str(",\"hash\":");
+            quoted(&mut out, &chunk.hash);
+            out.push_str(&format!(",\"size\":{}}}", chunk.size));
+        }
+        out.push(']');
+        if !self.source.is_empty() {
+            let facts = &self.source;
+            out.push_str(",\"source\":{\"storeInitialized\":");
+            out.push_str(match facts.store_initialized {
+                Some(true) => "true",
+                Some(false) => "false",
+                None => "null",
+            });
+            for (name, list) in [
+                ("skippedNamespaces", &facts.skipped_namespaces),
+                ("itemsWithoutData", &facts.items_without_data),
+            ] {
+                out.push_str(&format!(",\"{name}\":["));
+                for (n, item) in list.iter().enumerate() {
+                    if n > 0 {
+                        out.push(',');
+                    }
+                    quoted(&mut out, item);
+                }
+                out.push(']');
+            }
+            out.push('}');
+        }
+        out.push('}');
+        out
     }
 
     fn validate(&self) -> Result<(), SnapshotError> {
@@ -617,7 +669,7 @@ impl Head {
 }
 
 /// Where a generation keeps its own copy of its head, beside the head:
-/// `snapshots/<id>/head.json`, written with its chunks, before the head. A
+/// `snapshots/<id>/head.json`, written after the head. A
 /// reader that must answer from exactly one snapshot (a decision token's:
 /// see [`pinned`]) finds it there for as long as the generation is kept.
 /// Refused (`PUBLISHED_HEAD_INVALID` at `$.id`) for anything but a snapshot
@@ -684,6 +736,12 @@ fn source_facts(value: &Value) -> SourceFacts {
         skipped_namespaces: names("skippedNamespaces"),
         items_without_data: names("itemsWithoutData"),
     }
+}
+
+/// `text` as a JSON string, escaped.
+#[inline(never)]
+fn quoted(out: &mut String, text: &str) {
+    out.push_str(&Value::from(text).to_string());
 }
 
 /// A string property's text; empty for anything else, which the checks
@@ -899,6 +957,13 @@ mod tests {
         // Readers report it as such, not as a broken head.
         let read = Head::from_json(newer.to_string().as_bytes()).unwrap_err();
         assert_eq!(read.code().as_str(), "PUBLISHED_FORMAT_UNKNOWN");
+        // Nor is a head larger than any this version writes.
+        let large = format!("{newer}{}", " ".repeat(MAX_HEAD_BYTES));
+        let refused = plan(&other, Some(large.as_bytes()), 2, true).unwrap_err();
+        assert_eq!(
+            (refused.code().as_str(), refused.path()),
+            ("PUBLISHED_FORMAT_UNKNOWN", "$")
+        );
     }
 
     #[test]
@@ -925,6 +990,43 @@ mod tests {
             (lost.code().as_str(), lost.path()),
             ("PUBLISH_REFUSED", "$")
         );
+        // A head that says nothing of a marker (data not read from a Relay
+        // table, or a head written before heads carried their source) is
+        // no reason to refuse.
+        let from_json = head_of(plan(&example(), None, 1, false).unwrap());
+        assert!(matches!(
+            plan(&partial, Some(from_json.to_json().as_bytes()), 2, false),
+            Ok(Plan::Write(_))
+        ));
+        // The marker back, with the same flags: the head is written again,
+        // naming the same generation, which nothing expires; a lost marker
+        // is then refused again.
+        let partial_first = head_of(plan(&partial, None, 1, false).unwrap());
+        let same_flags = snapshot(json!([
+            item("a"),
+            json!({"namespace": "$inited", "key": "$inited"})
+        ]));
+        assert_eq!(same_flags.id(), partial.id());
+        let Plan::Write(again) = plan(
+            &same_flags,
+            Some(partial_first.to_json().as_bytes()),
+            5,
+            false,
+        )
+        .unwrap() else {
+            panic!("the head is written again")
+        };
+        assert!(again.replaced.is_empty());
+        assert_eq!(again.published.head.source.store_initialized, Some(true));
+        assert_eq!(again.published.head.sequence, 5);
+        let lost_again = plan(
+            &partial,
+            Some(again.published.head.to_json().as_bytes()),
+            6,
+            false,
+        )
+        .unwrap_err();
+        assert_eq!(lost_again.code().as_str(), "PUBLISH_REFUSED");
         // A table first published without its marker publishes, with the
         // warning, and so does the next one without it.
         let first = head_of(plan(&partial, None, 3, false).unwrap());

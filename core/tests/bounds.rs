@@ -60,6 +60,7 @@ fn the_table_gives_the_numbers_the_code_has() {
             "published::MAX_CHUNKS" => MAX_CHUNKS as u64,
             "published::CHUNK_BYTES" => CHUNK_BYTES as u64,
             "published::MAX_STORED_CHUNK_BYTES" => published::MAX_STORED_CHUNK_BYTES as u64,
+            "published::MAX_SNAPSHOT_BYTES" => published::MAX_SNAPSHOT_BYTES as u64,
             "published::MAX_LISTED" => MAX_LISTED as u64,
             "token::MAX_TOKEN_CHARS" => token::MAX_TOKEN_CHARS as u64,
             "token::MAX_DECISIONS" => token::MAX_DECISIONS as u64,

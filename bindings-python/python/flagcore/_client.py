@@ -37,20 +37,19 @@ PINNED_BYTES = 8 * 1024 * 1024
 
 
 class _Pin:
-    """A pinned snapshot, kept by id, and what it answered from last: its
-    flags under the kill switches of ``held``, when ``held`` stood at
-    ``held_sequence`` among the generations."""
+    """A pinned snapshot, kept by id, and what it answered from last:
+    ``(held, held_sequence, answering)``, its flags under the kill switches
+    of ``held`` when ``held`` stood at ``held_sequence`` among the
+    generations, kept in one tuple so that threads never mix two."""
 
-    __slots__ = ("id", "snapshot", "sequence", "size", "held", "held_sequence", "answering")
+    __slots__ = ("id", "snapshot", "sequence", "size", "answered")
 
     def __init__(self, snapshot_id: str, snapshot: Snapshot, sequence: int, size: int) -> None:
         self.id = snapshot_id
         self.snapshot = snapshot
         self.sequence = sequence
         self.size = size
-        self.held: Snapshot | None = None
-        self.held_sequence: int | None = None
-        self.answering: Snapshot = snapshot
+        self.answered: tuple[Snapshot, float, Snapshot] | None = None
 
 # Locks held by another thread at fork would stay held in the child: every
 # client gets a fresh lock there.
@@ -154,7 +153,7 @@ class FlagClient:
         self._pin_due_at = float("-inf")
         # Where the snapshot in use stands in the order of publishes (its
         # latest head's sequence: a snapshot published again moves it on).
-        self._held_sequence = 0
+        self._held_sequence: float = float("inf")
         self._last_error: BaseException | None = None
         self._warnings: list[dict[str, Any]] = []
         # Snapshot ids this client replaced, or looked for at a token's
@@ -235,6 +234,12 @@ class FlagClient:
         now = self._clock()
         self._checked_at = now
         # A reload with the same content keeps the snapshot in use, and its age.
+        # Where it stands among the generations, set before the snapshot:
+        # a thread that sees the new snapshot sees its place (one that sees
+        # the old snapshot with the new place answers under more kill
+        # switches, never fewer). The same snapshot published again (a
+        # rollback to it) is newer than every generation before it.
+        self._held_sequence = self._source_sequence()
         if problems is not None:
             if self._snapshot is not None:
                 self._remember(self._snapshot.id)
@@ -243,10 +248,6 @@ class FlagClient:
             self._warnings = problems
             for problem in self._warnings:
                 self._log("flagcore: %s: %s: %s", self._source.describe(), problem["code"], problem["message"])
-        # The same snapshot published again (a rollback to it) is newer than
-        # every generation before it: keep its place up to date.
-        sequence = getattr(self._source, "sequence", None)
-        self._held_sequence = (sequence() if sequence is not None else None) or 0
         self._last_error = None
         self._schedule()
         return self._snapshot
@@ -261,8 +262,21 @@ class FlagClient:
             return None
         problems: list[dict[str, Any]] = loaded.source_problems()
         if current is not None and _uninitialized(problems) and not _uninitialized(self._warnings):
+            # The source must read it whole again next time, not answer
+            # "unchanged" and end the refusal unseen.
+            reset = getattr(self._source, "reset", None)
+            if reset is not None:
+                reset()
             raise OSError("STORE_NOT_INITIALIZED: the table lost its $inited marker; keeping the snapshot read while it had one")
         return problems
+
+    def _source_sequence(self) -> float:
+        """Where the snapshot the source last answered stands among the
+        generations; unknown (a source without sequences) is the newest of
+        all, so that a pinned request always answers under its kill switches."""
+        sequence = getattr(self._source, "sequence", None)
+        value = sequence() if sequence is not None else None
+        return float("inf") if value is None else value
 
     def _schedule(self) -> None:
         """When calls refresh is the core's rule (core/src/refresh.rs), asked
@@ -431,6 +445,11 @@ class FlagClient:
             # The byte bound is the source's to apply from the generation's
             # head, before any chunk is read.
             snapshot, sequence, size = source.load_pinned(snapshot_id, max_bytes=self._max_pinned_bytes)
+            if not size <= self._max_pinned_bytes:
+                raise PinRefused(
+                    "PINNED_TOO_LARGE",
+                    f"snapshot {snapshot_id} is {size} bytes published, over the {self._max_pinned_bytes} bytes the pinned snapshots may hold",
+                )
         except Exception as error:  # the token's own decisions still apply
             if isinstance(error, PinRefused):
                 self._pin_refused[snapshot_id] = None
@@ -470,12 +489,14 @@ class FlagClient:
         pin: _Pin | None = context._pin
         if pin is None:
             return held
-        sequence = self._held_sequence if held is self._snapshot else 0
-        if pin.held is not held or pin.held_sequence != sequence:
-            pin.answering = Snapshot.pinned(pin.snapshot, pin.sequence, held, sequence)
-            pin.held = held
-            pin.held_sequence = sequence
-        return pin.answering
+        # A held snapshot no longer current stands nowhere known: the newest.
+        sequence = self._held_sequence if held is self._snapshot else float("inf")
+        answered = pin.answered
+        if answered is not None and answered[0] is held and answered[1] == sequence:
+            return answered[2]
+        snapshot = Snapshot.pinned(pin.snapshot, pin.sequence, held, _order(sequence))
+        pin.answered = (held, sequence, snapshot)
+        return snapshot
 
     # -- evaluation ---------------------------------------------------------
 
@@ -640,6 +661,12 @@ class FlagClient:
             with_reasons=with_reasons,
             details_only_for_tracked_flags=details_only_for_tracked_flags,
         )
+
+
+def _order(sequence: float) -> int:
+    """A sequence as the core takes it: an unknown one (infinite) the
+    newest of all."""
+    return 2**63 - 1 if sequence == float("inf") else int(sequence)
 
 
 def _utf8(text: Any) -> str:

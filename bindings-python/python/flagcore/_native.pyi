@@ -7,9 +7,10 @@ def refresh_deadlines(ttl: float, retry: float, has_snapshot: bool, checked_at: 
     read its snapshot from the source (core/src/refresh.rs)."""
     ...
 
-def published_limits() -> Tuple[int, int]:
-    """``(head bytes, stored chunk bytes)``: the most a reader takes of a
-    published head's text and of one stored (gzip) chunk."""
+def published_limits() -> Tuple[int, int, int]:
+    """``(head bytes, stored chunk bytes, snapshot bytes)``: the most a reader
+    takes of a published head's text, of one stored (gzip) chunk, and of a
+    snapshot's text from any source."""
     ...
 
 def render_metrics(

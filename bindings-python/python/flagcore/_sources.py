@@ -50,8 +50,10 @@ class FileSource:
         stamp = (stat.st_mtime_ns, stat.st_size)
         if current is not None and stamp == self._seen:
             return current
+        if stat.st_size > SNAPSHOT_BYTES:
+            raise OSError(f"{self.path}: {stat.st_size} bytes, more than the {SNAPSHOT_BYTES} a snapshot holds")
         with open(self.path, "rb") as file:
-            snapshot = Snapshot.from_json(file.read())
+            snapshot = Snapshot.from_json(file.read(SNAPSHOT_BYTES + 1))
         self._seen = stamp
         return snapshot
 
@@ -87,8 +89,10 @@ class UrlSource:
         request = urllib.request.Request(self.url, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                body = response.read()
+                body = _read_up_to(response, SNAPSHOT_BYTES)
                 etag = response.headers.get("ETag")
+            if body is None:
+                raise OSError(f"GET {self.url}: more than the {SNAPSHOT_BYTES} bytes a snapshot holds")
         except urllib.error.HTTPError as error:
             if error.code == 304 and current is not None:
                 return current
@@ -133,6 +137,9 @@ class DynamoDBSource:
 
     def _query(self, namespace: str) -> list[Any]:
         items: list[Any] = []
+        # A page holds at most 1 MB: no more pages than a snapshot's bound.
+        pages = 0
+        max_pages = -(-SNAPSHOT_BYTES // (1024 * 1024))
         request: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "#namespace = :namespace",
@@ -141,6 +148,9 @@ class DynamoDBSource:
             "ConsistentRead": self.consistent_read,
         }
         while True:
+            pages += 1
+            if pages > max_pages:
+                raise OSError(f"dynamodb {self.table}: {namespace} has more than {max_pages} pages, more than a snapshot holds")
             page = self.client.query(**request)
             items.extend(page.get("Items", []))
             last = page.get("LastEvaluatedKey")
@@ -163,6 +173,11 @@ class DynamoDBSource:
         self._last_items = items
         return snapshot
 
+    def reset(self) -> None:
+        """Forgets the last read, so that the next load parses it again: the
+        client refused what it loaded."""
+        self._last_items = None
+
 
 PUBLISHED_TTL_SECONDS = 5.0
 """A published source's default time to live: an unchanged refresh is one
@@ -170,7 +185,7 @@ small read (half a read unit from DynamoDB, ``make bench-published``)."""
 
 # The most a reader takes of a head's text and of one stored (gzip) chunk:
 # the core's bounds (flagcore::published), one table in docs/bounds.md.
-HEAD_BYTES, STORED_CHUNK_BYTES = published_limits()
+HEAD_BYTES, STORED_CHUNK_BYTES, SNAPSHOT_BYTES = published_limits()
 
 # How many chunks are read at a time from an HTTP origin.
 HTTP_READS = 8
@@ -256,18 +271,24 @@ class PublishedSource:
 
     def load(self, current: Snapshot | None) -> Snapshot:
         deadline = self._deadline()
-        read = self._store.head(self._tag if current is not None else None, deadline)
+        store = self._store
+        read = _within(deadline, store, store.head, self._tag if current is not None else None, deadline)
         if read is None:
             if current is not None:
                 return current
-            raise OSError(f"{self._store.describe()}: the head was answered unchanged, with no snapshot loaded")
+            raise OSError(f"{store.describe()}: the head was answered unchanged, with no snapshot loaded")
         text, tag = read
         head = Snapshot.published_head(text)
         if current is None or head["id"] != current.id:
-            current = Snapshot.from_published(text, _chunks(self._store, head, deadline))
+            current = Snapshot.from_published(text, _chunks(store, head, deadline))
         self._tag = tag
         self._sequence = head["sequence"]
         return current
+
+    def reset(self) -> None:
+        """Forgets the last head read, so that the next load reads it whole:
+        the client refused what it loaded."""
+        self._tag = None
 
     def sequence(self) -> int | None:
         """The sequence of the head the last load read: where the snapshot it
@@ -283,7 +304,7 @@ class PublishedSource:
         bytes."""
         deadline = self._deadline()
         name = Snapshot.published_generation_head(snapshot_id)
-        text = self._store.generation_head(name, deadline)
+        text = _within(deadline, self._store, self._store.generation_head, name, deadline)
         if text is None:
             raise OSError(f"{self._store.describe()}: no {name}: snapshot {snapshot_id} was not published there, or has expired")
         head = Snapshot.published_head(text)
@@ -301,7 +322,7 @@ def _chunks(store: Any, head: Mapping[str, Any], deadline: float) -> list[bytes]
     """A head's chunks, decompressed, in order: all of them, or those before
     the first one not found (the core then names it). A stored chunk past its
     bound is not inflated, and fails its check."""
-    read = store.chunks([chunk["name"] for chunk in head["chunks"]], deadline)
+    read = _within(deadline, store, store.chunks, [chunk["name"] for chunk in head["chunks"]], deadline)
     if None in read:
         read = read[: read.index(None)]
     return [
@@ -321,6 +342,31 @@ def _inflate(data: bytes, size: int) -> bytes:
         return zlib.decompressobj(wbits=31).decompress(data, size + 1)
     except zlib.error:
         return data
+
+
+def _within(deadline: float, store: Any, call: Any, *args: Any) -> Any:
+    """``call(*args)``, waited for no later than ``deadline``: it runs in a
+    thread of its own, so a store that ignores the deadline (a server that
+    sends a byte just before each socket timeout, a retrying client) is not
+    waited for past it; what it answers late is dropped."""
+    import threading
+
+    answer: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            answer["value"] = call(*args)
+        except BaseException as error:  # handed to the caller, whatever it is
+            answer["error"] = error
+
+    worker = threading.Thread(target=run, name="flagcore-read", daemon=True)
+    worker.start()
+    worker.join(_remaining(deadline, store.describe()))
+    if worker.is_alive():
+        raise OSError(f"{store.describe()}: the read did not finish within its deadline")
+    if "error" in answer:
+        raise answer["error"]
+    return answer["value"]
 
 
 def _remaining(deadline: float, describe: str) -> float:
