@@ -572,38 +572,14 @@ test('pinned requests read their generation from DynamoDB by id, within the boun
   assert.match(fresh.status().pinned.lastError.message, /snapshots\/[0-9a-f]{16}\/head\.json: snapshot [0-9a-f]{16} was not published there, or has expired/)
 })
 
-test('a directory head replaced with one of the same size and modification time is read', async (t) => {
+// A scratch directory for the layout, removed after the test, and a
+// publisher of snapshots into it (as `flagcore publish --to DIR` writes
+// them) that answers the head's text.
+function scratchDirectory (t) {
   const fs = require('node:fs')
   const os = require('node:os')
   const path = require('node:path')
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flagcore-dir-'))
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
-  // What `aws s3 sync`, `cp -p` or `tar` leave: the same length, the same
-  // whole-second modification time.
-  const write = (snapshot) => {
-    const { head, chunks } = snapshot.publish({ now: 1_700_000_000_000 })
-    Snapshot.publishedHead(head).chunks.forEach((chunk, i) => {
-      fs.mkdirSync(path.dirname(path.join(dir, chunk.name)), { recursive: true })
-      fs.writeFileSync(path.join(dir, chunk.name), zlib.gzipSync(chunks[i]))
-    })
-    fs.writeFileSync(path.join(dir, 'head.json'), head)
-    fs.utimesSync(path.join(dir, 'head.json'), 1_700_000_000, 1_700_000_000)
-  }
-  write(snapshotOf({ banner: 'on' }))
-  const size = fs.statSync(path.join(dir, 'head.json')).size
-  const client = new FlagClient({ source: { published: { dir } }, ttlSeconds: 0, logger: quiet })
-  assert.equal(await client.variation('banner', user, 'default'), 'on')
-  write(snapshotOf({ banner: 'no' }))
-  assert.equal(fs.statSync(path.join(dir, 'head.json')).size, size)
-  assert.equal(await client.variation('banner', user, 'default'), 'no')
-})
-
-test('a directory reader takes a head and a stored chunk up to their bounds, and stops reading past them', async (t) => {
-  const fs = require('node:fs')
-  const os = require('node:os')
-  const path = require('node:path')
-  const { limits } = require('..')
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flagcore-bounds-'))
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }))
   const write = (snapshot) => {
     const { head, chunks } = snapshot.publish({ now: 1_700_000_000_000 })
@@ -614,19 +590,44 @@ test('a directory reader takes a head and a stored chunk up to their bounds, and
     fs.writeFileSync(path.join(dir, 'head.json'), head)
     return head
   }
+  return { dir, write, file: (name) => path.join(dir, name) }
+}
+
+test('a directory head replaced with one of the same size and modification time is read', async (t) => {
+  const fs = require('node:fs')
+  const { dir, write, file } = scratchDirectory(t)
+  // What `aws s3 sync`, `cp -p` or `tar` leave: the same length, the same
+  // whole-second modification time.
+  const publishSynced = (snapshot) => {
+    write(snapshot)
+    fs.utimesSync(file('head.json'), 1_700_000_000, 1_700_000_000)
+  }
+  publishSynced(snapshotOf({ banner: 'on' }))
+  const size = fs.statSync(file('head.json')).size
+  const client = new FlagClient({ source: { published: { dir } }, ttlSeconds: 0, logger: quiet })
+  assert.equal(await client.variation('banner', user, 'default'), 'on')
+  publishSynced(snapshotOf({ banner: 'no' }))
+  assert.equal(fs.statSync(file('head.json')).size, size)
+  assert.equal(await client.variation('banner', user, 'default'), 'no')
+})
+
+test('a directory reader takes a head and a stored chunk up to their bounds, and stops reading past them', async (t) => {
+  const fs = require('node:fs')
+  const { limits } = require('..')
+  const { dir, write, file } = scratchDirectory(t)
   const head = write(snapshotOf({ banner: 'first' }))
   const client = new FlagClient({ source: { published: { dir } }, ttlSeconds: 0, logger: quiet })
   assert.equal(await client.variation('banner', user, 'default'), 'first')
-  fs.writeFileSync(path.join(dir, 'head.json'), head + ' '.repeat(limits.headBytes + 1 - head.length))
+  fs.writeFileSync(file('head.json'), head + ' '.repeat(limits.headBytes + 1 - head.length))
   await client.variation('banner', user, 'default')
   assert.match(client.status().lastError.message, /more than the 262144 bytes a head holds/)
-  fs.writeFileSync(path.join(dir, 'head.json'), head + ' '.repeat(limits.headBytes - head.length))
+  fs.writeFileSync(file('head.json'), head + ' '.repeat(limits.headBytes - head.length))
   await client.variation('banner', user, 'default')
   assert.equal(client.status().lastError, null)
 
   const second = snapshotOf({ banner: 'second' })
   const next = write(second)
-  const name = path.join(dir, Snapshot.publishedHead(next).chunks[0].name)
+  const name = file(Snapshot.publishedHead(next).chunks[0].name)
   const plain = zlib.gunzipSync(fs.readFileSync(name))
   fs.writeFileSync(name, gzipPaddedTo(plain, limits.storedChunkBytes + 1))
   assert.equal(await client.variation('banner', user, 'default'), 'first')

@@ -364,6 +364,18 @@ def test_pinned_requests_read_their_generation_from_dynamodb_within_the_bounds(d
     assert fresh.variation("checkout", late, "default") == "three"
 
 
+def write_directory(directory: Any, snapshot: Snapshot) -> str:
+    """``snapshot`` published into ``directory`` as ``flagcore publish --to
+    DIR`` writes it; answers the head's text."""
+    head, chunks = snapshot.publish(now_ms=1_700_000_000_000)
+    for chunk, info in zip(chunks, Snapshot.published_head(head)["chunks"]):
+        path = directory / info["name"]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(gzip.compress(chunk))
+    (directory / "head.json").write_text(head)
+    return head
+
+
 def test_a_directory_head_replaced_with_the_same_size_and_mtime_is_read(tmp_path: Any) -> None:
     """What ``aws s3 sync``, ``cp -p`` or ``tar`` leave: a head of the same
     length and the same whole-second modification time. The head is compared
@@ -371,12 +383,7 @@ def test_a_directory_head_replaced_with_the_same_size_and_mtime_is_read(tmp_path
     import os
 
     def write(snapshot: Snapshot) -> None:
-        head, chunks = snapshot.publish(now_ms=1_700_000_000_000)
-        for chunk, info in zip(chunks, Snapshot.published_head(head)["chunks"]):
-            path = tmp_path / info["name"]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(gzip.compress(chunk))
-        (tmp_path / "head.json").write_text(head)
+        write_directory(tmp_path, snapshot)
         os.utime(tmp_path / "head.json", (1_700_000_000, 1_700_000_000))
 
     first, second = snapshot_of(banner="on"), snapshot_of(banner="no")
@@ -517,17 +524,7 @@ def test_a_directory_reader_takes_a_head_and_a_stored_chunk_up_to_their_bounds(t
     from flagcore._native import published_limits
 
     head_bytes, stored_chunk_bytes, _ = published_limits()
-
-    def write(snapshot: Snapshot) -> str:
-        head, chunks = snapshot.publish(now_ms=1_700_000_000_000)
-        for chunk, info in zip(chunks, Snapshot.published_head(head)["chunks"]):
-            path = tmp_path / info["name"]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(gzip.compress(chunk))
-        (tmp_path / "head.json").write_text(head)
-        return head
-
-    head = write(snapshot_of(banner="first"))
+    head = write_directory(tmp_path, snapshot_of(banner="first"))
     client = FlagClient(published={"directory": tmp_path}, ttl_seconds=0, logger=Quiet())
     assert client.variation("banner", USER, "default") == "first"
     (tmp_path / "head.json").write_text(head + " " * (head_bytes + 1 - len(head)))
@@ -538,7 +535,7 @@ def test_a_directory_reader_takes_a_head_and_a_stored_chunk_up_to_their_bounds(t
     assert client.status()["last_error"] is None
 
     second = snapshot_of(banner="second")
-    name = Snapshot.published_head(write(second))["chunks"][0]["name"]
+    name = Snapshot.published_head(write_directory(tmp_path, second))["chunks"][0]["name"]
     plain = gzip.decompress((tmp_path / name).read_bytes())
     (tmp_path / name).write_bytes(gzip_padded_to(plain, stored_chunk_bytes + 1))
     assert client.variation("banner", USER, "default") == "first"

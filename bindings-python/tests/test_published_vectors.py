@@ -40,11 +40,16 @@ def read_back(vector: dict[str, Any]) -> str | None:
         return f"read back, expected {vector['expectError']}"
     if back.id != original.id or len(read) != vector["expect"]["chunks"]:
         return f"read back as {back.id} from {len(read)} chunks, expected {original.id} from {vector['expect']['chunks']}"
-    if "sourceProblems" in vector["expect"]:
-        codes = [problem["code"] for problem in back.source_problems()]
-        if codes != vector["expect"]["sourceProblems"]:
-            return f"source problems {codes}, expected {vector['expect']['sourceProblems']}"
-    return None
+    return source_problems_differ(back, vector["expect"])
+
+
+def source_problems_differ(snapshot: Snapshot, expect: dict[str, Any]) -> str | None:
+    """What differs between the snapshot's source problems and those
+    ``expect`` gives (when it gives them), or None."""
+    if "sourceProblems" not in expect:
+        return None
+    codes = [problem["code"] for problem in snapshot.source_problems()]
+    return None if codes == expect["sourceProblems"] else f"source problems {codes}, expected {expect['sourceProblems']}"
 
 
 def test_every_published_vector() -> None:
@@ -113,12 +118,7 @@ def plan_publish(vector: dict[str, Any]) -> str | None:
     got = {"sequence": head["sequence"], "replaced": len(plan["replaced"])}
     if got != {"sequence": expect.get("sequence"), "replaced": expect.get("replaced")}:
         return f"planned {got}, expected {expect}"
-    if "sourceProblems" in expect:
-        back = Snapshot.from_published(plan["head"], plan["chunks"])
-        codes = [problem["code"] for problem in back.source_problems()]
-        if codes != expect["sourceProblems"]:
-            return f"source problems {codes}, expected {expect['sourceProblems']}"
-    return None
+    return source_problems_differ(Snapshot.from_published(plan["head"], plan["chunks"]), expect)
 
 
 def test_every_publish_vector() -> None:

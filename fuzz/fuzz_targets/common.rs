@@ -1,7 +1,20 @@
 //! What the fuzz targets share: contexts of every shape, and an evaluation of
 //! every flag of a snapshot through each entry point a host calls.
 
+use std::sync::OnceLock;
+
 use flagcore::{AllFlagsOptions, Context, Scope, Snapshot, Value, ValueType};
+
+/// The bundled example snapshot, read once (the snapshot target reads its
+/// own input instead).
+#[allow(dead_code)]
+pub fn example() -> &'static Snapshot {
+    static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
+    SNAPSHOT.get_or_init(|| {
+        Snapshot::from_json(include_bytes!("../../examples/snapshot.json"))
+            .unwrap_or_else(|e| panic!("{e}"))
+    })
+}
 
 pub const TYPES: [ValueType; 5] = [
     ValueType::Any,

@@ -2,27 +2,16 @@
 //! then evaluation of the bundled example snapshot for whatever parses.
 #![no_main]
 
-use std::sync::OnceLock;
-
-use flagcore::Snapshot;
 use flagcore_js_glue::{evaluate_packed, ContextCache};
 use libfuzzer_sys::fuzz_target;
 
 mod common;
 
-fn example() -> &'static Snapshot {
-    static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
-    SNAPSHOT.get_or_init(|| {
-        Snapshot::from_json(include_bytes!("../../examples/snapshot.json"))
-            .unwrap_or_else(|e| panic!("{e}"))
-    })
-}
-
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let snapshot = example();
+    let snapshot = common::example();
     let mut cache = ContextCache::default();
     let id = cache.prepare(0, text);
     let flags = snapshot.flag_keys().len() as u32;

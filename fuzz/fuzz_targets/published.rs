@@ -5,21 +5,10 @@
 //! head orders its generation after it.
 #![no_main]
 
-use std::sync::OnceLock;
-
 use flagcore::published::{self, Head, Plan, CHUNK_BYTES, MAX_CHUNKS, MAX_HEAD_BYTES};
-use flagcore::Snapshot;
 use libfuzzer_sys::fuzz_target;
 
 mod common;
-
-fn example() -> &'static Snapshot {
-    static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
-    SNAPSHOT.get_or_init(|| {
-        Snapshot::from_json(include_bytes!("../../examples/snapshot.json"))
-            .unwrap_or_else(|e| panic!("{e}"))
-    })
-}
 
 fuzz_target!(|data: &[u8]| {
     // The input is a head's text, then (after the first 0xff byte) the
@@ -28,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
         Some(at) => (&data[..at], &data[at + 1..]),
         None => (data, &[][..]),
     };
-    let example = example();
+    let example = common::example();
     if let Ok(head) = Head::from_json(head_text) {
         assert!(head_text.len() <= MAX_HEAD_BYTES);
         assert!(!head.chunks.is_empty() && head.chunks.len() <= MAX_CHUNKS);

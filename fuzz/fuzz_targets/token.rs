@@ -4,9 +4,7 @@
 //! verifies is attached to a context and evaluated.
 #![no_main]
 
-use std::sync::OnceLock;
-
-use flagcore::{token, Snapshot};
+use flagcore::token;
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use sha2::Sha256;
@@ -15,14 +13,6 @@ mod common;
 
 const KEY: &[u8] = b"a signing key for fuzzing, 32 bytes";
 const NOW_MS: u64 = 1_700_000_000_000;
-
-fn example() -> &'static Snapshot {
-    static SNAPSHOT: OnceLock<Snapshot> = OnceLock::new();
-    SNAPSHOT.get_or_init(|| {
-        Snapshot::from_json(include_bytes!("../../examples/snapshot.json"))
-            .unwrap_or_else(|e| panic!("{e}"))
-    })
-}
 
 /// URL-safe base64 without padding, as tokens carry it.
 fn base64url(bytes: &[u8]) -> String {
@@ -61,7 +51,7 @@ fn binding() -> &'static [u8] {
     static BINDING: OnceLock<Vec<u8>> = OnceLock::new();
     BINDING.get_or_init(|| {
         let context = &common::contexts()[0];
-        let text = token::issue(example(), context, None, &[], KEY, NOW_MS, 60_000)
+        let text = token::issue(common::example(), context, None, &[], KEY, NOW_MS, 60_000)
             .unwrap_or_else(|e| panic!("{e}"));
         unbase64url(&text[token::PREFIX.len()..])[9..25].to_vec()
     })
@@ -92,7 +82,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert!(verified.expires_ms() > NOW_MS && verified.len() <= token::MAX_DECISIONS);
-    let snapshot = example();
+    let snapshot = common::example();
     let _ = verified.reproducible(snapshot, NOW_MS);
     for context in common::contexts() {
         if let Ok(carried) = flagcore::Scope::with_token(context, verified.clone()) {
