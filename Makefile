@@ -234,7 +234,9 @@ define fuzz_targets
 	@python3 fuzz/seed.py
 	@total=0; for target in $(FUZZ_TARGETS); do \
 	  out=$$($(FUZZ_RUN) $$target -- -runs=$(1) -print_final_stats=1 2>&1) \
-	    || { echo "$$out" | tail -40; echo "fuzz target $$target failed: the crashing input is in fuzz/artifacts/$$target/" >&2; exit 1; }; \
+	    || { echo "$$out" | tail -40; \
+	         if echo "$$out" | grep -q 'failed to build fuzz script'; then echo "fuzz target $$target does not build" >&2; \
+	         else echo "fuzz target $$target failed: the crashing input is in fuzz/artifacts/$$target/" >&2; fi; exit 1; }; \
 	  runs=$$(echo "$$out" | sed -n 's/^stat::number_of_executed_units: *//p'); \
 	  test -n "$$runs" || { echo "$$out" | tail -20; echo "fuzz target $$target ran no executions" >&2; exit 1; }; \
 	  echo "fuzz $$target: $$runs executions, no crash"; total=$$((total + runs)); \

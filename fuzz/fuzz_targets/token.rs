@@ -4,6 +4,8 @@
 //! verifies is attached to a context and evaluated.
 #![no_main]
 
+use std::sync::OnceLock;
+
 use flagcore::token;
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
