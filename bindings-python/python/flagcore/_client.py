@@ -608,7 +608,7 @@ class FlagClient:
         one of CloudWatch's: ``Milliseconds``, ``Count``, ..."""
         try:
             measurement = {"name": _utf8(name), "value": float(value), "unit": _utf8(unit)}
-        except (TypeError, ValueError, OverflowError) as error:
+        except Exception as error:  # whatever the values' own methods raise
             # A measurement that cannot be written is left out, never raised.
             self._log("flagcore: measure(%r, %r, %r) left out: %s", name, value, unit, error)
             return
@@ -626,9 +626,9 @@ class FlagClient:
         records: dict[str, Any] = {"evaluations": evaluations, "measurements": measurements}
         try:
             lines = render_metrics(records, self._namespace, self._function_name, self._clock() * 1000)
-        except UnicodeEncodeError:
-            # A flag key with a lone surrogate was counted (it named no flag):
-            # written as UTF-8 can hold it.
+        except (UnicodeEncodeError, TypeError):
+            # A flag key with a lone surrogate, or one that is not text, was
+            # counted (it named no flag): written as UTF-8 text can hold it.
             records["evaluations"] = {_lossy(key): counts for key, counts in evaluations.items()}
             lines = render_metrics(records, self._namespace, self._function_name, self._clock() * 1000)
         write = self._write
@@ -679,8 +679,8 @@ def _utf8(text: Any) -> str:
     return checked
 
 
-def _lossy(text: str) -> str:
-    lossy: str = text.encode("utf-8", "replace").decode("utf-8")
+def _lossy(text: Any) -> str:
+    lossy: str = str(text).encode("utf-8", "replace").decode("utf-8")
     return lossy
 
 
