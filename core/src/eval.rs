@@ -9,10 +9,7 @@ use crate::model::{Clause, Flag, FlagRule, Rollout};
 use crate::reason::{BigSegmentsStatus, ErrorKind, Reason, ReasonKind};
 use crate::snapshot::Snapshot;
 
-/// How deep prerequisites, or segments within segments, may nest. Deeper
-/// data is reported as `MALFORMED_FLAG` rather than risking the stack of a
-/// Node, Python or WASM host.
-pub(crate) const MAX_DEPTH: usize = 64;
+pub(crate) use crate::model::MAX_DEPTH;
 
 /// How many prerequisite and segment evaluations one flag evaluation may
 /// make. Acyclic data can still fan out exponentially (each flag requiring

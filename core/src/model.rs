@@ -20,6 +20,13 @@ use crate::attr::AttrRef;
 use crate::keyset::{KeyList, KeySet};
 use crate::semver::SemVer;
 
+/// How deep prerequisites, or segments within segments, may nest. Deeper
+/// data is reported as `MALFORMED_FLAG` rather than risking the stack of a
+/// Node, Python or WASM host; a kill switch past it counts as switched off.
+/// A bound of the data model, so that evaluation and the snapshot's
+/// kill-switch rule share it without importing each other.
+pub(crate) const MAX_DEPTH: usize = 64;
+
 /// Reads a property whose `null` means the same as its absence.
 fn nullable<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where

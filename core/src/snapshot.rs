@@ -14,8 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::dynamodb;
 use crate::error::{strip_position, ErrorCode, JsonPath, SnapshotError};
-use crate::eval::MAX_DEPTH;
-use crate::model::{Flag, Segment};
+use crate::model::{Flag, Segment, MAX_DEPTH};
 use crate::source::{Format, SourceInfo};
 
 /// Flag data ready for evaluation. Immutable: a refresh builds a new one.
