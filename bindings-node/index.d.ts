@@ -334,7 +334,7 @@ export interface PublishTarget {
 /**
  * Publishes a snapshot in flagcore's layout to DynamoDB: the chunks, then the
  * head on the condition that no other publisher replaced it; nothing when the
- * content id is unchanged. The replaced generation expires after
+ * content id (and what its source says of it) is unchanged. The replaced generation expires after
  * `retentionSeconds` (default 86,400) through the TTL attribute `ttl`. Throws
  * PublishRace when another publisher won, and SnapshotError
  * `PUBLISH_REFUSED` for a snapshot with errors or a Relay table that lost its

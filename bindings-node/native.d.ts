@@ -137,14 +137,17 @@ export declare function publishedLimits(): Array<number>
  * `flagcore::published::plan`).
  */
 export interface PublishPlan {
-  /** The head already names the snapshot's id: nothing to write. */
+  /**
+   * The head already names the snapshot's id (and what its source says
+   * of it): nothing to write.
+   */
   unchanged: boolean
-  /** The head's JSON text, written last (empty when unchanged). */
+  /** The head's JSON text, written after the chunks (empty when unchanged). */
   head: string
   /** The chunks' names and plain bytes, in order, written first. */
   chunkNames: Array<string>
   chunks: Array<Buffer>
-  /** Where the generation's own head goes, after the chunks. */
+  /** Where the generation's own head goes, once the head is written. */
   generationHead: string
   /** The replaced generation's items, to expire. */
   replaced: Array<string>

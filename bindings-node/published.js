@@ -195,7 +195,7 @@ function publishedStore (options, limits) {
  * (`{ table, prefix, client }`): the chunks (gzip) first, then the head, on
  * the condition that the head is still the one read before, so two
  * publishers never interleave; nothing when the head already names the
- * snapshot's content id. Each generation also keeps its own copy of its head
+ * snapshot's content id, and what its source says of it. Each generation also keeps its own copy of its head
  * (`snapshots/<id>/head.json`, written once the head is), for readers
  * pinned to it. The replaced
  * generation's chunks and head then expire after `retentionSeconds`

@@ -13,6 +13,10 @@ function fileSource (path, Snapshot, limits) {
   let seen = null
   return {
     describe: () => `file ${path}`,
+    /** Forgets the last read's stamp, so that the next load reads it again: the client refused what it loaded. */
+    reset () {
+      seen = null
+    },
     async load (current) {
       const stat = await fs.stat(path)
       const stamp = `${stat.mtimeMs}:${stat.size}`
@@ -37,15 +41,15 @@ function dynamoDbSource ({ table, prefix, client, consistentRead = true, timeout
   const { sdk, send } = dynamoDb(client, table, timeoutMs)
   let lastItems = null
   const namespace = (kind) => (prefix ? `${prefix}:${kind}` : kind)
-  // A page holds at most 1 MB: no more pages than a snapshot's bound.
+  // A page holds at most 1 MB: one read takes no more pages, over all its
+  // namespaces, than a snapshot's bound.
   const maxPages = Math.ceil(limits.snapshotBytes / (1024 * 1024))
-  async function query (name) {
+  async function query (name, budget) {
     const items = []
     let ExclusiveStartKey
-    let pages = 0
     const { QueryCommand } = sdk()
     do {
-      if (++pages > maxPages) throw new Error(`dynamodb ${table}: ${name} has more than ${maxPages} pages, more than a snapshot holds`)
+      if (++budget.pages > maxPages) throw new Error(`dynamodb ${table}: more than ${maxPages} pages, more than a snapshot holds`)
       const page = await send(new QueryCommand({
         TableName: table,
         KeyConditionExpression: '#namespace = :namespace',
@@ -65,8 +69,9 @@ function dynamoDbSource ({ table, prefix, client, consistentRead = true, timeout
       // The $inited marker first: the Relay Proxy writes it after everything
       // else, so items read after it are a whole data set, and a table being
       // written anew (no marker yet) cannot pass for one.
-      const inited = await query(namespace('$inited'))
-      const [features, segments] = await Promise.all([query(namespace('features')), query(namespace('segments'))])
+      const budget = { pages: 0 }
+      const inited = await query(namespace('$inited'), budget)
+      const [features, segments] = await Promise.all([query(namespace('features'), budget), query(namespace('segments'), budget)])
       const items = [...features, ...segments, ...inited]
       if (current && lastItems && sameItems(items, lastItems)) return current
       const snapshot = Snapshot.fromDynamoDbItems(items, { prefix })

@@ -88,14 +88,15 @@ pub fn snapshot_pinned(
 /// `flagcore::published::plan`).
 #[napi(object)]
 pub struct PublishPlan {
-    /// The head already names the snapshot's id: nothing to write.
+    /// The head already names the snapshot's id (and what its source says
+    /// of it): nothing to write.
     pub unchanged: bool,
-    /// The head's JSON text, written last (empty when unchanged).
+    /// The head's JSON text, written after the chunks (empty when unchanged).
     pub head: String,
     /// The chunks' names and plain bytes, in order, written first.
     pub chunk_names: Vec<String>,
     pub chunks: Vec<Buffer>,
-    /// Where the generation's own head goes, after the chunks.
+    /// Where the generation's own head goes, once the head is written.
     pub generation_head: String,
     /// The replaced generation's items, to expire.
     pub replaced: Vec<String>,

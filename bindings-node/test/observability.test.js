@@ -184,6 +184,7 @@ test('a flag key or a metric name of broken text (a lone surrogate) loses no oth
   assert.equal(await client.variation('can\udc80ary', user, 'none'), 'none')
   client.measure('Latency\udc80', 12, 'Milliseconds')
   client.measure('Latency', 13, 'Milliseconds')
+  await client.variation(undefined, user, 'none')
   const flushed = client.flush()
   assert.equal(flushed.length, lines.length)
   assert.ok(flushed.length > 0)
@@ -191,4 +192,5 @@ test('a flag key or a metric name of broken text (a lone surrogate) loses no oth
   assert.ok(docs.some((doc) => doc.theme === '0'), flushed.join('\n'))
   assert.ok(docs.some((doc) => doc.Latency === 13), flushed.join('\n'))
   assert.ok(flushed.every((line) => !line.includes('\\udc80')), flushed.join('\n'))
+  assert.ok(docs.some((doc) => doc['Latency\ufffd'] === 12), flushed.join('\n'))
 })

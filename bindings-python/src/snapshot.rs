@@ -289,10 +289,11 @@ impl Snapshot {
     /// What a publisher writes to replace the head it read (`previous`, its
     /// text, or None) with this snapshot at `now_ms`: the core's plan, the
     /// one rule of every publisher. `None` when the head already names this
-    /// snapshot's id; else `{"head", "chunk_names", "chunks",
-    /// "generation_head", "replaced"}`: write the chunks (gzip) under their
-    /// names, then the generation's own head, then the head on the condition
-    /// that it is still `previous`; then let `replaced` expire. Raises
+    /// snapshot's id, and what its source says of it; else `{"head",
+    /// "chunk_names", "chunks", "generation_head", "replaced"}`: write the
+    /// chunks (gzip) under their names, then the head on the condition that
+    /// it is still `previous`, then the generation's own head; then let
+    /// `replaced` expire. Raises
     /// `SnapshotError`: `PUBLISH_REFUSED` for a snapshot with errors or a
     /// Relay table that lost its `$inited` marker (unless `force`),
     /// `PUBLISHED_FORMAT_UNKNOWN` when a newer flagcore wrote `previous`.

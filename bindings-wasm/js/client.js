@@ -157,13 +157,18 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
       try {
         const loaded = await this.#source.load(this.#snapshot)
         const now = this.#now()
-        // A reload with the same content keeps the snapshot in use, and its age.
-        if (loaded !== this.#snapshot && (!this.#snapshot || loaded.id !== this.#snapshot.id)) {
+        // A reload with the same content keeps the snapshot in use, and its
+        // age; what its source says of it now (a marker come back) is kept.
+        if (loaded !== this.#snapshot && this.#snapshot && loaded.id === this.#snapshot.id) {
+          this.#warnings = loaded.sourceProblems()
+        } else if (loaded !== this.#snapshot) {
           const problems = loaded.sourceProblems()
           // A table that had its $inited marker and lost it is being written
           // anew (recreated, or re-initialized): what it holds now may be a
-          // part, so it replaces nothing until the marker is back.
-          if (this.#snapshot && uninitialized(problems) && !uninitialized(this.#warnings)) {
+          // part, so it replaces nothing until the marker is back. A
+          // published source's publisher applied this rule already (the
+          // core's plan), and what it published stands.
+          if (this.#snapshot && !this.#source.published && uninitialized(problems) && !uninitialized(this.#warnings)) {
             // The source must read it whole again next time, not answer
             // "unchanged" and end the refusal unseen.
             if (typeof this.#source.reset === 'function') this.#source.reset()
@@ -211,7 +216,10 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     // generations; unknown (a source without sequences) is the newest of
     // all, so that a pinned request always answers under its kill switches.
     #sourceSequence () {
-      const sequence = typeof this.#source.sequence === 'function' ? this.#source.sequence() : null
+      let sequence = null
+      try {
+        sequence = typeof this.#source.sequence === 'function' ? this.#source.sequence() : null
+      } catch {}
       return typeof sequence === 'number' && !Number.isNaN(sequence) ? sequence : Infinity
     }
 

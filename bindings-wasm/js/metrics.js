@@ -9,7 +9,10 @@ function createMetrics (native) {
   // A lone surrogate (a flag key or a metric's name made of broken text)
   // has no UTF-8 form: written as U+FFFD, so that one such name does not
   // take the invocation's other metrics down with it.
-  const wellFormed = (text) => (typeof text.toWellFormed === 'function' ? text.toWellFormed() : text)
+  const wellFormed = (value) => {
+    const text = String(value)
+    return typeof text.toWellFormed === 'function' ? text.toWellFormed() : text.replace(/[\uD800-\uDFFF]/gu, '\uFFFD')
+  }
 
   class Metrics {
     #evaluations = new Map()
@@ -39,7 +42,11 @@ function createMetrics (native) {
         perFlag.forEach((count, at) => {
           if (count > 0) counts[at === 0 ? 'default' : String(at - 1)] = count
         })
-        evaluations[wellFormed(key)] = counts
+        // Keys that read alike once made well-formed add up.
+        const name = wellFormed(key)
+        const merged = evaluations[name] ?? {}
+        for (const [variation, count] of Object.entries(counts)) merged[variation] = (merged[variation] ?? 0) + count
+        evaluations[name] = merged
       }
       const measurements = this.#measurements.map((m) => ({ name: wellFormed(m.name), value: m.value, unit: wellFormed(m.unit) }))
       const lines = native.renderMetrics({ evaluations, measurements }, namespace, functionName ?? undefined, nowMs)

@@ -26,6 +26,10 @@ function createSources (Snapshot, hostSources, limits) {
     let etag = null
     return {
       describe: () => `url ${url}`,
+      /** Forgets the last read's ETag, so that the next load reads it whole: the client refused what it loaded. */
+      reset () {
+        etag = null
+      },
       async load (current) {
         const request = { ...headers }
         if (current && etag) request['if-none-match'] = etag
@@ -65,10 +69,15 @@ function createSources (Snapshot, hostSources, limits) {
     // loaded, so a failed read is retried, never taken for unchanged.
     let tag = null
     // The last head's sequence: where the snapshot in use stands in the
-    // order of publishes (a snapshot published again moves it on).
+    // order of publishes (a snapshot published again moves it on), and what
+    // its source said of the snapshot in use.
     let sequence = null
+    let facts = null
     return {
       describe: () => `published ${store.describe()}`,
+      // What it loads, its publisher checked by the core's plan (the lost
+      // $inited marker rule among them): a client takes it as it is.
+      published: true,
       // An unchanged refresh is one small read (half a read unit from
       // DynamoDB: `make bench-published`), so the default polls three times
       // as often as for the sources that read everything.
@@ -78,12 +87,19 @@ function createSources (Snapshot, hostSources, limits) {
         if (read === null && current) return current
         if (read === null) throw new Error(`${store.describe()}: the head was answered unchanged, with no snapshot loaded`)
         const head = Snapshot.publishedHead(read.text)
-        const loaded = !current || head.id !== current.id ? Snapshot.fromPublished(read.text, await chunks(store, head, signal)) : current
+        const same = current && head.id === current.id
+        // The same snapshot is read again only when what its source said of
+        // it changed (a Relay table's marker came back).
+        const headFacts = JSON.stringify(head.source ?? null)
+        const loaded = same && headFacts === facts ? current : Snapshot.fromPublished(read.text, await chunks(store, head, signal))
         // A read that finished after its deadline failed the load: it
         // keeps nothing, so that the next load reads the head again.
         if (signal.aborted) throw new Error(`${store.describe()}: the read finished after its deadline`)
         tag = read.tag
-        sequence = head.sequence
+        facts = headFacts
+        // A stale read of the same snapshot (a cache, an eventually
+        // consistent read) never moves its place back.
+        sequence = same && sequence !== null ? Math.max(sequence, head.sequence) : head.sequence
         return loaded
       }),
       /** Forgets the last head read, so that the next load reads it whole: the client refused what it loaded. */

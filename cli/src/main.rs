@@ -54,7 +54,8 @@ It writes the chunks (snapshots/<id>/<n>.json.gz, each at most 320 KB before com
 then the head, so a reader never sees a head whose chunks are missing, then the generation's
 own copy of its head (snapshots/<id>/head.json, read by requests pinned to that snapshot by a
 decision token); it refuses to write the head when another publisher replaced it meanwhile
-(exit 1). When the head already names the snapshot's content id, it writes nothing. It prints the
+(exit 1). When the head already names the snapshot's content id (and what its source says of it), it
+writes nothing. It prints the
 snapshot id on stdout.
 
 A directory's files are each written under a temporary name first, and its head is replaced
@@ -82,7 +83,7 @@ struct PublishArgs {
     /// DynamoDB: how long the replaced generation stays readable, in seconds
     #[arg(long, value_name = "SECONDS", default_value_t = publish::DEFAULT_RETENTION_SECONDS)]
     retention_seconds: u64,
-    /// Publish even when `check` finds errors
+    /// Publish even when `check` finds errors, or a Relay table lost its $inited marker
     #[arg(long)]
     force: bool,
     /// Prefix of the Relay Proxy's DynamoDB namespaces (for DynamoDB items)

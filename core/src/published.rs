@@ -259,7 +259,8 @@ pub fn publish(snapshot: &Snapshot, published_at: i64) -> Result<Published, Snap
 /// What a publisher writes to replace the head it read with `snapshot`.
 #[derive(Debug, Clone)]
 pub enum Plan {
-    /// The head already names the snapshot's content id: nothing is written.
+    /// The head already names the snapshot's content id, and says what its
+    /// source says of it now: nothing is written.
     Unchanged,
     /// Write these, in this order (see [`Writes`]).
     Write(Box<Writes>),
@@ -984,7 +985,7 @@ mod tests {
         let whole = snapshot(json!([item("a"), item("b"), inited]));
         let partial = snapshot(json!([item("a")]));
         let whole_head = head_of(plan(&whole, None, 1, false).unwrap());
-        assert!(whole_head.source.is_empty() || !whole_head.source.uninitialized());
+        assert_eq!(whole_head.source.store_initialized, Some(true));
         let lost = plan(&partial, Some(whole_head.to_json().as_bytes()), 2, false).unwrap_err();
         assert_eq!(
             (lost.code().as_str(), lost.path()),

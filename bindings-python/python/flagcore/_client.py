@@ -248,6 +248,10 @@ class FlagClient:
             self._warnings = problems
             for problem in self._warnings:
                 self._log("flagcore: %s: %s: %s", self._source.describe(), problem["code"], problem["message"])
+        elif loaded is not self._snapshot:
+            # The same content, read anew: what its source says of it now (a
+            # marker come back) is kept, the snapshot in use and its age too.
+            self._warnings = loaded.source_problems()
         self._last_error = None
         self._schedule()
         return self._snapshot
@@ -261,7 +265,10 @@ class FlagClient:
         if current is not None and (loaded is current or loaded.id == current.id):
             return None
         problems: list[dict[str, Any]] = loaded.source_problems()
-        if current is not None and _uninitialized(problems) and not _uninitialized(self._warnings):
+        # A published source's publisher applied this rule already (the
+        # core's plan), and what it published stands.
+        checked = getattr(self._source, "published", False) is True
+        if current is not None and not checked and _uninitialized(problems) and not _uninitialized(self._warnings):
             # The source must read it whole again next time, not answer
             # "unchanged" and end the refusal unseen.
             reset = getattr(self._source, "reset", None)
@@ -275,8 +282,13 @@ class FlagClient:
         generations; unknown (a source without sequences) is the newest of
         all, so that a pinned request always answers under its kill switches."""
         sequence = getattr(self._source, "sequence", None)
-        value = sequence() if sequence is not None else None
-        return float("inf") if value is None else value
+        try:
+            value = sequence() if callable(sequence) else None
+        except Exception:  # a source of the user's own: its place is unknown
+            value = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value:
+            return float(value) if value == float("inf") else value
+        return float("inf")
 
     def _schedule(self) -> None:
         """When calls refresh is the core's rule (core/src/refresh.rs), asked
@@ -527,6 +539,8 @@ class FlagClient:
 
     def _count(self, key: str, index: int | None) -> None:
         """Counts an evaluation of ``key`` for ``flush()``, by variation."""
+        if type(key) is not str:
+            key = str(key)  # a key that is not text named no flag; it counts as its text
         if index is None:
             variation = "default"
         else:
@@ -607,7 +621,7 @@ class FlagClient:
         of every flag evaluated in this invocation as a dimension. ``unit`` is
         one of CloudWatch's: ``Milliseconds``, ``Count``, ..."""
         try:
-            measurement = {"name": _utf8(name), "value": float(value), "unit": _utf8(unit)}
+            measurement = {"name": _well_formed(name), "value": float(value), "unit": _well_formed(unit)}
         except Exception as error:  # whatever the values' own methods raise
             # A measurement that cannot be written is left out, never raised.
             self._log("flagcore: measure(%r, %r, %r) left out: %s", name, value, unit, error)
@@ -626,10 +640,15 @@ class FlagClient:
         records: dict[str, Any] = {"evaluations": evaluations, "measurements": measurements}
         try:
             lines = render_metrics(records, self._namespace, self._function_name, self._clock() * 1000)
-        except (UnicodeEncodeError, TypeError):
-            # A flag key with a lone surrogate, or one that is not text, was
-            # counted (it named no flag): written as UTF-8 text can hold it.
-            records["evaluations"] = {_lossy(key): counts for key, counts in evaluations.items()}
+        except UnicodeEncodeError:
+            # A flag key with a lone surrogate was counted (it named no
+            # flag): written well-formed, keys that then read alike adding up.
+            merged: dict[str, dict[str, int]] = {}
+            for key, counts in evaluations.items():
+                into = merged.setdefault(_well_formed(key), {})
+                for variation, count in counts.items():
+                    into[variation] = into.get(variation, 0) + count
+            records["evaluations"] = merged
             lines = render_metrics(records, self._namespace, self._function_name, self._clock() * 1000)
         write = self._write
         if write is None:
@@ -669,19 +688,16 @@ def _order(sequence: float) -> int:
     return 2**63 - 1 if sequence == float("inf") else int(sequence)
 
 
-def _utf8(text: Any) -> str:
-    """``text`` as a str that UTF-8 can hold; ValueError for a lone surrogate."""
+def _well_formed(text: Any) -> str:
+    """``text`` as a str that UTF-8 can hold: each lone surrogate made
+    U+FFFD, as the JavaScript clients write it."""
     checked = str(text)
     try:
         checked.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("a lone surrogate is not text") from None
+        fixed: str = checked.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+        return fixed
     return checked
-
-
-def _lossy(text: Any) -> str:
-    lossy: str = str(text).encode("utf-8", "replace").decode("utf-8")
-    return lossy
 
 
 def _context_id(context: Any) -> str:

@@ -25,6 +25,12 @@ if TYPE_CHECKING:
         def describe(self) -> str: ...
 
 
+# The most a reader takes of a head's text, of one stored (gzip) chunk, and
+# of a snapshot's text from any source: the core's bounds
+# (flagcore::published), one table in docs/bounds.md.
+HEAD_BYTES, STORED_CHUNK_BYTES, SNAPSHOT_BYTES = published_limits()
+
+
 def _dynamodb_client(timeout: float) -> Any:
     """A boto3 DynamoDB client from the environment, with ``timeout`` seconds
     to connect and to read and one retry."""
@@ -56,6 +62,11 @@ class FileSource:
             snapshot = Snapshot.from_json(file.read(SNAPSHOT_BYTES + 1))
         self._seen = stamp
         return snapshot
+
+    def reset(self) -> None:
+        """Forgets the last read's stamp, so that the next load reads it
+        again: the client refused what it loaded."""
+        self._seen = None
 
 
 class UrlSource:
@@ -101,6 +112,11 @@ class UrlSource:
         self._etag = etag
         return snapshot
 
+    def reset(self) -> None:
+        """Forgets the last read's ETag, so that the next load reads it
+        whole: the client refused what it loaded."""
+        self._etag = None
+
 
 class DynamoDBSource:
     """The Relay Proxy's DynamoDB table: every page of ``[prefix:]features``
@@ -135,11 +151,12 @@ class DynamoDBSource:
     def describe(self) -> str:
         return f"dynamodb {self.table}" + (f" (prefix {self.prefix})" if self.prefix else "")
 
-    def _query(self, namespace: str) -> list[Any]:
+    # A page holds at most 1 MB: one read takes no more pages, over all its
+    # namespaces, than a snapshot's bound.
+    MAX_PAGES = -(-SNAPSHOT_BYTES // (1024 * 1024))
+
+    def _query(self, namespace: str, budget: list[int]) -> list[Any]:
         items: list[Any] = []
-        # A page holds at most 1 MB: no more pages than a snapshot's bound.
-        pages = 0
-        max_pages = -(-SNAPSHOT_BYTES // (1024 * 1024))
         request: dict[str, Any] = {
             "TableName": self.table,
             "KeyConditionExpression": "#namespace = :namespace",
@@ -148,9 +165,9 @@ class DynamoDBSource:
             "ConsistentRead": self.consistent_read,
         }
         while True:
-            pages += 1
-            if pages > max_pages:
-                raise OSError(f"dynamodb {self.table}: {namespace} has more than {max_pages} pages, more than a snapshot holds")
+            budget[0] += 1
+            if budget[0] > self.MAX_PAGES:
+                raise OSError(f"dynamodb {self.table}: more than {self.MAX_PAGES} pages, more than a snapshot holds")
             page = self.client.query(**request)
             items.extend(page.get("Items", []))
             last = page.get("LastEvaluatedKey")
@@ -165,8 +182,9 @@ class DynamoDBSource:
         # The $inited marker first: the Relay Proxy writes it after everything
         # else, so items read after it are a whole data set, and a table being
         # written anew (no marker yet) cannot pass for one.
+        budget = [0]
         for kind in ("$inited", "features", "segments"):
-            items.extend(self._query(f"{self.prefix}:{kind}" if self.prefix else kind))
+            items.extend(self._query(f"{self.prefix}:{kind}" if self.prefix else kind, budget))
         if current is not None and items == self._last_items:
             return current
         snapshot = Snapshot.from_dynamodb_items(items, prefix=self.prefix)
@@ -183,9 +201,6 @@ PUBLISHED_TTL_SECONDS = 5.0
 """A published source's default time to live: an unchanged refresh is one
 small read (half a read unit from DynamoDB, ``make bench-published``)."""
 
-# The most a reader takes of a head's text and of one stored (gzip) chunk:
-# the core's bounds (flagcore::published), one table in docs/bounds.md.
-HEAD_BYTES, STORED_CHUNK_BYTES, SNAPSHOT_BYTES = published_limits()
 
 # How many chunks are read at a time from an HTTP origin.
 HTTP_READS = 8
@@ -222,6 +237,9 @@ class PublishedSource:
     """
 
     ttl_seconds = PUBLISHED_TTL_SECONDS
+    published = True
+    """What it loads, its publisher checked by the core's plan (the lost
+    ``$inited`` marker rule among them): a client takes it as it is."""
 
     def __init__(
         self,
@@ -258,8 +276,10 @@ class PublishedSource:
         # loaded, so a failed read is retried, never taken for unchanged.
         self._tag: Any = None
         # The last head's sequence: where the snapshot in use stands in the
-        # order of publishes (a snapshot published again moves it on).
+        # order of publishes (a snapshot published again moves it on), and
+        # what its source said of the snapshot in use.
         self._sequence: int | None = None
+        self._facts: Any = None
 
     def describe(self) -> str:
         return f"published {self._store.describe()}"
@@ -279,10 +299,20 @@ class PublishedSource:
             raise OSError(f"{store.describe()}: the head was answered unchanged, with no snapshot loaded")
         text, tag = read
         head = Snapshot.published_head(text)
-        if current is None or head["id"] != current.id:
+        same = current is not None and head["id"] == current.id
+        # The same snapshot is read again only when what its source said of
+        # it changed (a Relay table's marker came back).
+        facts = head.get("source")
+        if current is None or not same or facts != self._facts:
             current = Snapshot.from_published(text, _chunks(store, head, deadline))
         self._tag = tag
-        self._sequence = head["sequence"]
+        self._facts = facts
+        # A stale read of the same snapshot (a cache, an eventually
+        # consistent read) never moves its place back.
+        if same and self._sequence is not None:
+            self._sequence = max(self._sequence, head["sequence"])
+        else:
+            self._sequence = head["sequence"]
         return current
 
     def reset(self) -> None:
@@ -338,10 +368,14 @@ def _inflate(data: bytes, size: int) -> bytes:
     is, and fails its hash."""
     import zlib
 
+    inflater = zlib.decompressobj(wbits=31)
     try:
-        return zlib.decompressobj(wbits=31).decompress(data, size + 1)
+        plain: bytes = inflater.decompress(data, size + 1)
     except zlib.error:
         return data
+    # Bytes after the gzip member are not the chunk's: as the JavaScript
+    # readers do, the chunk is handed over as it is, and fails its hash.
+    return data if inflater.unused_data else plain
 
 
 def _within(deadline: float, store: Any, call: Any, *args: Any) -> Any:
