@@ -100,11 +100,17 @@ fn main() -> ExitCode {
 
     let reasons_seen = reasons_seen(&files);
     let snapshot_tally = run_files(&index["snapshots"], &vectors, run_snapshot_vectors);
-    let published_tally = run_files(&index["published"], &vectors, run_published_vectors);
+    let published_tally = run_files(&index["published"], &vectors, |text, tally| {
+        each_vector(text, tally, run_published_vector)
+    });
     tallies.insert("vectors/published".to_owned(), published_tally);
-    let pinned_tally = run_files(&index["pinned"], &vectors, run_pinned_vectors);
+    let pinned_tally = run_files(&index["pinned"], &vectors, |text, tally| {
+        each_vector(text, tally, run_pinned_vector)
+    });
     tallies.insert("vectors/pinned".to_owned(), pinned_tally);
-    let publish_tally = run_files(&index["publish"], &vectors, run_publish_vectors);
+    let publish_tally = run_files(&index["publish"], &vectors, |text, tally| {
+        each_vector(text, tally, run_publish_vector)
+    });
     tallies.insert("vectors/publish".to_owned(), publish_tally);
     let codes_seen = codes_seen(&index, &vectors);
     tallies.insert("vectors/snapshots".to_owned(), snapshot_tally);
@@ -346,25 +352,18 @@ fn run_files(names: &Value, vectors: &Path, run: fn(&str, &mut Tally)) -> Tally 
     tally
 }
 
-/// Publishes each vector's snapshot, makes the vector's change to the head
-/// or the chunks, and reads it back (see tests/vectors/index.json).
-fn run_published_vectors(text: &str, tally: &mut Tally) {
+/// Checks each vector of a JSON Lines file with `run`, by its id: the
+/// published layout's, the pinned requests' and the publishes' vectors
+/// (see tests/vectors/index.json).
+fn each_vector(text: &str, tally: &mut Tally, run: fn(&Value) -> Result<(), String>) {
     for vector in read_vectors(text, tally) {
         let id = vector["id"].as_str().unwrap_or("?").to_owned();
-        tally.check(&id, run_published_vector(&vector));
+        tally.check(&id, run(&vector));
     }
 }
 
-/// Answers each vector's evaluations from what a request pinned to its
-/// `pinned` snapshot answers from, in a function holding `held` (see
-/// tests/vectors/index.json).
-fn run_pinned_vectors(text: &str, tally: &mut Tally) {
-    for vector in read_vectors(text, tally) {
-        let id = vector["id"].as_str().unwrap_or("?").to_owned();
-        tally.check(&id, run_pinned_vector(&vector));
-    }
-}
-
+/// Answers a vector's evaluations from what a request pinned to its
+/// `pinned` snapshot answers from, in a function holding `held`.
 fn run_pinned_vector(vector: &Value) -> Result<(), String> {
     let read = |name: &str| {
         let bytes = serde_json::to_vec(&vector[name]).map_err(|e| e.to_string())?;
@@ -401,15 +400,8 @@ fn run_pinned_vector(vector: &Value) -> Result<(), String> {
     Ok(())
 }
 
-/// Plans each vector's publish over the head there before (see
-/// tests/vectors/index.json), and compares what the plan gives.
-fn run_publish_vectors(text: &str, tally: &mut Tally) {
-    for vector in read_vectors(text, tally) {
-        let id = vector["id"].as_str().unwrap_or("?").to_owned();
-        tally.check(&id, run_publish_vector(&vector));
-    }
-}
-
+/// Plans a vector's publish over the head there before, and compares what
+/// the plan gives.
 fn run_publish_vector(vector: &Value) -> Result<(), String> {
     use flagcore::published::{plan, Head, Plan};
     let read = |document: &Value| {
@@ -499,6 +491,8 @@ fn read_vectors(text: &str, tally: &mut Tally) -> Vec<Value> {
     vectors
 }
 
+/// Publishes a vector's snapshot, makes the vector's change to the head or
+/// the chunks, and reads it back.
 fn run_published_vector(vector: &Value) -> Result<(), String> {
     let input = serde_json::to_vec(&vector["input"]).map_err(|e| e.to_string())?;
     let snapshot = Snapshot::from_json(&input).map_err(|e| format!("input refused: {e}"))?;

@@ -29,95 +29,77 @@ function readBack (vector) {
   return { snapshot: () => Snapshot.fromPublished(headText, read), chunks: read }
 }
 
-test('published-layout vectors', () => {
+// Runs `check` on every vector of `kind`, prints `N passed, M failed` as
+// every runner does, and fails on any failure.
+function runVectors (kind, check) {
   const failures = []
   let passed = 0
-  for (const vector of vectorCases('published')) {
+  for (const vector of vectorCases(kind)) {
     try {
-      const { snapshot, chunks } = readBack(vector)
-      if (vector.expectError) {
-        assert.throws(snapshot, { name: 'SnapshotError', code: vector.expectError.code, path: vector.expectError.path })
-      } else {
-        const back = snapshot()
-        assert.equal(back.id, Snapshot.fromJson(JSON.stringify(vector.input)).id)
-        assert.equal(chunks.length, vector.expect.chunks)
-        if (vector.expect.sourceProblems) assert.deepEqual(back.sourceProblems().map((p) => p.code), vector.expect.sourceProblems)
-      }
+      check(vector)
       passed++
     } catch (error) {
       failures.push(`${vector.id}: ${error.message}`)
     }
   }
-  console.log(`published vectors (${impl.testLabel}): ${passed} passed, ${failures.length} failed`)
+  console.log(`${kind} vectors (${impl.testLabel}): ${passed} passed, ${failures.length} failed`)
   assert.deepEqual(failures, [])
   assert.ok(passed > 0)
-})
+}
+
+test('published-layout vectors', () => runVectors('published', (vector) => {
+  const { snapshot, chunks } = readBack(vector)
+  if (vector.expectError) {
+    assert.throws(snapshot, { name: 'SnapshotError', code: vector.expectError.code, path: vector.expectError.path })
+    return
+  }
+  const back = snapshot()
+  assert.equal(back.id, Snapshot.fromJson(JSON.stringify(vector.input)).id)
+  assert.equal(chunks.length, vector.expect.chunks)
+  if (vector.expect.sourceProblems) assert.deepEqual(back.sourceProblems().map((p) => p.code), vector.expect.sourceProblems)
+}))
 
 // What a request pinned to a decision token's snapshot answers from
 // (tests/vectors/pinned): the pinned flags under the held snapshot's kill
 // switches, or the pinned snapshot as it is when it is the newer.
-test('pinned-snapshot vectors', () => {
-  const failures = []
-  let passed = 0
-  for (const vector of vectorCases('pinned')) {
-    try {
-      const pinned = Snapshot.fromJson(JSON.stringify(vector.pinned))
-      const held = Snapshot.fromJson(JSON.stringify(vector.held))
-      const answering = Snapshot.pinned(pinned, vector.pinnedSequence, held, vector.heldSequence)
-      assert.equal(answering === pinned ? 'pinned' : 'composite', vector.answersFrom)
-      assert.equal(answering.id, pinned.id)
-      for (const evaluation of vector.evaluations) {
-        const detail = answering.variationDetail(evaluation.flagKey, evaluation.context, evaluation.default)
-        assert.deepEqual({ value: detail.value, variationIndex: detail.variationIndex, reason: detail.reason }, evaluation.expect, evaluation.flagKey)
-      }
-      passed++
-    } catch (error) {
-      failures.push(`${vector.id}: ${error.message}`)
-    }
+test('pinned-snapshot vectors', () => runVectors('pinned', (vector) => {
+  const pinned = Snapshot.fromJson(JSON.stringify(vector.pinned))
+  const held = Snapshot.fromJson(JSON.stringify(vector.held))
+  const answering = Snapshot.pinned(pinned, vector.pinnedSequence, held, vector.heldSequence)
+  assert.equal(answering === pinned ? 'pinned' : 'composite', vector.answersFrom)
+  assert.equal(answering.id, pinned.id)
+  for (const evaluation of vector.evaluations) {
+    const detail = answering.variationDetail(evaluation.flagKey, evaluation.context, evaluation.default)
+    assert.deepEqual({ value: detail.value, variationIndex: detail.variationIndex, reason: detail.reason }, evaluation.expect, evaluation.flagKey)
   }
-  console.log(`pinned vectors (${impl.testLabel}): ${passed} passed, ${failures.length} failed`)
-  assert.deepEqual(failures, [])
-  assert.ok(passed > 0)
-})
+}))
 
 // The publishes of tests/vectors/publish: the core's plan over the head
 // there before, as every publisher follows it (the native engine's: the
 // edge does not publish).
-test('publish vectors', { skip: impl.engine !== 'native' && 'the edge does not publish' }, () => {
-  const failures = []
-  let passed = 0
-  for (const vector of vectorCases('publish')) {
-    try {
-      let previous = null
-      if (vector.previous && vector.previous.headText !== undefined) {
-        previous = vector.previous.headText
-      } else if (vector.previous) {
-        const before = Snapshot.fromJson(JSON.stringify(vector.previous.input)).publishPlan(null, { now: vector.previous.at, force: true })
-        const head = { ...JSON.parse(before.head), ...(vector.previous.head || {}) }
-        for (const name of vector.previous.dropHeadFields || []) delete head[name]
-        previous = JSON.stringify(head)
-      }
-      const snapshot = Snapshot.fromJson(JSON.stringify(vector.input))
-      const plan = () => snapshot.publishPlan(previous, { now: vector.at, force: Boolean(vector.force) })
-      if (vector.expectError) {
-        assert.throws(plan, { name: 'SnapshotError', code: vector.expectError.code, path: vector.expectError.path })
-      } else if (vector.expect.unchanged) {
-        assert.equal(plan().unchanged, true)
-      } else {
-        const planned = plan()
-        const head = Snapshot.publishedHead(planned.head)
-        assert.deepEqual({ sequence: head.sequence, replaced: planned.replaced.length }, { sequence: vector.expect.sequence, replaced: vector.expect.replaced })
-        if (vector.expect.sourceProblems) {
-          const back = Snapshot.fromPublished(planned.head, planned.chunks)
-          assert.deepEqual(back.sourceProblems().map((p) => p.code), vector.expect.sourceProblems)
-        }
-      }
-      passed++
-    } catch (error) {
-      failures.push(`${vector.id}: ${error.message}`)
+test('publish vectors', { skip: impl.engine !== 'native' && 'the edge does not publish' }, () => runVectors('publish', (vector) => {
+  let previous = null
+  if (vector.previous && vector.previous.headText !== undefined) {
+    previous = vector.previous.headText
+  } else if (vector.previous) {
+    const before = Snapshot.fromJson(JSON.stringify(vector.previous.input)).publishPlan(null, { now: vector.previous.at, force: true })
+    const head = { ...JSON.parse(before.head), ...(vector.previous.head || {}) }
+    for (const name of vector.previous.dropHeadFields || []) delete head[name]
+    previous = JSON.stringify(head)
+  }
+  const snapshot = Snapshot.fromJson(JSON.stringify(vector.input))
+  const plan = () => snapshot.publishPlan(previous, { now: vector.at, force: Boolean(vector.force) })
+  if (vector.expectError) {
+    assert.throws(plan, { name: 'SnapshotError', code: vector.expectError.code, path: vector.expectError.path })
+  } else if (vector.expect.unchanged) {
+    assert.equal(plan().unchanged, true)
+  } else {
+    const planned = plan()
+    const head = Snapshot.publishedHead(planned.head)
+    assert.deepEqual({ sequence: head.sequence, replaced: planned.replaced.length }, { sequence: vector.expect.sequence, replaced: vector.expect.replaced })
+    if (vector.expect.sourceProblems) {
+      const back = Snapshot.fromPublished(planned.head, planned.chunks)
+      assert.deepEqual(back.sourceProblems().map((p) => p.code), vector.expect.sourceProblems)
     }
   }
-  console.log(`publish vectors (${impl.testLabel}): ${passed} passed, ${failures.length} failed`)
-  assert.deepEqual(failures, [])
-  assert.ok(passed > 0)
-})
+}))

@@ -32,15 +32,20 @@ def read_back(vector: dict[str, Any]) -> str | None:
     try:
         back = Snapshot.from_published(head_text, read)
     except SnapshotError as error:
-        expected = vector.get("expectError")
-        if expected and (error.code, error.path) == (expected["code"], expected["path"]):
-            return None
-        return f"refused with {error.code} at {error.path}, expected {expected}"
+        return refusal_differs(error, vector)
     if "expectError" in vector:
         return f"read back, expected {vector['expectError']}"
     if back.id != original.id or len(read) != vector["expect"]["chunks"]:
         return f"read back as {back.id} from {len(read)} chunks, expected {original.id} from {vector['expect']['chunks']}"
     return source_problems_differ(back, vector["expect"])
+
+
+def refusal_differs(error: SnapshotError, vector: dict[str, Any]) -> str | None:
+    """What differs between a refusal and the one the vector expects, or None."""
+    expected = vector.get("expectError")
+    if expected and (error.code, error.path) == (expected["code"], expected["path"]):
+        return None
+    return f"refused with {error.code} at {error.path}, expected {expected}"
 
 
 def source_problems_differ(snapshot: Snapshot, expect: dict[str, Any]) -> str | None:
@@ -105,10 +110,7 @@ def plan_publish(vector: dict[str, Any]) -> str | None:
     try:
         plan = snapshot.publish_plan(previous, now_ms=vector["at"], force=vector.get("force", False))
     except SnapshotError as error:
-        expected = vector.get("expectError")
-        if expected and (error.code, error.path) == (expected["code"], expected["path"]):
-            return None
-        return f"refused with {error.code} at {error.path}, expected {expected}"
+        return refusal_differs(error, vector)
     if "expectError" in vector:
         return f"planned, expected {vector['expectError']}"
     expect = vector["expect"]
