@@ -9,7 +9,7 @@
 
 const fs = require('node:fs')
 const { DynamoDBClient, BatchWriteItemCommand } = require('@aws-sdk/client-dynamodb')
-const { Snapshot, FlagClient, publish } = require('..')
+const { Snapshot, FlagClient, publish, limits } = require('..')
 const { dynamoDbStore } = require('../published.js')
 const sources = require('../sources.js')
 const { startDynalite, stop, createTable } = require('../test/dynalite.js')
@@ -87,7 +87,7 @@ async function main () {
     // table's strongly consistent Queries of every page; the published head
     // alone; the head and every chunk.
     const relayCounter = counting(db)
-    await sources.dynamodb({ table: 'relay', client: relayCounter }, Snapshot).load(null)
+    await sources.dynamodb({ table: 'relay', client: relayCounter }, Snapshot, limits).load(null)
     const relayUnits = relayCounter.units
     const headCounter = counting(db)
     const store = dynamoDbStore({ table: 'flags', client: headCounter })
