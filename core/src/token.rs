@@ -256,10 +256,23 @@ fn answer_hash(key: &str, evaluation: &Evaluation<'_>) -> [u8; HASH] {
 }
 
 fn mac(key: &[u8]) -> Result<Hmac<Sha256>, TokenError> {
+    if key.is_empty() {
+        return Err(TokenError::new(
+            TokenErrorCode::NoKey,
+            format!(
+                "no signing key: set FLAGCORE_SIGNING_KEY (or give the client a signing key) to a \
+                 secret of at least {MIN_KEY_BYTES} bytes, the same in every function of the call chain"
+            ),
+        ));
+    }
     if key.len() < MIN_KEY_BYTES {
         return Err(TokenError::new(
             TokenErrorCode::NoKey,
-            format!("the signing key must have at least {MIN_KEY_BYTES} bytes"),
+            format!(
+                "the signing key has {} bytes and needs at least {MIN_KEY_BYTES}: set \
+                 FLAGCORE_SIGNING_KEY (or the client's signing key) to a longer secret",
+                key.len()
+            ),
         ));
     }
     Hmac::<Sha256>::new_from_slice(key)
@@ -791,6 +804,11 @@ mod tests {
             code(verify(&token, b"short", 1_000_000, MAX)),
             TokenErrorCode::NoKey
         );
+        // Both messages name the setting that fixes them.
+        for key in [&b""[..], b"short"] {
+            let message = verify(&token, key, 1_000_000, MAX).unwrap_err().message;
+            assert!(message.contains("FLAGCORE_SIGNING_KEY"), "{message}");
+        }
         assert_eq!(
             code(verify(&token, KEY, 1_060_000, MAX)),
             TokenErrorCode::Expired
