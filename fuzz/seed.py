@@ -69,7 +69,7 @@ def published():
 
     for path in ("examples/snapshot.json", "examples/chain/flags.json"):
         with tempfile.TemporaryDirectory() as out:
-            subprocess.run([cli, "publish", os.path.join(ROOT, path), "--to", out], check=True, capture_output=True)
+            subprocess.run([cli, "publish", "--snapshot", os.path.join(ROOT, path), "--to", out], check=True, capture_output=True)
             with open(os.path.join(out, "head.json"), "rb") as f:
                 head = f.read()
             chunks = b""

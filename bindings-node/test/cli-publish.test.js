@@ -45,7 +45,7 @@ test('flagcore publish --to dynamodb: writes the layout Node reads, and nothing 
   const run = (banner, ...args) => {
     const file = path.join(dir, `${banner}.json`)
     fs.writeFileSync(file, JSON.stringify(document(banner)))
-    const result = spawnSync(cli, ['publish', file, '--to', 'dynamodb:flags/prod', '--json', ...args], { env, encoding: 'utf8' })
+    const result = spawnSync(cli, ['publish', '--snapshot', file, '--to', 'dynamodb:flags/prod', '--json', ...args], { env, encoding: 'utf8' })
     assert.equal(result.status, 0, result.stderr)
     return JSON.parse(result.stdout)
   }
@@ -80,11 +80,11 @@ test('flagcore publish --to dynamodb: writes the layout Node reads, and nothing 
   delete bare.AWS_ACCESS_KEY_ID
   const file = path.join(dir, 'third.json')
   fs.writeFileSync(file, JSON.stringify(document('third')))
-  const refused = spawnSync(cli, ['publish', file, '--to', 'dynamodb:flags/prod'], { env: bare, encoding: 'utf8' })
+  const refused = spawnSync(cli, ['publish', '--snapshot', file, '--to', 'dynamodb:flags/prod'], { env: bare, encoding: 'utf8' })
   assert.equal(refused.status, 1)
   assert.match(refused.stderr, /needs AWS_ACCESS_KEY_ID/)
   // A table that is not there: DynamoDB's refusal, named.
-  const missing = spawnSync(cli, ['publish', file, '--to', 'dynamodb:missing-table'], { env, encoding: 'utf8' })
+  const missing = spawnSync(cli, ['publish', '--snapshot', file, '--to', 'dynamodb:missing-table'], { env, encoding: 'utf8' })
   assert.equal(missing.status, 1)
   assert.match(missing.stderr, /dynamodb missing-table \(flagcore\): GetItem: ResourceNotFoundException/)
   assert.equal(await reader.variation('banner', user, 'default'), 'second')

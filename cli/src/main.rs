@@ -74,9 +74,8 @@ expire after --retention-seconds through the table's TTL attribute `ttl` (turn i
 
 #[derive(Args)]
 struct PublishArgs {
-    /// Snapshot file: polling payload, put event, file-data-source JSON, or DynamoDB items
-    #[arg(value_name = "SNAPSHOT")]
-    snapshot: PathBuf,
+    #[command(flatten)]
+    file: SnapshotFile,
     /// Where to publish: a directory, or dynamodb:TABLE[/PREFIX]
     #[arg(long, value_name = "DIR|dynamodb:TABLE[/PREFIX]", value_parser = publish::destination)]
     to: publish::Destination,
@@ -86,9 +85,6 @@ struct PublishArgs {
     /// Publish even when `check` finds errors, or a Relay table lost its $inited marker
     #[arg(long)]
     force: bool,
-    /// Prefix of the Relay Proxy's DynamoDB namespaces (for DynamoDB items)
-    #[arg(long, value_name = "PREFIX")]
-    prefix: Option<String>,
     /// Print the result as JSON: {"id", "unchanged", "chunks", "bytes"}
     #[arg(long)]
     json: bool,
@@ -102,6 +98,46 @@ struct SnapshotArgs {
     /// Prefix of the Relay Proxy's DynamoDB namespaces (for DynamoDB items)
     #[arg(long, value_name = "PREFIX")]
     prefix: Option<String>,
+}
+
+/// The snapshot of `check` and `publish`: `--snapshot FILE`, as every command
+/// names it; the positional FILE they took first still works, with a warning.
+#[derive(Args)]
+struct SnapshotFile {
+    /// Snapshot file: polling payload, put event, file-data-source JSON, or DynamoDB items
+    #[arg(
+        long,
+        short = 's',
+        value_name = "FILE",
+        required_unless_present = "positional"
+    )]
+    snapshot: Option<PathBuf>,
+    /// Deprecated: the snapshot file, now given with --snapshot
+    #[arg(value_name = "FILE", conflicts_with = "snapshot", hide = true)]
+    positional: Option<PathBuf>,
+    /// Prefix of the Relay Proxy's DynamoDB namespaces (for DynamoDB items)
+    #[arg(long, value_name = "PREFIX")]
+    prefix: Option<String>,
+}
+
+impl SnapshotFile {
+    fn path(&self, command: &str) -> Result<&Path, Failure> {
+        match (&self.snapshot, &self.positional) {
+            (Some(path), _) => Ok(path),
+            (None, Some(path)) => {
+                eprintln!(
+                    "flagcore: warning: `flagcore {command} FILE` is deprecated; write `flagcore {command} --snapshot {}`",
+                    path.display()
+                );
+                Ok(path)
+            }
+            (None, None) => Err(Failure("--snapshot FILE is missing".into())),
+        }
+    }
+
+    fn load(&self, command: &str) -> Result<Snapshot, Failure> {
+        load(self.path(command)?, self.prefix.as_deref())
+    }
 }
 
 #[derive(Args)]
@@ -128,12 +164,8 @@ struct EvalArgs {
 
 #[derive(Args)]
 struct CheckArgs {
-    /// Snapshot file
-    #[arg(value_name = "FILE")]
-    snapshot: PathBuf,
-    /// Prefix of the Relay Proxy's DynamoDB namespaces (for DynamoDB items)
-    #[arg(long, value_name = "PREFIX")]
-    prefix: Option<String>,
+    #[command(flatten)]
+    file: SnapshotFile,
     /// Print the result as JSON
     #[arg(long)]
     json: bool,
@@ -178,7 +210,9 @@ fn main() -> ExitCode {
         Command::Eval(args) => eval(&args),
         Command::Check(args) => check(&args),
         Command::Rollout(args) => rollout(&args),
-        Command::Publish(args) => load(&args.snapshot, args.prefix.as_deref())
+        Command::Publish(args) => args
+            .file
+            .load("publish")
             .and_then(|snapshot| {
                 publish::publish(&snapshot, &args.to, args.force, args.retention_seconds)
             })
@@ -213,7 +247,15 @@ fn json_arg(what: &str, text: &str) -> Result<Value, Failure> {
             .map_err(|e| Failure(format!("cannot read {what} file {path}: {e}")))?,
         None => text.to_owned(),
     };
-    serde_json::from_str(&text).map_err(|e| Failure(format!("--{what} is not JSON: {e}")))
+    serde_json::from_str(&text).map_err(|e| {
+        // A bare word is the usual slip: the shell ate the quotes of a JSON string.
+        let hint = if text.chars().all(|c| c.is_alphanumeric() || "-_.".contains(c)) && !text.is_empty() {
+            format!(" (a string is JSON in double quotes, inside the shell's quotes: --{what} '\"{text}\"')")
+        } else {
+            String::new()
+        };
+        Failure(format!("--{what} is not JSON: {e}{hint}"))
+    })
 }
 
 fn eval(args: &EvalArgs) -> Outcome {
@@ -309,10 +351,11 @@ fn answer(snapshot: &Snapshot, request: &Value, args: &EvalArgs) -> Result<Strin
 }
 
 fn check(args: &CheckArgs) -> Outcome {
-    let bytes = fs::read(&args.snapshot)
-        .map_err(|e| Failure(format!("cannot read {}: {e}", args.snapshot.display())))?;
-    let name = args.snapshot.display();
-    let snapshot = match Snapshot::from_json_with_prefix(&bytes, args.prefix.as_deref()) {
+    let path = args.file.path("check")?;
+    let bytes =
+        fs::read(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
+    let name = path.display();
+    let snapshot = match Snapshot::from_json_with_prefix(&bytes, args.file.prefix.as_deref()) {
         Ok(snapshot) => snapshot,
         Err(e) => {
             if args.json {

@@ -26,11 +26,16 @@ fn stdout(output: &Output) -> String {
 
 #[test]
 fn check_passes_the_example_and_lists_every_problem_of_the_broken_one() {
-    let good = flagcore(&["check", &example("snapshot.json")]);
+    let good = flagcore(&["check", "--snapshot", &example("snapshot.json")]);
     assert!(good.status.success(), "{}", stdout(&good));
     assert!(stdout(&good).contains("0 errors, 0 warnings"));
 
-    let bad = flagcore(&["check", &example("broken-snapshot.json"), "--json"]);
+    let bad = flagcore(&[
+        "check",
+        "--snapshot",
+        &example("broken-snapshot.json"),
+        "--json",
+    ]);
     assert_eq!(bad.status.code(), Some(1));
     let report: Value = serde_json::from_slice(&bad.stdout).expect("JSON report");
     let mut codes: Vec<&str> = report["problems"]
@@ -228,7 +233,7 @@ fn dynamodb_items_are_read_under_their_prefix() {
     );
     // Without the prefix no item is read, and check refuses the snapshot,
     // naming the namespaces it skipped.
-    let out = flagcore(&["check", &path]);
+    let out = flagcore(&["check", "--snapshot", &path]);
     let text = format!("{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
     assert!(!out.status.success(), "{text}");
     assert!(
@@ -255,10 +260,67 @@ fn unreadable_input_fails_with_a_message_on_stderr() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--context is not JSON"));
 }
 
-/// The README shows real output: each line these commands print appears in it.
+/// A bare word given as --default is a JSON string without its quotes: the
+/// message shows how to write it.
 #[test]
-fn readme_shows_what_the_commands_print() {
-    let readme = std::fs::read_to_string(example("../README.md")).unwrap();
+fn a_bare_word_as_the_default_gets_the_quoting_it_needs() {
+    let out = flagcore(&[
+        "eval",
+        "--snapshot",
+        &example("snapshot.json"),
+        "--flag",
+        "checkout-theme",
+        "--context",
+        r#"{"key":"user-1"}"#,
+        "--default",
+        "classic",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(r#"--default '"classic"'"#),
+        "no quoting shown: {stderr}"
+    );
+}
+
+/// `check FILE` and `publish FILE` came before `--snapshot FILE`, which every
+/// command now takes: the old form works and says what to write instead.
+#[test]
+fn the_positional_snapshot_still_works_with_a_warning() {
+    let out = flagcore(&["check", &example("snapshot.json")]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("0 errors, 0 warnings"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("deprecated") && stderr.contains("flagcore check --snapshot"),
+        "{stderr}"
+    );
+    let quiet = flagcore(&["check", "--snapshot", &example("snapshot.json")]);
+    assert!(String::from_utf8_lossy(&quiet.stderr).is_empty());
+    let neither = flagcore(&["check"]);
+    assert_eq!(neither.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&neither.stderr).contains("--snapshot"));
+}
+
+/// README.md and docs/*.md, as one text.
+fn docs_text() -> String {
+    let mut text = std::fs::read_to_string(example("../README.md")).unwrap();
+    let mut pages: Vec<_> = std::fs::read_dir(example("../docs"))
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "md"))
+        .collect();
+    pages.sort();
+    for page in pages {
+        text.push_str(&std::fs::read_to_string(page).unwrap());
+    }
+    text
+}
+
+/// The docs show real output: each line these commands print appears in them.
+#[test]
+fn the_docs_show_what_the_commands_print() {
+    let readme = docs_text();
     let snapshot = example("snapshot.json");
     let broken = example("broken-snapshot.json");
     let runs: [&[&str]; 5] = [
@@ -309,7 +371,7 @@ fn readme_shows_what_the_commands_print() {
             "--synthetic",
             "100000",
         ],
-        &["check", &broken],
+        &["check", "--snapshot", &broken],
     ];
     for args in runs {
         let printed = stdout(&flagcore(args));
@@ -319,14 +381,14 @@ fn readme_shows_what_the_commands_print() {
                 .replace(&broken, "examples/broken-snapshot.json");
             assert!(
                 readme.contains(&shown),
-                "README.md does not show this output of {args:?}:\n{shown}"
+                "README.md and docs/ do not show this output of {args:?}:\n{shown}"
             );
         }
     }
     let evaluate = std::fs::read_to_string(example("evaluate.rs")).unwrap();
     assert!(
         readme.contains(&evaluate),
-        "README.md does not show examples/evaluate.rs as it is"
+        "README.md and docs/ do not show examples/evaluate.rs as it is"
     );
 }
 
@@ -361,21 +423,34 @@ fn read_published(dir: &std::path::Path) -> flagcore::Snapshot {
 fn publish_writes_chunks_then_a_head_and_nothing_when_unchanged() {
     let dir = scratch("publish");
     let to = dir.to_string_lossy().into_owned();
-    let first = flagcore(&["publish", &example("snapshot.json"), "--to", &to]);
+    let first = flagcore(&[
+        "publish",
+        "--snapshot",
+        &example("snapshot.json"),
+        "--to",
+        &to,
+    ]);
     assert!(
         first.status.success(),
         "{}",
         String::from_utf8_lossy(&first.stderr)
     );
     let id = stdout(&first).trim().to_owned();
-    let check = flagcore(&["check", &example("snapshot.json"), "--json"]);
+    let check = flagcore(&["check", "--snapshot", &example("snapshot.json"), "--json"]);
     let report: Value = serde_json::from_slice(&check.stdout).unwrap();
     assert_eq!(report["id"], json!(id), "it prints the content id");
     assert_eq!(read_published(&dir).id(), id);
 
     // The same content again: nothing is written, not even the head.
     let head_before = std::fs::read(dir.join("head.json")).unwrap();
-    let again = flagcore(&["publish", &example("snapshot.json"), "--to", &to, "--json"]);
+    let again = flagcore(&[
+        "publish",
+        "--snapshot",
+        &example("snapshot.json"),
+        "--to",
+        &to,
+        "--json",
+    ]);
     let report: Value = serde_json::from_slice(&again.stdout).unwrap();
     assert_eq!(
         report,
@@ -384,7 +459,13 @@ fn publish_writes_chunks_then_a_head_and_nothing_when_unchanged() {
     assert_eq!(std::fs::read(dir.join("head.json")).unwrap(), head_before);
 
     // A snapshot with errors is refused, and the published one stays.
-    let refused = flagcore(&["publish", &example("broken-snapshot.json"), "--to", &to]);
+    let refused = flagcore(&[
+        "publish",
+        "--snapshot",
+        &example("broken-snapshot.json"),
+        "--to",
+        &to,
+    ]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("UNKNOWN_SEGMENT"));
     assert_eq!(read_published(&dir).id(), id);
@@ -392,6 +473,7 @@ fn publish_writes_chunks_then_a_head_and_nothing_when_unchanged() {
     // --force publishes it; the earlier generation stays.
     let forced = flagcore(&[
         "publish",
+        "--snapshot",
         &example("broken-snapshot.json"),
         "--to",
         &to,
@@ -419,7 +501,14 @@ fn publish_writes_chunks_then_a_head_and_nothing_when_unchanged() {
         serde_json::from_slice(&std::fs::read(dir.join("head.json")).unwrap()).unwrap();
     newer["format"] = json!("flagcore-published/2");
     std::fs::write(dir.join("head.json"), newer.to_string()).unwrap();
-    let refused = flagcore(&["publish", &example("snapshot.json"), "--to", &to, "--force"]);
+    let refused = flagcore(&[
+        "publish",
+        "--snapshot",
+        &example("snapshot.json"),
+        "--to",
+        &to,
+        "--force",
+    ]);
     assert_eq!(refused.status.code(), Some(1));
     let said = String::from_utf8_lossy(&refused.stderr).into_owned();
     assert!(
@@ -434,7 +523,13 @@ fn publish_writes_chunks_then_a_head_and_nothing_when_unchanged() {
     // dynamodb: needs a table (bindings-node/test/cli-publish.test.js
     // publishes to one, in dynalite).
     for bad in ["dynamodb:", "dynamodb:/prod", "dynamodb:flags/"] {
-        let refused = flagcore(&["publish", &example("snapshot.json"), "--to", bad]);
+        let refused = flagcore(&[
+            "publish",
+            "--snapshot",
+            &example("snapshot.json"),
+            "--to",
+            bad,
+        ]);
         assert_eq!(refused.status.code(), Some(2), "{bad}");
     }
     let _ = std::fs::remove_dir_all(&dir);
