@@ -99,7 +99,7 @@ function dynamoDb (client, table, timeoutMs) {
   return {
     sdk () {
       if (!aws) {
-        aws = require('@aws-sdk/client-dynamodb')
+        aws = awsSdk('@aws-sdk/client-dynamodb')
         if (!dynamodb) dynamodb = new aws.DynamoDBClient({})
       }
       return aws
@@ -111,6 +111,20 @@ function dynamoDb (client, table, timeoutMs) {
         `dynamodb ${table}: no answer within ${timeoutMs} ms`
       )
     }
+  }
+}
+
+// One of the AWS SDK's modules, which the Lambda Node runtime ships; outside
+// Lambda it is the application's to install, and its absence says so in one
+// line rather than in a stack of the resolver's.
+function awsSdk (name) {
+  try {
+    return require(name)
+  } catch (error) {
+    if (error && error.code === 'MODULE_NOT_FOUND' && String(error.message).includes(`'${name}'`)) {
+      throw new Error(`${name} is not installed: the Lambda Node runtime ships it; elsewhere run \`npm install ${name}\`, or pass your own client`)
+    }
+    throw error
   }
 }
 

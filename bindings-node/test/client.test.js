@@ -147,3 +147,22 @@ test('offline mode answers every flag with its default and touches no source', a
   assert.deepEqual(detail.reason, { kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
   assert.equal(client.status().offline, true)
 })
+
+test('a context without a key is reported once per client, naming the flag and the fix', async () => {
+  const snapshot = Snapshot.fromJson(flags('on'))
+  const warnings = []
+  const client = new FlagClient({ source: { load: async () => snapshot, describe: () => 'test' }, logger: { warn: (m) => warnings.push(m) } })
+  for (let i = 0; i < 3; i++) {
+    assert.equal(await client.variation('banner', { kind: 'user', name: 'no key' }, 'fallback'), 'fallback')
+    const detail = await client.variationDetail('banner', { kind: 'user', key: '' }, 'fallback')
+    assert.deepEqual(detail.reason, { kind: 'ERROR', errorKind: 'USER_NOT_SPECIFIED' })
+  }
+  assert.equal(warnings.length, 1, warnings.join('\n'))
+  assert.match(warnings[0], /flag "banner" answered its default \(ERROR\/USER_NOT_SPECIFIED\).*non-empty "key"/)
+  // A missing flag, or a valid context, is no reason to warn.
+  const others = []
+  const other = new FlagClient({ source: { load: async () => snapshot, describe: () => 'test' }, logger: { warn: (m) => others.push(m) } })
+  assert.equal(await other.variation('missing-flag', user, 'x'), 'x')
+  assert.equal(await other.variation('banner', user, 'x'), 'on')
+  assert.deepEqual(others, [])
+})

@@ -148,3 +148,24 @@ test('FlagClient reads the Relay Proxy table from DynamoDB', async (t) => {
   })
   db.destroy()
 })
+
+test('without @aws-sdk/client-dynamodb installed, the warning says how to install it, in one line', () => {
+  // The package resolved as where the SDK is missing: its resolver refuses it.
+  const hide = `const Module = require('node:module'); const resolve = Module._resolveFilename
+    Module._resolveFilename = function (request, ...rest) {
+      if (request === '@aws-sdk/client-dynamodb') throw Object.assign(new Error("Cannot find module '@aws-sdk/client-dynamodb'\\nRequire stack:\\n- sources.js"), { code: 'MODULE_NOT_FOUND' })
+      return resolve.call(this, request, ...rest)
+    }`
+  const run = `${hide}
+    const { FlagClient } = require(${JSON.stringify(require.resolve('..'))})
+    const client = new FlagClient({ source: { dynamodb: { table: 'flags' } }, logger: { warn: (m) => console.log(m) } })
+    client.variation('banner', { key: 'a' }, 'default').then((value) => console.log('answered', value))`
+  const { spawnSync } = require('node:child_process')
+  const result = spawnSync(process.execPath, ['-e', run], { encoding: 'utf8' })
+  assert.equal(result.status, 0, result.stderr)
+  const lines = result.stdout.trim().split('\n')
+  assert.equal(lines.length, 2, result.stdout)
+  assert.match(lines[0], /@aws-sdk\/client-dynamodb is not installed: the Lambda Node runtime ships it; elsewhere run `npm install @aws-sdk\/client-dynamodb`/)
+  assert.doesNotMatch(lines[0], /Require stack/)
+  assert.equal(lines[1], 'answered default')
+})

@@ -65,6 +65,10 @@ test('refused tokens decide nothing and say why', () => {
   const other = new Context(users[1], { token, signingKey: KEY, now: 1_000_000 })
   assert.equal(other.tokenStatus.code, 'TOKEN_WRONG_CONTEXT')
   assert.throws(() => snapshot.decisionToken(user, ['canary'], { signingKey: 'short' }), (e) => e instanceof TokenError && e.code === 'TOKEN_NO_KEY')
+  // Without a key, or with one too short, the message names the setting that fixes it.
+  for (const signingKey of ['', 'short', undefined]) {
+    assert.throws(() => snapshot.decisionToken(user, ['canary'], { signingKey }), (e) => e.code === 'TOKEN_NO_KEY' && /FLAGCORE_SIGNING_KEY/.test(e.message), String(signingKey))
+  }
   assert.throws(() => snapshot.decisionToken({ kind: 'user' }, ['canary'], { signingKey: KEY }), (e) => e.code === 'TOKEN_INVALID_CONTEXT')
 })
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -140,6 +141,25 @@ def test_the_default_client_follows_the_aws_environment(dynalite: Dynalite, db: 
         monkeypatch.setenv(name, value)
     client = FlagClient(dynamodb_table="flags", prefix="staging", logger=Quiet())
     assert client.variation("banner", USER) == "staging"
+
+
+@pytest.mark.parametrize("region", [{"AWS_REGION": "us-east-1"}, {}])
+def test_aws_region_alone_is_enough_and_no_region_names_the_fix(
+    dynalite: Dynalite, db: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, region: dict[str, str]
+) -> None:
+    # What a developer exports, and what Node's SDK and the CLI read: boto3
+    # alone would want AWS_DEFAULT_REGION.
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    for name, value in {"AWS_ENDPOINT_URL_DYNAMODB": dynalite.endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", **region}.items():
+        monkeypatch.setenv(name, value)
+    client = FlagClient(dynamodb_table="flags", prefix="staging", logger=Quiet())
+    if region:
+        assert client.variation("banner", USER) == "staging"
+    else:
+        assert client.variation("banner", USER) is None
+        assert "set AWS_REGION" in str(client.status()["last_error"])
 
 
 def test_a_missing_table_is_a_cold_start_without_data(db: Any) -> None:

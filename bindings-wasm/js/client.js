@@ -63,6 +63,8 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     #heldSequence = Infinity
     #lastError = null
     #warnings = []
+    // Whether an invalid context was reported: once per client, not per call.
+    #contextWarned = false
     // Snapshot ids this client has replaced, or looked for at a token's
     // request and not found: a token naming one is no reason to reload.
     #seenIds = []
@@ -88,7 +90,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
 
     /**
      * @param {object} options
-     * @param {object} [options.source] `{ file }`, `{ url, headers, timeoutMs }`, `{ dynamodb: { table, prefix, client } }`, or flagcore's published layout: `{ published: { url } }`, `{ published: { table, prefix, client } }` or `{ published: { dir } }`
+     * @param {object} [options.source] `{ file }`, `{ url, headers, timeoutMs }`, `{ dynamodb: { table, prefix, client } }`, or flagcore's published layout: `{ published: { url } }`, `{ published: { table, prefix, client } }` or `{ published: { directory } }`
      * @param {number} [options.ttlSeconds=15] how long a snapshot is used before a call refreshes it (5 for a published source); 0 refreshes on every call, a negative value never
      * @param {boolean} [options.offline=false] answer every flag with its default, and touch no source
      * @param {object} [options.logger=console] where refresh failures are reported (`warn`)
@@ -402,6 +404,10 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     }
 
     [RECORD] (key, detail, context) {
+      if (!this.#contextWarned && detail.reason.errorKind === 'USER_NOT_SPECIFIED') {
+        this.#contextWarned = true
+        this.#logger.warn(invalidContextWarning(key))
+      }
       if (this.#trace) this.#traceEvent(key, detail, context)
       this.#metrics.count(key, detail.variationIndex)
     }
@@ -449,6 +455,12 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
       if (snapshot) return snapshot.allFlagsState(context, options)
       return new FlagsState({ $flagsState: {}, $valid: false })
     }
+  }
+
+  function invalidContextWarning (key) {
+    return `flagcore: flag ${JSON.stringify(key)} answered its default (ERROR/USER_NOT_SPECIFIED): the context is invalid; ` +
+      'give it a non-empty "key" (and a "kind" other than "multi", or a multi-context\'s own contexts). ' +
+      'This warning is logged once per client.'
   }
 
   function notReady (defaultValue) {

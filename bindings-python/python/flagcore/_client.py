@@ -156,6 +156,8 @@ class FlagClient:
         self._held_sequence: float = float("inf")
         self._last_error: BaseException | None = None
         self._warnings: list[dict[str, Any]] = []
+        # Whether an invalid context was reported: once per client, not per call.
+        self._context_warned = False
         # Snapshot ids this client replaced, or looked for at a token's
         # request and did not find: a token naming one is no reason to reload.
         self._seen_ids: list[str] = []
@@ -515,6 +517,8 @@ class FlagClient:
     def _answer(self, method: str, key: str, context: Any, default: Any) -> EvaluationDetail:
         snapshot = self._answering(self.snapshot(), context)
         detail: EvaluationDetail = _not_ready(default) if snapshot is None else getattr(snapshot, method)(key, context, default)
+        if not self._context_warned and detail.variation_index is None:
+            self._check_context(key, detail)
         self._count(key, detail.variation_index)
         if self._trace is not None:
             self._trace_event(key, detail, context)
@@ -534,8 +538,23 @@ class FlagClient:
             value, index = default, None
         else:
             value, index = snapshot._counted(key, context, default, value_type)
+            if index is None and not self._context_warned:
+                self._check_context(key, snapshot.variation_detail(key, context, default))
         self._count(key, index)
         return value
+
+    def _check_context(self, key: str, detail: EvaluationDetail) -> None:
+        """Logs, once per client, that a flag answered its default because the
+        context is invalid: without it, a context with no key would answer
+        defaults silently."""
+        if detail.reason.get("errorKind") == "USER_NOT_SPECIFIED" and not self._context_warned:
+            self._context_warned = True
+            self._log(
+                "flagcore: flag \"%s\" answered its default (ERROR/USER_NOT_SPECIFIED): the context is invalid; "
+                'give it a non-empty "key" (and a "kind" other than "multi", or a multi-context\'s own contexts). '
+                "This warning is logged once per client.",
+                key,
+            )
 
     def _count(self, key: str, index: int | None) -> None:
         """Counts an evaluation of ``key`` for ``flush()``, by variation."""

@@ -38,7 +38,14 @@ def _dynamodb_client(timeout: float) -> Any:
     from botocore.config import Config  # type: ignore[import-untyped,unused-ignore]
 
     config = Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 2})
-    return boto3.client("dynamodb", config=config)
+    # boto3 reads AWS_DEFAULT_REGION and the shared config, not AWS_REGION,
+    # which is what Node's SDK, the CLI and Lambda itself set.
+    region = boto3.session.Session().region_name or os.environ.get("AWS_REGION") or None
+    if region is None:
+        raise RuntimeError(
+            "no AWS region for DynamoDB: set AWS_REGION (or AWS_DEFAULT_REGION, or a region in the AWS profile), or pass client="
+        )
+    return boto3.client("dynamodb", config=config, region_name=region)
 
 
 class FileSource:
