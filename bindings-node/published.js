@@ -183,12 +183,19 @@ class PublishRace extends Error {
   }
 }
 
-/** What FlagClient's `{ published: ... }` reads in Node, beyond `{ url }` and `{ store }`: `{ dir }` or `{ table, prefix, client }`, within the layout's `limits`. */
+/** What FlagClient's `{ published: ... }` reads in Node, beyond `{ url }` and `{ store }`: `{ directory }` or `{ table, prefix, client }`, within the layout's `limits`. */
 function publishedStore (options, limits) {
-  if (options.dir) return directoryStore(options.dir, limits)
+  if (options.directory) return directoryStore(options.directory, limits)
+  if (options.dir) {
+    // Its first name; `directory` is Python's too.
+    process.emitWarning('flagcore: { published: { dir } } is deprecated; write { published: { directory } }', 'DeprecationWarning', 'FLAGCORE_PUBLISHED_DIR')
+    return directoryStore(options.dir, limits)
+  }
   if (options.table) return dynamoDbStore(options)
   return null
 }
+publishedStore.accepts = '{ directory } or { table, prefix, client }'
+
 
 /**
  * Publishes `snapshot` in flagcore's layout to the DynamoDB table `to`

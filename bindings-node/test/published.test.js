@@ -604,7 +604,7 @@ test('a directory head replaced with one of the same size and modification time 
   }
   publishSynced(snapshotOf({ banner: 'on' }))
   const size = fs.statSync(file('head.json')).size
-  const client = new FlagClient({ source: { published: { dir } }, ttlSeconds: 0, logger: quiet })
+  const client = new FlagClient({ source: { published: { directory: dir } }, ttlSeconds: 0, logger: quiet })
   assert.equal(await client.variation('banner', user, 'default'), 'on')
   publishSynced(snapshotOf({ banner: 'no' }))
   assert.equal(fs.statSync(file('head.json')).size, size)
@@ -616,7 +616,7 @@ test('a directory reader takes a head and a stored chunk up to their bounds, and
   const { limits } = require('..')
   const { dir, write, file } = scratchDirectory(t)
   const head = write(snapshotOf({ banner: 'first' }))
-  const client = new FlagClient({ source: { published: { dir } }, ttlSeconds: 0, logger: quiet })
+  const client = new FlagClient({ source: { published: { directory: dir } }, ttlSeconds: 0, logger: quiet })
   assert.equal(await client.variation('banner', user, 'default'), 'first')
   fs.writeFileSync(file('head.json'), head + ' '.repeat(limits.headBytes + 1 - head.length))
   await client.variation('banner', user, 'default')

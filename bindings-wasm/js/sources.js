@@ -287,7 +287,7 @@ function createSources (Snapshot, hostSources, limits) {
     if (source.published) {
       const options = source.published
       const store = options.store ?? (options.url ? httpStore(options) : hostSources.published && hostSources.published(options, limits))
-      if (!store) throw new TypeError(`FlagClient's published source needs { url }, { store }${hostSources.published ? ' or what this host reads (see its docs)' : ''}`)
+      if (!store) throw new TypeError(`FlagClient's published source needs { url }, { store }${hostSources.published ? `, ${hostSources.published.accepts}` : ''}`)
       return publishedSource(store, options)
     }
     for (const [name, make] of Object.entries(hostSources)) {
