@@ -45,6 +45,9 @@ function observed (client: FlagClient): string[] {
 async function published (snapshot: Snapshot): Promise<string> {
   const fromUrl = new FlagClient({ source: { published: { url: 'https://cdn.example/flags/' } }, ttlSeconds: 5 })
   const fromTable = new FlagClient({ source: { published: { table: 'flags', prefix: 'prod' } } })
+  const fromDirectory = new FlagClient({ source: { published: { directory: '/var/flags' } } })
+  const bytes: Snapshot = Snapshot.fromJson(new TextEncoder().encode('{"flags":{},"segments":{}}'))
+  console.log(fromDirectory.status().source, bytes.id)
   const { head, chunks } = snapshot.publish()
   const back: Snapshot = Snapshot.fromPublished(head, chunks)
   const chunkNames: string[] = Snapshot.publishedHead(head).chunks.map((chunk) => chunk.name)

@@ -20,7 +20,18 @@ function module (name, file, type = 'ESModule') {
   return { type, path: name, contents: fs.readFileSync(file) }
 }
 
+// What examples/worker/wrangler.toml deploys: its entry, compatibility date
+// and variables, which the test runs with (the URL, its own server's).
+function wrangler () {
+  const text = fs.readFileSync(path.join(examples, 'worker', 'wrangler.toml'), 'utf8')
+  const value = (key) => (text.match(new RegExp(`^${key} = "([^"]*)"$`, 'm')) || [])[1]
+  return { main: value('main'), compatibilityDate: value('compatibility_date'), flagsUrl: value('FLAGS_URL') }
+}
+
 test('the example Worker answers in workerd as the native package does', { timeout: 120_000 }, async (t) => {
+  const config = wrangler()
+  assert.equal(config.main, 'worker.mjs')
+  assert.ok(config.compatibilityDate && config.flagsUrl, 'wrangler.toml names a compatibility date and FLAGS_URL')
   const requests = []
   const server = http.createServer((req, res) => {
     requests.push(req.headers['if-none-match'] || null)
@@ -36,13 +47,13 @@ test('the example Worker answers in workerd as the native package does', { timeo
     host: '127.0.0.1',
     port: 0,
     modules: [
-      module('worker.mjs', path.join(examples, 'worker', 'worker.mjs')),
+      module(config.main, path.join(examples, 'worker', config.main)),
       module('flagcore-wasm', path.join(root, 'edge.mjs')),
       module('dist/web/flagcore.js', path.join(root, 'dist', 'web', 'flagcore.js')),
       module('dist/web/flagcore_bg.wasm', path.join(root, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
       module('dist/api.mjs', path.join(root, 'dist', 'api.mjs'))
     ],
-    compatibilityDate: '2026-04-01',
+    compatibilityDate: config.compatibilityDate,
     bindings: { FLAGS_URL: `http://127.0.0.1:${server.address().port}/flags.json` }
   })
   t.after(() => mf.dispose())
@@ -108,7 +119,7 @@ export default {
       module('dist/web/flagcore_bg.wasm', path.join(root, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
       module('dist/api.mjs', path.join(root, 'dist', 'api.mjs'))
     ],
-    compatibilityDate: '2026-04-01',
+    compatibilityDate: wrangler().compatibilityDate,
     bindings: { FLAGS_URL: `http://127.0.0.1:${server.address().port}/flags/` }
   })
   t.after(() => mf.dispose())
@@ -133,8 +144,8 @@ export default {
   assert.equal(answer.theme.reason.kind, 'OFF')
 })
 
-test('the README shows the Worker as it is', () => {
-  const readme = fs.readFileSync(path.join(root, '..', 'README.md'), 'utf8')
+test('the docs show the Worker as it is', () => {
+  const { docsText } = require('../../bindings-node/test/typescript.js')
   const worker = fs.readFileSync(path.join(examples, 'worker', 'worker.mjs'), 'utf8')
-  assert.ok(readme.includes(worker), 'README.md does not show examples/worker/worker.mjs as it is')
+  assert.ok(docsText().includes(worker), 'README.md and docs/ do not show examples/worker/worker.mjs as it is')
 })
