@@ -30,5 +30,6 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<detail::FlagsState>()?;
     m.add("SnapshotError", m.py().get_type::<error::SnapshotError>())?;
     m.add("TokenError", m.py().get_type::<error::TokenError>())?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -208,7 +208,8 @@ def test_the_readme_handler_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> 
     import importlib.util
 
     source = (EXAMPLES / "python" / "handler.py").read_text()
-    assert f"```python\n{source}```" in (ROOT / "README.md").read_text(), "the README must show examples/python/handler.py as it is"
+    docs = "".join(page.read_text() for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
+    assert f"```python\n{source}```" in docs, "README.md or docs/ must show examples/python/handler.py as it is"
 
     monkeypatch.setenv("FLAGS_FILE", str(EXAMPLES / "snapshot.json"))
     spec = importlib.util.spec_from_file_location("handler", EXAMPLES / "python" / "handler.py")
@@ -226,3 +227,35 @@ def test_the_readme_handler_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> 
             "checkout": "v2" if snapshot.bool_variation("new-checkout", user, False) else "v1",
             "theme": snapshot.string_variation("checkout-theme", user, "classic"),
         }
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_context_without_a_key_is_reported_once_per_client(flags_file: Path, fast: bool) -> None:
+    # Without it a context with no key answers defaults silently.
+    quiet = Quiet()
+    client = FlagClient(file=str(flags_file), logger=quiet)
+    for _ in range(3):
+        if fast:
+            assert client.variation("banner", {"kind": "user", "name": "no key"}, "fallback") == "fallback"
+        else:
+            detail = client.variation_detail("banner", {"kind": "user", "key": ""}, "fallback")
+            assert detail.reason == {"kind": "ERROR", "errorKind": "USER_NOT_SPECIFIED"}
+    assert len(quiet.warnings) == 1, quiet.warnings
+    assert '"banner"' in quiet.warnings[0] and "USER_NOT_SPECIFIED" in quiet.warnings[0] and '"key"' in quiet.warnings[0]
+    # A missing flag, or a valid context, is no reason to warn.
+    other = Quiet()
+    client = FlagClient(file=str(flags_file), logger=other)
+    assert client.variation("missing-flag", USER, "x") == "x"
+    assert client.variation("banner", USER) == "first"
+    assert other.warnings == []
+
+
+def test_the_version_is_the_packages() -> None:
+    import importlib.metadata
+    import re
+
+    import flagcore
+
+    cargo = (ROOT / "Cargo.toml").read_text()
+    match = re.search(r'^version = "([^"]+)"', cargo, re.M)
+    assert match and flagcore.__version__ == match.group(1) == importlib.metadata.version("flagcore")

@@ -8,7 +8,7 @@ DynamoDB table, or flagcore's published layout (``PublishedSource``).
 """
 
 from ._client import FlagClient
-from ._native import Context, EvaluationDetail, FlagsState, Snapshot, SnapshotError, TokenError
+from ._native import Context, EvaluationDetail, FlagsState, Snapshot, SnapshotError, TokenError, __version__
 from ._sources import DynamoDBSource, FileSource, PublishedSource, UrlSource
 
 __all__ = [
@@ -23,4 +23,5 @@ __all__ = [
     "SnapshotError",
     "TokenError",
     "UrlSource",
+    "__version__",
 ]

@@ -1,6 +1,8 @@
 # Types of the native module; the package re-exports everything here.
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, final
 
+__version__: str
+
 def refresh_deadlines(ttl: float, retry: float, has_snapshot: bool, checked_at: float, failed_at: float) -> Tuple[float, float, float]:
     """``(call, token, pin)``: from when a call refreshes first, a call with a
     token from a snapshot the client has not seen, and a pinned request may
@@ -20,7 +22,7 @@ def render_metrics(
     timestamp_ms: Optional[float] = None,
 ) -> list[str]: ...
 
-__all__ = ["published_limits", "refresh_deadlines", "render_metrics", "Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError"]
+__all__ = ["__version__", "published_limits", "refresh_deadlines", "render_metrics", "Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError"]
 
 class SnapshotError(ValueError):
     """A snapshot that could not be read: ``code`` is stable, ``path`` points into the input."""
