@@ -10,6 +10,8 @@ export default {
     const { userId } = await request.json()
     const decided = await flags.decide({ kind: 'user', key: userId }, request.headers.get('baggage'))
     const canary = await flags.boolVariationDetail('canary', decided, false)
-    return Response.json({ ...canary, snapshotId: flags.status().snapshotId, token: decided.tokenStatus })
+    // What this function's own snapshot says, without the token.
+    const own = await flags.boolVariation('canary', { kind: 'user', key: userId }, false)
+    return Response.json({ ...canary, snapshotId: flags.status().snapshotId, token: decided.tokenStatus, own })
   }
 }

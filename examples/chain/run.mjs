@@ -8,7 +8,16 @@
 // chain must give one answer in all three functions, and new chains must
 // pick up the change within the time to live.
 //
-//   node examples/chain/run.mjs [--users 10000] [--ttl 2] [--check]
+// As functions started at different moments do, the three refresh at
+// different times: hello keeps its snapshot for TTL seconds, edge for two
+// thirds of that and world for a third, so for a while after the change
+// world and edge hold the new snapshot while hello still answers from the
+// old one. Those chains cross two snapshots; the decision token keeps each
+// on hello's answer, and the report counts the users it kept from being
+// split. It also draws each function's share of users on the canary over
+// time, with the change marked, into target/demo/chain.svg.
+//
+//   node examples/chain/run.mjs [--users 6000] [--ttl 3] [--check]
 //
 // `make demo` runs it; `make test` runs it with --check, which fails on any
 // disagreement. Every process it starts is stopped by its id on exit.
@@ -38,8 +47,12 @@ const option = (name, fallback) => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? Number(args[i + 1]) : fallback
 }
-const USERS = option('users', 10000)
-const TTL_SECONDS = option('ttl', 2)
+const USERS = option('users', 6000)
+const TTL_SECONDS = option('ttl', 3)
+// world's and edge's times to live: shorter than hello's, so that they take
+// a change before hello does.
+const TTL = { hello: TTL_SECONDS, world: TTL_SECONDS / 3, edge: (2 * TTL_SECONDS) / 3 }
+const PICTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'target', 'demo', 'chain.svg')
 const CONCURRENCY = option('concurrency', 32)
 const CHECK = args.includes('--check')
 const SIGNING_KEY = `demo-signing-key-${createHash('sha256').update(String(process.pid)).digest('hex').slice(0, 24)}`
@@ -92,7 +105,20 @@ function withRollout (flag, percent, version) {
   return { ...flag, version, fallthrough: { rollout } }
 }
 
+// One line on stderr that says where the run is: rewritten in place on a
+// terminal, a line every five seconds elsewhere; null ends it.
+let lastProgress = 0
+function progress (line) {
+  if (process.stderr.isTTY) {
+    process.stderr.write(line === null ? '\r\x1b[K' : `\r\x1b[K${line}`)
+  } else if (line !== null && Date.now() - lastProgress >= 5000) {
+    lastProgress = Date.now()
+    process.stderr.write(`${line}\n`)
+  }
+}
+
 async function main () {
+  progress('starting DynamoDB (dynalite), edge (workerd), world (Python) and hello (Node)')
   const data = JSON.parse(fs.readFileSync(path.join(here, 'flags.json'), 'utf8'))
   const canary = data.flags.canary
 
@@ -141,17 +167,17 @@ async function main () {
       module('dist/api.mjs', path.join(wasm, 'dist', 'api.mjs'))
     ],
     compatibilityDate: '2026-04-01',
-    bindings: { FLAGS_URL: `http://127.0.0.1:${exporter.address().port}/flags.json`, FLAGS_TTL_SECONDS: String(TTL_SECONDS), FLAGCORE_SIGNING_KEY: SIGNING_KEY }
+    bindings: { FLAGS_URL: `http://127.0.0.1:${exporter.address().port}/flags.json`, FLAGS_TTL_SECONDS: String(TTL.edge), FLAGCORE_SIGNING_KEY: SIGNING_KEY }
   })
   const edgeUrl = await mf.ready
 
   // world: the Python handler behind the API Gateway stand-in.
-  const functionEnv = { ...aws, FLAGS_TABLE: TABLE, FLAGS_TTL_SECONDS: String(TTL_SECONDS), FLAGCORE_SIGNING_KEY: SIGNING_KEY }
-  const { match } = await start(PYTHON, [path.join(here, 'api_gateway.py'), path.join(here, 'world.py')], { ...functionEnv, EDGE_URL: edgeUrl.href }, (s) => s.match(/listening (\d+)/))
+  const functionEnv = { ...aws, FLAGS_TABLE: TABLE, FLAGCORE_SIGNING_KEY: SIGNING_KEY }
+  const { match } = await start(PYTHON, [path.join(here, 'api_gateway.py'), path.join(here, 'world.py')], { ...functionEnv, FLAGS_TTL_SECONDS: String(TTL.world), EDGE_URL: edgeUrl.href }, (s) => s.match(/listening (\d+)/))
   const worldUrl = `http://127.0.0.1:${match[1]}/world`
 
   // hello: the Node handler, beside node_modules/flagcore as in a deployed function.
-  Object.assign(process.env, functionEnv, { WORLD_URL: worldUrl })
+  Object.assign(process.env, functionEnv, { FLAGS_TTL_SECONDS: String(TTL.hello), WORLD_URL: worldUrl })
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'flagcore-hello-'))
   fs.mkdirSync(path.join(dir, 'node_modules'))
   fs.symlinkSync(path.join(root, 'bindings-node'), path.join(dir, 'node_modules', 'flagcore'), 'dir')
@@ -176,9 +202,14 @@ async function main () {
       chains.push({ n, started, finished: Date.now(), ...answer })
     }
   }
+  progress('the functions are up; running the chains')
   const began = Date.now()
+  const ticker = setInterval(() => progress(`${chains.length.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} chains, ${((Date.now() - began) / 1000).toFixed(0)} s${changedAt ? ', the rollout is at 50%' : ''}`), 1000)
   await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+  clearInterval(ticker)
+  progress(null)
   const seconds = (Date.now() - began) / 1000
+  picture(chains, began, changedAt)
 
   await mf.dispose()
   exporter.close()
@@ -235,7 +266,10 @@ function report (chains, changedAt, seconds) {
   const agree = (c) => [c.world, c.edge].every((d) => d.value === c.hello.value && d.variationIndex === c.hello.variationIndex)
   const share = (list, fn) => percent(list.filter((c) => c[fn].value === true).length, list.length)
   const propagated = (list, fn) => list.filter((c) => c[fn].reason.propagated).length
-  const heldBack = chains.filter((c) => c.world.snapshotId !== c.hello.snapshotId || c.edge.snapshotId !== c.hello.snapshotId).length
+  const crossed = chains.filter((c) => c.world.snapshotId !== c.hello.snapshotId || c.edge.snapshotId !== c.hello.snapshotId)
+  // Of those, the users whom world's or edge's own snapshot would have put
+  // in the other variation, had no token come down the chain.
+  const split = crossed.filter((c) => c.world.own !== c.hello.value || c.edge.own !== c.hello.value)
 
   const rows = [
     ['canary at 10%', before],
@@ -252,8 +286,10 @@ function report (chains, changedAt, seconds) {
   }
   console.log('')
   console.log(`The change reached hello ${(pickupMs / 1000).toFixed(2)} s after it was written (time to live ${TTL_SECONDS} s; longest chain ${longestChainMs} ms).`)
-  console.log(`${heldBack} chains crossed functions holding different snapshots; the token kept each one on hello's answer`)
-  console.log(`(answers marked propagated: world ${propagated(chains, 'world')}, edge ${propagated(chains, 'edge')}).`)
+  console.log(`${crossed.length.toLocaleString('en-US')} chains crossed functions holding different snapshots (world and edge refresh sooner than hello).`)
+  console.log(`In ${split.length.toLocaleString('en-US')} of them world's or edge's own snapshot would have put the user on the other side of the canary;`)
+  console.log(`the decision token kept every one on hello's answer (answers decided by the token: world ${propagated(chains, 'world')}, edge ${propagated(chains, 'edge')}).`)
+  console.log(`Each function's share on the canary over time: ${path.relative(process.cwd(), PICTURE)}`)
   console.log('')
   const us = (ns) => `${(ns / 1000).toFixed(1)} µs`
   console.log('evaluating the canary, median, timed inside the running chain (2 cores shared by all five processes):')
@@ -273,9 +309,60 @@ function report (chains, changedAt, seconds) {
   if (!newId || picked.length < USERS / 2) failures.push(`the change reached only ${picked.length} chains`)
   if (!(pickupMs <= TTL_SECONDS * 1000 + longestChainMs)) failures.push(`the change took ${pickupMs} ms to reach hello: more than the time to live and one request`)
   if (propagated(chains, 'world') !== chains.length) failures.push('some world answers were not decided by the token')
+  if (crossed.length === 0) failures.push('no chain crossed two snapshots: the run shows nothing of what the token does')
   for (const f of failures.slice(0, 10)) console.error(`FAIL ${f}`)
   console.log(failures.length ? `call chain: ${failures.length} checks failed` : 'call chain: every check passed')
   return failures.length ? 1 : 0
+}
+
+/**
+ * target/demo/chain.svg: the share of the chains started in each quarter
+ * second that were answered with the canary (one answer in all three
+ * functions), beside what world's and edge's own snapshots said, over the
+ * run, with the moment the rollout changed marked: where the lines part, the
+ * token kept users from being split.
+ */
+function picture (chains, began, changedAt) {
+  const BUCKET = 250
+  const buckets = []
+  for (const c of chains) {
+    const i = Math.floor((c.started - began) / BUCKET)
+    const b = (buckets[i] ??= { n: 0, members: [] })
+    b.n++
+    b.members.push(c)
+  }
+  const width = 860; const height = 300; const left = 50; const top = 30; const plotW = width - left - 230; const plotH = height - top - 40
+  const x = (i) => left + (plotW * i) / Math.max(1, buckets.length - 1)
+  const y = (share) => top + plotH * (1 - share / 0.6)
+  // What every function answered (one answer, with the token), and what
+  // world's and edge's own snapshots said, which they answered without it.
+  const series = [
+    ['every function, with the token', '#1f77b4', 3, '', (c) => c.hello.value === true],
+    ["world's own snapshot", '#2ca02c', 1.5, '6 3', (c) => c.world.own === true],
+    ["edge's own snapshot", '#d62728', 1.5, '2 2', (c) => c.edge.own === true]
+  ]
+  const lines = series.map(([label, color, stroke, dash, on], k) => {
+    const points = buckets.map((b, i) => b ? `${x(i).toFixed(1)},${y(b.members.filter(on).length / b.n).toFixed(1)}` : null).filter(Boolean).join(' ')
+    return `<polyline fill="none" stroke="${color}" stroke-width="${stroke}" stroke-dasharray="${dash}" points="${points}"/>` +
+      `<text x="${left + plotW + 12}" y="${top + 20 + 18 * k}" fill="${color}" font-size="12">${label}</text>`
+  })
+  const changeX = x((changedAt - began) / BUCKET)
+  const grid = [0, 0.1, 0.2, 0.3, 0.4, 0.5].map((v) => `<line x1="${left}" x2="${left + plotW}" y1="${y(v)}" y2="${y(v)}" stroke="#ddd"/>` +
+    `<text x="${left - 6}" y="${y(v) + 4}" font-size="11" text-anchor="end">${v * 100}%</text>`)
+  const seconds = (buckets.length * BUCKET) / 1000
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<rect width="100%" height="100%" fill="white"/>
+<text x="${left}" y="18" font-size="14">Share of users on the canary, per function, chains started each ${BUCKET} ms</text>
+${grid.join('\n')}
+<line x1="${changeX}" x2="${changeX}" y1="${top}" y2="${top + plotH}" stroke="#888" stroke-dasharray="4 3"/>
+<text x="${changeX + 4}" y="${top + plotH - 6}" font-size="11" fill="#555">rollout 10% → 50% written</text>
+${lines.join('\n')}
+<text x="${left}" y="${height - 8}" font-size="11">0 s</text>
+<text x="${left + plotW}" y="${height - 8}" font-size="11" text-anchor="end">${seconds.toFixed(1)} s</text>
+</svg>
+`
+  fs.mkdirSync(path.dirname(PICTURE), { recursive: true })
+  fs.writeFileSync(PICTURE, svg)
 }
 
 main().then((code) => process.exit(code), (error) => {

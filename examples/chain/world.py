@@ -20,6 +20,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.perf_counter_ns()
     canary = flags.bool_variation_detail("canary", decided, False)
     eval_ns = time.perf_counter_ns() - started
+    own = flags.bool_variation("canary", user, False)  # what this function's snapshot says without the token
     request = urllib.request.Request(
         os.environ["EDGE_URL"], data=event["body"].encode(), method="POST",
         headers={"content-type": "application/json", **({"baggage": baggage} if baggage else {})},
@@ -27,5 +28,5 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     with urllib.request.urlopen(request, timeout=10) as response:
         edge = json.loads(response.read())
     world = {"value": canary.value, "variationIndex": canary.variation_index, "reason": canary.reason,
-             "evalNs": eval_ns, "snapshotId": snapshot.id if snapshot else None, "token": decided.token_status}
+             "evalNs": eval_ns, "snapshotId": snapshot.id if snapshot else None, "token": decided.token_status, "own": own}
     return {"statusCode": 200, "body": json.dumps({"world": world, "edge": edge})}
