@@ -48,14 +48,15 @@ fn env(name: &str) -> Option<String> {
 }
 
 impl Table {
-    /// The table `name`, items under `[prefix:]flagcore`, reached as the
-    /// AWS SDKs reach it: the region from `AWS_REGION` or
+    /// The table `name`, items under `[prefix:]flagcore`, reached with what
+    /// the environment holds (not AWS profiles): the region from `AWS_REGION` or
     /// `AWS_DEFAULT_REGION`, the endpoint from `AWS_ENDPOINT_URL_DYNAMODB`
     /// or `AWS_ENDPOINT_URL` (DynamoDB's own otherwise).
     pub(crate) fn from_env(name: &str, prefix: Option<&str>) -> Result<Table, Failure> {
         let missing = |what: &str| {
             Failure(format!(
-                "publishing to DynamoDB needs {what} in the environment"
+                "publishing to DynamoDB needs {what} in the environment (the command reads no AWS profile: \
+                 `eval \"$(aws configure export-credentials --profile NAME --format env)\"` exports a profile's)"
             ))
         };
         let region = env("AWS_REGION")

@@ -32,7 +32,7 @@ enum Command {
     Check(CheckArgs),
     /// Show how contexts spread over a flag's variations
     Rollout(RolloutArgs),
-    /// Publish a snapshot in flagcore's layout (a small head, immutable chunks) to a directory
+    /// Publish a snapshot in flagcore's layout (a small head, immutable chunks) to a directory or DynamoDB
     #[command(long_about = PUBLISH_ABOUT)]
     Publish(PublishArgs),
 }

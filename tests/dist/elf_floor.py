@@ -71,7 +71,8 @@ def main(paths: list[str]) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         for given in paths:
             for label, path in elf_files(Path(given), Path(scratch)):
-                found = problems(path) if is_elf(path.name) else ["not an ELF file"]
+                elf = is_elf(path.name) or (path.is_file() and path.read_bytes()[:4] == b"\x7fELF")
+                found = problems(path) if elf else ["not an ELF file"]
                 if found:
                     failed += 1
                     print(f"FAIL {label}: {'; '.join(found)}")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 
 def unpacked(path: Path) -> int:
+    if path.parent.name == "cli":
+        return path.stat().st_size
     if path.suffix in (".whl", ".zip"):
         with zipfile.ZipFile(path) as archive:
             return sum(i.file_size for i in archive.infolist())
@@ -24,7 +26,7 @@ def unpacked(path: Path) -> int:
 
 def main(dist: str) -> int:
     rows = []
-    for pattern in ("npm/*.tgz", "wheels/*.whl", "wheels/*.tar.gz", "layers/*.zip"):
+    for pattern in ("npm/*.tgz", "wheels/*.whl", "wheels/*.tar.gz", "layers/*.zip", "cli/flagcore-*"):
         for path in sorted(Path(dist).glob(pattern)):
             rows.append((path.name, path.stat().st_size, unpacked(path)))
     if not rows:
