@@ -122,7 +122,7 @@ function awsSdk (name) {
     return require(name)
   } catch (error) {
     if (error && error.code === 'MODULE_NOT_FOUND' && String(error.message).includes(`'${name}'`)) {
-      throw new Error(`${name} is not installed: the Lambda Node runtime ships it; elsewhere run \`npm install ${name}\`, or pass your own client`)
+      throw new Error(`${name} is not installed: the Lambda Node runtime ships it; elsewhere run \`npm install ${name}\``)
     }
     throw error
   }

@@ -611,6 +611,22 @@ test('a directory head replaced with one of the same size and modification time 
   assert.equal(await client.variation('banner', user, 'default'), 'no')
 })
 
+test('{ published: { dir } }, the first name of { directory }, still reads, with a deprecation warning', async (t) => {
+  const { dir, write } = scratchDirectory(t)
+  write(snapshotOf({ banner: 'on' }))
+  const warnings = []
+  const onWarning = (warning) => warnings.push(warning)
+  process.on('warning', onWarning)
+  t.after(() => process.off('warning', onWarning))
+  const client = new FlagClient({ source: { published: { dir } }, ttlSeconds: 0, logger: quiet })
+  assert.equal(await client.variation('banner', user, 'default'), 'on')
+  await new Promise((resolve) => setImmediate(resolve))
+  const deprecation = warnings.find((w) => w.code === 'FLAGCORE_PUBLISHED_DIR')
+  assert.ok(deprecation, 'no FLAGCORE_PUBLISHED_DIR warning')
+  assert.equal(deprecation.name, 'DeprecationWarning')
+  assert.match(deprecation.message, /write \{ published: \{ directory \} \}/)
+})
+
 test('a directory reader takes a head and a stored chunk up to their bounds, and stops reading past them', async (t) => {
   const fs = require('node:fs')
   const { limits } = require('..')
