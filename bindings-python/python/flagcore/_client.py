@@ -538,7 +538,7 @@ class FlagClient:
             value, index = default, None
         else:
             value, index = snapshot._counted(key, context, default, value_type)
-            if index is None and not self._context_warned:
+            if index is None and not self._context_warned and _may_be_invalid(context):
                 self._check_context(key, snapshot.variation_detail(key, context, default))
         self._count(key, index)
         return value
@@ -766,3 +766,16 @@ def _make_source(
         return UrlSource(url)
     assert dynamodb_table is not None
     return DynamoDBSource(dynamodb_table, prefix=prefix, client=dynamodb_client)
+
+
+def _may_be_invalid(context: Any) -> bool:
+    """False for a context that is surely valid, so that the typed methods'
+    fast path builds no detail to find out why a default was answered (a
+    missing flag, a wrong type): a valid Context, or a single-kind dict with a
+    non-empty string key."""
+    if isinstance(context, Context):
+        return not context.valid
+    if isinstance(context, dict) and context.get("kind", "user") != "multi":
+        key = context.get("key")
+        return not (isinstance(key, str) and key)
+    return True
