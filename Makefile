@@ -6,6 +6,9 @@ SHELL := /bin/bash
 CARGO ?= cargo
 FLAGCORE := target/debug/flagcore
 EXAMPLE := examples/snapshot.json
+# `make test` runs each suite through tests/summary.py, which shows its output
+# as it comes and records its counts for the table that closes the run.
+SUITE := python3 tests/summary.py run
 
 # WASM: the rustup target where it exists, otherwise Debian's rustc-web with
 # -Zbuild-std (the rustup toolchain here cannot download the wasm32 target).
@@ -40,7 +43,7 @@ NAPI_BUILD := npx napi build --platform --js native.js --dts native.d.ts
 # The benchmark snapshot (1 MB, 506 flags), which the memory tests refresh.
 BENCH_SNAPSHOT := target/bench-snapshot.json
 
-.PHONY: test-fuzz setup-cross dist-native dist test-dist soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-published bench-python corpus fuzz clean
+.PHONY: test-suites fuzz-smoke test-docs test-fuzz setup-cross dist-native dist test-dist soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm python lint bench bench-node bench-wasm bench-published bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -92,8 +95,8 @@ demo: setup build ## the call chain: hello (Node) → world (Python) → edge (W
 	node examples/chain/run.mjs
 
 demo-cli: build ## show `flagcore check`, `rollout` and `eval` on the bundled example
-	@echo '$$ flagcore check $(EXAMPLE)'
-	@$(FLAGCORE) check $(EXAMPLE)
+	@echo '$$ flagcore check --snapshot $(EXAMPLE)'
+	@$(FLAGCORE) check --snapshot $(EXAMPLE)
 	@echo
 	@echo '$$ flagcore rollout --snapshot $(EXAMPLE) --flag new-checkout --synthetic 100000'
 	@$(FLAGCORE) rollout --snapshot $(EXAMPLE) --flag new-checkout --synthetic 100000
@@ -110,16 +113,27 @@ demo-cli: build ## show `flagcore check`, `rollout` and `eval` on the bundled ex
 	  '{"flag":"no-such-flag","context":{"kind":"user","key":"user-7"},"default":"off"}' \
 	  | $(FLAGCORE) eval --snapshot $(EXAMPLE) --batch
 
-test: setup lint test-node test-wasm test-python test-chain test-dist test-fuzz test-rust ## lint, the Node, WASM and Python packages' tests, the call chain, what make dist ships (arm64 under qemu), every fuzz target briefly, unit, CLI, corpus, property, differential and conformance tests
+test: ## lint, every code block of the docs, the Node, WASM and Python packages' tests, the call chain, what make dist ships (arm64 under qemu), every fuzz target briefly, unit, CLI, corpus, property, differential and conformance tests; then one line per suite and `N passed, M failed`
+	@python3 tests/summary.py reset
+	@status=0; $(MAKE) --no-print-directory test-suites || status=$$?; \
+	  python3 tests/summary.py report || status=1; exit $$status
+
+# The suites of `make test`, in order; the table closes the run whether they
+# pass or not.
+test-suites: setup lint test-docs test-node test-wasm test-python test-chain test-dist test-fuzz test-rust
+
+test-docs: ## every code block of README.md and docs/: shown files as they are, commands with their output (tests/docs/check.py)
+	$(CARGO) build -q -p flagcore-cli
+	$(SUITE) docs "code blocks, with their output" -- python3 tests/docs/check.py --run
 
 # Every test target of the workspace but the bindings' (which their own
-# packages' tests load); the conformance runner goes last again, so that its
-# `N passed, M failed` closes the output.
+# packages' tests load); the conformance runner goes last.
 test-rust:
-	$(CARGO) test --workspace --exclude flagcore-node --exclude flagcore-python --exclude flagcore-wasm --lib --bins --tests -- --nocapture
-	$(CARGO) test -p flagcore --doc
-	$(CARGO) run -q -p flagcore --example evaluate
-	$(CARGO) test -q -p flagcore --test conformance
+	$(SUITE) rust "unit, CLI, corpus, property, differential" -- \
+	  $(CARGO) test --workspace --exclude flagcore-node --exclude flagcore-python --exclude flagcore-wasm --lib --bins --tests -- --nocapture
+	$(SUITE) rust doctests -- $(CARGO) test -p flagcore --doc
+	$(SUITE) rust "example evaluate" -- $(CARGO) run -q -p flagcore --example evaluate
+	$(SUITE) rust conformance -- $(CARGO) test -q -p flagcore --test conformance
 
 node: setup-node ## build the Node package's native module; fails when its generated loader or typings drift from the committed ones
 	cd $(NODE_DIR) && $(NAPI_BUILD) $(NAPI_FLAGS)
@@ -131,7 +145,7 @@ $(BENCH_SNAPSHOT): bench/src/lib.rs bench/examples/snapshot_json.rs
 
 test-node: node wasm $(BENCH_SNAPSHOT) ## the Node package's tests (node --test), the fault matrix and the memory test among them, and the CLI publishing to DynamoDB
 	$(CARGO) build -q -p flagcore-cli
-	cd $(NODE_DIR) && node --test test/
+	$(SUITE) node "package (native)" --cwd $(NODE_DIR) -- node --test test/
 
 wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm package (the core for wasm32: it must stay pure)
 	@if rustup target list --installed 2>/dev/null | grep -qx $(WASM_TARGET); then \
@@ -139,26 +153,29 @@ wasm: setup-wasm setup-wasm-npm $(WASM_BINDGEN) ## build the flagcore-wasm packa
 	else \
 	  $(WASM_DEBIAN) build -p flagcore-wasm --target $(WASM_TARGET) --profile wasm -Zbuild-std=std,panic_abort; \
 	fi
-	@for target in nodejs web; do \
+	@# wasm-bindgen and wasm-opt (the slow part) only when cargo relinked the module.
+	@for target in nodejs web; do out=$(WASM_DIR)/dist/$$target/flagcore_bg.wasm; \
+	  test -f $$out -a ! $(WASM_MODULE) -nt $$out && continue; \
 	  $(WASM_BINDGEN) --target $$target --out-dir $(WASM_DIR)/dist/$$target --out-name flagcore $(WASM_MODULE) && \
-	  $(WASM_OPT) $(WASM_DIR)/dist/$$target/flagcore_bg.wasm -o $(WASM_DIR)/dist/$$target/flagcore_bg.wasm || exit 1; \
+	  $(WASM_OPT) $$out -o $$out || { rm -f $$out; exit 1; }; \
 	done
 	@# The shared API's modules (js/) bundled into one file each way: an ES
 	@# module for runtimes without require, and CommonJS for Node, where one
 	@# file loads a millisecond faster than seven at a cold start.
-	@for format in esm:mjs cjs:cjs; do \
+	@for format in esm:mjs cjs:cjs; do out=$(WASM_DIR)/dist/api.$${format##*:}; \
+	  test -f $$out -a -z "$$(find $(WASM_DIR)/js -newer $$out)" && continue; \
 	  $(WASM_DIR)/node_modules/.bin/esbuild $(WASM_DIR)/js/index.js --bundle --format=$${format%%:*} --platform=neutral \
-	    --log-level=warning --outfile=$(WASM_DIR)/dist/api.$${format##*:} || exit 1; \
+	    --log-level=warning --outfile=$$out || exit 1; \
 	done
-	@cp $(NODE_DIR)/index.d.ts $(WASM_DIR)/dist/index.d.ts
+	@node $(WASM_DIR)/types.js $(NODE_DIR)/index.d.ts $(WASM_DIR)/dist/index.d.ts
 	@gz=$$(gzip -9 -c $(WASM_DIR)/dist/web/flagcore_bg.wasm | wc -c); \
 	  echo "flagcore-wasm: $$(wc -c < $(WASM_DIR)/dist/web/flagcore_bg.wasm) bytes, $$gz gzipped (budget $(WASM_BUDGET))"; \
 	  test $$gz -le $(WASM_BUDGET) || { echo "flagcore-wasm is over its gzipped size budget" >&2; exit 1; }
 
 test-wasm: wasm $(BENCH_SNAPSHOT) ## the shared tests against flagcore-wasm, and the edge Worker in workerd
 	@# Every test file: those of the flagcore package's own features skip themselves.
-	cd $(NODE_DIR) && FLAGCORE_IMPL=wasm node --test test/
-	cd $(WASM_DIR) && node --test test/
+	$(SUITE) wasm "shared tests" --cwd $(NODE_DIR) -- env FLAGCORE_IMPL=wasm node --test test/
+	$(SUITE) wasm "flagcore-wasm, workerd" --cwd $(WASM_DIR) -- node --test test/
 
 python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/wheels and install it into .venv
 	@rm -f $(WHEELS)/flagcore-*.whl
@@ -166,10 +183,10 @@ python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/w
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps $(WHEELS)/flagcore-*.whl
 
 test-python: python setup-node node wasm $(BENCH_SNAPSHOT) ## the Python package's tests (pytest; dynalite from the Node package's dev dependencies, and its publisher for the published layout)
-	cd $(PY_DIR) && ../$(PYTHON) -m pytest tests -q -s -p no:cacheprovider
+	$(SUITE) python package --cwd $(PY_DIR) -- ../$(PYTHON) -m pytest tests -q -s -p no:cacheprovider
 
 test-chain: node wasm python ## the call chain of make demo, with its checks: one answer per chain, the shares, the change within the time to live
-	node examples/chain/run.mjs --check
+	$(SUITE) chain "make demo's checks" -- node examples/chain/run.mjs --check
 
 soak: node wasm python ## the full soak: 100,000 requests over 40 s per runtime (Node, WASM, Python) while the table changes every second and dynalite restarts twice
 	cd $(NODE_DIR) && FLAGCORE_SOAK_REQUESTS=100000 FLAGCORE_SOAK_SECONDS=40 node --test test/soak.test.js
@@ -177,8 +194,8 @@ soak: node wasm python ## the full soak: 100,000 requests over 40 s per runtime 
 	cd $(PY_DIR) && FLAGCORE_SOAK_REQUESTS=100000 FLAGCORE_SOAK_SECONDS=40 ../$(PYTHON) -m pytest tests/test_soak.py -q -s -p no:cacheprovider
 
 lint: setup-rust ## rustfmt and clippy, warnings as errors
-	$(CARGO) fmt --all --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(SUITE) rust rustfmt -- $(CARGO) fmt --all --check
+	$(SUITE) rust "clippy, warnings as errors" -- $(CARGO) clippy --workspace --all-targets -- -D warnings
 
 bench: setup-rust ## criterion benchmarks beside LaunchDarkly's Rust evaluator, then the table for the README
 	$(CARGO) bench -p flagcore-bench --bench eval
@@ -249,6 +266,9 @@ fuzz: setup-rust $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz ## coverage-guided fuzzing of
 	  $(CARGO) test --release -p flagcore --test properties -- --nocapture
 
 test-fuzz: setup-rust $(CARGO_FUZZ_ROOT)/bin/cargo-fuzz ## builds every fuzz target and runs each briefly (FUZZ_SMOKE_RUNS executions), so that none stops building unnoticed
+	@$(SUITE) rust "fuzz targets, briefly" -- $(MAKE) --no-print-directory fuzz-smoke
+
+fuzz-smoke:
 	$(call fuzz_targets,$(FUZZ_SMOKE_RUNS))
 
 # Cross builds: zig as the linker (ziglang and cargo-zigbuild from PyPI, in a
@@ -277,10 +297,13 @@ $(CROSS_STAMP):
 setup-cross: $(CROSS_STAMP)
 	@rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 
-# The native module and the abi3 wheel for both architectures, release and stripped.
+# The native module, the abi3 wheel and the CLI for both architectures,
+# release and stripped, at the same glibc 2.17 floor.
 dist-native: setup-cross setup-node setup-python
-	@rm -rf $(NATIVE_OUT) dist/wheels
+	@rm -rf $(NATIVE_OUT) dist/wheels dist/cli && mkdir -p dist/cli
 	@for arch in $(DIST_ARCHES); do \
+	  $(CROSS_PATH) $(CARGO) zigbuild --quiet --release -p flagcore-cli --target $$arch-unknown-linux-gnu.2.17 || exit 1; \
+	  cp target/$$arch-unknown-linux-gnu/release/flagcore dist/cli/flagcore-$$arch-linux || exit 1; \
 	  (cd $(NODE_DIR) && $(CROSS_PATH) npx napi build --platform --release --target $$arch-unknown-linux-gnu.2.17 -x \
 	    --no-js --dts native.d.ts --output-dir ../$(NATIVE_OUT)/$$arch) || exit 1; \
 	  rm -f $(NATIVE_OUT)/$$arch/native.d.ts; \
@@ -303,7 +326,7 @@ dist: dist-native wasm ## every artifact into dist/: npm tarballs (flagcore, its
 	    (cd $$layer && zip -q -r -X $(abspath dist/layers)/flagcore-$$runtime-$$lambda.zip $$runtime) || exit 1; \
 	  done; \
 	done
-	python3 tests/dist/elf_floor.py dist/npm/flagcore-linux-*.tgz dist/wheels/*.whl dist/layers/*.zip
+	python3 tests/dist/elf_floor.py dist/npm/flagcore-linux-*.tgz dist/wheels/*.whl dist/layers/*.zip dist/cli/flagcore-*-linux
 	@for wheel in dist/wheels/*.whl; do \
 	  out=$$($(CROSS_VENV)/bin/auditwheel show $$wheel) || exit 1; \
 	  echo "$$out" | tr '\n' ' ' | grep -q 'consistent with the following platform tag: *"manylinux_2_17_' || \
@@ -351,25 +374,36 @@ test-dist: dist node $(ARM64_ROOT)/.installed ## what make dist built, installed
 	$(NODE_DIR)/install-tarballs.sh $(INSTALLED)/native $(NPM_MAIN) $(NPM_WASM) dist/npm/flagcore-linux-x64-gnu-$(VERSION).tgz
 	$(NODE_DIR)/install-tarballs.sh $(INSTALLED)/wasm $(NPM_MAIN) $(NPM_WASM)
 	$(NODE_DIR)/install-tarballs.sh $(INSTALLED)/arm64 $(NPM_MAIN) $(NPM_WASM) dist/npm/flagcore-linux-arm64-gnu-$(VERSION).tgz
-	cd $(NODE_DIR) && FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/native/node_modules/flagcore FLAGCORE_EXPECT_ENGINE=native \
-	  node --test $(INSTALLED_NODE_TESTS)
-	cd $(NODE_DIR) && FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/wasm/node_modules/flagcore FLAGCORE_EXPECT_ENGINE=wasm \
-	  node --test $(INSTALLED_NODE_TESTS)
-	cd $(NODE_DIR) && FLAGCORE_ENGINE=wasm FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/native/node_modules/flagcore FLAGCORE_EXPECT_ENGINE=wasm \
-	  node --test $(INSTALLED_NODE_TESTS)
-	@for file in $(INSTALLED_NODE_TESTS); do \
-	  (cd $(NODE_DIR) && FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/arm64/node_modules/flagcore FLAGCORE_EXPECT_ENGINE=native \
-	    $(QEMU) $(ARM64_BIN)/node $$file) || exit 1; \
-	done
+	$(SUITE) node "installed, x64 package" --cwd $(NODE_DIR) -- env FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/native/node_modules/flagcore \
+	  FLAGCORE_EXPECT_ENGINE=native node --test $(INSTALLED_NODE_TESTS)
+	$(SUITE) wasm "installed, no platform package" --cwd $(NODE_DIR) -- env FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/wasm/node_modules/flagcore \
+	  FLAGCORE_EXPECT_ENGINE=wasm node --test $(INSTALLED_NODE_TESTS)
+	$(SUITE) wasm "installed, FLAGCORE_ENGINE=wasm" --cwd $(NODE_DIR) -- env FLAGCORE_ENGINE=wasm \
+	  FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/native/node_modules/flagcore FLAGCORE_EXPECT_ENGINE=wasm node --test $(INSTALLED_NODE_TESTS)
+	@# One file at a time: under qemu-user, node --test could not start its children.
+	$(SUITE) node-arm64 "installed, arm64 package (qemu)" --cwd $(NODE_DIR) -- bash -c 'for file in $(INSTALLED_NODE_TESTS); do \
+	  FLAGCORE_PACKAGE=$(abspath $(INSTALLED))/arm64/node_modules/flagcore FLAGCORE_EXPECT_ENGINE=native \
+	    $(QEMU) $(ARM64_BIN)/node $$file || exit 1; done'
 	@for spec in $(LAMBDA_ARCHES); do IFS=: read lambda cpu wheel <<< "$$spec"; \
 	  rm -rf $(INSTALLED)/python-$$wheel; \
 	  $(PIP_FOR_LAMBDA) --platform manylinux2014_$$wheel --target $(INSTALLED)/python-$$wheel dist/wheels/flagcore-$(VERSION)-*manylinux2014_$$wheel.*.whl || exit 1; \
 	done
-	cd $(PY_DIR) && FLAGCORE_INSTALLED=$(abspath $(INSTALLED))/python-x86_64 FLAGCORE_DIST=$(abspath dist) PYTHONPATH=$(abspath $(INSTALLED))/python-x86_64:$(VENV_SITE) \
-	  ../$(PYTHON) -m pytest $(INSTALLED_PY_TESTS) -q -s -p no:cacheprovider
-	cd $(PY_DIR) && FLAGCORE_INSTALLED=$(abspath $(INSTALLED))/python-aarch64 PYTHONPATH=$(abspath $(INSTALLED))/python-aarch64:$(VENV_SITE) \
-	  $(QEMU) $(ARM64_BIN)/python3.11 -m pytest $(INSTALLED_PY_TESTS) -q -s -p no:cacheprovider
-	QEMU="$(QEMU)" ARM64_BIN=$(ARM64_BIN) python3 tests/dist/layers.py dist/layers
+	$(SUITE) python "installed, x86_64 wheel" --cwd $(PY_DIR) -- env FLAGCORE_INSTALLED=$(abspath $(INSTALLED))/python-x86_64 FLAGCORE_DIST=$(abspath dist) \
+	  PYTHONPATH=$(abspath $(INSTALLED))/python-x86_64:$(VENV_SITE) ../$(PYTHON) -m pytest $(INSTALLED_PY_TESTS) -q -s -p no:cacheprovider
+	$(SUITE) python-arm64 "installed, aarch64 wheel (qemu)" --cwd $(PY_DIR) -- env FLAGCORE_INSTALLED=$(abspath $(INSTALLED))/python-aarch64 \
+	  PYTHONPATH=$(abspath $(INSTALLED))/python-aarch64:$(VENV_SITE) $(QEMU) $(ARM64_BIN)/python3.11 -m pytest $(INSTALLED_PY_TESTS) -q -s -p no:cacheprovider
+	$(SUITE) dist "Lambda layers as /opt" -- env QEMU="$(QEMU)" ARM64_BIN=$(ARM64_BIN) python3 tests/dist/layers.py dist/layers
+	@# The CLI's release binaries, each on its architecture (arm64 under qemu),
+	@# and `cargo install --path cli` as the docs give it (--debug reuses this
+	@# checkout's debug build, where a release build would take minutes).
+	$(SUITE) dist "the command: release binaries, cargo install" -- bash -euo pipefail -c 'for arch in $(DIST_ARCHES); do \
+	  cli=dist/cli/flagcore-$$arch-linux; run=; test $$arch = x86_64 || run="$(QEMU)"; \
+	  $$run $$cli check --snapshot $(EXAMPLE) | grep -x "0 errors, 0 warnings" || { echo "$$cli does not run" >&2; exit 1; }; \
+	  echo "$$cli: runs, $$(wc -c < $$cli) bytes"; done; \
+	CARGO_TARGET_DIR=target $(CARGO) install --quiet --locked --debug --force --path cli --root $(INSTALLED)/cargo-install; \
+	$(INSTALLED)/cargo-install/bin/flagcore check --snapshot $(EXAMPLE) | grep -x "0 errors, 0 warnings"'
+	@# The docs' installs from dist/, run beside the clone as a user runs them.
+	$(SUITE) docs "installs from dist/, beside the clone" -- python3 tests/docs/check.py --beside-dist
 
 clean: ## remove build output
 	$(CARGO) clean

@@ -107,6 +107,14 @@ def environment(home: Path | None = None) -> dict[str, str]:
     return env
 
 
+def expected_exit(block: Block, command: str) -> int:
+    """0, or what the block's marker gives for its commands: `run exit=N` for a
+    block that shows a command failing as it should (each of its commands then
+    exits N, unless it is the last of a pipeline that succeeds)."""
+    found = re.search(r"\bexit=(\d+)\b", block.arg)
+    return int(found.group(1)) if found else 0
+
+
 def run_block(block: Block, cwd: Path, home: Path | None = None) -> str | None:
     """None when the block holds, or what went wrong."""
     env = environment(home)
@@ -123,21 +131,25 @@ def run_block(block: Block, cwd: Path, home: Path | None = None) -> str | None:
             expected.pop()
         if not expected_pattern(expected).fullmatch(actual):
             return f"$ {command}\nprinted:\n{actual}expected:\n" + "\n".join(expected)
+        if done.returncode != expected_exit(block, command):
+            return f"$ {command}\nexited {done.returncode}, where the docs expect {expected_exit(block, command)}\n{actual}"
     return None
 
 
 def main(argv: list[str]) -> int:
     run, beside = "--run" in argv, "--beside-dist" in argv
-    passed, failures = 0, []
+    passed, skipped, failures = 0, 0, []
     for page in pages():
         for block in blocks(page):
+            if beside and block.kind != "beside-dist":
+                continue  # the run without --beside-dist checks the rest
             if block.kind is None:
                 failures.append(f"{block.where()}: a code block with no `<!-- doctest: ... -->` line before it")
             elif block.kind == "skip":
                 if not block.arg.strip():
                     failures.append(f"{block.where()}: `doctest: skip` needs its reason")
                 else:
-                    passed += 1
+                    skipped += 1
             elif block.kind == "file":
                 path = ROOT / block.arg
                 if not path.is_file():
@@ -165,8 +177,8 @@ def main(argv: list[str]) -> int:
                     passed += 1
     for failure in failures:
         print(f"FAIL {failure}\n")
-    what = "markers and files" + (", commands" if run else "") + (", installs from dist/" if beside else "")
-    print(f"docs ({what}): {passed} passed, {len(failures)} failed")
+    what = "installs from dist/" if beside else "markers and files" + (", commands" if run else "")
+    print(f"docs ({what}): {passed} passed, {len(failures)} failed, {skipped} not run, each with its reason")
     return 1 if failures else 0
 
 
