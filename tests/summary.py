@@ -73,7 +73,7 @@ def report() -> int:
     if not rows:
         print("no suite ran")
         return 1
-    width = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
+    width = max(len("runtime"), *(len(r[0]) for r in rows)), max(len("all suites, 00 min 00 s"), *(len(r[1]) for r in rows))
     print()
     print(f"{'runtime':<{width[0]}}  {'suite':<{width[1]}}  {'passed':>7}  {'failed':>6}  {'seconds':>7}")
     for runtime, suite, passed, failed, seconds in rows:
