@@ -335,9 +335,8 @@ function picture (chains, began, changedAt) {
   const buckets = []
   for (const c of chains) {
     const i = Math.floor((c.started - began) / BUCKET)
-    const b = (buckets[i] ??= { n: 0, members: [] })
-    b.n++
-    b.members.push(c)
+    buckets[i] ??= []
+    buckets[i].push(c)
   }
   const width = 860; const height = 300; const left = 50; const top = 30; const plotW = width - left - 230; const plotH = height - top - 40
   const x = (i) => left + (plotW * i) / Math.max(1, buckets.length - 1)
@@ -350,7 +349,7 @@ function picture (chains, began, changedAt) {
     ["edge's own snapshot", '#d62728', 1.5, '2 2', (c) => c.edge.own === true]
   ]
   const lines = series.map(([label, color, stroke, dash, on], k) => {
-    const points = buckets.map((b, i) => b ? `${x(i).toFixed(1)},${y(b.members.filter(on).length / b.n).toFixed(1)}` : null).filter(Boolean).join(' ')
+    const points = buckets.map((b, i) => b ? `${x(i).toFixed(1)},${y(b.filter(on).length / b.length).toFixed(1)}` : null).filter(Boolean).join(' ')
     return `<polyline fill="none" stroke="${color}" stroke-width="${stroke}" stroke-dasharray="${dash}" points="${points}"/>` +
       `<text x="${left + plotW + 12}" y="${top + 20 + 18 * k}" fill="${color}" font-size="12">${label}</text>`
   })
