@@ -8,18 +8,11 @@ const debug = require('node:util').debuglog('flagcore')
 
 const FORCED = ['native', 'wasm']
 
-/**
- * Why the native module did not load, in one line: the platform, then the
- * first line of each error the loader met (napi-rs chains them as causes;
- * its WASI candidates are left out, since flagcore ships no WASI build).
- */
+/** Why the native module did not load, in one line: the platform, then the first line of the error and of its causes. */
 function nativeFailure (error) {
-  const messages = []
-  for (let e = error && error.cause ? error.cause : error; e && messages.length < 8; e = e.cause) {
-    const line = String(e.message ?? e).split('\n')[0]
-    if (!/wasi/i.test(line) && !messages.includes(line)) messages.push(line)
-  }
-  return `no native build loads on ${process.platform}-${process.arch} (${messages.join('; ') || String(error)})`
+  const lines = []
+  for (let e = error; e && lines.length < 4; e = e.cause) lines.push(String(e.message ?? e).split('\n')[0])
+  return `no native build loads on ${process.platform}-${process.arch} (${lines.join('; ')})`
 }
 
 function selectEngine (env = process.env, load = { native: () => require('./native.js'), wasm: () => require('flagcore-wasm/engine') }) {

@@ -9,14 +9,6 @@ export declare class ExternalObject<T> {
 }
 
 /**
- * Which binding artifact the generated loader actually loaded: `'native'` for
- * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
- * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
- * can point the loader at a WASI artifact this package does not build itself.
- */
-export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
-
-/**
  * LaunchDarkly's all-flags state for prepared context `id` or a context
  * given as JSON text (for 0), at `now_ms` for a decision token it carries;
  * null when the context must be prepared again.

@@ -57,7 +57,7 @@ function loadIn (env) {
     const f = require('flagcore')
     const s = f.Snapshot.fromJson(require('fs').readFileSync(${JSON.stringify(example)}))
     console.log(f.engine, s.variation('new-checkout', { key: 'qa-alice' }, false))
-  `], { cwd: pkg, encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'flagcore', FLAGCORE_ENGINE: '', NAPI_RS_NATIVE_LIBRARY_PATH: '', ...env } })
+  `], { cwd: pkg, encoding: 'utf8', env: { ...process.env, NODE_DEBUG: 'flagcore', FLAGCORE_ENGINE: '', FLAGCORE_NATIVE_MODULE: '', ...env } })
   return { out: result.stdout.trim(), log: result.stderr, status: result.status }
 }
 
@@ -74,7 +74,7 @@ test('FLAGCORE_ENGINE=wasm runs the WASM engine, with the same answers', () => {
 })
 
 test('a native module that does not load falls back to WASM and says why', () => {
-  const { out, log } = loadIn({ NAPI_RS_NATIVE_LIBRARY_PATH: path.join(os.tmpdir(), 'no-such-flagcore.node') })
+  const { out, log } = loadIn({ FLAGCORE_NATIVE_MODULE: path.join(os.tmpdir(), 'no-such-flagcore.node') })
   assert.equal(out, 'wasm true')
   assert.match(log, /engine wasm: no native build loads on linux-x64 \(Cannot find module '.*no-such-flagcore\.node'\)/)
 })
@@ -82,13 +82,13 @@ test('a native module that does not load falls back to WASM and says why', () =>
 test('a native binary that is there but does not load (damaged, or for another system) falls back to WASM', () => {
   const damaged = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'flagcore-damaged-')), 'flagcore.linux-x64-gnu.node')
   fs.writeFileSync(damaged, 'not an ELF file')
-  const { out, log } = loadIn({ NAPI_RS_NATIVE_LIBRARY_PATH: damaged })
+  const { out, log } = loadIn({ FLAGCORE_NATIVE_MODULE: damaged })
   assert.equal(out, 'wasm true')
   assert.match(log, /engine wasm: no native build loads on linux-x64 \(.*flagcore-damaged-.*(invalid ELF header|file too short)/)
 })
 
 test('FLAGCORE_ENGINE=native fails loudly where the native module does not load', () => {
-  const { status, log } = loadIn({ FLAGCORE_ENGINE: 'native', NAPI_RS_NATIVE_LIBRARY_PATH: path.join(os.tmpdir(), 'no-such-flagcore.node') })
+  const { status, log } = loadIn({ FLAGCORE_ENGINE: 'native', FLAGCORE_NATIVE_MODULE: path.join(os.tmpdir(), 'no-such-flagcore.node') })
   assert.notEqual(status, 0)
   assert.match(log, /flagcore: FLAGCORE_ENGINE=native, but no native build loads on linux-x64/)
 })
