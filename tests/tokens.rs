@@ -1,5 +1,5 @@
 //! The shared decision-token vectors (tests/vectors/tokens), run through the
-//! core's host functions as every binding calls them. Prints `N passed, M
+//! core's typed API (`Snapshot::decision_token`, `Scope::attach`). Prints `N passed, M
 //! failed`; Node, WASM and Python run the same file.
 
 #[path = "support/canonical.rs"]
@@ -8,7 +8,6 @@ mod canonical;
 #[allow(dead_code)]
 mod corpus;
 
-use flagcore::host;
 use flagcore::{AllFlagsOptions, Context, Scope, Snapshot, Value, ValueType};
 use serde_json::json;
 
@@ -66,8 +65,34 @@ fn issue(
         .flatten()
         .filter_map(|f| f.as_str().map(str::to_owned))
         .collect();
-    let ttl = spec["ttlSeconds"].as_f64().unwrap_or(60.0);
-    host::issue_token(snapshot, context, &flags, KEY, at(&spec["atMs"]), ttl)
+    let keys: Vec<&str> = flags.iter().map(String::as_str).collect();
+    // Seconds as every host converts them: what is not a positive number
+    // of milliseconds is 0, which the core refuses.
+    let ttl_ms = (spec["ttlSeconds"].as_f64().unwrap_or(60.0) * 1000.0).max(0.0) as u64;
+    match snapshot.decision_token(context, &keys, KEY, at(&spec["atMs"]) as u64, ttl_ms) {
+        Ok(token) => json!({ "token": token }),
+        Err(error) => json!({"error": {"code": error.code().as_str()}}),
+    }
+}
+
+/// Joins `text` to the context as a receiving host does (`maxTtlSeconds`
+/// 0 or absent: the core's default lifetime).
+fn receive(
+    context: &Value,
+    text: &str,
+    key: &[u8],
+    at_ms: f64,
+    max_ttl_seconds: f64,
+) -> (Result<Scope, flagcore::ContextError>, Value) {
+    let max = (max_ttl_seconds > 0.0).then_some((max_ttl_seconds * 1000.0) as u64);
+    let (scope, status) = Scope::attach(
+        Context::from_value(context),
+        Some(text),
+        key,
+        at_ms as u64,
+        max,
+    );
+    (scope, status.to_value())
 }
 
 fn run(case: &Value) -> Result<(), String> {
@@ -87,18 +112,18 @@ fn run(case: &Value) -> Result<(), String> {
         .as_str()
         .ok_or_else(|| format!("no token: {answer}"))?;
     let text = tampered(case, token);
-    let receive = &case["receive"];
+    let spec_receive = &case["receive"];
     let key = if case["tamper"] == "other-key" {
         OTHER_KEY
     } else {
         KEY
     };
-    let max_ttl = receive["maxTtlSeconds"].as_f64().unwrap_or(0.0);
-    let (received, status) = host::context_with_token(
-        &receive["context"].to_string(),
-        Some(&text),
+    let max_ttl = spec_receive["maxTtlSeconds"].as_f64().unwrap_or(0.0);
+    let (received, status) = receive(
+        &spec_receive["context"],
+        &text,
         key,
-        at(&receive["atMs"]),
+        at(&spec_receive["atMs"]),
         max_ttl,
     );
     if !holds(&status, &case["expectStatus"], issued_ms) {
@@ -115,7 +140,7 @@ fn run(case: &Value) -> Result<(), String> {
                 received.as_ref(),
                 &Value::Null,
                 ValueType::Any,
-                host::millis(now),
+                now as u64,
             )
             .to_value();
         let detail = json!({"value": detail["value"], "variationIndex": detail["variationIndex"], "reason": detail["reason"]});
@@ -128,7 +153,9 @@ fn run(case: &Value) -> Result<(), String> {
             with_reasons: true,
             ..Default::default()
         };
-        let state = host::all_flags_json(&downstream, received.as_ref(), options, now);
+        let state = downstream
+            .all_flags_state_checked(received.as_ref(), options, now as u64)
+            .to_value();
         for (flag, want) in expected {
             let got = json!({"value": state[flag], "variation": state["$flagsState"][flag]["variation"],
                 "reason": state["$flagsState"][flag]["reason"]});
@@ -143,9 +170,9 @@ fn run(case: &Value) -> Result<(), String> {
         let token = answer["token"]
             .as_str()
             .ok_or_else(|| format!("no re-issued token: {answer}"))?;
-        let (_, status) = host::context_with_token(
-            &receive["context"].to_string(),
-            Some(token),
+        let (_, status) = receive(
+            &spec_receive["context"],
+            token,
             KEY,
             at(&reissue["receiveAtMs"]),
             0.0,

@@ -1,6 +1,7 @@
 //! CloudWatch EMF lines, rendered by the core from what FlagClient counted.
 
-use flagcore::host;
+use flagcore::metrics::Metrics;
+use flagcore_js_glue::envelope::millis;
 use napi_derive::napi;
 use serde_json::Value;
 
@@ -13,5 +14,5 @@ pub fn render_metrics(
     function_name: Option<String>,
     timestamp_ms: f64,
 ) -> Vec<String> {
-    host::render_metrics(&records, &namespace, function_name.as_deref(), timestamp_ms)
+    Metrics::from_value(&records).render(&namespace, function_name.as_deref(), millis(timestamp_ms))
 }

@@ -6,8 +6,8 @@
 //! Contexts cross as JSON text, and the parsed form of the last few is kept
 //! (see `context.rs`): creating an external per context costs microseconds.
 
-use flagcore::host;
 use flagcore::{AllFlagsOptions, Snapshot};
+use flagcore_js_glue::envelope;
 use flagcore_js_glue::{self as glue, local, NOT_PREPARED};
 use napi::bindgen_prelude::{Buffer, Either, External, Float64ArraySlice};
 use napi::Result;
@@ -67,7 +67,7 @@ pub fn issue_token(
 ) -> Option<Value> {
     let key = signing_key.unwrap_or_default();
     local::with_prepared_or_text(id as u64, &context, |parsed| {
-        host::issue_token(
+        envelope::issue_token(
             snapshot,
             parsed,
             &flag_keys,
@@ -171,7 +171,7 @@ pub fn all_flags_state(
         now_millis: 0,
     };
     local::with_prepared_or_text(id as u64, &context, |parsed| {
-        host::all_flags_json(snapshot, parsed, options, now_ms)
+        envelope::all_flags_json(snapshot, parsed, options, now_ms)
     })
 }
 

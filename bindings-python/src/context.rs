@@ -1,7 +1,7 @@
 //! Contexts: plain dicts in LaunchDarkly's shapes, or a `Context` converted
 //! once and reused for several evaluations.
 
-use flagcore::{host, Context as CoreContext, ContextError, Scope, Value};
+use flagcore::{Context as CoreContext, ContextError, Scope, TokenStatus, Value};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
@@ -14,7 +14,7 @@ use crate::convert;
 pub struct Context {
     /// The context, with the decision token verified for it.
     parsed: Result<Scope, ContextError>,
-    token_status: Value,
+    token_status: TokenStatus,
     /// The clock a carried token's expiry is checked on at each evaluation
     /// (seconds since the epoch, as `time.time`); the wall clock without one.
     clock: Option<Py<PyAny>>,
@@ -49,19 +49,20 @@ impl Context {
         let token = token.as_deref();
         let (parsed, token_status) = match (context.cast::<Context>(), token) {
             // A prepared Context again, without a new token: as it was.
-            (Ok(prepared), None) => (
-                prepared.get().parsed.clone(),
-                serde_json::json!({"applied": false}),
-            ),
+            (Ok(prepared), None) => (prepared.get().parsed.clone(), TokenStatus::Absent),
             (prepared, _) => {
                 let parsed = match prepared {
                     Ok(prepared) => prepared.get().parsed.clone().map(|s| s.context().clone()),
                     Err(_) => parse(context),
                 };
-                let now_ms = now_ms.unwrap_or_else(|| read_clock(context.py(), clock.as_ref()));
+                let now_ms = now_ms
+                    .map_or_else(|| read_clock(context.py(), clock.as_ref()), convert::millis);
                 let key = signing_key.unwrap_or_default().as_bytes();
-                let max_ttl = max_ttl_seconds.unwrap_or(0.0);
-                host::attach_token(parsed, token, key, now_ms, max_ttl)
+                // No lifetime given, or none that is positive: the core's default.
+                let max_lifetime_ms = max_ttl_seconds
+                    .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
+                    .map(|seconds| (seconds * 1000.0) as u64);
+                Scope::attach(parsed, token, key, now_ms, max_lifetime_ms)
             }
         };
         Context {
@@ -99,7 +100,7 @@ impl Context {
     /// or `{"applied": False, "code", "message"}`.
     #[getter]
     fn token_status<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        Ok(convert::to_python(py, &self.token_status)?.cast_into::<PyDict>()?)
+        Ok(convert::to_python(py, &self.token_status.to_value())?.cast_into::<PyDict>()?)
     }
 
     /// LaunchDarkly's canonical key (`feature_flag.context.id` on a span), or
@@ -174,17 +175,18 @@ const NOT_A_TOKEN: &str = "fc1.?";
 
 /// The time on `clock` (seconds) in milliseconds; the wall clock without
 /// one, or when it fails or answers no number.
-fn read_clock(py: Python<'_>, clock: Option<&Py<PyAny>>) -> f64 {
+fn read_clock(py: Python<'_>, clock: Option<&Py<PyAny>>) -> u64 {
     clock
         .and_then(|clock| clock.call0(py).ok()?.extract::<f64>(py).ok())
         .filter(|seconds| seconds.is_finite())
-        .map_or_else(wall_clock_ms, |seconds| seconds * 1000.0)
+        .map_or_else(wall_clock_ms, |seconds| convert::millis(seconds * 1000.0))
 }
 
-pub fn wall_clock_ms() -> f64 {
+/// Milliseconds since the epoch on the wall clock.
+pub fn wall_clock_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A context object that is not JSON (a set, a custom class) is an invalid
@@ -198,7 +200,7 @@ fn parse(object: &Bound<'_, PyAny>) -> Result<CoreContext, ContextError> {
 /// prepared `Context`.
 pub fn with_context<T>(
     object: &Bound<'_, PyAny>,
-    f: impl FnOnce(Result<&Scope, &ContextError>, f64) -> T,
+    f: impl FnOnce(Result<&Scope, &ContextError>, u64) -> T,
 ) -> T {
     if let Ok(prepared) = object.cast::<Context>() {
         let prepared = prepared.get();
@@ -206,16 +208,16 @@ pub fn with_context<T>(
         let now_ms = if carries_token {
             read_clock(object.py(), prepared.clock.as_ref())
         } else {
-            0.0
+            0
         };
         return f(prepared.parsed.as_ref(), now_ms);
     }
     if let Ok(dict) = object.cast::<PyDict>() {
         let parsed = recent::converted(dict);
-        return f(parsed.as_ref().as_ref(), 0.0);
+        return f(parsed.as_ref().as_ref(), 0);
     }
     let parsed = parse(object).map(Scope::new);
-    f(parsed.as_ref(), 0.0)
+    f(parsed.as_ref(), 0)
 }
 
 /// The last few plain dicts converted, so that a handler passing one dict

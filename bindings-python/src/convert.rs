@@ -194,3 +194,13 @@ pub fn bytes_of<'a>(data: &'a Bound<'_, PyAny>, refusal: &str) -> PyResult<Cow<'
         Err(PyTypeError::new_err(refusal.to_owned()))
     }
 }
+
+/// Milliseconds from a Python float, as the core counts time: 0 for NaN,
+/// the infinities and anything not positive; saturated when too large.
+pub fn millis(ms: f64) -> u64 {
+    if ms.is_finite() && ms > 0.0 {
+        ms as u64
+    } else {
+        0
+    }
+}

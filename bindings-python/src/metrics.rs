@@ -15,11 +15,6 @@ pub fn render_metrics(
     timestamp_ms: Option<f64>,
 ) -> PyResult<Vec<String>> {
     let records = convert::to_value(records)?;
-    let now = timestamp_ms.unwrap_or_else(context::wall_clock_ms);
-    Ok(flagcore::host::render_metrics(
-        &records,
-        namespace,
-        function_name,
-        now,
-    ))
+    let now = timestamp_ms.map_or_else(context::wall_clock_ms, convert::millis);
+    Ok(flagcore::metrics::Metrics::from_value(&records).render(namespace, function_name, now))
 }

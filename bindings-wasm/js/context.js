@@ -1,6 +1,6 @@
 'use strict'
 // Evaluation contexts, as the engine's context cache holds them (see
-// core/src/host.rs): a Context registers its JSON text once and then crosses
+// js-glue/src/cache.rs): a Context registers its JSON text once and then crosses
 // as a number.
 
 // Contexts of every copy of this API carry this mark, so that a copy given a

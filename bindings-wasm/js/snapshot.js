@@ -1,7 +1,7 @@
 'use strict'
 // Snapshots: flag data parsed once by the engine, and LaunchDarkly's
 // evaluation methods over it. The engine answers packed numbers (see
-// core/src/host.rs), from which this side builds LaunchDarkly's detail
+// js-glue/src/answer.rs and core/src/packed.rs), from which this side builds LaunchDarkly's detail
 // objects with values it fetched once per flag.
 
 /** Snapshot, SnapshotError, TokenError and FlagsState for the engine `native`. */
@@ -17,7 +17,7 @@ function createSnapshots (native, contexts) {
   const NUMBER = 2
   const STRING = 3
 
-  // The packed answer (see core/src/host.rs).
+  // The packed answer (see core/src/packed.rs).
   const KINDS = ['OFF', 'FALLTHROUGH', 'TARGET_MATCH', 'RULE_MATCH', 'PREREQUISITE_FAILED', 'ERROR']
   const ERROR_KINDS = ['CLIENT_NOT_READY', 'FLAG_NOT_FOUND', 'MALFORMED_FLAG', 'USER_NOT_SPECIFIED', 'WRONG_TYPE', 'EXCEPTION']
   const BIG_SEGMENTS = [undefined, 'HEALTHY', 'STALE', 'STORE_ERROR', 'NOT_CONFIGURED']

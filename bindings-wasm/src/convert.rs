@@ -22,7 +22,7 @@ pub(crate) fn to_js(value: &Value) -> JsValue {
 /// instance broken for every later call.
 pub(crate) fn from_js(value: JsValue) -> Option<Value> {
     let text = js_sys::JSON::stringify(&value).ok()?.as_string()?;
-    flagcore::host::parse_json(&text)
+    flagcore::parse_json(&text).ok()
 }
 
 /// Snapshot input: a string or bytes.

@@ -1,6 +1,7 @@
 //! CloudWatch EMF lines, rendered by the core from what FlagClient counted.
 
-use flagcore::host;
+use flagcore::metrics::Metrics;
+use flagcore_js_glue::envelope::millis;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -15,5 +16,5 @@ pub fn render_metrics(
     timestamp_ms: f64,
 ) -> Vec<String> {
     let records = from_js(records).unwrap_or(Value::Null);
-    host::render_metrics(&records, namespace, function_name.as_deref(), timestamp_ms)
+    Metrics::from_value(&records).render(namespace, function_name.as_deref(), millis(timestamp_ms))
 }

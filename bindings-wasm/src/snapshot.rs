@@ -1,8 +1,8 @@
 //! The snapshot functions the shared `js/snapshot.js` calls, with the same names and
 //! answers as the Node package's N-API module (bindings-node/src/snapshot.rs).
 
-use flagcore::host;
 use flagcore::{AllFlagsOptions, Snapshot};
+use flagcore_js_glue::envelope;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -55,7 +55,7 @@ pub fn issue_token(
 ) -> JsValue {
     let key = signing_key.unwrap_or_default();
     with_prepared_or_text(id, context, |parsed| {
-        host::issue_token(
+        envelope::issue_token(
             &snapshot.inner,
             parsed,
             &flag_keys,
@@ -140,7 +140,7 @@ pub fn all_flags_state(
         now_millis: 0,
     };
     with_prepared_or_text(id, context, |parsed| {
-        host::all_flags_json(&snapshot.inner, parsed, options, now_ms)
+        envelope::all_flags_json(&snapshot.inner, parsed, options, now_ms)
     })
 }
 

@@ -6,6 +6,6 @@ use serde_json::Value;
 
 /// Parses JSON text into a value.
 #[inline(never)]
-pub(crate) fn parse(text: &str) -> Result<Value, serde_json::Error> {
+pub fn parse(text: &str) -> Result<Value, serde_json::Error> {
     serde_json::from_str(text)
 }

@@ -24,6 +24,7 @@
 
 mod all_flags;
 mod attr;
+pub mod base64;
 mod bucket;
 mod check;
 mod clause;
@@ -31,7 +32,6 @@ mod context;
 mod dynamodb;
 mod error;
 mod eval;
-pub mod host;
 mod json;
 mod keyset;
 pub mod metrics;
@@ -55,11 +55,13 @@ pub use check::{Problem, Severity};
 pub use context::{Context, ContextError};
 pub use error::{ErrorCode, SnapshotError};
 pub use eval::Evaluation;
+/// JSON text as a value through the core's one copy of serde_json's parser.
+pub use json::parse as parse_json;
 pub use reason::{BigSegmentsStatus, Detail, ErrorKind, Reason, ReasonField, ReasonKind};
 pub use scope::Scope;
 pub use snapshot::Snapshot;
 pub use source::{Format, SourceInfo};
-pub use token::{Token, TokenError, TokenErrorCode};
+pub use token::{Token, TokenError, TokenErrorCode, TokenStatus};
 pub use variation::ValueType;
 
 /// Re-exported so hosts build values with the same JSON type the core uses.

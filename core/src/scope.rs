@@ -14,7 +14,7 @@ use crate::context::{Context, ContextError};
 use crate::eval::Evaluation;
 use crate::reason::{Detail, ErrorKind};
 use crate::snapshot::Snapshot;
-use crate::token::{self, Token, TokenError};
+use crate::token::{self, Token, TokenError, TokenErrorCode, TokenStatus};
 use crate::variation::{apply_default, ValueType};
 
 /// A context, with the decision token verified for it, if any.
@@ -46,6 +46,40 @@ impl Scope {
         })
     }
 
+    /// Joins the decision token in `header` (a token, or a W3C `baggage`
+    /// header with a `flagcore` member) to a parsed context when it verifies
+    /// with `signing_key` at `now_ms` and was issued for no longer than
+    /// `max_lifetime_ms` ([`token::DEFAULT_MAX_LIFETIME_MS`] when `None`).
+    /// Answers the scope (without the token when it was refused, or the
+    /// context was) and what became of the token.
+    pub fn attach(
+        parsed: Result<Context, ContextError>,
+        header: Option<&str>,
+        signing_key: &[u8],
+        now_ms: u64,
+        max_lifetime_ms: Option<u64>,
+    ) -> (Result<Scope, ContextError>, TokenStatus) {
+        let text = header.and_then(token::from_header);
+        let (Ok(context), Some(text)) = (&parsed, text) else {
+            return (parsed.map(Scope::new), TokenStatus::Absent);
+        };
+        let max_lifetime_ms = max_lifetime_ms.unwrap_or(token::DEFAULT_MAX_LIFETIME_MS);
+        let attached =
+            token::verify(text, signing_key, now_ms, max_lifetime_ms).and_then(|verified| {
+                let status = TokenStatus::Applied {
+                    snapshot_id: verified.snapshot_id().to_owned(),
+                    flags: verified.len(),
+                    issued_ms: verified.issued_ms(),
+                    expires_ms: verified.expires_ms(),
+                };
+                Scope::with_token(context.clone(), verified).map(|scope| (scope, status))
+            });
+        match attached {
+            Ok((scope, status)) => (Ok(scope), status),
+            Err(error) => (parsed.map(Scope::new), TokenStatus::Refused(error)),
+        }
+    }
+
     /// The context.
     pub fn context(&self) -> &Context {
         &self.context
@@ -61,9 +95,44 @@ impl Snapshot {
     /// As [`Snapshot::evaluate`], at `now_ms` (milliseconds since the
     /// epoch): a decision token of the scope answers the flags it decides
     /// while it is unexpired, unless this snapshot switched the flag off
-    /// (see [`crate::token`]).
+    /// (see [`Token`]'s `decide`); everything else is the snapshot's own
+    /// evaluation. The one choice between a token and the snapshot, for
+    /// single evaluations and for the tokens issued from a scope.
     pub fn evaluate_at<'a>(&'a self, flag_key: &str, scope: &Scope, now_ms: u64) -> Evaluation<'a> {
-        token::answer(self, flag_key, scope.context(), scope.token(), now_ms)
+        let decided = scope.token().and_then(|t| t.decide(self, flag_key, now_ms));
+        decided.unwrap_or_else(|| self.evaluate(flag_key, scope.context()))
+    }
+
+    /// A decision token holding `scope`'s answers of `flag_keys` (as
+    /// [`Snapshot::evaluate_at`] gives them), signed with `signing_key`,
+    /// valid for `ttl_ms` (at most [`token::MAX_TTL_MS`]) from `now_ms`. A
+    /// context that was refused gets none (`TOKEN_INVALID_CONTEXT`). A
+    /// scope carrying a token passes its decisions on, and the new token
+    /// expires no later than that one (see [`crate::token`]).
+    pub fn decision_token(
+        &self,
+        scope: Result<&Scope, &ContextError>,
+        flag_keys: &[&str],
+        signing_key: &[u8],
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Result<String, TokenError> {
+        let Ok(scope) = scope else {
+            return Err(TokenError::new(
+                TokenErrorCode::InvalidContext,
+                "the context is invalid",
+            ));
+        };
+        token::issue(
+            self,
+            scope.context(),
+            scope.token(),
+            flag_keys,
+            signing_key,
+            now_ms,
+            ttl_ms,
+            |flag| self.evaluate_at(flag, scope, now_ms),
+        )
     }
 
     /// As [`Snapshot::variation_detail`], at `now_ms`: a decision token of

@@ -3,7 +3,7 @@
 //! bound the core enforces is tried at the bound and one past it.
 
 use flagcore::published::{self, Head, CHUNK_BYTES, MAX_CHUNKS, MAX_HEAD_BYTES, MAX_LISTED};
-use flagcore::{host, token, Context, Snapshot};
+use flagcore::{token, Context, Snapshot};
 use serde_json::{json, Value};
 
 fn snapshot(value: Value) -> Snapshot {
@@ -128,27 +128,25 @@ fn a_token_is_read_up_to_4000_characters_and_decides_up_to_128_flags() {
     let user = Context::from_json(r#"{"key": "u"}"#).unwrap();
     let snapshot = flags(129);
     let keys: Vec<String> = snapshot.flag_keys().to_vec();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let scope = flagcore::Scope::new(user.clone());
     let issue = |count: usize| {
-        host::issue_token(
-            &snapshot,
-            Ok(&flagcore::Scope::new(user.clone())),
-            &keys[..count],
-            key,
-            1_700_000_000_000.0,
-            60.0,
-        )
+        snapshot.decision_token(Ok(&scope), &keys[..count], key, 1_700_000_000_000, 60_000)
     };
-    assert!(issue(token::MAX_DECISIONS)["token"].is_string());
+    assert!(issue(token::MAX_DECISIONS).is_ok());
     assert_eq!(
-        issue(token::MAX_DECISIONS + 1)["error"]["code"],
-        "TOKEN_TOO_LARGE"
+        issue(token::MAX_DECISIONS + 1).map_err(|e| e.code()),
+        Err(flagcore::TokenErrorCode::TooLarge)
     );
     // A text of exactly 4,000 characters is read (and refused for what it
     // holds); one more is not read.
     let code = |text: &str| {
         let (_, status) =
-            host::attach_token(Ok(user.clone()), Some(text), key, 1_700_000_000_000.0, 0.0);
-        status["code"].as_str().unwrap_or_default().to_owned()
+            flagcore::Scope::attach(Ok(user.clone()), Some(text), key, 1_700_000_000_000, None);
+        status.to_value()["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
     };
     let at = format!("fc1.{}", "A".repeat(token::MAX_TOKEN_CHARS - 4));
     assert_eq!(at.len(), token::MAX_TOKEN_CHARS);

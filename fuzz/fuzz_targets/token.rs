@@ -6,7 +6,7 @@
 
 use std::sync::OnceLock;
 
-use flagcore::token;
+use flagcore::{base64, token};
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
 use sha2::Sha256;
@@ -16,36 +16,6 @@ mod common;
 const KEY: &[u8] = b"a signing key for fuzzing, 32 bytes";
 const NOW_MS: u64 = 1_700_000_000_000;
 
-/// URL-safe base64 without padding, as tokens carry it.
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-        }
-    }
-    out
-}
-
-fn unbase64url(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = Vec::new();
-    for chunk in text.as_bytes().chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, c)| {
-            n | (ALPHABET.iter().position(|a| a == c).unwrap_or(0) as u32) << (18 - 6 * i)
-        });
-        for i in 0..chunk.len() - 1 {
-            out.push((n >> (16 - 8 * i)) as u8);
-        }
-    }
-    out
-}
-
 /// The binding bytes of the first context (bytes 9 to 25 of a token), read
 /// off a real token: spliced into signed payloads, they let a fuzzed token
 /// reach evaluation, which a random binding never would.
@@ -53,9 +23,9 @@ fn binding() -> &'static [u8] {
     static BINDING: OnceLock<Vec<u8>> = OnceLock::new();
     BINDING.get_or_init(|| {
         let context = &common::contexts()[0];
-        let text = token::issue(common::example(), context, None, &[], KEY, NOW_MS, 60_000)
+        let text = common::example().decision_token(Ok(&flagcore::Scope::new(context.clone())), &[], KEY, NOW_MS, 60_000)
             .unwrap_or_else(|e| panic!("{e}"));
-        unbase64url(&text[token::PREFIX.len()..])[9..25].to_vec()
+        base64::decode_url_safe(&text[token::PREFIX.len()..]).unwrap_or_default()[9..25].to_vec()
     })
 }
 
@@ -64,7 +34,7 @@ fn signed(payload: &[u8]) -> String {
     mac.update(payload);
     let mut bytes = payload.to_vec();
     bytes.extend_from_slice(&mac.finalize().into_bytes());
-    format!("{}{}", token::PREFIX, base64url(&bytes))
+    format!("{}{}", token::PREFIX, base64::encode_url_safe(&bytes))
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -9,7 +9,7 @@
 //! that does not fit is [`DOES_NOT_FIT`], and the JS layer asks for the
 //! detail as JSON instead.
 
-use flagcore::host::{self, millis};
+use crate::envelope::millis;
 use flagcore::packed;
 use flagcore::{ContextError, Detail, Scope, Snapshot, ValueType};
 use serde_json::Value;
@@ -87,15 +87,6 @@ pub fn detail_json(
             millis(now_ms),
         )
         .to_value()
-}
-
-/// What the JS layer needs to build the details of flag number `flag` (see
-/// [`flagcore::host::flag_info`]); null for a number out of range.
-pub fn flag_info(snapshot: &Snapshot, flag: u32) -> Value {
-    match snapshot.flag_keys().get(flag as usize) {
-        Some(key) => host::flag_info(snapshot, key),
-        None => Value::Null,
-    }
 }
 
 fn pack(snapshot: &Snapshot, key: &str, detail: &Detail<'_>) -> f64 {

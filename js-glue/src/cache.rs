@@ -3,7 +3,9 @@
 
 use std::cell::RefCell;
 
-use flagcore::host::{context_with_token, no_token, registration};
+use flagcore::token::TokenStatus;
+
+use crate::envelope::{context_with_token, registration};
 use flagcore::{Context, ContextError, Scope};
 use serde_json::Value;
 
@@ -154,7 +156,7 @@ impl ContextCache {
             context_with_token(json, token, signing_key, now_ms, max_ttl_seconds);
         let error = parsed.as_ref().err().map(ToString::to_string);
         let id = self.store(id, parsed);
-        registration(id, error.as_deref(), status)
+        registration(id, error.as_deref(), &status)
     }
 
     /// Calls `f` with prepared context `id`, or answers `None` when it has
@@ -261,7 +263,7 @@ pub mod local {
             Ok(mut cache) => {
                 cache.prepare_with_token(id, json, token, signing_key, now_ms, max_ttl_seconds)
             }
-            Err(_) => registration(0, Some("the context cache is busy"), no_token()),
+            Err(_) => registration(0, Some("the context cache is busy"), &TokenStatus::Absent),
         })
     }
 }

@@ -6,7 +6,10 @@
 //!
 //! - [`answer`]: evaluations packed into one number, several at a time;
 //! - [`cache`]: the parsed form of recent contexts, per thread, so that a
-//!   context crosses as JSON text once and then as a number.
+//!   context crosses as JSON text once and then as a number;
+//! - [`envelope`]: the JSON the JS layer receives (decision tokens, a
+//!   registered context, a flag's details, the all-flags state) and the
+//!   conversion of its numbers to the core's milliseconds.
 #![deny(missing_docs)]
 #![cfg_attr(
     not(test),
@@ -15,11 +18,11 @@
 
 pub mod answer;
 pub mod cache;
+pub mod envelope;
 
-pub use answer::{
-    detail_json, evaluate_many, evaluate_packed, first, flag_info, DOES_NOT_FIT, NOT_PREPARED,
-};
+pub use answer::{detail_json, evaluate_many, evaluate_packed, first, DOES_NOT_FIT, NOT_PREPARED};
 pub use cache::{canonical_key, local, parse, ContextCache};
+pub use envelope::flag_info;
 
 /// The message of the error a binding throws for a snapshot that could not
 /// be read: `flagcore:` and the error as JSON, which the JS layer's
