@@ -25,6 +25,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(refresh::refresh_deadlines, m)?)?;
     m.add_function(wrap_pyfunction!(published::published_limits, m)?)?;
     m.add_class::<snapshot::Snapshot>()?;
+    m.add_class::<snapshot::Type>()?;
     m.add_class::<context::Context>()?;
     m.add_class::<detail::EvaluationDetail>()?;
     m.add_class::<detail::FlagsState>()?;

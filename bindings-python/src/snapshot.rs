@@ -5,24 +5,22 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::OnceLock;
 
 use flagcore::{
-    host, AllFlagsOptions, ContextError, Detail, ErrorKind, Scope, Snapshot as Core, Value,
-    ValueType,
+    AllFlagsOptions, ContextError, Detail, ErrorKind, Scope, Snapshot as Core, Value, ValueType,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyString, PyTuple};
 
 use crate::context::{wall_clock_ms, with_context};
 use crate::convert;
 use crate::detail::{EvaluationDetail, FlagsState};
 use crate::error::{snapshot_error, token_error};
-use crate::published;
 
 /// Flag data parsed once, immutable; evaluate against it as often as you
 /// like, from any thread.
 #[pyclass(frozen, module = "flagcore", name = "Snapshot")]
 pub struct Snapshot {
-    core: Core,
+    pub(crate) core: Core,
     /// Flag key (str) to its position in `flag_keys`: a lookup in a Python
     /// dict reuses the key's cached hash and reads no text.
     index: Py<PyDict>,
@@ -46,7 +44,7 @@ enum Answer {
 }
 
 impl Snapshot {
-    fn new(py: Python<'_>, core: Core) -> PyResult<Self> {
+    pub(crate) fn new(py: Python<'_>, core: Core) -> PyResult<Self> {
         let index = PyDict::new(py);
         for (position, key) in core.flag_keys().iter().enumerate() {
             index.set_item(key, position)?;
@@ -163,10 +161,9 @@ impl Snapshot {
         key: &str,
         context: Result<&Scope, &ContextError>,
         value_type: ValueType,
-        now_ms: f64,
+        now_ms: u64,
     ) -> Detail<'_> {
         static NULL: Value = Value::Null;
-        let now_ms = if now_ms > 0.0 { now_ms as u64 } else { 0 };
         catch_unwind(AssertUnwindSafe(|| {
             self.core
                 .variation_detail_checked(key, context, &NULL, value_type, now_ms)
@@ -209,111 +206,6 @@ impl Snapshot {
             .and_then(|core| Snapshot::new(py, core))
     }
 
-    /// Reads a snapshot from flagcore's published layout: the head's JSON
-    /// text and its chunks' plain (decompressed) bytes in order, or those
-    /// before the first one not found. Raises `SnapshotError`
-    /// (`PUBLISHED_CHUNK_MISSING`, `PUBLISHED_CHUNK_CORRUPT`,
-    /// `PUBLISHED_HEAD_INVALID`); nothing is half-loaded.
-    #[staticmethod]
-    fn from_published(
-        py: Python<'_>,
-        head: &Bound<'_, PyAny>,
-        chunks: &Bound<'_, PyAny>,
-    ) -> PyResult<Self> {
-        published::assemble(py, head, chunks).and_then(|core| Snapshot::new(py, core))
-    }
-
-    /// A published snapshot's head, checked: `{"format", "id", "size",
-    /// "hash", "publishedAt", "sequence", "source"?, "chunks": [{"name",
-    /// "hash", "size"}]}`. Raises `SnapshotError` (`PUBLISHED_HEAD_INVALID`,
-    /// or `PUBLISHED_FORMAT_UNKNOWN` for a head a newer flagcore wrote).
-    #[staticmethod]
-    fn published_head<'py>(
-        py: Python<'py>,
-        text: &Bound<'_, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        convert::to_python(py, &published::head(py, text)?.to_value())
-    }
-
-    /// Where the generation of snapshot `snapshot_id` keeps its own head
-    /// (`snapshots/<id>/head.json`). Raises `SnapshotError`
-    /// (`PUBLISHED_HEAD_INVALID`) for anything but a snapshot id.
-    #[staticmethod]
-    fn published_generation_head(py: Python<'_>, snapshot_id: &str) -> PyResult<String> {
-        flagcore::published::generation_head_name(snapshot_id)
-            .map_err(|error| crate::error::snapshot_error(py, &error))
-    }
-
-    /// What a request pinned to `pinned` (a decision token's snapshot, its
-    /// head's sequence `pinned_sequence`) answers from in a function holding
-    /// `held` (its latest head's sequence `held_sequence`): `pinned` itself
-    /// when it is the newer, or else its flags under `held`'s kill switches
-    /// (a flag `held` switched off, itself or through a prerequisite,
-    /// answers as in `held`; one it lacks is not found), keeping `pinned`'s id.
-    #[staticmethod]
-    fn pinned(
-        py: Python<'_>,
-        pinned: Py<Snapshot>,
-        pinned_sequence: i64,
-        held: &Bound<'_, Snapshot>,
-        held_sequence: i64,
-    ) -> PyResult<Py<Snapshot>> {
-        let composite = {
-            let (upstream, held) = (&pinned.get().core, &held.get().core);
-            py.detach(|| {
-                flagcore::published::pinned(upstream, pinned_sequence, held, held_sequence)
-            })
-        };
-        match composite {
-            None => Ok(pinned),
-            Some(core) => Py::new(py, Snapshot::new(py, core)?),
-        }
-    }
-
-    /// This snapshot laid out for publishing at `now_ms` (default: now):
-    /// `(head, chunks)`, the head's JSON text and the chunks' plain bytes.
-    /// Store each chunk (gzip) under the name the head gives it, then the head.
-    #[pyo3(signature = (now_ms=None))]
-    fn publish<'py>(
-        &self,
-        py: Python<'py>,
-        now_ms: Option<i64>,
-    ) -> PyResult<(String, Bound<'py, PyList>)> {
-        published::layout(
-            py,
-            &self.core,
-            now_ms.unwrap_or_else(|| wall_clock_ms() as i64),
-        )
-    }
-
-    /// What a publisher writes to replace the head it read (`previous`, its
-    /// text, or None) with this snapshot at `now_ms`: the core's plan, the
-    /// one rule of every publisher. `None` when the head already names this
-    /// snapshot's id, and what its source says of it; else `{"head",
-    /// "chunk_names", "chunks", "generation_head", "replaced"}`: write the
-    /// chunks (gzip) under their names, then the head on the condition that
-    /// it is still `previous`, then the generation's own head; then let
-    /// `replaced` expire. Raises
-    /// `SnapshotError`: `PUBLISH_REFUSED` for a snapshot with errors or a
-    /// Relay table that lost its `$inited` marker (unless `force`),
-    /// `PUBLISHED_FORMAT_UNKNOWN` when a newer flagcore wrote `previous`.
-    #[pyo3(signature = (previous, now_ms=None, force=false))]
-    fn publish_plan<'py>(
-        &self,
-        py: Python<'py>,
-        previous: Option<&Bound<'_, PyAny>>,
-        now_ms: Option<i64>,
-        force: bool,
-    ) -> PyResult<Option<Bound<'py, PyDict>>> {
-        published::plan(
-            py,
-            &self.core,
-            previous,
-            now_ms.unwrap_or_else(|| wall_clock_ms() as i64),
-            force,
-        )
-    }
-
     /// The content id: the same flags give the same id from any source.
     #[getter]
     fn id(&self) -> &str {
@@ -347,18 +239,17 @@ impl Snapshot {
         self.answer(py, key, context, default, ValueType::Any, Answer::Value)
     }
 
-    /// For FlagClient: `(value, variation index or None)`, with the value
-    /// type numbered as every binding numbers it (`ValueType::from_code`:
-    /// 1 bool, 2 float, 3 str, 4 int, else any), and no reason to build.
+    /// For FlagClient: `(value, variation index or None)` for a flag whose
+    /// value must be of `value_type`, with no reason to build.
     fn _counted<'py>(
         &self,
         py: Python<'py>,
         key: &Bound<'py, PyAny>,
         context: &Bound<'py, PyAny>,
         default: Bound<'py, PyAny>,
-        value_type: u32,
+        value_type: &Bound<'py, Type>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let value_type = ValueType::from_code(value_type);
+        let value_type = (*value_type.get()).into();
         self.answer(py, key, context, default, value_type, Answer::Counted)
     }
 
@@ -372,111 +263,6 @@ impl Snapshot {
         default: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let default = default.unwrap_or_else(|| py.None().into_bound(py));
-        self.answer(py, key, context, default, ValueType::Any, Answer::Detail)
-    }
-
-    /// A bool flag's value; any other type answers `default` (`WRONG_TYPE`).
-    fn bool_variation<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        context: &Bound<'py, PyAny>,
-        default: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.answer(py, key, context, default, ValueType::Bool, Answer::Value)
-    }
-
-    fn bool_variation_detail<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        context: &Bound<'py, PyAny>,
-        default: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.answer(py, key, context, default, ValueType::Bool, Answer::Detail)
-    }
-
-    /// A number flag's value, truncated toward zero.
-    fn int_variation<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        context: &Bound<'py, PyAny>,
-        default: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.answer(py, key, context, default, ValueType::Int, Answer::Value)
-    }
-
-    fn int_variation_detail<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        context: &Bound<'py, PyAny>,
-        default: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.answer(py, key, context, default, ValueType::Int, Answer::Detail)
-    }
-
-    /// A number flag's value.
-    fn float_variation<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        context: &Bound<'py, PyAny>,
-        default: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.answer(py, key, context, default, ValueType::Double, Answer::Value)
-    }
-
-    fn float_variation_detail<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        context: &Bound<'py, PyAny>,
-        default: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.answer(py, key, context, default, ValueType::Double, Answer::Detail)
-    }
-
-    /// A string flag's value.
-    fn string_variation<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        context: &Bound<'py, PyAny>,
-        default: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.answer(py, key, context, default, ValueType::String, Answer::Value)
-    }
-
-    fn string_variation_detail<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        context: &Bound<'py, PyAny>,
-        default: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.answer(py, key, context, default, ValueType::String, Answer::Detail)
-    }
-
-    /// Any flag's value (JSON objects and arrays included).
-    fn json_variation<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        context: &Bound<'py, PyAny>,
-        default: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        self.answer(py, key, context, default, ValueType::Any, Answer::Value)
-    }
-
-    fn json_variation_detail<'py>(
-        &self,
-        py: Python<'py>,
-        key: &Bound<'py, PyAny>,
-        context: &Bound<'py, PyAny>,
-        default: Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyAny>> {
         self.answer(py, key, context, default, ValueType::Any, Answer::Detail)
     }
 
@@ -497,7 +283,9 @@ impl Snapshot {
             now_millis: 0,
         };
         let json = with_context(context, |parsed, now_ms| {
-            host::all_flags_json(&self.core, parsed, options, now_ms)
+            self.core
+                .all_flags_state_checked(parsed, options, now_ms)
+                .to_value()
         });
         FlagsState::new(json)
     }
@@ -518,27 +306,16 @@ impl Snapshot {
         ttl_seconds: f64,
         now_ms: Option<f64>,
     ) -> PyResult<String> {
-        let now_ms = now_ms.unwrap_or_else(wall_clock_ms);
+        let now_ms = now_ms.map_or_else(wall_clock_ms, convert::millis);
         let key = signing_key.unwrap_or_default().as_bytes();
-        let answer = with_context(context, |parsed, _| {
-            host::issue_token(&self.core, parsed, &flag_keys, key, now_ms, ttl_seconds)
-        });
-        match (
-            answer.get("token").and_then(Value::as_str),
-            answer.get("error"),
-        ) {
-            (Some(token), _) => Ok(token.to_owned()),
-            (None, error) => {
-                let field = |name: &str| {
-                    error
-                        .and_then(|e| e.get(name))
-                        .and_then(Value::as_str)
-                        .unwrap_or_default()
-                        .to_owned()
-                };
-                Err(token_error(py, &field("code"), &field("message")))
-            }
-        }
+        let keys: Vec<&str> = flag_keys.iter().map(String::as_str).collect();
+        // Seconds to milliseconds; what is not a positive number is 0,
+        // which the core refuses as TOKEN_INVALID_TTL.
+        let ttl_ms = convert::millis(ttl_seconds * 1000.0);
+        with_context(context, |parsed, _| {
+            self.core.decision_token(parsed, &keys, key, now_ms, ttl_ms)
+        })
+        .map_err(|error| token_error(py, error.code().as_str(), error.message()))
     }
 
     /// The problems of how the snapshot was stored (items without data, a
@@ -569,4 +346,73 @@ impl Snapshot {
             self.core.flag_keys().len()
         )
     }
+}
+
+/// The type a flag's value must have, as `FlagClient` names it when it asks
+/// for a value alone (`Snapshot._counted`).
+#[pyclass(eq, eq_int, frozen, module = "flagcore", name = "ValueType")]
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Type {
+    #[pyo3(name = "ANY")]
+    Any,
+    #[pyo3(name = "BOOL")]
+    Bool,
+    #[pyo3(name = "INT")]
+    Int,
+    #[pyo3(name = "FLOAT")]
+    Float,
+    #[pyo3(name = "STR")]
+    Str,
+}
+
+impl From<Type> for ValueType {
+    fn from(value_type: Type) -> ValueType {
+        match value_type {
+            Type::Any => ValueType::Any,
+            Type::Bool => ValueType::Bool,
+            Type::Int => ValueType::Int,
+            Type::Float => ValueType::Double,
+            Type::Str => ValueType::String,
+        }
+    }
+}
+
+/// One evaluation method of `Snapshot`: `$name(key, context, default)`,
+/// for a flag whose value must be of `$type`, answering as `$answer` says.
+macro_rules! evaluation_method {
+    ($name:ident, $type:expr, $answer:expr, $($doc:literal),+) => {
+        #[pymethods]
+        impl Snapshot {
+            $(#[doc = $doc])+
+            fn $name<'py>(
+                &self,
+                py: Python<'py>,
+                key: &Bound<'py, PyAny>,
+                context: &Bound<'py, PyAny>,
+                default: Bound<'py, PyAny>,
+            ) -> PyResult<Bound<'py, PyAny>> {
+                self.answer(py, key, context, default, $type, $answer)
+            }
+        }
+    };
+}
+
+/// The typed variation methods, made from one table: per row, the value
+/// method, the detail method, the type the flag's value must have (any
+/// other answers the default with `WRONG_TYPE`), and what the value is.
+macro_rules! typed_variations {
+    ($($value:ident, $detail:ident, $type:expr, $doc:literal;)*) => {
+        $(
+            evaluation_method!($value, $type, Answer::Value, $doc);
+            evaluation_method!($detail, $type, Answer::Detail, $doc, "With the variation's index and the reason.");
+        )*
+    };
+}
+
+typed_variations! {
+    bool_variation, bool_variation_detail, ValueType::Bool, "A bool flag's value.";
+    int_variation, int_variation_detail, ValueType::Int, "A number flag's value, truncated toward zero.";
+    float_variation, float_variation_detail, ValueType::Double, "A number flag's value.";
+    string_variation, string_variation_detail, ValueType::String, "A string flag's value.";
+    json_variation, json_variation_detail, ValueType::Any, "Any flag's value (JSON objects and arrays included).";
 }

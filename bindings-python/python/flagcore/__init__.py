@@ -9,7 +9,8 @@ DynamoDB table, or flagcore's published layout (``PublishedSource``).
 
 from ._client import FlagClient
 from ._native import Context, EvaluationDetail, FlagsState, Snapshot, SnapshotError, TokenError, __version__
-from ._sources import DynamoDBSource, FileSource, PublishedSource, UrlSource
+from ._published import PublishedSource
+from ._sources import DynamoDBSource, FileSource, UrlSource
 
 __all__ = [
     "Context",
