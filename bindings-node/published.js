@@ -2,7 +2,7 @@
 // flagcore's published layout in Node's stores: a directory, and a DynamoDB
 // table through @aws-sdk/client-dynamodb (which the Lambda Node runtime
 // ships). The layout itself (the head, the chunks, their checks) is the
-// core's (core/src/published.rs); the reading rule is flagcore-wasm's
+// core's (core/src/published/); the reading rule is flagcore-wasm's
 // js/sources.js, shared with the edge. This file reads and writes the
 // bytes, and publishes to DynamoDB.
 

@@ -2,6 +2,11 @@
 // FlagClient: a snapshot from a source, refreshed by the core's rule
 // (core/src/refresh.rs) at calls, never in the background; decision tokens
 // for downstream functions; metrics and span events for what it evaluated.
+// The snapshots pinned requests answer from are pins.js; span events are
+// tracing.js; counts and measurements are metrics.js.
+
+const { Pins, answering } = require('./pins.js')
+const { traceEvent } = require('./tracing.js')
 
 /**
  * The FlagClient class over the engine `native`, from the other modules'
@@ -14,7 +19,6 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
   const { FlagsState, Snapshot } = snapshots
   const { makeSource } = sources
   const { Metrics } = metrics
-  const { openFeatureReason, contextId } = openFeature
 
   const DEFAULT_TTL_SECONDS = 15
   // Counts an evaluation in a client's metrics; a symbol, so that the
@@ -23,17 +27,8 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
   const CURRENT = Symbol('flagcore.current')
   // The snapshot a pinned context's evaluations answer from.
   const ANSWERING = Symbol('flagcore.answering')
-  // What pinned snapshots a client keeps, by default, each counted by its
-  // published size (what it answers from under the held snapshot's kill
-  // switches shares its flags).
-  const PINNED_SNAPSHOTS = 4
-  const PINNED_BYTES = 8 * 1024 * 1024
   // How many snapshot ids a client remembers for `decide`.
   const SEEN_IDS = 16
-  // How many snapshot ids a client remembers it will not pin to (larger
-  // than it may hold, or not the snapshot their head names): a generation
-  // never changes, so these are never asked for again.
-  const REFUSED_IDS = 64
   const NOT_READY = Object.freeze({ kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
 
   function uninitialized (problems) {
@@ -76,17 +71,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     #write
     #metrics = new Metrics()
     #trace
-    // Pinned snapshots by id, least recently used first; their loads in
-    // progress; when a load last failed, by id; the ids refused for good;
-    // and the last failure.
-    #pins = new Map()
-    #pinBytes = 0
-    #pinLoads = new Map()
-    #pinFailures = new Map()
-    #pinRefused = new Set()
-    #pinError = null
-    #maxPinned
-    #maxPinnedBytes
+    #pins
 
     /**
      * @param {object} options
@@ -124,9 +109,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
       this.#logger = options.logger ?? console
       this.#now = options.now ?? Date.now
       this.#maxTokenTtlSeconds = Number(options.maxTokenTtlSeconds ?? 0)
-      const pinned = options.pinned ?? {}
-      this.#maxPinned = Number(pinned.maxSnapshots ?? PINNED_SNAPSHOTS)
-      this.#maxPinnedBytes = Number(pinned.maxBytes ?? PINNED_BYTES)
+      this.#pins = new Pins(options.pinned ?? {}, { retryMs: this.#retryMs, now: this.#now, logger: this.#logger })
     }
 
     /** The snapshot to answer from, refreshed first when its time to live has passed; null when none could be loaded. */
@@ -257,7 +240,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
         checkedAgoMs: this.#snapshot ? now - this.#checkedAt : null,
         lastError: this.#lastError,
         warnings: this.#warnings,
-        pinned: { snapshotIds: [...this.#pins.keys()], bytes: this.#pinBytes, lastError: this.#pinError }
+        pinned: this.#pins.status()
       }
     }
 
@@ -313,7 +296,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
         if (this.#lastError === null && this.#snapshot.id !== status.snapshotId) this.#remember(status.snapshotId)
       }
       if (this.#pinsTo(status)) {
-        const pin = await this.#pin(status.snapshotId)
+        const pin = await this.#pins.get(status.snapshotId, this.#source, this.#snapshot.id)
         if (pin !== null) decided[PIN] = pin
       }
       return decided
@@ -324,67 +307,9 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
     // source is backing off (the core's rule: no request waits on it then;
     // one already kept is used all the same).
     #pinsTo (status) {
-      return status.applied === true && this.#maxPinned > 0 && this.#snapshot !== null &&
+      return status.applied === true && this.#pins.maxSnapshots > 0 && this.#snapshot !== null &&
         status.snapshotId !== this.#snapshot.id && typeof this.#source.loadPinned === 'function' &&
-        (this.#pins.has(status.snapshotId) || this.#now() >= this.#pinDueAt)
-    }
-
-    // The pinned snapshot `id`: kept, or read once however many requests ask
-    // at a time; null when it cannot be read, and then not asked for again
-    // within the retry interval.
-    #pin (id) {
-      const kept = this.#pins.get(id)
-      if (kept !== undefined) {
-        this.#pins.delete(id)
-        this.#pins.set(id, kept)
-        return kept
-      }
-      if (this.#pinRefused.has(id)) return null
-      const failedAt = this.#pinFailures.get(id)
-      if (failedAt !== undefined && this.#now() - failedAt < this.#retryMs) return null
-      let loading = this.#pinLoads.get(id)
-      if (loading === undefined) {
-        loading = this.#loadPin(id).finally(() => this.#pinLoads.delete(id))
-        this.#pinLoads.set(id, loading)
-      }
-      return loading
-    }
-
-    async #loadPin (id) {
-      try {
-        // The byte bound is the source's to apply from the generation's
-        // head, before any chunk is read.
-        const { snapshot, sequence, size } = await this.#source.loadPinned(id, { maxBytes: this.#maxPinnedBytes })
-        if (!(size <= this.#maxPinnedBytes)) {
-          const error = new Error(`PINNED_TOO_LARGE: snapshot ${id} is ${size} bytes published, over the ${this.#maxPinnedBytes} bytes the pinned snapshots may hold`)
-          error.code = 'PINNED_TOO_LARGE'
-          error.permanent = true
-          throw error
-        }
-        const pin = { id, snapshot, sequence, size, answered: null }
-        this.#pins.set(id, pin)
-        this.#pinBytes += size
-        for (const [oldest, kept] of this.#pins) {
-          if (this.#pins.size <= this.#maxPinned && this.#pinBytes <= this.#maxPinnedBytes) break
-          this.#pins.delete(oldest)
-          this.#pinBytes -= kept.size
-        }
-        this.#pinFailures.delete(id)
-        this.#pinError = null
-        return pin
-      } catch (error) {
-        if (error.permanent) {
-          this.#pinRefused.add(id)
-          if (this.#pinRefused.size > REFUSED_IDS) this.#pinRefused.delete(this.#pinRefused.values().next().value)
-        } else {
-          this.#pinFailures.delete(id)
-          this.#pinFailures.set(id, this.#now())
-          if (this.#pinFailures.size > SEEN_IDS) this.#pinFailures.delete(this.#pinFailures.keys().next().value)
-        }
-        this.#pinError = error
-        this.#logger.warn(`flagcore: cannot pin a request to snapshot ${id} (${error.message}); answering from ${this.#snapshot.id}, with the token's decisions`)
-        return null
-      }
+        (this.#pins.holds(status.snapshotId) || this.#now() >= this.#pinDueAt)
     }
 
     // The snapshot to answer `context` from when the client holds `held`:
@@ -396,11 +321,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
       if (pin === null) return held
       // A held snapshot no longer current stands nowhere known: the newest.
       const sequence = held === this.#snapshot ? this.#heldSequence : Infinity
-      const answered = pin.answered
-      if (answered !== null && answered.held === held && answered.sequence === sequence) return answered.snapshot
-      const snapshot = Snapshot.pinned(pin.snapshot, pin.sequence, held, sequence, pin.size)
-      pin.answered = { held, sequence, snapshot }
-      return snapshot
+      return answering(Snapshot.pinned, pin, held, sequence)
     }
 
     [RECORD] (key, detail, context) {
@@ -408,23 +329,11 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
         this.#contextWarned = true
         this.#logger.warn(invalidContextWarning(key))
       }
-      if (this.#trace) this.#traceEvent(key, detail, context)
-      this.#metrics.count(key, detail.variationIndex)
-    }
-
-    #traceEvent (key, detail, context) {
-      const span = this.#trace.getActiveSpan()
-      if (!span) return
-      const attributes = {
-        'feature_flag.key': key,
-        'feature_flag.provider.name': 'flagcore',
-        'feature_flag.result.reason': openFeatureReason(detail.reason).toLowerCase(),
-        'feature_flag.context.id': contextId(context)
+      if (this.#trace) {
+        const version = this.#snapshot ? this[ANSWERING](this.#snapshot, context).id : null
+        traceEvent(this.#trace, openFeature, key, detail, context, version)
       }
-      if (detail.variationIndex !== null) attributes['feature_flag.result.variant'] = String(detail.variationIndex)
-      if (detail.reason.errorKind) attributes['error.type'] = detail.reason.errorKind
-      if (this.#snapshot) attributes['feature_flag.version'] = this[ANSWERING](this.#snapshot, context).id
-      span.addEvent('feature_flag.evaluation', attributes)
+      this.#metrics.count(key, detail.variationIndex)
     }
 
     /**
