@@ -113,14 +113,17 @@ demo-cli: build ## show `flagcore check`, `rollout` and `eval` on the bundled ex
 	  '{"flag":"no-such-flag","context":{"kind":"user","key":"user-7"},"default":"off"}' \
 	  | $(FLAGCORE) eval --snapshot $(EXAMPLE) --batch
 
-test: ## lint, every code block of the docs, the Node, WASM and Python packages' tests, the call chain, what make dist ships (arm64 under qemu), every fuzz target briefly, unit, CLI, corpus, property, differential and conformance tests; then one line per suite and `N passed, M failed`
+test: ## lint, the workspace's layout, every code block of the docs, the Node, WASM and Python packages' tests, the call chain, what make dist ships (arm64 under qemu), every fuzz target briefly, unit, CLI, corpus, property, differential and conformance tests; then one line per suite and `N passed, M failed`
 	@python3 tests/summary.py reset
 	@status=0; $(MAKE) --no-print-directory test-suites || status=$$?; \
 	  python3 tests/summary.py report || status=1; exit $$status
 
 # The suites of `make test`, in order; the table closes the run whether they
 # pass or not.
-test-suites: setup lint test-docs test-node test-wasm test-python test-chain test-dist test-fuzz test-rust
+test-suites: setup lint test-layout test-docs test-node test-wasm test-python test-chain test-dist test-fuzz test-rust
+
+test-layout: ## one owner per room: no import cycle in any crate or JS or Python package, no file copied into another package, no source file over 500 lines (tests/layout/check.py)
+	$(SUITE) layout "import cycles, copies, file sizes" -- python3 tests/layout/check.py
 
 test-docs: ## every code block of README.md and docs/: shown files as they are, commands with their output (tests/docs/check.py)
 	$(CARGO) build -q -p flagcore-cli
