@@ -98,6 +98,7 @@ impl Snapshot {
     /// (see [`Token`]'s `decide`); everything else is the snapshot's own
     /// evaluation. The one choice between a token and the snapshot, for
     /// single evaluations and for the tokens issued from a scope.
+    #[inline(never)]
     pub fn evaluate_at<'a>(&'a self, flag_key: &str, scope: &Scope, now_ms: u64) -> Evaluation<'a> {
         let decided = scope.token().and_then(|t| t.decide(self, flag_key, now_ms));
         decided.unwrap_or_else(|| self.evaluate(flag_key, scope.context()))
