@@ -1,7 +1,7 @@
 //! The refresh rule of `flagcore::refresh`, for the JS FlagClient: it asks
-//! after each load and failure, then compares times on every call.
+//! after each load and failure, then compares times on every call (the
+//! conversion is js-glue's `envelope::refresh_deadlines`).
 
-use flagcore::refresh::{RefreshPolicy, RefreshState};
 use napi_derive::napi;
 
 /// `[call, token, pin]`: from when a call refreshes first, a call with a
@@ -15,11 +15,11 @@ pub fn refresh_deadlines(
     checked_at_ms: f64,
     failed_at_ms: f64,
 ) -> Vec<f64> {
-    let state = RefreshState {
+    flagcore_js_glue::envelope::refresh_deadlines(
+        ttl_ms,
+        retry_ms,
         has_snapshot,
-        checked_at: checked_at_ms,
-        failed_at: failed_at_ms,
-    };
-    let deadlines = RefreshPolicy::new(ttl_ms, retry_ms).deadlines(state);
-    vec![deadlines.call, deadlines.token, deadlines.pin]
+        checked_at_ms,
+        failed_at_ms,
+    )
 }

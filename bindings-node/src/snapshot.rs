@@ -8,7 +8,7 @@
 
 use flagcore::{AllFlagsOptions, Snapshot};
 use flagcore_js_glue::envelope;
-use flagcore_js_glue::{self as glue, local, NOT_PREPARED};
+use flagcore_js_glue::{self as glue, local};
 use napi::bindgen_prelude::{Buffer, Either, External, Float64ArraySlice};
 use napi::Result;
 use napi_derive::napi;
@@ -89,10 +89,7 @@ pub fn evaluate_prepared(
     value_type_code: u32,
     now_ms: f64,
 ) -> f64 {
-    local::with_prepared(id as u64, |parsed| {
-        glue::evaluate_packed(snapshot, flag, parsed, value_type_code, now_ms)
-    })
-    .unwrap_or(NOT_PREPARED)
+    glue::evaluate_prepared(snapshot, flag, id, value_type_code, now_ms)
 }
 
 /// Evaluates several flags for prepared context `id`, which carries no
@@ -110,10 +107,7 @@ pub fn evaluate_many(
     // SAFETY: JavaScript runs on this thread, which is in this call: nothing
     // else touches the array's memory until it returns.
     let slots = glue::first(unsafe { slots.as_mut() }, count);
-    local::with_prepared(id as u64, |parsed| {
-        glue::evaluate_many(snapshot, slots, parsed, 0.0) as f64
-    })
-    .unwrap_or(NOT_PREPARED)
+    glue::evaluate_many_prepared(snapshot, id, slots)
 }
 
 /// Registers a context (JSON text) as `prepareContext` does, and evaluates

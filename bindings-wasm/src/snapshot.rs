@@ -6,7 +6,7 @@ use flagcore_js_glue::envelope;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use flagcore_js_glue::{self as glue, local, NOT_PREPARED};
+use flagcore_js_glue::{self as glue, local};
 
 use crate::context::with_prepared_or_text;
 use crate::convert::{bytes, to_js};
@@ -84,10 +84,7 @@ pub fn evaluate_prepared(
     value_type_code: u32,
     now_ms: f64,
 ) -> f64 {
-    local::with_prepared(id as u64, |parsed| {
-        glue::evaluate_packed(&snapshot.inner, flag, parsed, value_type_code, now_ms)
-    })
-    .unwrap_or(NOT_PREPARED)
+    glue::evaluate_prepared(&snapshot.inner, flag, id, value_type_code, now_ms)
 }
 
 /// Evaluates the first `count` flags of `slots` for prepared context `id`,
@@ -96,10 +93,7 @@ pub fn evaluate_prepared(
 #[wasm_bindgen(js_name = evaluateMany)]
 pub fn evaluate_many(snapshot: &WasmSnapshot, id: f64, count: u32, slots: &mut [f64]) -> f64 {
     let slots = glue::first(slots, count);
-    local::with_prepared(id as u64, |parsed| {
-        glue::evaluate_many(&snapshot.inner, slots, parsed, 0.0) as f64
-    })
-    .unwrap_or(NOT_PREPARED)
+    glue::evaluate_many_prepared(&snapshot.inner, id, slots)
 }
 
 /// Registers a context and evaluates the first `count` flags of `slots` for

@@ -9,6 +9,7 @@
 //! that does not fit is [`DOES_NOT_FIT`], and the JS layer asks for the
 //! detail as JSON instead.
 
+use crate::cache::local;
 use crate::envelope::millis;
 use flagcore::packed;
 use flagcore::{ContextError, Detail, Scope, Snapshot, ValueType};
@@ -43,6 +44,31 @@ pub fn evaluate_packed(
         millis(now_ms),
     );
     pack(snapshot, key, &detail)
+}
+
+/// [`evaluate_packed`] for prepared context `id` of this thread's cache;
+/// [`NOT_PREPARED`] when it must be registered again.
+pub fn evaluate_prepared(
+    snapshot: &Snapshot,
+    flag: u32,
+    id: f64,
+    value_type_code: u32,
+    now_ms: f64,
+) -> f64 {
+    local::with_prepared(id as u64, |parsed| {
+        evaluate_packed(snapshot, flag, parsed, value_type_code, now_ms)
+    })
+    .unwrap_or(NOT_PREPARED)
+}
+
+/// [`evaluate_many`] for prepared context `id` of this thread's cache, which
+/// carries no decision token; [`NOT_PREPARED`] when it must be registered
+/// again.
+pub fn evaluate_many_prepared(snapshot: &Snapshot, id: f64, slots: &mut [f64]) -> f64 {
+    local::with_prepared(id as u64, |parsed| {
+        evaluate_many(snapshot, slots, parsed, 0.0) as f64
+    })
+    .unwrap_or(NOT_PREPARED)
 }
 
 /// Evaluates several flags for one context in one crossing, in place: each

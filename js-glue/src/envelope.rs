@@ -3,6 +3,7 @@
 //! registered context and of a flag's details, the all-flags state, and
 //! the conversion of JavaScript's doubles to the core's milliseconds.
 
+use flagcore::refresh::{RefreshPolicy, RefreshState};
 use flagcore::token::TokenStatus;
 use flagcore::{AllFlagsOptions, Context, ContextError, Scope, Snapshot, Value};
 use serde_json::json;
@@ -24,16 +25,24 @@ pub fn max_lifetime_ms(max_ttl_seconds: f64) -> Option<u64> {
         .then_some((max_ttl_seconds * 1000.0) as u64)
 }
 
-/// A token's time to live from seconds: 0 (which the core refuses with
-/// `TOKEN_INVALID_TTL`) for NaN, the infinities, and anything not positive;
-/// saturated past the core's limit, so that it is refused too.
-pub fn ttl_ms(ttl_seconds: f64) -> u64 {
-    let ms = ttl_seconds * 1000.0;
-    if ms.is_finite() && ms >= 1.0 {
-        ms.min(u64::MAX as f64) as u64
-    } else {
-        0
-    }
+/// `[call, token, pin]`: from when the JS FlagClient's call refreshes first,
+/// a call with a token from a snapshot the client has not seen, and a
+/// pinned request may read its snapshot from the source: the core's rule
+/// (`flagcore::refresh`), in milliseconds.
+pub fn refresh_deadlines(
+    ttl_ms: f64,
+    retry_ms: f64,
+    has_snapshot: bool,
+    checked_at_ms: f64,
+    failed_at_ms: f64,
+) -> Vec<f64> {
+    let state = RefreshState {
+        has_snapshot,
+        checked_at: checked_at_ms,
+        failed_at: failed_at_ms,
+    };
+    let deadlines = RefreshPolicy::new(ttl_ms, retry_ms).deadlines(state);
+    vec![deadlines.call, deadlines.token, deadlines.pin]
 }
 
 /// Issues a decision token (see [`Snapshot::decision_token`]): `{"token":
@@ -52,7 +61,7 @@ pub fn issue_token(
         &keys,
         signing_key,
         millis(now_ms),
-        ttl_ms(ttl_seconds),
+        flagcore::token::ttl_ms_from_seconds(ttl_seconds),
     );
     match issued {
         Ok(token) => json!({ "token": token }),
@@ -122,12 +131,22 @@ mod tests {
         assert_eq!(max_lifetime_ms(0.0), None);
         assert_eq!(max_lifetime_ms(f64::NAN), None);
         assert_eq!(max_lifetime_ms(2.5), Some(2_500));
-        for refused in [-1.0, 0.0, 0.0004, f64::NAN, f64::INFINITY, 3_600.5, 1e30] {
+        for refused in [
+            -1.0,
+            0.0,
+            0.0004,
+            f64::NAN,
+            f64::INFINITY,
+            3_600.000_5,
+            3_600.5,
+            1e30,
+        ] {
             let snapshot = Snapshot::from_json(br#"{"flags": {}}"#).unwrap();
             let scope = Scope::new(Context::from_json(r#"{"key": "a"}"#).unwrap());
             let answer = issue_token(&snapshot, Ok(&scope), &[], &[7; 16], 0.0, refused);
             assert_eq!(answer["error"]["code"], "TOKEN_INVALID_TTL", "{refused}");
         }
+        let ttl_ms = flagcore::token::ttl_ms_from_seconds;
         assert_eq!(ttl_ms(0.5), 500);
         assert_eq!(ttl_ms(3_600.0), flagcore::token::MAX_TTL_MS);
     }

@@ -20,7 +20,10 @@ pub mod answer;
 pub mod cache;
 pub mod envelope;
 
-pub use answer::{detail_json, evaluate_many, evaluate_packed, first, DOES_NOT_FIT, NOT_PREPARED};
+pub use answer::{
+    detail_json, evaluate_many, evaluate_many_prepared, evaluate_packed, evaluate_prepared, first,
+    DOES_NOT_FIT, NOT_PREPARED,
+};
 pub use cache::{canonical_key, local, parse, ContextCache};
 pub use envelope::flag_info;
 
