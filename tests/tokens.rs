@@ -66,9 +66,8 @@ fn issue(
         .filter_map(|f| f.as_str().map(str::to_owned))
         .collect();
     let keys: Vec<&str> = flags.iter().map(String::as_str).collect();
-    // Seconds as every host converts them: what is not a positive number
-    // of milliseconds is 0, which the core refuses.
-    let ttl_ms = (spec["ttlSeconds"].as_f64().unwrap_or(60.0) * 1000.0).max(0.0) as u64;
+    // Seconds as every host converts them.
+    let ttl_ms = flagcore::token::ttl_ms_from_seconds(spec["ttlSeconds"].as_f64().unwrap_or(60.0));
     match snapshot.decision_token(context, &keys, KEY, at(&spec["atMs"]) as u64, ttl_ms) {
         Ok(token) => json!({ "token": token }),
         Err(error) => json!({"error": {"code": error.code().as_str()}}),
@@ -86,7 +85,7 @@ fn receive(
 ) -> (Result<Scope, flagcore::ContextError>, Value) {
     let max = (max_ttl_seconds > 0.0).then_some((max_ttl_seconds * 1000.0) as u64);
     let (scope, status) = Scope::attach(
-        Context::from_value(context),
+        Context::from_json(&context.to_string()),
         Some(text),
         key,
         at_ms as u64,

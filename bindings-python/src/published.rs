@@ -87,9 +87,6 @@ pub(crate) fn plan<'py>(
     Ok(Some(answer))
 }
 
-/// `(head bytes, stored chunk bytes, snapshot bytes)`: the most a reader
-/// takes of a head's text, of one stored (gzip) chunk, and of a snapshot's
-/// text from any source (`flagcore::published`'s bounds).
 /// The published layout's methods of `Snapshot`: reading it, pinning, and
 /// laying a snapshot out for publishing.
 #[pymethods]
@@ -200,6 +197,9 @@ impl Snapshot {
     }
 }
 
+/// `(head bytes, stored chunk bytes, snapshot bytes)`: the most a reader
+/// takes of a head's text, of one stored (gzip) chunk, and of a snapshot's
+/// text from any source (`flagcore::published`'s bounds).
 #[pyfunction]
 pub fn published_limits() -> (usize, usize, usize) {
     (

@@ -309,9 +309,7 @@ impl Snapshot {
         let now_ms = now_ms.map_or_else(wall_clock_ms, convert::millis);
         let key = signing_key.unwrap_or_default().as_bytes();
         let keys: Vec<&str> = flag_keys.iter().map(String::as_str).collect();
-        // Seconds to milliseconds; what is not a positive number is 0,
-        // which the core refuses as TOKEN_INVALID_TTL.
-        let ttl_ms = convert::millis(ttl_seconds * 1000.0);
+        let ttl_ms = flagcore::token::ttl_ms_from_seconds(ttl_seconds);
         with_context(context, |parsed, _| {
             self.core.decision_token(parsed, &keys, key, now_ms, ttl_ms)
         })

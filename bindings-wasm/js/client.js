@@ -330,7 +330,7 @@ function createClient ({ native, contexts, snapshots, sources, metrics, openFeat
         this.#logger.warn(invalidContextWarning(key))
       }
       if (this.#trace) {
-        const version = this.#snapshot ? this[ANSWERING](this.#snapshot, context).id : null
+        const version = () => (this.#snapshot ? this[ANSWERING](this.#snapshot, context).id : null)
         traceEvent(this.#trace, openFeature, key, detail, context, version)
       }
       this.#metrics.count(key, detail.variationIndex)

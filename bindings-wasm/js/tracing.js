@@ -6,8 +6,9 @@
 /**
  * One evaluation of `key` on the active span of `trace` (OpenTelemetry's
  * `trace` API): its reason (as `openFeatureReason` names it), variation and
- * context (`contextId`, the core's canonical key), and `version`, the id of
- * the snapshot that answered, when there is one.
+ * context (`contextId`, the core's canonical key), and `version()`, the id
+ * of the snapshot that answered (null without one), asked only when a span
+ * is active.
  */
 function traceEvent (trace, { openFeatureReason, contextId }, key, detail, context, version) {
   const span = trace.getActiveSpan()
@@ -20,7 +21,8 @@ function traceEvent (trace, { openFeatureReason, contextId }, key, detail, conte
   }
   if (detail.variationIndex !== null) attributes['feature_flag.result.variant'] = String(detail.variationIndex)
   if (detail.reason.errorKind) attributes['error.type'] = detail.reason.errorKind
-  if (version !== null) attributes['feature_flag.version'] = version
+  const answered = version()
+  if (answered !== null) attributes['feature_flag.version'] = answered
   span.addEvent('feature_flag.evaluation', attributes)
 }
 

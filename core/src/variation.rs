@@ -38,8 +38,8 @@ impl ValueType {
         })
     }
 
-    /// The number the bindings pass a value type as across their boundary:
-    /// 1 bool, 2 double, 3 string, 4 int, anything else any.
+    /// The number the JavaScript bindings pass a value type as across their
+    /// boundary: 1 bool, 2 double, 3 string, 4 int, anything else any.
     pub fn from_code(code: u32) -> ValueType {
         match code {
             1 => ValueType::Bool,

@@ -165,6 +165,8 @@ CASES = [
          issue={**ISSUE, "ttlSeconds": 0}, issueError="TOKEN_INVALID_TTL"),
     case("issue/ttl-over-an-hour", "a time to live over an hour is refused when issuing",
          issue={**ISSUE, "ttlSeconds": 3601}, issueError="TOKEN_INVALID_TTL"),
+    case("issue/ttl-a-fraction-over-an-hour", "a time to live over an hour by a fraction of a millisecond is refused, not cut to an hour",
+         issue={**ISSUE, "ttlSeconds": 3600.0005}, issueError="TOKEN_INVALID_TTL"),
     case("issue/too-many-flags", "a token decides at most 128 flags",
          upstream=snapshot(**{f"flag-{i:03}": flag() for i in range(129)}),
          issue={**ISSUE, "flags": [f"flag-{i:03}" for i in range(129)]}, issueError="TOKEN_TOO_LARGE"),

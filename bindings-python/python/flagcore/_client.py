@@ -221,6 +221,8 @@ class FlagClient(Refreshing):
         """The snapshot to answer ``context`` from when the client holds
         ``held``: a pinned context's pinned snapshot under ``held``'s kill
         switches (see ``_pins.answering``)."""
+        if held is None or type(context) is not Context:
+            return held
         # A held snapshot no longer current stands nowhere known: the newest.
         sequence = self._held_sequence if held is self._snapshot else float("inf")
         return answering(held, sequence, context)
@@ -234,8 +236,12 @@ class FlagClient(Refreshing):
             self._check_context(key, detail)
         self._count(key, detail.variation_index)
         if self._tracing is not None:
-            answered = self._answering(self._snapshot, context)
-            self._tracing.event(key, detail, context, answered.id if answered is not None else None)
+
+            def version() -> str | None:
+                answered = self._answering(self._snapshot, context)
+                return answered.id if answered is not None else None
+
+            self._tracing.event(key, detail, context, version)
         return detail
 
     def _value(self, value_type: ValueType, method: str, key: str, context: Any, default: Any) -> Any:

@@ -8,7 +8,7 @@ from ._native import Context
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, Callable
 
     from ._native import EvaluationDetail
 
@@ -28,9 +28,10 @@ class Tracing:
             return None
         return Tracing(trace)
 
-    def event(self, key: str, detail: EvaluationDetail, context: Any, version: str | None) -> None:
+    def event(self, key: str, detail: EvaluationDetail, context: Any, version: Callable[[], str | None]) -> None:
         """One evaluation of ``key``: its reason, variation and context, and
-        ``version``, the id of the snapshot that answered."""
+        ``version()``, the id of the snapshot that answered (None without
+        one), asked only when a span is recording."""
         span = self._trace.get_current_span()
         if not span.is_recording():
             return
@@ -47,8 +48,9 @@ class Tracing:
             attributes["feature_flag.result.variant"] = str(detail.variation_index)
         if "errorKind" in reason:
             attributes["error.type"] = reason["errorKind"]
-        if version is not None:
-            attributes["feature_flag.version"] = version
+        answered = version()
+        if answered is not None:
+            attributes["feature_flag.version"] = answered
         span.add_event("feature_flag.evaluation", attributes)
 
 

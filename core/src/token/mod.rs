@@ -199,6 +199,23 @@ pub struct Token {
     decisions: Vec<Decision>,
 }
 
+/// A time to live in seconds, as hosts take it from their users, in whole
+/// milliseconds for [`crate::Snapshot::decision_token`]: 0 under a
+/// millisecond (NaN, the infinities, anything not positive) and `u64::MAX`
+/// over [`MAX_TTL_MS`], both of which it refuses with `TOKEN_INVALID_TTL`;
+/// the limit is checked before the fraction is cut off, so 3600.0005 s is
+/// refused. Every binding converts with this, so all refuse alike.
+pub fn ttl_ms_from_seconds(ttl_seconds: f64) -> u64 {
+    let ms = ttl_seconds * 1000.0;
+    if !(ms.is_finite() && ms >= 1.0) {
+        0
+    } else if ms > MAX_TTL_MS as f64 {
+        u64::MAX
+    } else {
+        ms as u64
+    }
+}
+
 /// What became of the decision token a request carried, for a host to
 /// report (see [`crate::Scope::attach`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
