@@ -38,8 +38,8 @@
 //! A token that is malformed, badly signed, expired, or bound to other keys
 //! is refused with a [`TokenError`]: it never decides anything.
 //!
-//! The module's rooms: [`wire`] the bytes (layout, hashes, signing key,
-//! base64url), `issue` and [`verify`] the two ends, and `decide` the rule a
+//! The module's rooms: `wire` the bytes (layout, hashes, signing key,
+//! LEB128; base64 is [`crate::base64`]), `issue` and [`verify`] the two ends, and `decide` the rule a
 //! verified token answers by at evaluation. Whether a token or the snapshot
 //! answers a flag is [`crate::Scope`]'s choice, and a token is issued from
 //! a scope: [`crate::Snapshot::decision_token`].
