@@ -1,5 +1,6 @@
 'use strict'
-// Which engine runs the core: the native module where a build for this
+// Which engine runs the core (its functions, and its name: 'native' or
+// 'wasm'): the native module where a build for this
 // platform loads, otherwise the WebAssembly build from flagcore-wasm, with
 // the same API and the same answers. FLAGCORE_ENGINE=native|wasm forces one;
 // NODE_DEBUG=flagcore logs the choice and its reason.
@@ -23,8 +24,8 @@ function selectEngine (env = process.env, load = { native: () => require('./nati
   let reason
   if (forced !== 'wasm') {
     try {
-      const binding = load.native()
-      return { engine: 'native', binding, reason: forced ? 'FLAGCORE_ENGINE=native' : `the native build for ${process.platform}-${process.arch}` }
+      const engine = load.native()
+      return { name: 'native', engine, reason: forced ? 'FLAGCORE_ENGINE=native' : `the native build for ${process.platform}-${process.arch}` }
     } catch (error) {
       if (forced === 'native') throw new Error(`flagcore: FLAGCORE_ENGINE=native, but ${nativeFailure(error)}`, { cause: error })
       reason = nativeFailure(error)
@@ -33,7 +34,7 @@ function selectEngine (env = process.env, load = { native: () => require('./nati
     reason = 'FLAGCORE_ENGINE=wasm'
   }
   try {
-    return { engine: 'wasm', binding: load.wasm(), reason }
+    return { name: 'wasm', engine: load.wasm(), reason }
   } catch (error) {
     // flagcore-wasm is a dependency of flagcore: missing, it was left out of the install.
     throw new Error(`flagcore: no engine loads: ${reason}, and the WASM engine (flagcore-wasm) does not either (${String(error.message).split('\n')[0]})`, { cause: error })
@@ -42,7 +43,7 @@ function selectEngine (env = process.env, load = { native: () => require('./nati
 
 function loadEngine () {
   const selected = selectEngine()
-  debug('engine %s: %s', selected.engine, selected.reason)
+  debug('engine %s: %s', selected.name, selected.reason)
   return selected
 }
 

@@ -59,7 +59,7 @@ export declare function evaluateMany(snapshot: ExternalObject<Snapshot>, id: num
 export declare function evaluatePrepared(snapshot: ExternalObject<Snapshot>, flag: number, id: number, valueTypeCode: number, nowMs: number): number
 
 /**
- * What `bindings-wasm/js/snapshot.js` needs to build the details of flag number `flag`: its
+ * What `js/snapshot.js` needs to build the details of flag number `flag`: its
  * variations, rule ids and prerequisite keys.
  */
 export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: number): any

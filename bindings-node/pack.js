@@ -1,6 +1,6 @@
 'use strict'
 // `make dist`: the npm tarballs, packed with `npm pack` from staging folders.
-//   flagcore                   the JS API, typings and loader; flagcore-wasm as
+//   flagcore                   the JS API (js/, bundled), typings and loader; flagcore-wasm as
 //                              its WASM engine, one optional package per native build
 //   flagcore-linux-<cpu>-gnu   one native module, with the os, cpu and libc npm installs it for
 //   flagcore-wasm              the edge package, packed as it is
@@ -64,7 +64,10 @@ for (const spec of natives) {
 const dir = path.join(staging, manifest.name)
 fs.mkdirSync(dir, { recursive: true })
 const files = manifest.files.filter((f) => !f.endsWith('.node'))
-for (const file of files) fs.copyFileSync(path.join(here, file), path.join(dir, file))
+for (const file of files) {
+  fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true })
+  fs.copyFileSync(path.join(here, file), path.join(dir, file))
+}
 fs.copyFileSync(path.join(here, '..', 'README.md'), path.join(dir, 'README.md'))
 const { devDependencies, scripts, ...published } = manifest
 write(path.join(dir, 'package.json'), {

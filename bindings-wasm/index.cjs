@@ -1,8 +1,9 @@
 'use strict'
-// flagcore-wasm for Node (tests, Lambda@Edge): the shared API over the
-// WebAssembly build of the core. No FlagClient sources beyond { url }.
+// flagcore-wasm for Node (tests, Lambda@Edge): the shared API (js/, bundled
+// into dist/api.cjs by `make js`) over the WebAssembly build of the core.
+// No FlagClient sources beyond { url } and { published: { url | store } }.
 
-const { createApi } = require('./dist/api.cjs')
+const { install } = require('./dist/api.cjs')
 
-module.exports = createApi(require('./dist/nodejs/flagcore.js'))
+module.exports = install(require('./dist/nodejs/flagcore.js'))
 module.exports.engine = 'wasm'

@@ -1,4 +1,4 @@
-//! Prepared contexts: the functions the shared `bindings-wasm/js/context.js`
+//! Prepared contexts: the functions the shared `js/context.js`
 //! wraps into its `Context` class, over the per-thread context cache of
 //! `flagcore-js-glue` (Node's worker threads share this module).
 

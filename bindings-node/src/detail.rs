@@ -1,4 +1,4 @@
-//! The details the shared `bindings-wasm/js/snapshot.js` builds from packed answers: what each flag needs
+//! The details the shared `js/snapshot.js` builds from packed answers: what each flag needs
 //! once, and the whole detail where a packed number does not fit.
 
 use flagcore::Snapshot;
@@ -26,7 +26,7 @@ pub fn detail_json(
     })
 }
 
-/// What `bindings-wasm/js/snapshot.js` needs to build the details of flag number `flag`: its
+/// What `js/snapshot.js` needs to build the details of flag number `flag`: its
 /// variations, rule ids and prerequisite keys.
 #[napi(catch_unwind)]
 pub fn flag_info(snapshot: &External<Snapshot>, flag: u32) -> Value {

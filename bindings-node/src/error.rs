@@ -1,5 +1,5 @@
 //! The one place core errors become JavaScript errors. The reason carries
-//! the code, path and message as JSON; `bindings-wasm/js/snapshot.js` turns it into a
+//! the code, path and message as JSON; `js/snapshot.js` turns it into a
 //! `SnapshotError` with `code` and `path` properties.
 
 use flagcore::SnapshotError;

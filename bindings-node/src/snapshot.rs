@@ -1,4 +1,4 @@
-//! The snapshot functions the shared `bindings-wasm/js/snapshot.js` wraps into its `Snapshot` class.
+//! The snapshot functions the shared `js/snapshot.js` wraps into its `Snapshot` class.
 //!
 //! A snapshot crosses as an N-API external, not a class: measured on this
 //! machine, a method call on a napi-rs class with a class argument costs

@@ -13,7 +13,7 @@ const net = require('node:net')
 const os = require('node:os')
 const path = require('node:path')
 const { DynamoDBClient, DeleteTableCommand, DescribeTableCommand, PutItemCommand } = require('@aws-sdk/client-dynamodb')
-const { FlagClient, Snapshot } = require('./impl.js')
+const { FlagClient, Snapshot } = require('../../js/test/impl.js')
 const { startDynalite, createTable } = require('./dynalite.js')
 
 const user = { kind: 'user', key: 'user-1' }

@@ -4,7 +4,7 @@
 
 const http = require('node:http')
 const zlib = require('node:zlib')
-const { Snapshot } = require('./impl.js')
+const { Snapshot } = require('../../js/test/impl.js')
 
 // The layout as files behind a URL, laid out here as `flagcore publish --to DIR` writes it.
 function serve () {

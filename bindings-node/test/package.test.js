@@ -104,8 +104,8 @@ test('a native module that loads but throws (an ABI this build does not serve) f
   const abi = Object.assign(new Error('Failed to load native binding'), { cause: new Error('Module did not self-register: flagcore.linux-x64-gnu.node.') })
   const wasm = {}
   const chosen = selectEngine({}, { native: () => { throw abi }, wasm: () => wasm })
-  assert.equal(chosen.engine, 'wasm')
-  assert.equal(chosen.binding, wasm)
+  assert.equal(chosen.name, 'wasm')
+  assert.equal(chosen.engine, wasm)
   assert.match(chosen.reason, /Module did not self-register/)
 })
 
@@ -117,7 +117,7 @@ test('with neither engine, require says why for both', () => {
 })
 
 test('every export of index.js is typed in index.d.ts', () => {
-  const typings = fs.readFileSync(path.join(pkg, 'index.d.ts'), 'utf8')
+  const typings = fs.readFileSync(path.join(pkg, 'dist', 'index.d.ts'), 'utf8')
   for (const [name, value] of Object.entries(require('flagcore'))) {
     const kind = typeof value !== 'function' ? 'const' : /^[A-Z]/.test(name) ? 'class' : 'function'
     assert.match(typings, new RegExp(`export declare ${kind} ${name}\\b`), name)
@@ -133,7 +133,7 @@ test('every export of index.js is typed in index.d.ts', () => {
 })
 
 test('every declared export of index.d.ts is there at runtime', () => {
-  const typings = fs.readFileSync(path.join(pkg, 'index.d.ts'), 'utf8')
+  const typings = fs.readFileSync(path.join(pkg, 'dist', 'index.d.ts'), 'utf8')
   const declared = [...typings.matchAll(/^export declare (?:const|class|function) (\w+)/gm)].map((m) => m[1])
   assert.ok(declared.length > 5, 'no declarations found')
   const runtime = require('flagcore')

@@ -7,7 +7,7 @@
 
 const test = require('node:test')
 const assert = require('node:assert/strict')
-const { Snapshot, FlagClient } = require('./impl.js')
+const { Snapshot, FlagClient } = require('../../js/test/impl.js')
 const { serve } = require('./origin.js')
 // The writer is the native engine's (the edge only reads).
 const Publisher = require('..').Snapshot

@@ -11,7 +11,7 @@ const zlib = require('node:zlib')
 const {
   DynamoDBClient, GetItemCommand, PutItemCommand, DeleteItemCommand
 } = require('@aws-sdk/client-dynamodb')
-const { Snapshot, FlagClient } = require('./impl.js')
+const { Snapshot, FlagClient } = require('../../js/test/impl.js')
 const { serve } = require('./origin.js')
 // The writer is the native engine's (the edge only reads): snapshots to
 // publish come from the flagcore package, whichever engine reads them here.
@@ -152,7 +152,7 @@ test('a decompression bomb is never inflated past the size its head gives', () =
   const { execFileSync } = require('node:child_process')
   const script = `
     const zlib = require('node:zlib')
-    const { FlagClient, Snapshot } = require(${JSON.stringify(require.resolve('./impl.js'))})
+    const { FlagClient, Snapshot } = require(${JSON.stringify(require.resolve('../../js/test/impl.js'))})
     const doc = { flags: { f: { key: 'f', on: true, variations: [false, true], fallthrough: { variation: 1 } } }, segments: {} }
     const { head } = require(${JSON.stringify(require.resolve('..'))}).Snapshot.fromJson(JSON.stringify(doc)).publish({ now: 1 })
     const bomb = zlib.gzipSync(Buffer.alloc(256 * 1024 * 1024), { level: 9 })
@@ -186,7 +186,7 @@ test('an HTTP reader takes a head and a stored chunk up to their bounds, and sto
   origin.publish(first)
   const client = new FlagClient({ source: { published: { url: origin.url } }, ttlSeconds: 0, logger: quiet })
   assert.equal(await client.variation('banner', user, 'default'), 'first')
-  const { limits } = require('./impl.js')
+  const { limits } = require('../../js/test/impl.js')
   const headText = origin.files.get('head.json').bytes.toString()
   const setHead = (total) => origin.files.set('head.json', { bytes: Buffer.from(headText + ' '.repeat(total - headText.length)), etag: `h${total}` })
   setHead(limits.headBytes + 1)

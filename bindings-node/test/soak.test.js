@@ -15,7 +15,7 @@ const test = require('node:test')
 const assert = require('node:assert/strict')
 const http = require('node:http')
 const { DynamoDBClient, BatchWriteItemCommand, QueryCommand } = require('@aws-sdk/client-dynamodb')
-const { FlagClient } = require('./impl.js')
+const { FlagClient } = require('../../js/test/impl.js')
 const { freePort, startDynalite, stop, createTable } = require('./dynalite.js')
 
 const REQUESTS = Number(process.env.FLAGCORE_SOAK_REQUESTS || 10_000)

@@ -3,7 +3,7 @@ plays against an in-memory store of flagcore's published layout, given as
 ``published={"store": ...}``: publishes (the core's plan), lagging head
 reads, failures, tampered and bombed chunks, and the pinned requests,
 refreshes and evaluations that must follow. Node and WASM run the same file
-(bindings-node/test/client-vectors.test.js), so the clients' reading and
+(js/test/client-vectors.test.js), so the clients' reading and
 pinning rules cannot drift apart."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-//! Prepared contexts: the functions the shared `bindings-wasm/js/context.js`
+//! Prepared contexts: the functions the shared `js/context.js`
 //! wraps into its `Context` class, with the same names and answers as the
 //! Node package's (bindings-node/src/context.rs), over the context cache of
 //! `flagcore-js-glue` (one instance, one thread).

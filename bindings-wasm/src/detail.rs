@@ -1,4 +1,4 @@
-//! The details the shared `bindings-wasm/js/snapshot.js` builds from packed answers, as in the Node package
+//! The details the shared `js/snapshot.js` builds from packed answers, as in the Node package
 //! (bindings-node/src/detail.rs).
 
 use flagcore_js_glue as glue;

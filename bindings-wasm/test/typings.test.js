@@ -1,6 +1,6 @@
 'use strict'
-// flagcore-wasm's own typings (dist/index.d.ts, written by types.js from the
-// flagcore package's): what they declare is there at runtime, what is there is
+// flagcore-wasm's own typings (dist/index.d.ts, written by js/types.js from
+// the shared API's): what they declare is there at runtime, what is there is
 // declared, and a Worker compiles against them under --strict with no @types,
 // while what only the Node package has does not.
 

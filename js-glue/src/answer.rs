@@ -1,5 +1,5 @@
 //! The packed answer of an evaluation: what crosses back to the JS layer
-//! (bindings-wasm/js/snapshot.js), which builds LaunchDarkly's detail objects
+//! (js/snapshot.js), which builds LaunchDarkly's detail objects
 //! from the number and from values it fetched once per flag.
 //!
 //! The number is the core's packed answer (`flagcore::packed`, version

@@ -1,7 +1,7 @@
 //! What the two JavaScript bindings share, so that they cannot drift: the
 //! Node package's N-API module (bindings-node) and flagcore-wasm
 //! (bindings-wasm) each wrap these functions under the same names, for the
-//! JS layer both packages run (bindings-wasm/js/). Python converts values
+//! JS layer both packages run (js/). Python converts values
 //! of its own and needs none of this.
 //!
 //! - [`answer`]: evaluations packed into one number, several at a time;
@@ -29,7 +29,7 @@ pub use envelope::flag_info;
 
 /// The message of the error a binding throws for a snapshot that could not
 /// be read: `flagcore:` and the error as JSON, which the JS layer's
-/// `SnapshotError` takes apart (bindings-wasm/js/snapshot.js).
+/// `SnapshotError` takes apart (js/snapshot.js).
 pub fn snapshot_error_message(error: &flagcore::SnapshotError) -> String {
     format!("flagcore:{}", error.to_value())
 }

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 500
 RUST_CRATES = ["core", "js-glue", "bindings-node", "bindings-python", "bindings-wasm", "cli", "bench"]
-JS_PACKAGES = ["bindings-wasm/js", "bindings-node"]
+JS_PACKAGES = ["js", "bindings-node", "bindings-wasm"]
 PY_PACKAGES = ["bindings-python/python/flagcore"]
-PACKAGES = ["core", "js-glue", "bindings-node", "bindings-python", "bindings-wasm", "cli", "bench", "examples", "tests"]
+PACKAGES = ["core", "js-glue", "js", "bindings-node", "bindings-python", "bindings-wasm", "cli", "bench", "examples", "tests"]
 SOURCES = re.compile(r"\.(rs|js|mjs|cjs|py|ts)$")
 GENERATED = re.compile(r"generated", re.IGNORECASE)
 

@@ -1,7 +1,8 @@
-'use strict'
 // Evaluations as OpenTelemetry `feature_flag.evaluation` span events, for a
 // client made with `{ tracing: true }` where the host has @opentelemetry/api
 // (Node loads it only then). The Python package's _tracing.py does the same.
+
+import { contextId, openFeatureReason } from './openfeature.js'
 
 /**
  * One evaluation of `key` on the active span of `trace` (OpenTelemetry's
@@ -10,7 +11,7 @@
  * of the snapshot that answered (null without one), asked only when a span
  * is active.
  */
-function traceEvent (trace, { openFeatureReason, contextId }, key, detail, context, version) {
+export function traceEvent (trace, key, detail, context, version) {
   const span = trace.getActiveSpan()
   if (!span) return
   const attributes = {
@@ -25,5 +26,3 @@ function traceEvent (trace, { openFeatureReason, contextId }, key, detail, conte
   if (answered !== null) attributes['feature_flag.version'] = answered
   span.addEvent('feature_flag.evaluation', attributes)
 }
-
-module.exports = { traceEvent }

@@ -10,7 +10,7 @@ const { vectorCases } = require('./vector-cases.js')
 
 const engine = process.env.FLAGCORE_IMPL === 'wasm'
   ? require('../../bindings-wasm/dist/nodejs/flagcore.js')
-  : require('../native.js')
+  : require('../../bindings-node/native.js')
 const cases = vectorCases('refresh')
 
 test('every refresh vector', () => {

@@ -181,7 +181,7 @@ test('contexts cross whole at any length and in any script', () => {
 })
 
 test('a Context of one package answers in the other as one of its own, decision token and all', () => {
-  const packages = [require('..'), require('../../bindings-wasm')]
+  const packages = [require('../../bindings-node'), require('../../bindings-wasm')]
   const signingKey = 'a signing key of 32 bytes, here.'
   for (const [from, to] of [packages, [...packages].reverse()]) {
     const snapshot = to.Snapshot.fromJson(example)
@@ -199,4 +199,18 @@ test('a Context of one package answers in the other as one of its own, decision 
     assert.deepEqual(snapshot.variationDetail('checkout-theme', carried, null).reason, { kind: 'RULE_MATCH', ruleIndex: 0, ruleId: 'staff', propagated: true })
     assert.equal(snapshot.variationDetail('checkout-theme', foreign, null).reason.propagated, undefined)
   }
+})
+
+test("each package's copy of the API takes its engine once, and only its own factories make snapshots", () => {
+  const packages = { flagcore: require('../../bindings-node'), 'flagcore-wasm': require('../../bindings-wasm') }
+  for (const [name, pkg] of Object.entries(packages)) {
+    const api = require(path.join(__dirname, '..', '..', name === 'flagcore' ? 'bindings-node' : 'bindings-wasm', 'dist', 'api.cjs'))
+    // The package installed its engine when it loaded: a second install would
+    // change what every Snapshot and Context of that package evaluates with.
+    assert.throws(() => api.install(require('../../bindings-wasm/dist/nodejs/flagcore.js')), /has its engine already/, name)
+    assert.throws(() => new pkg.Snapshot({}), /use Snapshot.fromJson/, name)
+    assert.ok(pkg.Snapshot.fromJson(example).flagKeys.length > 0, name)
+  }
+  // Each package's classes are its own: the two copies share no class.
+  assert.notEqual(packages.flagcore.Snapshot, packages['flagcore-wasm'].Snapshot)
 })

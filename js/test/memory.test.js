@@ -16,7 +16,7 @@ const REFRESHES = 500
 const BOUND_MB = { native: 120, wasm: 160 }
 
 const child = `
-const impl = process.env.FLAGCORE_IMPL === 'wasm' ? require(${JSON.stringify(path.join(__dirname, '..', '..', 'bindings-wasm'))}) : require(${JSON.stringify(path.join(__dirname, '..'))})
+const impl = process.env.FLAGCORE_IMPL === 'wasm' ? require(${JSON.stringify(path.join(__dirname, '..', '..', 'bindings-wasm'))}) : require(${JSON.stringify(path.join(__dirname, '..', '..', 'bindings-node'))})
 const text = require('node:fs').readFileSync(process.argv[1], 'utf8')
 const variants = [0, 1].map((v) => {
   const data = JSON.parse(text)
@@ -53,11 +53,11 @@ test(`${REFRESHES} refreshes of the benchmark snapshot keep memory flat`, { skip
 test('two copies of the API in one process never share a prepared context', () => {
   // A test runner that resets modules loads the API twice over one native module.
   const first = require('./impl.js')
-  const packages = [path.join(__dirname, '..'), path.join(__dirname, '..', '..', 'bindings-wasm')]
+  const packages = [path.join(__dirname, '..', '..', 'bindings-node'), path.join(__dirname, '..', '..', 'bindings-wasm')]
   for (const key of Object.keys(require.cache)) {
     if (packages.some((dir) => key.startsWith(dir)) && !key.endsWith('.node')) delete require.cache[key]
   }
-  const second = process.env.FLAGCORE_IMPL === 'wasm' ? require('../../bindings-wasm') : require('..')
+  const second = process.env.FLAGCORE_IMPL === 'wasm' ? require('../../bindings-wasm') : require('../../bindings-node')
   assert.notEqual(first.Context, second.Context)
   const data = JSON.stringify({
     flags: { who: { key: 'who', on: true, variations: ['alice', 'bob'], targets: [{ values: ['bob'], variation: 1 }], fallthrough: { variation: 0 } } }

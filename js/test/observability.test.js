@@ -174,7 +174,7 @@ test('without tracing, @opentelemetry/api is never loaded', () => {
     c.boolVariation('canary', { key: 'u' }, false).then(() => {
       console.log(Object.keys(require.cache).some((k) => k.includes('@opentelemetry')))
     })`
-  assert.equal(execFileSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..'), encoding: 'utf8' }).trim(), 'false')
+  assert.equal(execFileSync(process.execPath, ['-e', script], { cwd: path.join(__dirname, '..', '..', 'bindings-node'), encoding: 'utf8' }).trim(), 'false')
 })
 
 test('a flag key or a metric name of broken text (a lone surrogate) loses no other metric', async () => {

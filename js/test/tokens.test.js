@@ -106,7 +106,7 @@ test('a token-carrying Context the native cache let go still decides on every pa
   const after = Snapshot.fromJson(canary(0))
   const user = users[7]
   const carried = new Context(user, { token: before.decisionToken(user, ['canary'], { signingKey: KEY }), signingKey: KEY })
-  // More prepared contexts than the native side keeps.
+  // More prepared contexts than the engine keeps.
   for (let i = 0; i < 20; i++) new Context(users[100 + i]) // eslint-disable-line no-new
   assert.equal(after.allFlagsState(carried, { withReasons: true }).getFlagReason('canary').propagated, true)
   for (let i = 0; i < 20; i++) new Context(users[200 + i]) // eslint-disable-line no-new

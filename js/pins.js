@@ -1,4 +1,3 @@
-'use strict'
 // The snapshots that requests are pinned to: `FlagClient.decide` pins a
 // context whose decision token came from another generation of a published
 // source to that generation, read once by id and kept, least recently used
@@ -6,6 +5,8 @@
 // from is the core's rule (`Snapshot.pinned`): the token's snapshot under
 // the held snapshot's kill switches, unless it is the newer generation.
 // The Python package's _pins.py does the same.
+
+import { Snapshot } from './snapshot.js'
 
 // What pinned snapshots a client keeps, by default, each counted by its
 // published size (what it answers from under the held snapshot's kill
@@ -21,7 +22,7 @@ const FAILED_IDS = 16
 const REFUSED_IDS = 64
 
 /** One client's pinned snapshots, their loads in progress, the ids that failed or were refused, and the last failure. */
-class Pins {
+export class Pins {
   #kept = new Map()
   #bytes = 0
   #loads = new Map()
@@ -115,16 +116,14 @@ class Pins {
 /**
  * What `pin` answers from when the client holds `held` (standing at
  * `sequence` among the generations; Infinity when unknown): its snapshot
- * under `held`'s kill switches (`pinned`, the engine's `Snapshot.pinned`),
+ * under `held`'s kill switches (`Snapshot.pinned`),
  * worked out again only when `held`, or its place among the generations (a
  * rollback publishes it again), changed.
  */
-function answering (pinned, pin, held, sequence) {
+export function answering (pin, held, sequence) {
   const answered = pin.answered
   if (answered !== null && answered.held === held && answered.sequence === sequence) return answered.snapshot
-  const snapshot = pinned(pin.snapshot, pin.sequence, held, sequence, pin.size)
+  const snapshot = Snapshot.pinned(pin.snapshot, pin.sequence, held, sequence, pin.size)
   pin.answered = { held, sequence, snapshot }
   return snapshot
 }
-
-module.exports = { Pins, answering }

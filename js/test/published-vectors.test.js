@@ -14,7 +14,7 @@ const { Snapshot } = impl
 function layOut (document) {
   const now = 1_700_000_000_000
   if (impl.engine === 'native') return Snapshot.fromJson(JSON.stringify(document)).publish({ now })
-  const native = require('../native.js')
+  const native = require('../../bindings-node/native.js')
   return native.snapshotPublish(native.snapshotFromJson(JSON.stringify(document)), now)
 }
 

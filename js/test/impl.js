@@ -6,7 +6,7 @@ const pkg = process.env.FLAGCORE_PACKAGE
   ? require(process.env.FLAGCORE_PACKAGE)
   : process.env.FLAGCORE_IMPL === 'wasm'
     ? require('../../bindings-wasm')
-    : require('..')
+    : require('../../bindings-node')
 
 /** What the runners print: the package and the engine it runs on. */
 Object.defineProperty(pkg, 'testLabel', {

@@ -24,7 +24,7 @@ const quiet = { warn () {} }
 function plan (document, previous, now) {
   const text = JSON.stringify(document)
   if (impl.engine === 'native') return Snapshot.fromJson(text).publishPlan(previous, { now })
-  const native = require('../native.js')
+  const native = require('../../bindings-node/native.js')
   return native.snapshotPublishPlan(native.snapshotFromJson(text), previous, now, false)
 }
 
