@@ -1,59 +1,32 @@
-// FlagClient: a snapshot from a source, refreshed by the core's rule
-// (core/src/refresh.rs) at calls, never in the background; decision tokens
-// for downstream functions; metrics and span events for what it evaluated.
-// The snapshots pinned requests answer from are pins.js; span events are
-// tracing.js; counts and measurements are metrics.js.
+// FlagClient: the evaluation surface over a snapshot from a source, and
+// decision tokens for downstream functions. The snapshot is kept fresh by
+// refresh.js (the core's rule, at calls, never in the background); the
+// snapshots pinned requests answer from are pins.js; span events are
+// tracing.js; counts and measurements are metrics.js. The Python package's
+// _client.py does the same.
 
 // What a client falls back on is the host's (see engine.js): `signingKey()`,
 // `functionName()` for metrics, `trace()` for span events (null without
 // OpenTelemetry).
 
-import { engine, host } from './engine.js'
+import { host, limits } from './engine.js'
 import { Context, keyText, pinOf, pinTo } from './context.js'
-import { FlagsState } from './snapshot.js'
-import { makeSource } from './sources.js'
+import { FlagsState, Snapshot } from './snapshot.js'
+import { httpStore, publishedSource } from './published.js'
+import { urlSource } from './sources.js'
 import { Metrics } from './metrics.js'
 import { Pins, answering } from './pins.js'
+import { Refreshing } from './refresh.js'
 import { traceEvent } from './tracing.js'
 
-const DEFAULT_TTL_SECONDS = 15
-// How many snapshot ids a client remembers for `decide`.
-const SEEN_IDS = 16
 const NOT_READY = Object.freeze({ kind: 'ERROR', errorKind: 'CLIENT_NOT_READY' })
 
-function uninitialized (problems) {
-  return problems.some((problem) => problem.code === 'STORE_NOT_INITIALIZED')
-}
-
-function yieldToEventLoop () {
-  return new Promise((resolve) => (typeof setImmediate === 'function' ? setImmediate(resolve) : setTimeout(resolve, 0)))
-}
-
 export class FlagClient {
-  #source
-  #ttlMs
-  #retryMs
-  #offline
+  #refreshing
   #logger
   #now
-  #snapshot = null
-  #loadedAt = 0
-  #checkedAt = 0
-  #failedAt = 0
-  #dueAt = -Infinity
-  #tokenDueAt = Infinity
-  #pinDueAt = -Infinity
-  // Where the snapshot in use stands in the order of publishes (its
-  // latest head's sequence: a snapshot published again moves it on).
-  #heldSequence = Infinity
-  #lastError = null
-  #warnings = []
   // Whether an invalid context was reported: once per client, not per call.
   #contextWarned = false
-  // Snapshot ids this client has replaced, or looked for at a token's
-  // request and not found: a token naming one is no reason to reload.
-  #seenIds = []
-  #refreshing = null
   #maxTokenTtlSeconds
   #signingKey
   #namespace
@@ -85,153 +58,31 @@ export class FlagClient {
     // OpenTelemetry: span events for evaluations, when asked for and when
     // the host has @opentelemetry/api (Node loads it only then).
     this.#trace = options.tracing && host.defaults.trace ? host.defaults.trace() : null
-    this.#offline = Boolean(options.offline)
     this.#signingKey = keyText(options.signingKey ?? (host.defaults.signingKey && host.defaults.signingKey()))
-    this.#source = this.#offline ? null : makeSource(options.source)
-    // A source may be cheaper to poll than the default assumes (the
-    // published layout's head is one small read): it then says how often.
-    const ttl = options.ttlSeconds ?? (this.#source && this.#source.ttlSeconds) ?? DEFAULT_TTL_SECONDS
-    this.#ttlMs = ttl * 1000
+    const source = options.offline ? null : makeSource(options.source)
     // After a failure, wait this long before trying the source again, so an
     // outage does not make every call wait for it.
-    this.#retryMs = options.retryMs ?? 1000
-    this.#schedule()
+    const retryMs = options.retryMs ?? 1000
     this.#logger = options.logger ?? console
     this.#now = options.now ?? Date.now
+    this.#refreshing = new Refreshing(source, options.ttlSeconds, retryMs, this.#logger, this.#now)
     this.#maxTokenTtlSeconds = Number(options.maxTokenTtlSeconds ?? 0)
-    this.#pins = new Pins(options.pinned ?? {}, { retryMs: this.#retryMs, now: this.#now, logger: this.#logger })
+    this.#pins = new Pins(options.pinned ?? {}, { retryMs, now: this.#now, logger: this.#logger })
   }
 
   /** The snapshot to answer from, refreshed first when its time to live has passed; null when none could be loaded. */
-  async snapshot () {
-    if (this.#offline) return null
-    if (this.#due()) await this.refresh()
-    return this.#snapshot
-  }
-
-  // The snapshot to answer from when no refresh is due (null offline or
-  // without one), undefined when a call must refresh first: evaluations
-  // answer at once when they need not wait for the source.
-  #current () {
-    if (this.#offline) return null
-    return this.#due() ? undefined : this.#snapshot
+  snapshot () {
+    return this.#refreshing.snapshot()
   }
 
   /** Loads the source now. Concurrent callers share one load; a failure keeps the last good snapshot. */
   refresh () {
-    if (this.#offline) return Promise.resolve(null)
-    if (!this.#refreshing) {
-      this.#refreshing = this.#load().finally(() => {
-        this.#refreshing = null
-      })
-    }
-    return this.#refreshing
-  }
-
-  async #load () {
-    try {
-      const loaded = await this.#source.load(this.#snapshot)
-      const now = this.#now()
-      // A reload with the same content keeps the snapshot in use, and its
-      // age; what its source says of it now (a marker come back) is kept.
-      if (loaded !== this.#snapshot && this.#snapshot && loaded.id === this.#snapshot.id) {
-        this.#warnings = loaded.sourceProblems()
-      } else if (loaded !== this.#snapshot) {
-        const problems = loaded.sourceProblems()
-        // A table that had its $inited marker and lost it is being written
-        // anew (recreated, or re-initialized): what it holds now may be a
-        // part, so it replaces nothing until the marker is back. A
-        // published source's publisher applied this rule already (the
-        // core's plan), and what it published stands.
-        if (this.#snapshot && !this.#source.published && uninitialized(problems) && !uninitialized(this.#warnings)) {
-          // The source must read it whole again next time, not answer
-          // "unchanged" and end the refusal unseen.
-          if (typeof this.#source.reset === 'function') this.#source.reset()
-          throw new Error('STORE_NOT_INITIALIZED: the table lost its $inited marker; keeping the snapshot read while it had one')
-        }
-        if (this.#snapshot) this.#remember(this.#snapshot.id)
-        this.#snapshot = loaded
-        this.#heldSequence = this.#sourceSequence()
-        this.#loadedAt = now
-        this.#warnings = problems
-        for (const problem of this.#warnings) {
-          this.#logger.warn(`flagcore: ${this.#source.describe()}: ${problem.code}: ${problem.message}`)
-        }
-        // Node runs the finalizers that free replaced snapshots (native or
-        // WASM memory) only when its event loop turns: let it turn once.
-        await yieldToEventLoop()
-      }
-      // The same snapshot published again (a rollback to it) is newer
-      // than every generation before it: keep its place up to date.
-      this.#heldSequence = this.#sourceSequence()
-      this.#checkedAt = now
-      this.#lastError = null
-      this.#schedule()
-      return this.#snapshot
-    } catch (error) {
-      this.#failedAt = this.#now()
-      this.#schedule()
-      this.#lastError = error
-      const age = this.#snapshot ? `serving the snapshot loaded ${Math.round((this.#now() - this.#loadedAt) / 1000)} s ago` : 'no snapshot yet: answering defaults'
-      this.#logger.warn(`flagcore: refreshing from ${this.#source.describe()} failed (${error.message}); ${age}`)
-      return this.#snapshot
-    }
-  }
-
-  // When calls refresh is the core's rule (core/src/refresh.rs), asked
-  // after each load and failure; a call only compares the time.
-  #schedule () {
-    const [call, token, pin] = engine.refreshDeadlines(this.#ttlMs, this.#retryMs, this.#snapshot !== null, this.#checkedAt, this.#failedAt)
-    this.#dueAt = call
-    this.#tokenDueAt = token
-    this.#pinDueAt = pin
-  }
-
-  // Where the snapshot the source last answered stands among the
-  // generations; unknown (a source without sequences) is the newest of
-  // all, so that a pinned request always answers under its kill switches.
-  #sourceSequence () {
-    let sequence = null
-    try {
-      sequence = typeof this.#source.sequence === 'function' ? this.#source.sequence() : null
-    } catch {}
-    return typeof sequence === 'number' && !Number.isNaN(sequence) ? sequence : Infinity
-  }
-
-  #due () {
-    return this.#now() >= this.#dueAt
-  }
-
-  #remember (id) {
-    if (this.#seenIds.includes(id)) return
-    this.#seenIds.push(id)
-    if (this.#seenIds.length > SEEN_IDS) this.#seenIds.shift()
-  }
-
-  // A token from a snapshot this client has not seen: upstream may hold
-  // newer data, so look once, at most once per retry interval and never
-  // within the backoff. A token from a snapshot it replaced (older data),
-  // or one it already looked for, waits for the time to live like any call.
-  #dueForToken (status) {
-    if (!this.#snapshot || !status.applied || status.snapshotId === this.#snapshot.id) return false
-    if (this.#seenIds.includes(status.snapshotId)) return false
-    return this.#now() >= this.#tokenDueAt
+    return this.#refreshing.refresh()
   }
 
   /** Where the client stands: the snapshot's id and age, and the last refresh error. */
   status () {
-    const now = this.#now()
-    return {
-      ready: this.#snapshot !== null,
-      offline: this.#offline,
-      source: this.#source ? this.#source.describe() : null,
-      snapshotId: this.#snapshot ? this.#snapshot.id : null,
-      ageMs: this.#snapshot ? now - this.#loadedAt : null,
-      checkedAgoMs: this.#snapshot ? now - this.#checkedAt : null,
-      lastError: this.#lastError,
-      warnings: this.#warnings,
-      pinned: this.#pins.status()
-    }
+    return { ...this.#refreshing.status(), pinned: this.#pins.status() }
   }
 
   /**
@@ -280,13 +131,9 @@ export class FlagClient {
       this.#logger.warn(`flagcore: ignoring a decision token (${status.code}: ${status.message})`)
       return decided
     }
-    if (this.#dueForToken(status)) {
-      await this.refresh()
-      // Looked for and not there: the source has not caught up, or the token's snapshot is gone.
-      if (this.#lastError === null && this.#snapshot.id !== status.snapshotId) this.#remember(status.snapshotId)
-    }
+    await this.#refreshing.refreshForToken(status)
     if (this.#pinsTo(status)) {
-      const pin = await this.#pins.get(status.snapshotId, this.#source, this.#snapshot.id)
+      const pin = await this.#pins.get(status.snapshotId, this.#refreshing.source, this.#refreshing.held.id)
       if (pin !== null) pinTo(decided, pin)
     }
     return decided
@@ -297,9 +144,10 @@ export class FlagClient {
   // source is backing off (the core's rule: no request waits on it then;
   // one already kept is used all the same).
   #pinsTo (status) {
-    return status.applied === true && this.#pins.maxSnapshots > 0 && this.#snapshot !== null &&
-      status.snapshotId !== this.#snapshot.id && typeof this.#source.loadPinned === 'function' &&
-      (this.#pins.holds(status.snapshotId) || this.#now() >= this.#pinDueAt)
+    const held = this.#refreshing.held
+    return status.applied === true && this.#pins.maxSnapshots > 0 && held !== null &&
+      status.snapshotId !== held.id && typeof this.#refreshing.source.loadPinned === 'function' &&
+      (this.#pins.holds(status.snapshotId) || this.#refreshing.pinDue())
   }
 
   // The snapshot to answer `context` from when the client holds `held`:
@@ -310,7 +158,7 @@ export class FlagClient {
     const pin = held !== null && context instanceof Context ? pinOf(context) : null
     if (pin === null) return held
     // A held snapshot no longer current stands nowhere known: the newest.
-    const sequence = held === this.#snapshot ? this.#heldSequence : Infinity
+    const sequence = held === this.#refreshing.held ? this.#refreshing.heldSequence : Infinity
     return answering(pin, held, sequence)
   }
 
@@ -320,7 +168,10 @@ export class FlagClient {
       this.#logger.warn(invalidContextWarning(key))
     }
     if (this.#trace) {
-      const version = () => (this.#snapshot ? this.#answering(this.#snapshot, context).id : null)
+      const version = () => {
+        const held = this.#refreshing.held
+        return held ? this.#answering(held, context).id : null
+      }
       traceEvent(this.#trace, key, detail, context, version)
     }
     this.#metrics.count(key, detail.variationIndex)
@@ -402,7 +253,7 @@ export class FlagClient {
   // The detail (Snapshot's method `detailed`), or with `valueOnly` its value, in one promise.
   #answer (detailed, key, context, defaultValue, valueOnly) {
     try {
-      const snapshot = this.#current()
+      const snapshot = this.#refreshing.current()
       if (snapshot !== undefined) {
         const detail = this.#counted(snapshot, detailed, key, context, defaultValue)
         return Promise.resolve(valueOnly ? detail.value : detail)
@@ -432,4 +283,24 @@ function invalidContextWarning (key) {
 
 function notReady (defaultValue) {
   return { value: defaultValue, variationIndex: null, reason: NOT_READY }
+}
+
+/** The source `FlagClient`'s option `source` names. */
+function makeSource (source) {
+  const kinds = ['url', 'published', ...Object.keys(host.sources).filter((k) => k !== 'published')]
+  const needs = `FlagClient needs a source: ${kinds.map((k) => `{ ${k} }`).join(', ')} or { load, describe }`
+  if (!source || typeof source !== 'object') throw new TypeError(needs)
+  if (typeof source.load === 'function') return source
+  if (source.url) return urlSource(source)
+  if (source.published) {
+    const options = source.published
+    const store = options.store ?? (options.url ? httpStore(options) : host.sources.published && host.sources.published(options, limits))
+    if (!store) throw new TypeError(`FlagClient's published source needs { url }, { store }${host.sources.published ? `, ${host.sources.published.accepts}` : ''}`)
+    return publishedSource(store, options)
+  }
+  for (const [name, make] of Object.entries(host.sources)) {
+    if (name === 'published') continue
+    if (source[name]) return make(source[name], Snapshot, limits)
+  }
+  throw new TypeError(needs)
 }
