@@ -2,8 +2,8 @@
 // flagcore's published layout in Node's stores: a directory, and a DynamoDB
 // table through @aws-sdk/client-dynamodb (which the Lambda Node runtime
 // ships). The layout itself (the head, the chunks, their checks) is the
-// core's (core/src/published/); the reading rule is flagcore-wasm's
-// js/sources.js, shared with the edge. This file reads and writes the
+// core's (core/src/published/); the reading rule is the shared API's
+// js/published.js, with the edge. This file reads and writes the
 // bytes, and publishes to DynamoDB.
 
 const fs = require('node:fs/promises')

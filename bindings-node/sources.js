@@ -1,9 +1,10 @@
 'use strict'
 // FlagClient sources that need Node: a JSON file, and the Relay Proxy's
 // DynamoDB table through @aws-sdk/client-dynamodb (which the Lambda Node
-// runtime ships). The URL source is in flagcore-wasm's js/sources.js, shared with the edge.
+// runtime ships). The URL source is the shared API's (js/sources.js), with the edge.
 
 const fs = require('node:fs/promises')
+const { withDeadline } = require('./dist/api.cjs')
 
 /**
  * A JSON file: re-read when its modification time or size changed. A local
@@ -105,11 +106,8 @@ function dynamoDb (client, table, timeoutMs) {
       return aws
     },
     send (command) {
-      return withTimeout(
-        (signal) => dynamodb.send(command, { abortSignal: signal }),
-        timeoutMs,
-        `dynamodb ${table}: no answer within ${timeoutMs} ms`
-      )
+      return withDeadline(timeoutMs, `dynamodb ${table}: no answer within ${timeoutMs} ms`,
+        (signal) => dynamodb.send(command, { abortSignal: signal }))
     }
   }
 }
@@ -126,20 +124,6 @@ function awsSdk (name) {
     }
     throw error
   }
-}
-
-// Runs `start(signal)`, aborting it and failing with `message` after `ms`:
-// a client that ignores the signal is still not waited for.
-function withTimeout (start, ms, message) {
-  const controller = new AbortController()
-  let timer
-  const timeout = new Promise((resolve, reject) => {
-    timer = setTimeout(() => {
-      controller.abort()
-      reject(new Error(message))
-    }, ms)
-  })
-  return Promise.race([start(controller.signal), timeout]).finally(() => clearTimeout(timer))
 }
 
 // Whether two reads returned the same items, attribute by attribute. The

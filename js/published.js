@@ -8,7 +8,7 @@
 
 import { limits } from './engine.js'
 import { Snapshot } from './snapshot.js'
-import { DEFAULT_TIMEOUT_MS, bodyUpTo, cancel } from './sources.js'
+import { DEFAULT_TIMEOUT_MS, bodyUpTo, cancel, withDeadline } from './sources.js'
 
 const PUBLISHED_TTL_SECONDS = 5
 const HEAD_NAME = 'head.json'
@@ -47,7 +47,7 @@ export function publishedSource (store, { timeoutMs = DEFAULT_TIMEOUT_MS } = {})
     // DynamoDB: `make bench-published`), so the default polls three times
     // as often as for the sources that read everything.
     ttlSeconds: PUBLISHED_TTL_SECONDS,
-    load: (current) => withDeadline(timeoutMs, store, async (signal) => {
+    load: (current) => withDeadline(timeoutMs, late(store, timeoutMs), async (signal) => {
       const read = await store.head(current ? tag : null, signal)
       if (read === null && current) return current
       if (read === null) throw new Error(`${store.describe()}: the head was answered unchanged, with no snapshot loaded`)
@@ -81,7 +81,7 @@ export function publishedSource (store, { timeoutMs = DEFAULT_TIMEOUT_MS } = {})
      * another snapshot or more than `maxBytes` published bytes (a
      * generation never changes: asking again would answer the same).
      */
-    loadPinned: (id, { maxBytes = Infinity } = {}) => withDeadline(timeoutMs, store, async (signal) => {
+    loadPinned: (id, { maxBytes = Infinity } = {}) => withDeadline(timeoutMs, late(store, timeoutMs), async (signal) => {
       const name = Snapshot.publishedGenerationHead(id)
       const text = await store.generationHead(name, signal)
       if (text === null) throw new Error(`${store.describe()}: no ${name}: snapshot ${id} was not published there, or has expired`)
@@ -95,27 +95,17 @@ export function publishedSource (store, { timeoutMs = DEFAULT_TIMEOUT_MS } = {})
   }
 }
 
+// What a read of `store` that missed its deadline fails with.
+function late (store, ms) {
+  return `${store.describe()}: the read did not finish within ${ms} ms`
+}
+
 // A refusal that asking again would not change.
 function refusal (code, message) {
   const error = new Error(`${code}: ${message}`)
   error.code = code
   error.permanent = true
   return error
-}
-
-// Runs `read(signal)` within one deadline of `ms`: the signal aborts what
-// the store started, and the read fails at the deadline even when the
-// store does not heed it.
-function withDeadline (ms, store, read) {
-  const controller = new AbortController()
-  let timer
-  const late = new Promise((resolve, reject) => {
-    timer = setTimeout(() => {
-      controller.abort()
-      reject(new Error(`${store.describe()}: the read did not finish within ${ms} ms`))
-    }, ms)
-  })
-  return Promise.race([read(controller.signal), late]).finally(() => clearTimeout(timer))
 }
 
 // A head's chunks, decompressed, in order: all of them, or those before

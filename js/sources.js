@@ -76,3 +76,19 @@ export async function bodyUpTo (response, limit) {
 export async function cancel (response) {
   if (response.body) await response.body.cancel().catch(() => {})
 }
+
+// Runs `read(signal)` within one deadline of `ms`, failing with `message`
+// when it passes: the signal aborts what `read` started, and the read fails
+// at the deadline even when what it called does not heed the signal. The
+// Node package's DynamoDB sources use it too (index.js exports it).
+export function withDeadline (ms, message, read) {
+  const controller = new AbortController()
+  let timer
+  const late = new Promise((resolve, reject) => {
+    timer = setTimeout(() => {
+      controller.abort()
+      reject(new Error(message))
+    }, ms)
+  })
+  return Promise.race([read(controller.signal), late]).finally(() => clearTimeout(timer))
+}

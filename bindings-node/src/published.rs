@@ -1,5 +1,5 @@
 //! flagcore's published layout (`flagcore::published`): what the shared
-//! `js/sources.js` reads and the publishers write. The bytes
+//! `js/published.js` reads and the publishers write. The bytes
 //! cross as they are; storing and gzip are the JS side's.
 
 use flagcore::published::{self, Head};

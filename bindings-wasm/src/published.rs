@@ -1,6 +1,6 @@
 //! flagcore's published layout (`flagcore::published`), with the same
 //! names and answers as the Node package's N-API module
-//! (bindings-node/src/published.rs): what the shared `js/sources.js` reads.
+//! (bindings-node/src/published.rs): what the shared `js/published.js` reads.
 
 use flagcore::published::Head;
 use wasm_bindgen::prelude::*;
