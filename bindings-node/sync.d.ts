@@ -1,6 +1,6 @@
 // A ready Lambda handler that publishes the Relay Proxy's DynamoDB table in
 // flagcore's layout when its content changed (see sync.js).
-import type { DynamoDbSender } from './index'
+import type { DynamoDbSender } from './dist/index'
 
 export interface SyncTable {
   table: string

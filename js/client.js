@@ -71,7 +71,7 @@ export class FlagClient {
   }
 
   /** The snapshot to answer from, refreshed first when its time to live has passed; null when none could be loaded. */
-  snapshot () {
+  async snapshot () {
     return this.#refreshing.snapshot()
   }
 
@@ -131,7 +131,8 @@ export class FlagClient {
       this.#logger.warn(`flagcore: ignoring a decision token (${status.code}: ${status.message})`)
       return decided
     }
-    await this.#refreshing.refreshForToken(status)
+    const refreshing = this.#refreshing.refreshForToken(status)
+    if (refreshing !== null) await refreshing
     if (this.#pinsTo(status)) {
       const pin = await this.#pins.get(status.snapshotId, this.#refreshing.source, this.#refreshing.held.id)
       if (pin !== null) pinTo(decided, pin)
@@ -211,58 +212,60 @@ export class FlagClient {
   // without one, and each counted for the client's metrics. With no refresh
   // due, the answer is computed at once and the promise is already settled.
   variation (key, context, defaultValue) {
-    return this.#answer('variationDetail', key, context, defaultValue, true)
+    return FlagClient.#answer(this, 'variationDetail', key, context, defaultValue, true)
   }
 
   variationDetail (key, context, defaultValue) {
-    return this.#answer('variationDetail', key, context, defaultValue, false)
+    return FlagClient.#answer(this, 'variationDetail', key, context, defaultValue, false)
   }
 
   boolVariation (key, context, defaultValue) {
-    return this.#answer('boolVariationDetail', key, context, defaultValue, true)
+    return FlagClient.#answer(this, 'boolVariationDetail', key, context, defaultValue, true)
   }
 
   boolVariationDetail (key, context, defaultValue) {
-    return this.#answer('boolVariationDetail', key, context, defaultValue, false)
+    return FlagClient.#answer(this, 'boolVariationDetail', key, context, defaultValue, false)
   }
 
   numberVariation (key, context, defaultValue) {
-    return this.#answer('numberVariationDetail', key, context, defaultValue, true)
+    return FlagClient.#answer(this, 'numberVariationDetail', key, context, defaultValue, true)
   }
 
   numberVariationDetail (key, context, defaultValue) {
-    return this.#answer('numberVariationDetail', key, context, defaultValue, false)
+    return FlagClient.#answer(this, 'numberVariationDetail', key, context, defaultValue, false)
   }
 
   stringVariation (key, context, defaultValue) {
-    return this.#answer('stringVariationDetail', key, context, defaultValue, true)
+    return FlagClient.#answer(this, 'stringVariationDetail', key, context, defaultValue, true)
   }
 
   stringVariationDetail (key, context, defaultValue) {
-    return this.#answer('stringVariationDetail', key, context, defaultValue, false)
+    return FlagClient.#answer(this, 'stringVariationDetail', key, context, defaultValue, false)
   }
 
   jsonVariation (key, context, defaultValue) {
-    return this.#answer('jsonVariationDetail', key, context, defaultValue, true)
+    return FlagClient.#answer(this, 'jsonVariationDetail', key, context, defaultValue, true)
   }
 
   jsonVariationDetail (key, context, defaultValue) {
-    return this.#answer('jsonVariationDetail', key, context, defaultValue, false)
+    return FlagClient.#answer(this, 'jsonVariationDetail', key, context, defaultValue, false)
   }
 
-  // The detail (Snapshot's method `detailed`), or with `valueOnly` its value, in one promise.
-  #answer (detailed, key, context, defaultValue, valueOnly) {
+  // The detail (Snapshot's method `detailed`), or with `valueOnly` its
+  // value, in one promise, which rejects when anything throws (a method
+  // called on something other than a client among them).
+  static #answer (client, detailed, key, context, defaultValue, valueOnly) {
     try {
-      const snapshot = this.#refreshing.current()
+      const snapshot = client.#refreshing.current()
       if (snapshot !== undefined) {
-        const detail = this.#counted(snapshot, detailed, key, context, defaultValue)
+        const detail = client.#counted(snapshot, detailed, key, context, defaultValue)
         return Promise.resolve(valueOnly ? detail.value : detail)
       }
     } catch (error) {
       return Promise.reject(error)
     }
-    return this.snapshot().then((snapshot) => {
-      const detail = this.#counted(snapshot, detailed, key, context, defaultValue)
+    return client.snapshot().then((snapshot) => {
+      const detail = client.#counted(snapshot, detailed, key, context, defaultValue)
       return valueOnly ? detail.value : detail
     })
   }
@@ -300,7 +303,11 @@ function makeSource (source) {
   }
   for (const [name, make] of Object.entries(host.sources)) {
     if (name === 'published') continue
-    if (source[name]) return make(source[name], Snapshot, limits)
+    if (source[name]) {
+      const made = make(source[name], Snapshot, limits)
+      if (!made) throw new TypeError(`FlagClient's { ${name} } source gave no source`)
+      return made
+    }
   }
   throw new TypeError(needs)
 }

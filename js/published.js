@@ -47,7 +47,7 @@ export function publishedSource (store, { timeoutMs = DEFAULT_TIMEOUT_MS } = {})
     // DynamoDB: `make bench-published`), so the default polls three times
     // as often as for the sources that read everything.
     ttlSeconds: PUBLISHED_TTL_SECONDS,
-    load: (current) => withDeadline(timeoutMs, late(store, timeoutMs), async (signal) => {
+    load: (current) => withDeadline(timeoutMs, () => late(store, timeoutMs), async (signal) => {
       const read = await store.head(current ? tag : null, signal)
       if (read === null && current) return current
       if (read === null) throw new Error(`${store.describe()}: the head was answered unchanged, with no snapshot loaded`)
@@ -81,7 +81,7 @@ export function publishedSource (store, { timeoutMs = DEFAULT_TIMEOUT_MS } = {})
      * another snapshot or more than `maxBytes` published bytes (a
      * generation never changes: asking again would answer the same).
      */
-    loadPinned: (id, { maxBytes = Infinity } = {}) => withDeadline(timeoutMs, late(store, timeoutMs), async (signal) => {
+    loadPinned: (id, { maxBytes = Infinity } = {}) => withDeadline(timeoutMs, () => late(store, timeoutMs), async (signal) => {
       const name = Snapshot.publishedGenerationHead(id)
       const text = await store.generationHead(name, signal)
       if (text === null) throw new Error(`${store.describe()}: no ${name}: snapshot ${id} was not published there, or has expired`)

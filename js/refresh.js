@@ -116,13 +116,15 @@ export class Refreshing {
    * has not seen means upstream may hold newer data, so look once, at most
    * once per retry interval and never within the backoff. A token from a
    * snapshot it replaced (older data), or one it already looked for, waits
-   * for the time to live like any call.
+   * for the time to live like any call. Answers the refresh's promise, or
+   * null when none is due (the caller then goes on in the same turn).
    */
-  async refreshForToken (status) {
-    if (!this.#dueForToken(status)) return
-    await this.refresh()
-    // Looked for and not there: the source has not caught up, or the token's snapshot is gone.
-    if (this.#lastError === null && this.#snapshot.id !== status.snapshotId) this.#remember(status.snapshotId)
+  refreshForToken (status) {
+    if (!this.#dueForToken(status)) return null
+    return this.refresh().then(() => {
+      // Looked for and not there: the source has not caught up, or the token's snapshot is gone.
+      if (this.#lastError === null && this.#snapshot.id !== status.snapshotId) this.#remember(status.snapshotId)
+    })
   }
 
   /** Whether a pinned snapshot not kept may be read now: not while a failed source is backing off (the core's rule). */

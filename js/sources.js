@@ -78,16 +78,17 @@ export async function cancel (response) {
 }
 
 // Runs `read(signal)` within one deadline of `ms`, failing with `message`
-// when it passes: the signal aborts what `read` started, and the read fails
-// at the deadline even when what it called does not heed the signal. The
-// Node package's DynamoDB sources use it too (index.js exports it).
+// (text, or a function asked only then) when it passes: the signal aborts
+// what `read` started, and the read fails at the deadline even when what it
+// called does not heed the signal. The Node package's DynamoDB sources use
+// it too (index.js exports it).
 export function withDeadline (ms, message, read) {
   const controller = new AbortController()
   let timer
   const late = new Promise((resolve, reject) => {
     timer = setTimeout(() => {
       controller.abort()
-      reject(new Error(message))
+      reject(new Error(typeof message === 'function' ? message() : message))
     }, ms)
   })
   return Promise.race([read(controller.signal), late]).finally(() => clearTimeout(timer))

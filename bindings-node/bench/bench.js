@@ -21,7 +21,7 @@ const context = { kind: 'user', key: 'user-000042', email: 'dana@customer.exampl
 const FLAGS = [['new-checkout', false, '(a) bool flag, 10%/90% rollout'], ['checkout-theme', 'classic', '(b) string flag: 3 rules (1,000-key segment) + rollout']]
 
 // The way a handler pays: distinct users (a repeated object would hit the
-// native side's context cache and hide the cost of converting it), a new
+// engine's context cache and hide the cost of converting it), a new
 // user object per request, and five flags per request.
 const USERS = 20000
 const COUNTRIES = ['US', 'DE', 'FR', 'JP', 'BR']
