@@ -71,6 +71,33 @@ export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: numbe
  */
 export declare function issueToken(snapshot: ExternalObject<Snapshot>, id: number, context: string, flagKeys: Array<string>, signingKey: string | undefined | null, nowMs: number, ttlSeconds: number): any | null
 
+/**
+ * `[maxWebhookBytes, ...webhookPollsMs]`: the webhook body's bound, then
+ * when a webhook's polls ask (milliseconds after it arrived).
+ */
+export declare function launchDarklyLimits(): Array<number>
+
+/**
+ * What an answer's HTTP status means: `{ kind: 'changed' | 'unchanged' |
+ * 'retry' }`, or `{ kind: 'refused', code, message }`.
+ */
+export declare function launchDarklyPollStatus(status: number): any
+
+/**
+ * The polling URL for a base URI and an optional payload filter; throws
+ * when the base URI is not an http(s) URL.
+ */
+export declare function launchDarklyPollUrl(baseUri: string, filter?: string | undefined | null): string
+
+/**
+ * How long to wait after the `failures`-th failed request of a poll, for a
+ * `jitter` from 0 to 1; null when the poll gives up.
+ */
+export declare function launchDarklyRetryDelayMs(failures: number, jitter: number): number | null
+
+/** Whether a webhook's `X-LD-Signature` holds for its raw body under `secret`. */
+export declare function launchDarklyWebhookValid(secret: string, body: Buffer, signature: string): boolean
+
 /** A snapshot laid out for publishing at `now_ms`. */
 export interface Layout {
   /** The head's JSON text, written last. */

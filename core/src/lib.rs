@@ -34,6 +34,7 @@ mod error;
 mod eval;
 mod json;
 mod keyset;
+pub mod launchdarkly;
 pub mod metrics;
 mod model;
 pub mod packed;
