@@ -142,4 +142,4 @@ function sameItems (a, b) {
   })
 }
 
-module.exports = { file: fileSource, dynamodb: dynamoDbSource, dynamoDb, DEFAULT_TIMEOUT_MS }
+module.exports = { file: fileSource, dynamodb: dynamoDbSource, dynamoDb, awsSdk, DEFAULT_TIMEOUT_MS }

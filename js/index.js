@@ -12,8 +12,9 @@ import { FlagsState, Snapshot, SnapshotError, TokenError } from './snapshot.js'
 import { FlagClient } from './client.js'
 import { FlagcoreProvider } from './openfeature.js'
 
-// For the host's own sources (bindings-node/sources.js), not the API.
-export { withDeadline } from './sources.js'
+// For the host's own readers (bindings-node: its sources, the LaunchDarkly
+// sync), not the API.
+export { bodyUpTo, withDeadline } from './sources.js'
 
 /**
  * The API over `engine` (the core's functions), with what the host adds

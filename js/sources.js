@@ -43,7 +43,7 @@ export function urlSource ({ url, headers = {}, timeoutMs = DEFAULT_TIMEOUT_MS, 
 }
 
 // At most `limit` bytes of a response's body, or null past that: what is
-// past is never read.
+// past is never read. The Node package's LaunchDarkly reader uses it too.
 export async function bodyUpTo (response, limit) {
   const declared = Number(response.headers.get('content-length'))
   if (declared > limit) {

@@ -13,6 +13,7 @@ mod context;
 mod convert;
 mod detail;
 mod error;
+mod launchdarkly;
 mod metrics;
 mod published;
 mod refresh;

@@ -1,6 +1,7 @@
 // Compiled by test/package.test.js with `tsc --strict --noEmit`: the typings
 // must accept what the README shows, and refuse what they should.
 import { Context, FlagClient, FlagcoreProvider, Snapshot, SnapshotError, publish, PublishRace, type LDEvaluationDetail, type TokenStatus } from 'flagcore'
+import { createLaunchDarklySync, createSyncHandler } from 'flagcore/sync'
 
 async function handler (userId: string): Promise<string> {
   const flags = new FlagClient({ source: { url: 'https://cdn.example/flags.json' }, ttlSeconds: 30 })
@@ -60,4 +61,14 @@ async function published (snapshot: Snapshot): Promise<string> {
   }
 }
 
-export { handler, parse, wrong, chain, observed, published }
+
+// flagcore/sync: a schedule's event answers a SyncResult, a function URL's request an HTTP answer.
+async function sync (): Promise<number> {
+  const fromLaunchDarkly = createLaunchDarklySync({ sdkKey: 'sdk-key', to: { table: 'flags' }, webhookSecret: 'a secret' })
+  const scheduled = await fromLaunchDarkly({ source: 'aws.events' })
+  const webhook = await fromLaunchDarkly({ requestContext: { http: { method: 'POST' } }, headers: { 'x-ld-signature': 'ab' }, body: '{}' })
+  const relay = await createSyncHandler({ relay: { table: 'relay' } })()
+  return scheduled.chunks + webhook.statusCode + relay.bytes + (scheduled.id === null ? 0 : scheduled.id.length)
+}
+
+export { handler, parse, wrong, chain, observed, published, sync }
