@@ -3,7 +3,7 @@
 //! bound the core enforces is tried at the bound and one past it.
 
 use flagcore::published::{self, Head, CHUNK_BYTES, MAX_CHUNKS, MAX_HEAD_BYTES, MAX_LISTED};
-use flagcore::{token, Context, Snapshot};
+use flagcore::{launchdarkly, token, Context, Snapshot};
 use serde_json::{json, Value};
 
 fn snapshot(value: Value) -> Snapshot {
@@ -66,6 +66,8 @@ fn the_table_gives_the_numbers_the_code_has() {
             "token::MAX_DECISIONS" => token::MAX_DECISIONS as u64,
             "token::MAX_TTL_MS" => token::MAX_TTL_MS,
             "token::DEFAULT_MAX_LIFETIME_MS" => token::DEFAULT_MAX_LIFETIME_MS,
+            "launchdarkly::MAX_WEBHOOK_BYTES" => launchdarkly::MAX_WEBHOOK_BYTES as u64,
+            "launchdarkly::MAX_ATTEMPTS" => u64::from(launchdarkly::MAX_ATTEMPTS),
             other => panic!("docs/bounds.md names {other}, which this test does not know"),
         };
         assert_eq!(number, actual, "docs/bounds.md gives {name} as {number}");
