@@ -43,7 +43,7 @@ NAPI_BUILD := npx napi build --platform --no-js --dts native.d.ts
 # The benchmark snapshot (1 MB, 506 flags), which the memory tests refresh.
 BENCH_SNAPSHOT := target/bench-snapshot.json
 
-.PHONY: test-suites fuzz-smoke test-docs test-fuzz setup-cross dist-native dist test-dist soak demo-cli test-chain help setup setup-rust setup-wasm setup-node setup-js setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm js python lint bench bench-node bench-wasm bench-published bench-python corpus fuzz clean
+.PHONY: test-suites fuzz-smoke test-docs test-fuzz setup-cross dist-native dist test-dist soak demo-cli demo-launchdarkly test-chain test-launchdarkly help setup setup-rust setup-wasm setup-node setup-js setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm js python lint bench bench-node bench-wasm bench-published bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -99,6 +99,9 @@ demo: setup build ## the call chain: hello (Node) → world (Python) → edge (W
 	@$(MAKE) --no-print-directory wasm
 	node examples/chain/run.mjs
 
+demo-launchdarkly: node ## LaunchDarkly without the Relay Proxy: a stand-in for LaunchDarkly, its webhooks, the sync function and 8 functions; how long a change takes to reach them all
+	node examples/launchdarkly/demo.mjs
+
 demo-cli: build ## show `flagcore check`, `rollout` and `eval` on the bundled example
 	@echo '$$ flagcore check --snapshot $(EXAMPLE)'
 	@$(FLAGCORE) check --snapshot $(EXAMPLE)
@@ -125,7 +128,7 @@ test: ## lint, the workspace's layout, every code block of the docs, the Node, W
 
 # The suites of `make test`, in order; the table closes the run whether they
 # pass or not.
-test-suites: setup lint test-layout test-docs test-node test-wasm test-python test-chain test-dist test-fuzz test-rust
+test-suites: setup lint test-layout test-docs test-node test-wasm test-python test-chain test-launchdarkly test-dist test-fuzz test-rust
 
 test-layout: ## one owner per room: no import cycle in any crate or JS or Python package, no file copied into another package, no source file over 500 lines (tests/layout/check.py)
 	$(SUITE) layout "import cycles, copies, file sizes" -- python3 tests/layout/check.py
@@ -207,6 +210,9 @@ python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/w
 
 test-python: python setup-node node wasm $(BENCH_SNAPSHOT) ## the Python package's tests (pytest; dynalite from the Node package's dev dependencies, and its publisher for the published layout)
 	$(SUITE) python package --cwd $(PY_DIR) -- ../$(PYTHON) -m pytest tests -q -s -p no:cacheprovider
+
+test-launchdarkly: node ## make demo-launchdarkly's checks: every change reaches every function, with and without webhooks, and only the sync asks LaunchDarkly
+	$(SUITE) launchdarkly "make demo-launchdarkly's checks" -- node examples/launchdarkly/demo.mjs --check
 
 test-chain: node wasm python ## the call chain of make demo, with its checks: one answer per chain, the shares, the change within the time to live
 	$(SUITE) chain "make demo's checks" -- node examples/chain/run.mjs --check
