@@ -11,6 +11,7 @@ const path = require('node:path')
 const zlib = require('node:zlib')
 const { promisify } = require('node:util')
 const { dynamoDb, DEFAULT_TIMEOUT_MS } = require('./sources.js')
+const { s3Store } = require('./s3.js')
 
 const gzip = promisify(zlib.gzip)
 
@@ -199,7 +200,8 @@ publishedStore.accepts = '{ directory } or { table, prefix, client }'
 
 /**
  * Publishes `snapshot` in flagcore's layout to the DynamoDB table `to`
- * (`{ table, prefix, client }`): the chunks (gzip) first, then the head, on
+ * (`{ table, prefix, client }`), or to the S3 bucket `to` (`{ bucket,
+ * prefix, client }`: see s3.js): the chunks (gzip) first, then the head, on
  * the condition that the head is still the one read before, so two
  * publishers never interleave; nothing when the head already names the
  * snapshot's content id, and what its source says of it. Each generation also keeps its own copy of its head
@@ -220,7 +222,7 @@ publishedStore.accepts = '{ directory } or { table, prefix, client }'
  * every reader's `status().warnings`.
  */
 async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEFAULT_RETENTION_SECONDS, force = false } = {}) {
-  const store = dynamoDbStore(to)
+  const store = to && to.bucket ? s3Store(to) : dynamoDbStore(to)
   const previous = await store.currentHead()
   // What to write, in which order, and what then expires are the core's
   // (flagcore::published::plan), as for `flagcore publish`.
@@ -228,7 +230,9 @@ async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEF
   if (plan.unchanged) return { id: snapshot.id, unchanged: true, chunks: 0, bytes: 0 }
   const compressed = await Promise.all(plan.chunks.map((chunk) => gzip(chunk, { level: 9 })))
   await store.writeChunks(plan.chunkNames.map((name, i) => ({ name, bytes: compressed[i] })))
-  await store.writeHead(plan.head, previous)
+  if (await store.writeHead(plan.head, previous) === false) {
+    throw new PublishRace(`${store.describe()}: another publisher replaced the head meanwhile; its snapshot stays`)
+  }
   // Only once the head is this publisher's: one that lost the race leaves
   // no sequence of its own on a generation.
   await store.writeGenerationHead(plan.generationHead, plan.head)

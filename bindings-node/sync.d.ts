@@ -1,7 +1,7 @@
 // A ready Lambda handler that publishes LaunchDarkly's flags in flagcore's
 // layout when their content changed, read from LaunchDarkly's polling API
 // (with webhooks) or from the Relay Proxy's DynamoDB table (see sync.js).
-import type { DynamoDbSender } from './dist/index'
+import type { DynamoDbSender, S3Target } from './dist/index'
 
 export interface SyncTable {
   table: string
@@ -35,8 +35,8 @@ export interface FunctionUrlResponse {
 
 /**
  * The handler, configured from the environment: LAUNCHDARKLY_SDK_KEY (or LAUNCHDARKLY_SDK_KEY_SECRET_ARN),
- * LAUNCHDARKLY_BASE_URI, LAUNCHDARKLY_FILTER, LAUNCHDARKLY_WEBHOOK_SECRET, FLAGCORE_TABLE and FLAGCORE_PREFIX to sync
- * from LaunchDarkly; FLAGCORE_RELAY_TABLE, FLAGCORE_RELAY_PREFIX, FLAGCORE_TABLE and FLAGCORE_PREFIX to sync from the
+ * LAUNCHDARKLY_BASE_URI, LAUNCHDARKLY_FILTER, LAUNCHDARKLY_WEBHOOK_SECRET, and FLAGCORE_TABLE and FLAGCORE_PREFIX (or
+ * FLAGCORE_BUCKET and FLAGCORE_BUCKET_PREFIX) to sync from LaunchDarkly; FLAGCORE_RELAY_TABLE, FLAGCORE_RELAY_PREFIX, FLAGCORE_TABLE and FLAGCORE_PREFIX to sync from the
  * Relay Proxy's table; FLAGCORE_RETENTION_SECONDS for both.
  */
 export declare function handler(event: FunctionUrlRequest): Promise<FunctionUrlResponse>
@@ -51,7 +51,8 @@ export declare function createLaunchDarklySync(options: {
   sdkKey: string
   baseUri?: string
   filter?: string
-  to: SyncTable
+  /** A DynamoDB table, or an S3 bucket (`{ bucket, prefix, client }`) to read through CloudFront. */
+  to: SyncTable | S3Target
   retentionSeconds?: number
   webhookSecret?: string
   timeoutMs?: number

@@ -18,7 +18,9 @@
 // For LaunchDarkly: LAUNCHDARKLY_SDK_KEY (or LAUNCHDARKLY_SDK_KEY_SECRET_ARN,
 // read once from Secrets Manager), LAUNCHDARKLY_BASE_URI and
 // LAUNCHDARKLY_FILTER (optional), LAUNCHDARKLY_WEBHOOK_SECRET (for
-// webhooks), and FLAGCORE_TABLE / FLAGCORE_PREFIX where to publish. For the
+// webhooks), and where to publish: FLAGCORE_TABLE / FLAGCORE_PREFIX (DynamoDB),
+// or FLAGCORE_BUCKET / FLAGCORE_BUCKET_PREFIX (S3, to read through
+// CloudFront). For the
 // Relay table: FLAGCORE_RELAY_TABLE (and FLAGCORE_RELAY_PREFIX), and
 // FLAGCORE_TABLE / FLAGCORE_PREFIX where to publish (by default the same
 // table and prefix: the layout's items live under their own namespace,
@@ -57,8 +59,9 @@ function createSyncHandler ({ relay, to = relay, retentionSeconds, now = Date.no
 /**
  * A handler that publishes the environment of LaunchDarkly's server-side
  * `sdkKey` (at `baseUri`, through the payload filter `filter`) to `to`
- * (`{ table, prefix, client }`), keeping a replaced generation readable for
- * `retentionSeconds`. Given a Lambda function URL's request, it is a
+ * (a DynamoDB table, `{ table, prefix, client }`, keeping a replaced
+ * generation readable for `retentionSeconds`; or an S3 bucket, `{ bucket,
+ * prefix, client }`, see s3.js). Given a Lambda function URL's request, it is a
  * webhook: without `X-LD-Signature` holding under `webhookSecret` it answers
  * 401 and reads nothing; a valid one polls until the payload's ETag changed
  * (five polls over ten seconds), publishes, and answers 200 with the
@@ -72,7 +75,7 @@ function createSyncHandler ({ relay, to = relay, retentionSeconds, now = Date.no
  * one publish and one no-op: the head's write is conditional.
  */
 function createLaunchDarklySync ({ sdkKey, baseUri, filter, to, retentionSeconds, webhookSecret, timeoutMs, fetch, now = Date.now, logger = console, random, sleep = defaultSleep }) {
-  if (!to || !to.table) throw new TypeError('createLaunchDarklySync needs { to: { table } }: the DynamoDB table to publish to (FLAGCORE_TABLE)')
+  if (!to || !(to.table || to.bucket)) throw new TypeError('createLaunchDarklySync needs { to: { table } } or { to: { bucket } }: the DynamoDB table (FLAGCORE_TABLE) or S3 bucket (FLAGCORE_BUCKET) to publish to')
   const reader = launchDarklyReader({ sdkKey, baseUri, filter, timeoutMs, Snapshot: flagcore.Snapshot, limits: flagcore.limits, fetch, random, sleep })
   // What this instance last published, and its ETag at LaunchDarkly: an
   // ETag is kept only once its payload is published, so that a failed
@@ -161,13 +164,17 @@ async function configure (env) {
   const retention = env.FLAGCORE_RETENTION_SECONDS === undefined ? undefined : Number(env.FLAGCORE_RETENTION_SECONDS)
   if (retention !== undefined && !(retention > 0)) throw new Error('flagcore/sync: FLAGCORE_RETENTION_SECONDS must be a number of seconds above 0')
   if (env.LAUNCHDARKLY_SDK_KEY || env.LAUNCHDARKLY_SDK_KEY_SECRET_ARN) {
-    if (!env.FLAGCORE_TABLE) throw new Error('flagcore/sync: set FLAGCORE_TABLE to the DynamoDB table to publish LaunchDarkly\'s flags to')
+    if (Boolean(env.FLAGCORE_TABLE) === Boolean(env.FLAGCORE_BUCKET)) {
+      throw new Error('flagcore/sync: set FLAGCORE_TABLE (a DynamoDB table) or FLAGCORE_BUCKET (an S3 bucket), one of them, to publish LaunchDarkly\'s flags to')
+    }
     return createLaunchDarklySync({
       sdkKey: env.LAUNCHDARKLY_SDK_KEY || await secret(env.LAUNCHDARKLY_SDK_KEY_SECRET_ARN),
       baseUri: env.LAUNCHDARKLY_BASE_URI || undefined,
       filter: env.LAUNCHDARKLY_FILTER || undefined,
       webhookSecret: env.LAUNCHDARKLY_WEBHOOK_SECRET || undefined,
-      to: { table: env.FLAGCORE_TABLE, prefix: env.FLAGCORE_PREFIX || undefined },
+      to: env.FLAGCORE_BUCKET
+        ? { bucket: env.FLAGCORE_BUCKET, prefix: env.FLAGCORE_BUCKET_PREFIX || undefined }
+        : { table: env.FLAGCORE_TABLE, prefix: env.FLAGCORE_PREFIX || undefined },
       retentionSeconds: retention
     })
   }

@@ -341,8 +341,10 @@ export interface ResolutionDetails<T> {
 }
 
 // node only: begin
-/** Where `publish` writes: a DynamoDB table of the Relay Proxy's key schema (`namespace`, `key`). */
-export interface PublishTarget {
+/** Where `publish` writes: a DynamoDB table of the Relay Proxy's key schema (`namespace`, `key`), or an S3 bucket. */
+export type PublishTarget = DynamoDbTarget | S3Target
+
+export interface DynamoDbTarget {
   table: string
   /** Namespaces the items under `prefix:flagcore` (default `flagcore`). */
   prefix?: string
@@ -350,10 +352,20 @@ export interface PublishTarget {
   timeoutMs?: number
 }
 
+/** An S3 bucket, read through CloudFront or S3's URL with `{ published: { url } }`; replaced generations go by a lifecycle rule on `snapshots/`. */
+export interface S3Target {
+  bucket: string
+  /** The keys' prefix: `prefix/head.json`, `prefix/snapshots/...` (default none). */
+  prefix?: string
+  /** An S3Client of @aws-sdk/client-s3, or anything that sends its commands. */
+  client?: DynamoDbSender
+  timeoutMs?: number
+}
+
 /**
- * Publishes a snapshot in flagcore's layout to DynamoDB: the chunks, then the
+ * Publishes a snapshot in flagcore's layout to DynamoDB or S3: the chunks, then the
  * head on the condition that no other publisher replaced it; nothing when the
- * content id (and what its source says of it) is unchanged. The replaced generation expires after
+ * content id (and what its source says of it) is unchanged. In DynamoDB, the replaced generation expires after
  * `retentionSeconds` (default 86,400) through the TTL attribute `ttl`. Throws
  * PublishRace when another publisher won, and SnapshotError
  * `PUBLISH_REFUSED` for a snapshot with errors or a Relay table that lost its

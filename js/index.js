@@ -12,9 +12,10 @@ import { FlagsState, Snapshot, SnapshotError, TokenError } from './snapshot.js'
 import { FlagClient } from './client.js'
 import { FlagcoreProvider } from './openfeature.js'
 
-// For the host's own readers (bindings-node: its sources, the LaunchDarkly
-// sync), not the API.
+// For the host's own readers and writers (bindings-node: its sources, the
+// LaunchDarkly sync, the S3 publisher), not the API.
 export { bodyUpTo, withDeadline } from './sources.js'
+export { limits } from './engine.js'
 
 /**
  * The API over `engine` (the core's functions), with what the host adds

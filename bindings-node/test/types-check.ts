@@ -42,7 +42,7 @@ function observed (client: FlagClient): string[] {
   return client.flush()
 }
 
-// The published layout: read from a URL or DynamoDB, and published to DynamoDB.
+// The published layout: read from a URL or DynamoDB, and published to DynamoDB or S3.
 async function published (snapshot: Snapshot): Promise<string> {
   const fromUrl = new FlagClient({ source: { published: { url: 'https://cdn.example/flags/' } }, ttlSeconds: 5 })
   const fromTable = new FlagClient({ source: { published: { table: 'flags', prefix: 'prod' } } })
@@ -54,7 +54,8 @@ async function published (snapshot: Snapshot): Promise<string> {
   const chunkNames: string[] = Snapshot.publishedHead(head).chunks.map((chunk) => chunk.name)
   try {
     const result = await publish(snapshot, { table: 'flags', prefix: 'prod' }, { retentionSeconds: 3600 })
-    return `${result.id} ${result.unchanged} ${back.id} ${chunkNames.length} ${fromUrl.status().source} ${fromTable.status().source}`
+    const toBucket = await publish(snapshot, { bucket: 'flags-origin', prefix: 'prod/' })
+    return `${result.id} ${result.unchanged} ${toBucket.chunks} ${back.id} ${chunkNames.length} ${fromUrl.status().source} ${fromTable.status().source}`
   } catch (error) {
     if (error instanceof PublishRace) return error.code
     throw error
