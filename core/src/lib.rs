@@ -30,6 +30,7 @@ mod check;
 mod clause;
 mod context;
 mod dynamodb;
+pub mod edit;
 mod error;
 mod eval;
 mod json;
