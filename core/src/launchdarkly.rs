@@ -105,16 +105,34 @@ pub fn retry_delay_ms(failures: u32, jitter: f64) -> Option<u64> {
 
 /// The polling URL for `base_uri` (any path it has is kept; a trailing `/`
 /// is not doubled) and an optional payload filter key, percent-encoded.
-/// Refuses a base URI that is not `http://` or `https://`.
+/// Refuses a base URI that is not `https://`, except `http://` to this
+/// machine (a local stand-in): the SDK key must not cross a network in the
+/// clear. Refuses one with a query, or with a user and password, which
+/// messages would then show.
 pub fn poll_url(base_uri: &str, filter: Option<&str>) -> Result<String, String> {
     let base = base_uri.trim();
-    let rest = base
-        .strip_prefix("https://")
-        .or_else(|| base.strip_prefix("http://"))
-        .ok_or_else(|| format!("LaunchDarkly's base URI must start with https:// (or http:// for a local stand-in), not {base:?}"))?;
-    if rest.is_empty() || rest.starts_with('/') || rest.contains(['?', '#']) {
+    let (rest, secure) = match base.strip_prefix("https://") {
+        Some(rest) => (rest, true),
+        None => (
+            base.strip_prefix("http://").ok_or_else(|| {
+                format!("LaunchDarkly's base URI must start with https:// (or http:// to 127.0.0.1 for a local stand-in), not {base:?}")
+            })?,
+            false,
+        ),
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    if authority.is_empty() || rest.contains(['?', '#']) || authority.contains('@') {
         return Err(format!(
-            "LaunchDarkly's base URI must be a scheme and a host (and a path), with no query, like https://sdk.launchdarkly.com, not {base:?}"
+            "LaunchDarkly's base URI must be a scheme and a host (and a path), with no query and no user, like https://sdk.launchdarkly.com, not {base:?}"
+        ));
+    }
+    let host = authority
+        .rsplit_once(':')
+        .filter(|(_, port)| port.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(authority, |(host, _)| host);
+    if !secure && !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        return Err(format!(
+            "LaunchDarkly's base URI must use https://, so that the SDK key is not sent in the clear (http:// is for a local stand-in on 127.0.0.1), not {base:?}"
         ));
     }
     let mut url = String::with_capacity(base.len() + POLL_PATH.len() + 32);
