@@ -211,7 +211,7 @@ python: setup-python ## build the Python wheel (abi3, Python 3.9+) into target/w
 test-python: python setup-node node wasm $(BENCH_SNAPSHOT) ## the Python package's tests (pytest; dynalite from the Node package's dev dependencies, and its publisher for the published layout)
 	$(SUITE) python package --cwd $(PY_DIR) -- ../$(PYTHON) -m pytest tests -q -s -p no:cacheprovider
 
-test-launchdarkly: node ## make demo-launchdarkly's checks: every change reaches every function, with and without webhooks, and only the sync asks LaunchDarkly
+test-launchdarkly: node ## make demo-launchdarkly's checks: every change reaches every function, with and without webhooks, in at most 5 requests to LaunchDarkly a change
 	$(SUITE) launchdarkly "make demo-launchdarkly's checks" -- node examples/launchdarkly/demo.mjs --check
 
 test-chain: node wasm python ## the call chain of make demo, with its checks: one answer per chain, the shares, the change within the time to live

@@ -43,13 +43,19 @@ class LaunchDarklyError extends Error {
  */
 function launchDarklyReader ({ sdkKey, baseUri = DEFAULT_BASE_URI, filter, timeoutMs = DEFAULT_TIMEOUT_MS, Snapshot, limits, fetch = globalThis.fetch, random = Math.random, sleep = defaultSleep }) {
   if (!sdkKey) throw new TypeError('flagcore/sync needs LaunchDarkly\'s server-side SDK key: set LAUNCHDARKLY_SDK_KEY (or LAUNCHDARKLY_SDK_KEY_SECRET_ARN)')
+  // A key with spaces or line breaks (a secret stored as JSON, a pasted
+  // line) would fail in fetch, whose message shows the header's value.
+  if (!/^[\x21-\x7e]+$/.test(String(sdkKey))) {
+    throw new TypeError('flagcore/sync: the SDK key holds spaces, line breaks or other characters no SDK key has: store the key alone, as plain text')
+  }
   const rules = core()
   const url = rules.launchDarklyPollUrl(baseUri, filter || null)
   const where = `LaunchDarkly at ${new URL(url).origin}`
   const headers = { authorization: String(sdkKey), 'user-agent': `flagcore/${version}`, accept: 'application/json' }
 
   async function request (etag) {
-    const response = await fetch(url, { headers: etag ? { ...headers, 'if-none-match': etag } : headers, signal: AbortSignal.timeout(timeoutMs) })
+    // A redirect is not followed: the key goes to the URI given, and no other.
+    const response = await fetch(url, { headers: etag ? { ...headers, 'if-none-match': etag } : headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) })
     const status = rules.launchDarklyPollStatus(response.status)
     if (status.kind !== 'changed') {
       if (response.body) await response.body.cancel().catch(() => {})
@@ -79,8 +85,10 @@ function launchDarklyReader ({ sdkKey, baseUri = DEFAULT_BASE_URI, filter, timeo
           answer = await request(etag)
         } catch (error) {
           if (error instanceof LaunchDarklyError) throw error
-          // Unreachable, too slow, or a body cut off before its end.
-          answer = { failed: error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String(error.cause?.message ?? error.message) }
+          // Unreachable, too slow, or a body cut off before its end. Whatever
+          // a message holds, the key is not shown.
+          const text = error.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : String(error.cause?.message ?? error.message)
+          answer = { failed: text.split(String(sdkKey)).join('<the SDK key>') }
         }
         if (!answer.failed) return answer
         const delay = rules.launchDarklyRetryDelayMs(failures, random())
@@ -109,10 +117,11 @@ function verifyWebhook (event, secret) {
   const [maxBytes] = rules.launchDarklyLimits()
   const text = typeof event.body === 'string' ? event.body : ''
   // Base64 holds 3 bytes in 4 characters: past this, the body is over the bound.
-  if (text.length > (event.isBase64Encoded ? Math.ceil(maxBytes / 3) * 4 : maxBytes)) {
+  if (event.isBase64Encoded ? text.length > Math.ceil(maxBytes / 3) * 4 : Buffer.byteLength(text) > maxBytes) {
     return { valid: false, status: 413, message: `a webhook's body holds at most ${maxBytes} bytes` }
   }
   const body = Buffer.from(text, event.isBase64Encoded ? 'base64' : 'utf8')
+  if (body.length > maxBytes) return { valid: false, status: 413, message: `a webhook's body holds at most ${maxBytes} bytes` }
   const headers = event.headers ?? {}
   const signature = headers['x-ld-signature'] ?? Object.entries(headers).find(([name]) => name.toLowerCase() === 'x-ld-signature')?.[1]
   if (typeof signature !== 'string' || signature === '') return { valid: false, status: 401, message: 'no X-LD-Signature header' }

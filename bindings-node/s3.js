@@ -47,25 +47,31 @@ function s3Store ({ bucket, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS }) {
   return {
     describe: () => `s3://${bucket}/${base}`,
     /** The head's text, or null when there is none: what a publisher replaces. */
-    async currentHead () {
+    currentHead () {
       const { GetObjectCommand } = sdk()
-      let answer
-      try {
-        answer = await send(new GetObjectCommand({ Bucket: bucket, Key: base + HEAD }))
-      } catch (error) {
-        if (error.name === 'NoSuchKey' || (error.$metadata && error.$metadata.httpStatusCode === 404)) {
-          headTag = null
-          return null
+      // The answer and its body, within one deadline.
+      return api.withDeadline(timeoutMs, `s3 ${bucket}: no answer within ${timeoutMs} ms`, async (signal) => {
+        let answer
+        try {
+          answer = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: base + HEAD }), { abortSignal: signal })
+        } catch (error) {
+          // 404 needs s3:ListBucket; without it S3 answers 403 for a key that is not there.
+          if (error.name === 'NoSuchKey' || (error.$metadata && error.$metadata.httpStatusCode === 404)) {
+            headTag = null
+            return null
+          }
+          throw error
         }
-        throw error
-      }
-      const { headBytes } = api.limits
-      if (!(answer.ContentLength <= headBytes)) {
-        if (answer.Body && answer.Body.destroy) answer.Body.destroy()
-        throw new Error(`s3://${bucket}/${base}${HEAD} is ${answer.ContentLength} bytes, past the ${headBytes} a head holds: not replaced`)
-      }
-      headTag = answer.ETag
-      return answer.Body.transformToString()
+        const { headBytes } = api.limits
+        if (!(answer.ContentLength <= headBytes)) {
+          if (answer.Body && answer.Body.destroy) answer.Body.destroy()
+          throw new Error(`s3://${bucket}/${base}${HEAD} is ${answer.ContentLength} bytes, past the ${headBytes} a head holds: not replaced`)
+        }
+        // Without it the head's write could not be conditional.
+        if (!answer.ETag) throw new Error(`s3://${bucket}/${base}${HEAD} came with no ETag: not replaced`)
+        headTag = answer.ETag
+        return answer.Body.transformToString()
+      })
     },
     async writeChunks (chunks) {
       await Promise.all(chunks.map(({ name, bytes }) => put(name, bytes, IMMUTABLE, 'application/gzip')))

@@ -26,6 +26,14 @@ export interface FunctionUrlRequest {
   isBase64Encoded?: boolean
 }
 
+/** The same request through API Gateway's REST API or a load balancer. */
+export interface ProxyRequest {
+  httpMethod: string
+  headers?: Record<string, string | undefined>
+  body?: string | null
+  isBase64Encoded?: boolean
+}
+
 /** A Lambda function URL's answer: 200 with the SyncResult, 401 for a webhook whose signature does not hold, 413, 405, or 502 when the sync failed. */
 export interface FunctionUrlResponse {
   statusCode: number
@@ -39,7 +47,7 @@ export interface FunctionUrlResponse {
  * FLAGCORE_BUCKET and FLAGCORE_BUCKET_PREFIX) to sync from LaunchDarkly; FLAGCORE_RELAY_TABLE, FLAGCORE_RELAY_PREFIX, FLAGCORE_TABLE and FLAGCORE_PREFIX to sync from the
  * Relay Proxy's table; FLAGCORE_RETENTION_SECONDS for both.
  */
-export declare function handler(event: FunctionUrlRequest): Promise<FunctionUrlResponse>
+export declare function handler(event: FunctionUrlRequest | ProxyRequest): Promise<FunctionUrlResponse>
 export declare function handler(event?: unknown): Promise<SyncResult>
 
 /**
@@ -60,7 +68,7 @@ export declare function createLaunchDarklySync(options: {
   now?: () => number
   logger?: { warn(message: string): void, error(message: string): void }
 }): {
-  (event: FunctionUrlRequest): Promise<FunctionUrlResponse>
+  (event: FunctionUrlRequest | ProxyRequest): Promise<FunctionUrlResponse>
   (event?: unknown): Promise<SyncResult>
 }
 

@@ -71,8 +71,10 @@ function createSyncHandler ({ relay, to = relay, retentionSeconds, now = Date.no
  * unchanged answer came before anything was published here). A payload
  * that does not read, or that the core's plan refuses (errors `flagcore
  * check` lists), is never published; the published snapshot stays, as it
- * does when LaunchDarkly or the table fails. Two syncs at once end with
- * one publish and one no-op: the head's write is conditional.
+ * does when LaunchDarkly or the table fails. Two syncs at once never both
+ * write the head (its write is conditional): the one that lost asks
+ * LaunchDarkly again and publishes what it answers then, which is the
+ * winner's content (a no-op) unless LaunchDarkly changed meanwhile.
  */
 function createLaunchDarklySync ({ sdkKey, baseUri, filter, to, retentionSeconds, webhookSecret, timeoutMs, fetch, now = Date.now, logger = console, random, sleep = defaultSleep }) {
   if (!to || !(to.table || to.bucket)) throw new TypeError('createLaunchDarklySync needs { to: { table } } or { to: { bucket } }: the DynamoDB table (FLAGCORE_TABLE) or S3 bucket (FLAGCORE_BUCKET) to publish to')
@@ -85,21 +87,23 @@ function createLaunchDarklySync ({ sdkKey, baseUri, filter, to, retentionSeconds
 
   async function publish (snapshot) {
     const warnings = snapshot.sourceProblems().map((problem) => problem.code)
-    const options = { now: now(), retentionSeconds }
-    try {
-      return { ...await flagcore.publish(snapshot, to, options), warnings }
-    } catch (error) {
-      if (!(error instanceof flagcore.PublishRace)) throw error
-      // Another sync wrote the head meanwhile: plan again against it (the
-      // same content is then unchanged).
-      return { ...await flagcore.publish(snapshot, to, { ...options, now: now() }), warnings }
-    }
+    return { ...await flagcore.publish(snapshot, to, { now: now(), retentionSeconds }), warnings }
   }
 
   async function pollAndPublish () {
-    const answer = await reader.poll(etag)
+    let answer = await reader.poll(etag)
     if (answer.unchanged) return { id, unchanged: true, chunks: 0, bytes: 0, warnings: [] }
-    const result = await publish(answer.snapshot)
+    let result
+    try {
+      result = await publish(answer.snapshot)
+    } catch (error) {
+      if (!(error instanceof flagcore.PublishRace)) throw error
+      // Another sync wrote the head meanwhile, perhaps from a newer payload
+      // than this one read: ask LaunchDarkly again, whole, and publish what
+      // it answers now (the same content as the winner's is then unchanged).
+      answer = await reader.poll(null)
+      result = await publish(answer.snapshot)
+    }
     etag = answer.etag
     id = result.id
     return result
@@ -126,9 +130,11 @@ function createLaunchDarklySync ({ sdkKey, baseUri, filter, to, retentionSeconds
   }
 
   return async function sync (event) {
-    const request = event && event.requestContext && event.requestContext.http
-    if (!request) return pollAndPublish()
-    if (request.method !== 'POST') return answer(405, { error: 'LaunchDarkly\'s webhooks POST' })
+    // A function URL's request (or API Gateway's, or a load balancer's) is
+    // a webhook, and proves itself; anything else is the schedule.
+    const method = event && ((event.requestContext && event.requestContext.http && event.requestContext.http.method) || event.httpMethod)
+    if (!method) return pollAndPublish()
+    if (method !== 'POST') return answer(405, { error: 'LaunchDarkly\'s webhooks POST' })
     try {
       return await webhook(event)
     } catch (error) {

@@ -13,7 +13,9 @@ const http = require('node:http')
  * Serves `payload` (`{ flags, segments }`) to `sdkKey`. `change(payload)`
  * replaces it; `fail(...faults)` makes the next requests fail, one fault
  * each: `{ status }`, `{ delayMs }` (answer late), `{ truncate: true }` (cut
- * the body off halfway), `{ text }` (answer this body). `requests` lists
+ * the body off halfway), `{ stallMs }` (send half the body, the rest that
+ * much later), `{ text }` (answer this body); a 3xx status redirects
+ * elsewhere. `requests` lists
  * what was asked.
  */
 async function startLaunchDarkly ({ sdkKey, payload }) {
@@ -33,7 +35,7 @@ async function startLaunchDarkly ({ sdkKey, payload }) {
     const answer = () => {
       if (req.method !== 'GET' || url.pathname !== '/sdk/latest-all') return res.writeHead(404).end()
       if (req.headers.authorization !== sdkKey) return res.writeHead(401).end()
-      if (fault && fault.status) return res.writeHead(fault.status).end('failed on purpose')
+      if (fault && fault.status) return res.writeHead(fault.status, fault.status >= 300 && fault.status < 400 ? { location: '/elsewhere/sdk/latest-all' } : {}).end('failed on purpose')
       if (fault && fault.text !== undefined) return res.writeHead(200, { 'content-type': 'application/json', etag: '"broken"' }).end(fault.text)
       if (req.headers['if-none-match'] === etag) return res.writeHead(304, { etag }).end()
       const bytes = Buffer.from(body)
@@ -41,6 +43,10 @@ async function startLaunchDarkly ({ sdkKey, payload }) {
       if (fault && fault.truncate) {
         res.write(bytes.subarray(0, bytes.length >> 1))
         return setTimeout(() => res.socket.destroy(), 20)
+      }
+      if (fault && fault.stallMs) {
+        res.write(bytes.subarray(0, bytes.length >> 1))
+        return setTimeout(() => res.end(bytes.subarray(bytes.length >> 1)), fault.stallMs)
       }
       res.end(bytes)
     }

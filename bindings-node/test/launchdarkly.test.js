@@ -130,10 +130,14 @@ test('flagcore/sync with no Relay Proxy: LaunchDarkly polled, webhooks, faults',
       assert.equal(answered.statusCode, 401)
     }
     assert.equal((await run(webhookEvent('x'.repeat(70_000), { secret: SECRET }))).statusCode, 413)
+    // Bytes, not characters: 40,000 two-byte characters are past the bound.
+    assert.equal((await run(webhookEvent('é'.repeat(40_000), { secret: SECRET }))).statusCode, 413)
+    // API Gateway's and load balancers' requests prove themselves too.
+    assert.equal((await run({ httpMethod: 'POST', headers: {}, body: '{}', isBase64Encoded: false })).statusCode, 401)
     assert.equal((await run(webhookEvent({}, { secret: SECRET, method: 'GET' }))).statusCode, 405)
     assert.equal(ld.requests.length, before, 'LaunchDarkly was not asked')
     assert.equal(await head(to), null, 'nothing was published')
-    assert.equal(errors.length, 4)
+    assert.equal(errors.length, 6)
     // With no secret set, every webhook is refused, and the log says what to set.
     const unset = []
     const open = createLaunchDarklySync({ sdkKey: SDK_KEY, baseUri: ld.baseUri, to, logger: { warn () {}, error: (m) => unset.push(m) } })
@@ -171,17 +175,34 @@ test('flagcore/sync with no Relay Proxy: LaunchDarkly polled, webhooks, faults',
     assert.equal(await reader(to).variation('banner', { key: 'u' }, 'default'), 'new')
   })
 
-  await t.test('two syncs at once end with one publish and one no-op', async () => {
+  await t.test('two syncs at once: one head written; the one that lost asks LaunchDarkly again', async () => {
     ld.change(banner('both'))
     const target = await freshTarget()
-    // Heads written, not counting a conditional write that lost.
+    // Both syncs read the head before either writes it: the first head
+    // write waits for the second, so that they race.
     let heads = 0
-    const counting = { send: (command, options) => db.send(command, options).then((answer) => { if (command.input.Item && command.input.Item.key.S === 'head.json') heads++; return answer }) }
-    const to = { ...target, client: counting }
+    let lost = 0
+    let arrived = 0
+    let release
+    const barrier = new Promise((resolve) => { release = resolve })
+    const isHead = (command) => command.input.Item && command.input.Item.key.S === 'head.json'
+    const racing = {
+      async send (command, options) {
+        if (isHead(command) && ++arrived <= 2) {
+          if (arrived === 2) release()
+          await Promise.race([barrier, new Promise((resolve) => setTimeout(resolve, 5000))])
+        }
+        return db.send(command, options).then((answer) => { if (isHead(command)) heads++; return answer }, (error) => { if (isHead(command)) lost++; throw error })
+      }
+    }
+    const to = { ...target, client: racing }
+    const before = ld.requests.length
     const results = await Promise.all([sync(to)({}), sync(to)({})])
-    assert.deepEqual(results.map((r) => r.unchanged).sort(), [false, true])
+    assert.equal(arrived >= 2 && lost, 1, 'the two head writes raced, and one lost')
     assert.equal(heads, 1, 'one head written')
-    assert.equal((await head(target)).id, results[0].id)
+    assert.deepEqual(results.map((r) => r.unchanged).sort(), [false, true])
+    assert.equal(ld.requests.length - before, 3, 'two polls, and the loser\'s poll again')
+    assert.equal((await head(target)).id, results.find((r) => !r.unchanged).id)
   })
 
   await t.test('faults: nothing half published, and what was published stays', async (t) => {
@@ -206,6 +227,7 @@ test('flagcore/sync with no Relay Proxy: LaunchDarkly polled, webhooks, faults',
       const before = ld.requests.length
       const error = await failing({ sdkKey: 'sdk-wrong' }, 'LAUNCHDARKLY_UNAUTHORIZED')
       assert.match(error.message, /LAUNCHDARKLY_SDK_KEY/)
+      assert.ok(!error.message.includes('sdk-wrong'), 'the key given is not shown')
       assert.equal(ld.requests.length - before, 1)
       await stays()
     })
@@ -234,6 +256,22 @@ test('flagcore/sync with no Relay Proxy: LaunchDarkly polled, webhooks, faults',
       const error = await failing({ timeoutMs: 100 }, 'LAUNCHDARKLY_UNAVAILABLE')
       assert.match(error.message, /no answer within 100 ms/)
       await stays()
+    })
+    await t.test('a body that stalls past the timeout', async () => {
+      ld.fail({ stallMs: 400 }, { stallMs: 400 }, { stallMs: 400 }, { stallMs: 400 })
+      const error = await failing({ timeoutMs: 150 }, 'LAUNCHDARKLY_UNAVAILABLE')
+      assert.match(error.message, /no answer within 150 ms/)
+      await stays()
+    })
+    await t.test('a redirect is not followed: the key goes nowhere else', async () => {
+      ld.fail({ status: 302 })
+      const before = ld.requests.length
+      await failing({}, 'LAUNCHDARKLY_UNEXPECTED')
+      assert.equal(ld.requests.length - before, 1)
+      await stays()
+    })
+    await t.test('a key with a line break is refused before any request, and not shown', () => {
+      assert.throws(() => createLaunchDarklySync({ sdkKey: 'sdk-line\nbreak', baseUri: ld.baseUri, to, logger: quiet }), (error) => /line breaks/.test(error.message) && !error.message.includes('sdk-line'))
     })
     await t.test('a body cut off halfway is retried, never published', async () => {
       ld.fail({ truncate: true }, { truncate: true }, { truncate: true }, { truncate: true })

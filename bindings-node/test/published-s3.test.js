@@ -54,8 +54,11 @@ test('publish to S3: chunks first and immutable, the head last with no-cache, co
   // A publisher that stops between its chunks and its head leaves the head as it was.
   const before = object('head.json').etag
   const stopped = snapshotOf('stopped')
-  const chunkOnly = { ...to, client: { send: (command, options) => command.input.Key.endsWith('/head.json') ? Promise.reject(new Error('the function was killed')) : client.send(command, options) } }
+  // It dies at the head's write: the chunks are written, the head is not.
+  const killedAtHead = (command) => command.constructor.name === 'PutObjectCommand' && command.input.Key === 'prod/head.json'
+  const chunkOnly = { ...to, client: { send: (command, options) => killedAtHead(command) ? Promise.reject(new Error('the function was killed')) : client.send(command, options) } }
   await assert.rejects(publish(stopped, chunkOnly), /killed/)
+  assert.ok(s3.objects.has(`flags/prod/snapshots/${stopped.id}/0.json.gz`), 'its chunks were written')
   assert.equal(object('head.json').etag, before, 'the head is as it was')
   assert.notEqual(await client1.variation('banner', user, 'default'), 'stopped')
 

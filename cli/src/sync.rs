@@ -30,6 +30,11 @@ pub(crate) fn launchdarkly(
             "set LAUNCHDARKLY_SDK_KEY to the server-side SDK key of the environment to sync".into(),
         ));
     }
+    if !key.trim().bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(Failure(
+            "LAUNCHDARKLY_SDK_KEY holds spaces, line breaks or other characters no SDK key has: set it to the key alone".into(),
+        ));
+    }
     let url = launchdarkly::poll_url(base_uri, filter).map_err(Failure)?;
     let snapshot = poll(&url, key.trim(), timeout)?;
     publish::publish(&snapshot, to, false, retention_seconds)
@@ -40,6 +45,9 @@ fn poll(url: &str, key: &str, timeout: Duration) -> Result<Snapshot, Failure> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .http_status_as_error(false)
+        // The key goes to the URI given, and no other: a redirect is an
+        // answer a poll does not expect.
+        .max_redirects(0)
         .build()
         .into();
     let origin = url.find("/sdk/latest-all").map_or(url, |at| &url[..at]);

@@ -156,11 +156,9 @@ async function main () {
   await ld.close()
   functionUrl.close()
   if (CHECK) {
-    const fromFunctions = ld.requests.filter((r) => r.authorization !== SDK_KEY).length
-    if (fromFunctions !== 0) throw new Error(`${fromFunctions} requests to LaunchDarkly did not come from the sync`)
     // The webhook's polls: at most five a change, whatever the number of functions.
     if (requests > CHANGES * 5) throw new Error(`${requests} requests to LaunchDarkly for ${CHANGES} changes`)
-    console.log('checks: every change reached every function, with and without webhooks; LaunchDarkly was asked by the sync alone')
+    console.log(`checks: every change reached every function, with and without webhooks, and LaunchDarkly answered at most 5 requests a change`)
   }
 }
 

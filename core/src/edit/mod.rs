@@ -3,11 +3,14 @@
 //! whose code is stable and whose message says what to do. Pure: a host
 //! reads the snapshot and publishes the result.
 //!
-//! A percentage rollout keeps the flag's salt and its variations' order in
-//! the rollout, so a user's bucket never moves: raising the share of a
-//! variation only adds users to it, and lowering it only removes some.
-//! Weights are LaunchDarkly's, in thousandths of a percent (100,000 in all):
-//! `12.5%` is exactly 12,500.
+//! A percentage rollout keeps the flag's salt, its seed and what it buckets
+//! by, and its variations' order, so a context's bucket never moves: the
+//! variations take consecutive ranges of buckets in that order. For a flag
+//! of two variations (a boolean canary), raising the share of the first
+//! only adds contexts to it, and lowering it only removes some; with more,
+//! a variation keeps its contexts when the shares before it stay as they
+//! are. Weights are LaunchDarkly's, in thousandths of a percent (100,000 in
+//! all): `12.5%` is exactly 12,500.
 
 use serde_json::{json, Map, Value};
 

@@ -178,3 +178,120 @@ fn targets_and_their_refusals() {
     );
     assert!(archived.flag_keys().is_empty());
 }
+
+fn matches(snapshot: &Snapshot, context: Value) -> Value {
+    let context = Context::from_value(&context).unwrap();
+    snapshot
+        .variation_detail("canary", &context, &json!(null), ValueType::Any)
+        .value
+        .into_owned()
+}
+
+#[test]
+fn user_targets_stay_on_when_another_kind_is_targeted() {
+    let created = edit(
+        &empty(),
+        Change::Create {
+            key: "canary".into(),
+            variations: None,
+        },
+    );
+    let on = edit(
+        &created,
+        Change::On {
+            key: "canary".into(),
+        },
+    );
+    let target = |kind: &str, key: &str| Change::Target {
+        key: "canary".into(),
+        variation: 0,
+        kind: kind.into(),
+        add: vec![key.into()],
+        remove: vec![],
+    };
+    let me = edit(&on, target("user", "me"));
+    let both = edit(&me, target("org", "acme"));
+    assert_eq!(
+        matches(&both, json!({"kind": "user", "key": "me"})),
+        json!(true),
+        "the user target still holds"
+    );
+    assert_eq!(
+        matches(&both, json!({"kind": "org", "key": "acme"})),
+        json!(true)
+    );
+    assert_eq!(
+        matches(&both, json!({"kind": "user", "key": "you"})),
+        json!(false)
+    );
+    // A user target added once organizations are targeted holds too.
+    let later = edit(&both, target("user", "you"));
+    assert_eq!(
+        matches(&later, json!({"kind": "user", "key": "you"})),
+        json!(true)
+    );
+    let document: Value = serde_json::from_slice(&canonical_json(&later)).unwrap();
+    let placeholders = document["flags"]["canary"]["contextTargets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["contextKind"] == "user")
+        .count();
+    assert_eq!(placeholders, 1, "{document}");
+    // With the organization gone, the placeholders go too.
+    let gone = edit(
+        &later,
+        Change::Target {
+            key: "canary".into(),
+            variation: 0,
+            kind: "org".into(),
+            add: vec![],
+            remove: vec!["acme".into()],
+        },
+    );
+    let document: Value = serde_json::from_slice(&canonical_json(&gone)).unwrap();
+    assert_eq!(document["flags"]["canary"]["contextTargets"], json!([]));
+    assert_eq!(
+        matches(&gone, json!({"kind": "user", "key": "me"})),
+        json!(true)
+    );
+}
+
+#[test]
+fn a_rollout_at_100_percent_keeps_its_seed_and_order() {
+    let snapshot = Snapshot::from_json(
+        br#"{"flags": {"canary": {"key": "canary", "on": true, "salt": "s", "variations": [true, false],
+        "offVariation": 1, "fallthrough": {"rollout": {"seed": 7, "variations": [
+        {"variation": 1, "weight": 90000}, {"variation": 0, "weight": 10000}]}}}}, "segments": {}}"#,
+    )
+    .unwrap();
+    let all = edit(
+        &snapshot,
+        Change::Rollout {
+            key: "canary".into(),
+            weights: vec![TOTAL_WEIGHT, 0],
+        },
+    );
+    let back = edit(
+        &all,
+        Change::Rollout {
+            key: "canary".into(),
+            weights: vec![10_000, 90_000],
+        },
+    );
+    let users: Vec<String> = (0..2_000).map(|n| format!("user-{n}")).collect();
+    assert!(
+        users
+            .iter()
+            .all(|u| on_for(&back, "canary", u) == on_for(&snapshot, "canary", u)),
+        "the same users, by the same seed and order"
+    );
+    let document: Value = serde_json::from_slice(&canonical_json(&all)).unwrap();
+    let rollout = &document["flags"]["canary"]["fallthrough"]["rollout"];
+    assert_eq!(rollout["seed"], json!(7));
+    assert_eq!(
+        rollout["variations"][0]["variation"],
+        json!(1),
+        "the rollout's own order stays"
+    );
+}

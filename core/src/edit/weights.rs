@@ -88,21 +88,43 @@ pub(super) fn rollout(flag: &mut Map<String, Value>, weights: &[u32]) -> Result<
             format!("a rollout gives each of the flag's {count} variations a share, 100% in all"),
         ));
     }
-    let fallthrough = match weights.iter().position(|&w| w == TOTAL_WEIGHT) {
-        Some(only) => json!({"variation": only}),
-        None => {
+    let existing = flag
+        .get("fallthrough")
+        .and_then(|f| f.get("rollout"))
+        .and_then(Value::as_object)
+        .cloned();
+    let fallthrough = match (weights.iter().position(|&w| w == TOTAL_WEIGHT), existing) {
+        // A fixed variation stays one.
+        (Some(only), None) => json!({"variation": only}),
+        (_, existing) => {
             // What the rollout had besides its weights (a seed, the attribute
-            // and context kind it buckets by) stays, and so do its buckets.
-            let mut rollout = flag
-                .get("fallthrough")
-                .and_then(|f| f.get("rollout"))
-                .and_then(Value::as_object)
-                .cloned()
-                .unwrap_or_default();
-            let variations: Vec<Value> = weights
+            // and context kind it buckets by) stays, and so do the order of
+            // its variations and the salt: a context's bucket never moves.
+            let mut rollout = existing.unwrap_or_default();
+            let mut order: Vec<usize> = Vec::with_capacity(count);
+            for entry in rollout
+                .get("variations")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if let Some(v) = entry["variation"]
+                    .as_u64()
+                    .and_then(|v| usize::try_from(v).ok())
+                {
+                    if v < count && !order.contains(&v) {
+                        order.push(v);
+                    }
+                }
+            }
+            order.extend(
+                (0..count)
+                    .filter(|v| !order.contains(v))
+                    .collect::<Vec<_>>(),
+            );
+            let variations: Vec<Value> = order
                 .iter()
-                .enumerate()
-                .map(|(variation, weight)| json!({"variation": variation, "weight": weight}))
+                .map(|&variation| json!({"variation": variation, "weight": weights[variation]}))
                 .collect();
             rollout.insert("variations".into(), Value::Array(variations));
             json!({ "rollout": rollout })
