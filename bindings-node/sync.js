@@ -91,20 +91,22 @@ function createLaunchDarklySync ({ sdkKey, baseUri, filter, to, retentionSeconds
   }
 
   async function pollAndPublish () {
-    let answer = await reader.poll(etag)
-    if (answer.unchanged) return { id, unchanged: true, chunks: 0, bytes: 0, warnings: [] }
+    const unchanged = { id, unchanged: true, chunks: 0, bytes: 0, warnings: [] }
+    let polled = await reader.poll(etag)
+    if (polled.unchanged) return unchanged
     let result
     try {
-      result = await publish(answer.snapshot)
+      result = await publish(polled.snapshot)
     } catch (error) {
       if (!(error instanceof flagcore.PublishRace)) throw error
       // Another sync wrote the head meanwhile, perhaps from a newer payload
       // than this one read: ask LaunchDarkly again, whole, and publish what
       // it answers now (the same content as the winner's is then unchanged).
-      answer = await reader.poll(null)
-      result = await publish(answer.snapshot)
+      polled = await reader.poll(null)
+      if (polled.unchanged) return unchanged
+      result = await publish(polled.snapshot)
     }
-    etag = answer.etag
+    etag = polled.etag
     id = result.id
     return result
   }
