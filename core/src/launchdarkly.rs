@@ -121,9 +121,13 @@ pub fn poll_url(base_uri: &str, filter: Option<&str>) -> Result<String, String> 
         ),
     };
     let authority = rest.split('/').next().unwrap_or_default();
-    if authority.is_empty() || rest.contains(['?', '#']) || authority.contains('@') {
+    if authority.contains('@') {
+        // Not shown: it holds a password.
+        return Err("LaunchDarkly's base URI must not hold a user and password: the SDK key is what authenticates".into());
+    }
+    if authority.is_empty() || rest.contains(['?', '#']) {
         return Err(format!(
-            "LaunchDarkly's base URI must be a scheme and a host (and a path), with no query and no user, like https://sdk.launchdarkly.com, not {base:?}"
+            "LaunchDarkly's base URI must be a scheme and a host (and a path), with no query, like https://sdk.launchdarkly.com, not {base:?}"
         ));
     }
     let host = authority
@@ -195,6 +199,12 @@ mod tests {
         assert_eq!(retry_delay_ms(3, 1.0), Some(2_000));
         assert_eq!(retry_delay_ms(MAX_ATTEMPTS, 0.5), None);
         assert_eq!(retry_delay_ms(2, f64::NAN), Some(500));
+    }
+
+    #[test]
+    fn a_refused_base_uri_never_shows_its_password() {
+        let error = poll_url("https://me:hunter2@sdk.launchdarkly.com", None).unwrap_err();
+        assert!(!error.contains("hunter2"), "{error}");
     }
 
     #[test]
