@@ -20,6 +20,23 @@ fn on_for(snapshot: &Snapshot, key: &str, user: &str) -> bool {
         == json!(true)
 }
 
+/// A boolean flag `canary`, created and turned on: what every test starts from.
+fn canary_on() -> Snapshot {
+    let created = edit(
+        &empty(),
+        Change::Create {
+            key: "canary".into(),
+            variations: None,
+        },
+    );
+    edit(
+        &created,
+        Change::On {
+            key: "canary".into(),
+        },
+    )
+}
+
 fn canary(weight: u32) -> Change {
     Change::Rollout {
         key: "canary".into(),
@@ -29,19 +46,7 @@ fn canary(weight: u32) -> Change {
 
 #[test]
 fn a_rollout_raised_only_adds_users() {
-    let created = edit(
-        &empty(),
-        Change::Create {
-            key: "canary".into(),
-            variations: None,
-        },
-    );
-    let on = edit(
-        &created,
-        Change::On {
-            key: "canary".into(),
-        },
-    );
+    let on = canary_on();
     let users: Vec<String> = (0..5_000).map(|n| format!("user-{n}")).collect();
     let one = edit(&on, canary(1_000));
     let ten = edit(&one, canary(10_000));
@@ -104,19 +109,7 @@ fn percentages_are_exact() {
 
 #[test]
 fn targets_and_their_refusals() {
-    let created = edit(
-        &empty(),
-        Change::Create {
-            key: "canary".into(),
-            variations: None,
-        },
-    );
-    let on = edit(
-        &created,
-        Change::On {
-            key: "canary".into(),
-        },
-    );
+    let on = canary_on();
     let target = |add: &[&str], remove: &[&str], variation| Change::Target {
         key: "canary".into(),
         variation,
@@ -189,19 +182,7 @@ fn matches(snapshot: &Snapshot, context: Value) -> Value {
 
 #[test]
 fn user_targets_stay_on_when_another_kind_is_targeted() {
-    let created = edit(
-        &empty(),
-        Change::Create {
-            key: "canary".into(),
-            variations: None,
-        },
-    );
-    let on = edit(
-        &created,
-        Change::On {
-            key: "canary".into(),
-        },
-    );
+    let on = canary_on();
     let target = |kind: &str, key: &str| Change::Target {
         key: "canary".into(),
         variation: 0,
