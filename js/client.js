@@ -86,16 +86,21 @@ export class FlagClient {
   }
 
   /**
-   * A decision token for `flagKeys` and `context` from the current snapshot,
-   * to pass downstream; null (with a warning) when there is no snapshot, no
-   * signing key, or the context is invalid.
+   * A decision token for `flagKeys` and `context`, to pass downstream; null
+   * (with a warning) when there is no snapshot, no signing key, or the
+   * context is invalid. It comes from `options.snapshot` when given (the
+   * snapshot the handler evaluated with, so that the token carries the
+   * answers the handler gave), else from the current snapshot, which a
+   * refresh may have replaced since the handler evaluated.
    */
   async decisionToken (context, flagKeys, options = {}) {
-    const held = await this.snapshot()
+    const { snapshot: given, ...rest } = options
+    if (given != null && !(given instanceof Snapshot)) throw new TypeError('flagcore: decisionToken\'s snapshot option takes the Snapshot the handler evaluated with (from flags.snapshot())')
+    const held = given ?? await this.snapshot()
     if (!held) return null
     const snapshot = this.#answering(held, context)
     try {
-      return snapshot.decisionToken(context, flagKeys, { signingKey: this.#signingKey, now: this.#now(), ...options })
+      return snapshot.decisionToken(context, flagKeys, { signingKey: this.#signingKey, now: this.#now(), ...rest })
     } catch (error) {
       this.#logger.warn(`flagcore: no decision token (${error.message})`)
       return null

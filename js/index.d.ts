@@ -306,8 +306,12 @@ export declare class FlagClient {
   jsonVariation(key: string, context: LDContext | Context, defaultValue: unknown): Promise<unknown>
   jsonVariationDetail(key: string, context: LDContext | Context, defaultValue: unknown): Promise<LDEvaluationDetail>
   allFlagsState(context: LDContext | Context, options?: AllFlagsStateOptions): Promise<FlagsState>
-  /** A decision token for downstream calls; null (with a warning) without a snapshot, a signing key or a valid context. */
-  decisionToken(context: LDContext | Context, flagKeys: Iterable<string>, options?: Omit<DecisionTokenOptions, 'signingKey' | 'now'>): Promise<string | null>
+  /**
+   * A decision token for downstream calls; null (with a warning) without a snapshot, a signing key or a valid context.
+   * Pass `snapshot`, the one the handler evaluated with, so that the token carries the answers it gave:
+   * without it the token comes from the current snapshot, which a refresh may have replaced since.
+   */
+  decisionToken(context: LDContext | Context, flagKeys: Iterable<string>, options?: Omit<DecisionTokenOptions, 'signingKey' | 'now'> & { snapshot?: Snapshot }): Promise<string | null>
   /** The context with upstream's decisions from `token` (or a baggage header); never throws. */
   decide(context: LDContext | Context, token: string | null | undefined): Promise<Context>
   /** A measurement of the handler's own, written by `flush()` with each evaluated flag's variation as a dimension. */

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from conftest import ROOT
-from flagcore import FlagClient, Snapshot
+from flagcore import Context, FlagClient, Snapshot
 
 BENCH_SNAPSHOT = Path(os.environ.get("FLAGCORE_BENCH_SNAPSHOT", ROOT / "target" / "bench-snapshot.json"))
 REFRESHES = 500
@@ -24,7 +24,7 @@ BOUND_MB = 60
 
 CHILD = """
 import json, sys
-from flagcore import FlagClient, Snapshot
+from flagcore import Context, FlagClient, Snapshot
 text = open(sys.argv[1]).read()
 variants = []
 for v in (0, 1):
@@ -85,6 +85,44 @@ def test_a_bad_time_to_live_gives_no_token_and_a_warning(ttl: Any) -> None:
     assert client.decision_token({"key": "alice"}, ["canary"], ttl_seconds=ttl) is None
     assert "no decision token" in warnings.lines[-1]
     assert client.decision_token({"key": "alice"}, ["canary"], ttl_seconds=0.5) is not None
+
+
+def test_a_token_comes_from_the_snapshot_the_handler_evaluated_with() -> None:
+    def canary(percent: int) -> str:
+        weight = percent * 1000
+        rollout = {"variations": [{"variation": 1, "weight": weight}, {"variation": 0, "weight": 100000 - weight}]}
+        flag = {"key": "canary", "version": percent, "on": True, "salt": "canary", "variations": [False, True],
+                "offVariation": 0, "fallthrough": {"rollout": rollout}}
+        return json.dumps({"flags": {"canary": flag}})
+
+    texts = [canary(10)]
+    clock = [5000.0]
+
+    class Changing:
+        def describe(self) -> str:
+            return "memory"
+
+        def load(self, current: Snapshot | None) -> Snapshot:
+            return Snapshot.from_json(texts[-1])
+
+    key = "a signing key of at least 16 bytes"
+    before, after = Snapshot.from_json(canary(10)), Snapshot.from_json(canary(90))
+    users = ({"key": f"user-{i}"} for i in range(500))
+    user = next(u for u in users if before.bool_variation("canary", u, False) != after.bool_variation("canary", u, False))
+    flags = FlagClient(Changing(), signing_key=key, ttl_seconds=1, clock=lambda: clock[0])
+    evaluated = flags.snapshot()
+    answer = evaluated.bool_variation("canary", user, False)
+    texts.append(canary(90))  # the time to live runs out between the evaluation and the token
+    clock[0] += 2
+    current = flags.decision_token(user, ["canary"])
+    token = flags.decision_token(user, ["canary"], snapshot=evaluated)
+    assert flags.snapshot().id != evaluated.id
+    downstream = Context(user, token=token, signing_key=key, now_ms=clock[0] * 1000)
+    assert downstream.token_status["snapshotId"] == evaluated.id
+    assert evaluated.bool_variation("canary", downstream, not answer) == answer
+    assert Context(user, token=current, signing_key=key, now_ms=clock[0] * 1000).token_status["snapshotId"] != evaluated.id
+    with pytest.raises(TypeError, match="the Snapshot the handler evaluated with"):
+        flags.decision_token(user, ["canary"], snapshot="not a snapshot")
 
 
 def test_threads_sharing_a_client_lose_no_count() -> None:

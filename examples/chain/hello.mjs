@@ -13,7 +13,9 @@ export async function handler (event) {
   const started = process.hrtime.bigint()
   const canary = snapshot ? snapshot.boolVariationDetail('canary', user, false) : await flags.boolVariationDetail('canary', user, false)
   const evalNs = Number(process.hrtime.bigint() - started)
-  const token = await flags.decisionToken(user, ['canary'])
+  // From the snapshot just evaluated: a refresh in between would otherwise
+  // send world and edge another answer than the one hello gave.
+  const token = await flags.decisionToken(user, ['canary'], { snapshot })
   const response = await fetch(process.env.WORLD_URL, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { baggage: `flagcore=${token}` } : {}) },

@@ -101,6 +101,27 @@ test('FlagClient: tokens out, decisions in, a refresh when the token is from ano
   assert.deepEqual(plain.tokenStatus, { applied: false })
 })
 
+test('FlagClient: a token from the snapshot the handler evaluated with, whatever a refresh replaced since', async () => {
+  let text = canary(10)
+  const source = { describe: () => 'memory', load: async () => Snapshot.fromJson(text) }
+  let time = 5_000_000
+  const flags = new FlagClient({ source, signingKey: KEY, logger: { warn () {} }, now: () => time, ttlSeconds: 1 })
+  const user = users.find((u) => Snapshot.fromJson(canary(10)).boolVariation('canary', u, false) !== Snapshot.fromJson(canary(90)).boolVariation('canary', u, false))
+  const evaluated = await flags.snapshot()
+  const answer = evaluated.boolVariationDetail('canary', user, false)
+  // The time to live runs out between the evaluation and the token.
+  text = canary(90)
+  time += 2000
+  const current = await flags.decisionToken(user, ['canary'])
+  const token = await flags.decisionToken(user, ['canary'], { snapshot: evaluated })
+  const downstream = (t) => new Context(user, { token: t, signingKey: KEY, now: () => time })
+  assert.notEqual((await flags.snapshot()).id, evaluated.id)
+  assert.equal(downstream(token).tokenStatus.snapshotId, evaluated.id)
+  assert.equal(evaluated.boolVariation('canary', downstream(token), !answer.value), answer.value)
+  assert.notEqual(downstream(current).tokenStatus.snapshotId, evaluated.id, 'without the option the token is the current snapshot\'s')
+  await assert.rejects(flags.decisionToken(user, ['canary'], { snapshot: {} }), /the Snapshot the handler evaluated with/)
+})
+
 test('a token-carrying Context the native cache let go still decides on every path', () => {
   const before = Snapshot.fromJson(canary(100))
   const after = Snapshot.fromJson(canary(0))

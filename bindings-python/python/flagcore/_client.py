@@ -142,13 +142,20 @@ class FlagClient(Refreshing):
 
     # -- decisions across a call chain ---------------------------------------
 
-    def decision_token(self, context: Any, flag_keys: Iterable[str], ttl_seconds: float = 60) -> str | None:
-        """A decision token for ``flag_keys`` (at most 128) and ``context``
-        from the current snapshot, valid for ``ttl_seconds`` (more than 0, at
-        most 3600), to pass downstream (e.g. ``baggage: flagcore=<token>``);
-        None, with a warning, without a snapshot, a signing key, a valid
-        context or a valid time to live."""
-        snapshot = self._answering(self.snapshot(), context)
+    def decision_token(
+        self, context: Any, flag_keys: Iterable[str], ttl_seconds: float = 60, snapshot: Snapshot | None = None
+    ) -> str | None:
+        """A decision token for ``flag_keys`` (at most 128) and ``context``,
+        valid for ``ttl_seconds`` (more than 0, at most 3600), to pass
+        downstream (e.g. ``baggage: flagcore=<token>``); None, with a warning,
+        without a snapshot, a signing key, a valid context or a valid time to
+        live. It comes from ``snapshot`` when given (the one the handler
+        evaluated with, so that the token carries the answers the handler
+        gave), else from the current snapshot, which a refresh may have
+        replaced since the handler evaluated."""
+        if snapshot is not None and not isinstance(snapshot, Snapshot):
+            raise TypeError("flagcore: decision_token's snapshot takes the Snapshot the handler evaluated with (from flags.snapshot())")
+        snapshot = self._answering(self.snapshot() if snapshot is None else snapshot, context)
         if snapshot is None:
             return None
         try:
