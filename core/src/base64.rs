@@ -38,11 +38,25 @@ pub fn encode_standard(bytes: &[u8]) -> String {
 /// character, a length no encoding has, or bits past the last byte that
 /// are not zero, so that every byte string has exactly one text.
 pub fn decode_url_safe(text: &str) -> Option<Vec<u8>> {
-    let text = text.as_bytes();
+    decode(text.as_bytes(), URL_SAFE)
+}
+
+/// Standard base64 with its padding, as DynamoDB answers binary values,
+/// read as strictly as [`decode_url_safe`] reads its own.
+pub fn decode_standard(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(4) {
+        return None;
+    }
+    let unpadded = text.strip_suffix("==").or_else(|| text.strip_suffix('='));
+    decode(unpadded.unwrap_or(text).as_bytes(), STANDARD)
+}
+
+fn decode(text: &[u8], alphabet: &[u8; 64]) -> Option<Vec<u8>> {
     if text.len() % 4 == 1 {
         return None;
     }
-    let value = |c: u8| URL_SAFE.iter().position(|a| *a == c).map(|p| p as u32);
+    let value = |c: u8| alphabet.iter().position(|a| *a == c).map(|p| p as u32);
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     for chunk in text.chunks(4) {
         let mut n = 0u32;
@@ -74,6 +88,18 @@ mod tests {
         assert_eq!(decode_url_safe("-_8").unwrap(), b"\xfb\xff");
         assert!(decode_url_safe("a").is_none() && decode_url_safe("a+b=").is_none());
         assert!(decode_url_safe("-_9").is_none());
+    }
+
+    #[test]
+    fn standard_round_trips_with_its_padding() {
+        for len in 0..40 {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 53 + 7) as u8).collect();
+            assert_eq!(decode_standard(&encode_standard(&bytes)).unwrap(), bytes);
+        }
+        assert_eq!(decode_standard("Zm9vYg==").unwrap(), b"foob");
+        assert_eq!(decode_standard("+/8=").unwrap(), b"\xfb\xff");
+        assert!(decode_standard("Zm9").is_none() && decode_standard("Zm-_").is_none());
+        assert!(decode_standard("Zg=a").is_none());
     }
 
     #[test]
