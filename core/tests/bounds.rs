@@ -2,6 +2,7 @@
 //! core constant and its number, checked here against the code, and each
 //! bound the core enforces is tried at the bound and one past it.
 
+use flagcore::edit::record::{self, check_comment, Record};
 use flagcore::published::{self, Head, CHUNK_BYTES, MAX_CHUNKS, MAX_HEAD_BYTES, MAX_LISTED};
 use flagcore::{launchdarkly, token, Context, Snapshot};
 use serde_json::{json, Value};
@@ -68,6 +69,9 @@ fn the_table_gives_the_numbers_the_code_has() {
             "token::DEFAULT_MAX_LIFETIME_MS" => token::DEFAULT_MAX_LIFETIME_MS,
             "launchdarkly::MAX_WEBHOOK_BYTES" => launchdarkly::MAX_WEBHOOK_BYTES as u64,
             "launchdarkly::MAX_ATTEMPTS" => u64::from(launchdarkly::MAX_ATTEMPTS),
+            "edit::record::MAX_RECORD_BYTES" => record::MAX_RECORD_BYTES as u64,
+            "edit::record::MAX_COMMENT_CHARS" => record::MAX_COMMENT_CHARS as u64,
+            "edit::record::MAX_AUTHOR_CHARS" => record::MAX_AUTHOR_CHARS as u64,
             other => panic!("docs/bounds.md names {other}, which this test does not know"),
         };
         assert_eq!(number, actual, "docs/bounds.md gives {name} as {number}");
@@ -174,4 +178,36 @@ fn a_head_lists_at_most_32_names_of_each_source_fact() {
     assert_eq!(read.source().skipped_namespaces.len(), MAX_LISTED + 1);
     let head = published::publish(&read, 1).unwrap().head;
     assert_eq!(head.source.skipped_namespaces.len(), MAX_LISTED);
+}
+
+#[test]
+fn a_history_record_a_comment_and_an_author_at_their_bounds_and_past_them() {
+    let record = |comment: String| Record {
+        sequence: 1,
+        id: "0123456789abcdef".into(),
+        previous: None,
+        published_at: 1,
+        author: "a".into(),
+        comment,
+        changes: vec![],
+    };
+    // The record's JSON around the comment: the bytes left for the comment.
+    let frame = record(String::new()).to_json().len();
+    let at = record("x".repeat(record::MAX_RECORD_BYTES - frame)).to_json();
+    assert_eq!(at.len(), record::MAX_RECORD_BYTES);
+    assert!(Record::from_json(at.as_bytes()).is_ok());
+    let past = record("x".repeat(record::MAX_RECORD_BYTES - frame + 1)).to_json();
+    assert!(Record::from_json(past.as_bytes())
+        .unwrap_err()
+        .contains("larger than 16384 bytes"));
+
+    let comment = "é".repeat(record::MAX_COMMENT_CHARS);
+    assert!(check_comment(&comment, "ana").is_ok());
+    assert!(check_comment(&format!("{comment}é"), "ana").is_err());
+    let author = "é".repeat(record::MAX_AUTHOR_CHARS);
+    assert!(check_comment("why", &author).is_ok());
+    assert!(check_comment("why", &format!("{author}é")).is_err());
+    assert!(check_comment("  ", "ana")
+        .unwrap_err()
+        .contains("--comment"));
 }

@@ -17,9 +17,12 @@ use serde_json::{json, Map, Value};
 use crate::published::canonical_json;
 use crate::snapshot::Snapshot;
 
+pub mod diff;
+pub mod record;
 mod target;
 mod weights;
 
+pub use record::{summary, Record};
 pub use weights::{parse_percent, percent, rollout_weights};
 
 /// The sum of a rollout's weights: 100%.

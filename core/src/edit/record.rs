@@ -1,0 +1,172 @@
+//! The record an edit leaves beside the generation it published: who made
+//! it, why, when, and what it changed, so that `flagcore history` needs no
+//! other store. One record per generation, under [`record_name`], written
+//! once the generation's head is written (by the publisher that won).
+
+use serde_json::{json, Value};
+
+use super::{percent, Change};
+use crate::snapshot::Snapshot;
+
+/// The most bytes a record holds: a reader refuses a larger one unread.
+pub const MAX_RECORD_BYTES: usize = 16_384;
+/// The most characters a comment holds.
+pub const MAX_COMMENT_CHARS: usize = 2_000;
+/// The most characters an author's name holds.
+pub const MAX_AUTHOR_CHARS: usize = 200;
+
+/// Where the records are, beside the head: `history/<sequence>.json`.
+pub const HISTORY_DIR: &str = "history";
+
+/// What one generation's publisher said of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    /// The generation's sequence (its head's), which orders the records.
+    pub sequence: i64,
+    /// The generation's snapshot id.
+    pub id: String,
+    /// The id of the generation it replaced, when there was one.
+    pub previous: Option<String>,
+    /// When, in milliseconds since the epoch, by the publisher's clock.
+    pub published_at: i64,
+    /// Who: a name or an address.
+    pub author: String,
+    /// Why: never empty.
+    pub comment: String,
+    /// What changed, one line each (see [`summary`]).
+    pub changes: Vec<String>,
+}
+
+/// The record's name for a generation of `sequence`: zero-padded, so that
+/// names sort as sequences do, in a directory and under a DynamoDB sort key.
+pub fn record_name(sequence: i64) -> String {
+    format!("{HISTORY_DIR}/{:020}.json", sequence.max(0))
+}
+
+/// Why a comment or an author is refused, for the person typing it.
+pub fn check_comment(comment: &str, author: &str) -> Result<(), String> {
+    if comment.trim().is_empty() {
+        return Err(
+            "every change needs a comment: give --comment TEXT (or FLAGCORE_COMMENT) saying why"
+                .into(),
+        );
+    }
+    if comment.chars().count() > MAX_COMMENT_CHARS {
+        return Err(format!(
+            "a comment holds at most {MAX_COMMENT_CHARS} characters: link to the longer story"
+        ));
+    }
+    if author.trim().is_empty() || author.chars().count() > MAX_AUTHOR_CHARS {
+        return Err(format!(
+            "the author is a name of 1 to {MAX_AUTHOR_CHARS} characters: give --author NAME (or FLAGCORE_AUTHOR)"
+        ));
+    }
+    Ok(())
+}
+
+impl Record {
+    /// The record as JSON text.
+    pub fn to_json(&self) -> String {
+        json!({
+            "sequence": self.sequence, "id": self.id, "previous": self.previous,
+            "publishedAt": self.published_at, "author": self.author,
+            "comment": self.comment, "changes": self.changes,
+        })
+        .to_string()
+    }
+
+    /// Reads a record, refusing one larger than [`MAX_RECORD_BYTES`] or
+    /// without its fields: the message says which.
+    pub fn from_json(input: &[u8]) -> Result<Record, String> {
+        if input.len() > MAX_RECORD_BYTES {
+            return Err(format!(
+                "larger than {MAX_RECORD_BYTES} bytes: not a record flagcore wrote"
+            ));
+        }
+        let value: Value = std::str::from_utf8(input)
+            .ok()
+            .and_then(|text| crate::json::parse(text).ok())
+            .ok_or("not JSON")?;
+        let text = |name: &str| value[name].as_str().map(str::to_owned);
+        let missing = |name: &str| format!("has no {name}");
+        Ok(Record {
+            sequence: value["sequence"]
+                .as_i64()
+                .ok_or_else(|| missing("sequence"))?,
+            id: text("id").ok_or_else(|| missing("id"))?,
+            previous: text("previous"),
+            published_at: value["publishedAt"]
+                .as_i64()
+                .ok_or_else(|| missing("publishedAt"))?,
+            author: text("author").ok_or_else(|| missing("author"))?,
+            comment: text("comment").ok_or_else(|| missing("comment"))?,
+            changes: value["changes"]
+                .as_array()
+                .ok_or_else(|| missing("changes"))?
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect(),
+        })
+    }
+}
+
+/// `change`, made to `before`, in one line: `canary: rollout true 10%,
+/// false 90%`.
+pub fn summary(change: &Change, before: &Snapshot) -> String {
+    let values = |key: &str| before.variations(key).map(<[Value]>::to_vec);
+    let value = |key: &str, index: usize| {
+        values(key)
+            .and_then(|v| v.get(index).cloned())
+            .map_or_else(|| format!("variation {index}"), |v| v.to_string())
+    };
+    match change {
+        Change::Create { key, variations } => {
+            let list = variations
+                .as_ref()
+                .map_or_else(|| "true, false".to_owned(), |v| join(v));
+            format!("{key}: created, off ({list})")
+        }
+        Change::On { key } => format!("{key}: on"),
+        Change::Off { key } => format!("{key}: off"),
+        Change::Rollout { key, weights } => {
+            let shares: Vec<String> = weights
+                .iter()
+                .enumerate()
+                .map(|(n, w)| format!("{} {}%", value(key, n), percent(*w)))
+                .collect();
+            format!("{key}: rollout {}", shares.join(", "))
+        }
+        Change::Target {
+            key,
+            variation,
+            kind,
+            add,
+            remove,
+        } => {
+            let mut parts = Vec::new();
+            if !add.is_empty() {
+                parts.push(format!("+{}", add.join(", +")));
+            }
+            if !remove.is_empty() {
+                parts.push(format!("-{}", remove.join(", -")));
+            }
+            format!(
+                "{key}: target {kind} {} → {}",
+                parts.join(", "),
+                value(key, *variation)
+            )
+        }
+        Change::OffVariation { key, variation } => {
+            format!("{key}: off variation {}", value(key, *variation))
+        }
+        Change::Archive { key } => format!("{key}: archived"),
+    }
+}
+
+fn join(values: &[Value]) -> String {
+    values
+        .iter()
+        .map(Value::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
