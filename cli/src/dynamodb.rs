@@ -233,12 +233,56 @@ impl Table {
         Ok(())
     }
 
-    /// Writes a generation's own head, which nothing replaces.
-    pub(crate) fn write_generation_head(&self, name: &str, text: &str) -> Result<(), Failure> {
+    /// Writes an item of one text attribute (`head` for a generation's own
+    /// head, `record` for a history record), which nothing replaces.
+    pub(crate) fn write_text(
+        &self,
+        name: &str,
+        attribute: &str,
+        text: &str,
+    ) -> Result<(), Failure> {
         let mut item = self.key(name);
-        item["head"] = json!({"S": text});
+        item[attribute] = json!({"S": text});
         self.send("PutItem", &json!({"TableName": self.name, "Item": item}))
             .map(drop)
+    }
+
+    /// The item under `name`, read strongly consistent, or `None`.
+    pub(crate) fn read_item(&self, name: &str) -> Result<Option<Value>, Failure> {
+        let answer = self.send(
+            "GetItem",
+            &json!({"TableName": self.name, "Key": self.key(name), "ConsistentRead": true}),
+        )?;
+        Ok(answer.get("Item").cloned())
+    }
+
+    /// The newest `limit` items whose names start with `prefix`, by name,
+    /// newest (greatest) first: one Query a page of at most 100.
+    pub(crate) fn newest_under(&self, prefix: &str, limit: usize) -> Result<Vec<Value>, Failure> {
+        let mut items = Vec::new();
+        let mut start: Option<Value> = None;
+        while items.len() < limit {
+            let mut body = json!({
+                "TableName": self.name,
+                "KeyConditionExpression": "#ns = :ns AND begins_with(#key, :prefix)",
+                "ExpressionAttributeNames": {"#ns": "namespace", "#key": "key"},
+                "ExpressionAttributeValues": {":ns": {"S": self.namespace}, ":prefix": {"S": prefix}},
+                "ScanIndexForward": false,
+                "ConsistentRead": true,
+                "Limit": (limit - items.len()).min(100),
+            });
+            if let Some(key) = start.take() {
+                body["ExclusiveStartKey"] = key;
+            }
+            let answer = self.send("Query", &body)?;
+            items.extend(answer["Items"].as_array().cloned().unwrap_or_default());
+            match answer.get("LastEvaluatedKey") {
+                Some(key) if !key.is_null() => start = Some(key.clone()),
+                _ => break,
+            }
+        }
+        items.truncate(limit);
+        Ok(items)
     }
 
     /// Writes the head only if it is still `previous` (`None`: none yet).

@@ -11,8 +11,53 @@ use flagcore::launchdarkly::{self, PollStatus};
 use flagcore::published::MAX_SNAPSHOT_BYTES;
 use flagcore::Snapshot;
 
+use clap::{Args, Subcommand};
+
 use crate::publish::{self, Destination, Report};
 use crate::Failure;
+
+#[derive(Subcommand)]
+pub(crate) enum SyncCommand {
+    /// Publish LaunchDarkly's flags, read from its polling API with no Relay Proxy
+    #[command(long_about = SYNC_LAUNCHDARKLY_ABOUT)]
+    Launchdarkly(SyncLaunchDarklyArgs),
+}
+
+const SYNC_LAUNCHDARKLY_ABOUT: &str = "\
+Publish the flags and segments of a LaunchDarkly environment in flagcore's layout, read from
+LaunchDarkly's server-side polling API (GET /sdk/latest-all) with the SDK key in
+LAUNCHDARKLY_SDK_KEY: no Relay Proxy, and one request to LaunchDarkly per run, however many
+functions read what it publishes. Useful from cron, CI and a laptop; the Node package's
+flagcore/sync does the same from a Lambda function, with LaunchDarkly's webhooks.
+
+It publishes as `flagcore publish` does (to a directory, or dynamodb:TABLE[/PREFIX]): nothing
+when the destination's head already names the same content, and never a payload that does not
+read or that `flagcore check` finds errors in. 401 and 403 (a wrong key) and 404 stop at once;
+429, 5xx, a timeout and a body cut off are asked again, after 250 ms to 2 s with jitter, four
+requests in all. It exits 0 when it published or found the content unchanged, 1 otherwise, and
+what was published stays. No message holds the SDK key.";
+
+#[derive(Args)]
+pub(crate) struct SyncLaunchDarklyArgs {
+    /// Where to publish: a directory, or dynamodb:TABLE[/PREFIX]
+    #[arg(long, value_name = "DIR|dynamodb:TABLE[/PREFIX]", value_parser = publish::destination)]
+    pub(crate) to: publish::Destination,
+    /// LaunchDarkly's polling API, for its other instances and for tests
+    #[arg(long, value_name = "URI", env = "LAUNCHDARKLY_BASE_URI", default_value = flagcore::launchdarkly::DEFAULT_BASE_URI)]
+    pub(crate) base_uri: String,
+    /// A payload filter's key: publish only the flags it selects
+    #[arg(long, value_name = "KEY", env = "LAUNCHDARKLY_FILTER")]
+    pub(crate) filter: Option<String>,
+    /// How long one request to LaunchDarkly may take, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub(crate) timeout_seconds: u64,
+    /// DynamoDB: how long the replaced generation stays readable, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = publish::DEFAULT_RETENTION_SECONDS)]
+    pub(crate) retention_seconds: u64,
+    /// Print the result as JSON: {"id", "unchanged", "chunks", "bytes"}
+    #[arg(long)]
+    pub(crate) json: bool,
+}
 
 /// Reads the environment of the SDK key in LAUNCHDARKLY_SDK_KEY at
 /// `base_uri` (through the payload filter `filter`) and publishes it to
