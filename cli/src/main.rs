@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod dynamodb;
+mod flag;
+mod history;
+mod place;
 mod publish;
 mod rollout;
+mod store;
 mod sync;
 
 use clap::{Args, Parser, Subcommand};
@@ -18,7 +22,7 @@ use serde_json::{json, Value};
 #[command(
     name = "flagcore",
     version,
-    about = "Evaluate, check and preview LaunchDarkly-format flag snapshots"
+    about = "Evaluate, check, preview, publish and edit LaunchDarkly-format flags"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -38,50 +42,16 @@ enum Command {
     Publish(PublishArgs),
     /// Publish flags read from elsewhere in flagcore's layout: `flagcore sync launchdarkly`
     #[command(subcommand)]
-    Sync(SyncCommand),
-}
-
-#[derive(Subcommand)]
-enum SyncCommand {
-    /// Publish LaunchDarkly's flags, read from its polling API with no Relay Proxy
-    #[command(long_about = SYNC_LAUNCHDARKLY_ABOUT)]
-    Launchdarkly(SyncLaunchDarklyArgs),
-}
-
-const SYNC_LAUNCHDARKLY_ABOUT: &str = "\
-Publish the flags and segments of a LaunchDarkly environment in flagcore's layout, read from
-LaunchDarkly's server-side polling API (GET /sdk/latest-all) with the SDK key in
-LAUNCHDARKLY_SDK_KEY: no Relay Proxy, and one request to LaunchDarkly per run, however many
-functions read what it publishes. Useful from cron, CI and a laptop; the Node package's
-flagcore/sync does the same from a Lambda function, with LaunchDarkly's webhooks.
-
-It publishes as `flagcore publish` does (to a directory, or dynamodb:TABLE[/PREFIX]): nothing
-when the destination's head already names the same content, and never a payload that does not
-read or that `flagcore check` finds errors in. 401 and 403 (a wrong key) and 404 stop at once;
-429, 5xx, a timeout and a body cut off are asked again, after 250 ms to 2 s with jitter, four
-requests in all. It exits 0 when it published or found the content unchanged, 1 otherwise, and
-what was published stays. No message holds the SDK key.";
-
-#[derive(Args)]
-struct SyncLaunchDarklyArgs {
-    /// Where to publish: a directory, or dynamodb:TABLE[/PREFIX]
-    #[arg(long, value_name = "DIR|dynamodb:TABLE[/PREFIX]", value_parser = publish::destination)]
-    to: publish::Destination,
-    /// LaunchDarkly's polling API, for its other instances and for tests
-    #[arg(long, value_name = "URI", env = "LAUNCHDARKLY_BASE_URI", default_value = flagcore::launchdarkly::DEFAULT_BASE_URI)]
-    base_uri: String,
-    /// A payload filter's key: publish only the flags it selects
-    #[arg(long, value_name = "KEY", env = "LAUNCHDARKLY_FILTER")]
-    filter: Option<String>,
-    /// How long one request to LaunchDarkly may take, in seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    timeout_seconds: u64,
-    /// DynamoDB: how long the replaced generation stays readable, in seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = publish::DEFAULT_RETENTION_SECONDS)]
-    retention_seconds: u64,
-    /// Print the result as JSON: {"id", "unchanged", "chunks", "bytes"}
-    #[arg(long)]
-    json: bool,
+    Sync(sync::SyncCommand),
+    /// Create, turn on and off, roll out, target, show and list flags at --at PLACE, each change with a comment
+    #[command(subcommand)]
+    Flag(flag::FlagCommand),
+    /// The generations at --at PLACE, newest first: when, who, why, and what changed
+    History(history::HistoryArgs),
+    /// What changes between two generations (or snapshot files), and how many contexts move where
+    Diff(history::DiffArgs),
+    /// Publish an earlier generation's flags again, as the newest generation
+    Rollback(flag::RollbackArgs),
 }
 
 const PUBLISH_ABOUT: &str = "\
@@ -140,11 +110,28 @@ struct PublishArgs {
 #[derive(Args)]
 struct SnapshotArgs {
     /// Snapshot file: polling payload, put event, file-data-source JSON, or DynamoDB items
-    #[arg(long, short = 's', value_name = "FILE")]
-    snapshot: PathBuf,
+    #[arg(long, short = 's', value_name = "FILE", required_unless_present = "at")]
+    snapshot: Option<PathBuf>,
+    /// Or the flags at PLACE: a directory, dynamodb:TABLE[/PREFIX], or a JSON file (--snapshot wins)
+    #[arg(long, env = "FLAGCORE_AT", value_name = "PLACE", value_parser = place::place)]
+    at: Option<place::Place>,
     /// Prefix of the Relay Proxy's DynamoDB namespaces (for DynamoDB items)
     #[arg(long, value_name = "PREFIX")]
     prefix: Option<String>,
+}
+
+impl SnapshotArgs {
+    /// The snapshot, and where it came from.
+    fn load(&self) -> Result<(Snapshot, String), Failure> {
+        match (&self.snapshot, &self.at) {
+            (Some(path), _) => Ok((
+                load(path, self.prefix.as_deref())?,
+                path.display().to_string(),
+            )),
+            (None, Some(at)) => Ok((at.read()?.snapshot, at.describe())),
+            (None, None) => Err(Failure("give --snapshot FILE or --at PLACE".into())),
+        }
+    }
 }
 
 /// The snapshot of `check` and `publish`: `--snapshot FILE`, as every command
@@ -264,7 +251,7 @@ fn main() -> ExitCode {
                 publish::publish(&snapshot, &args.to, args.force, args.retention_seconds)
             })
             .map(|report| publish::print(&report, args.json)),
-        Command::Sync(SyncCommand::Launchdarkly(args)) => sync::launchdarkly(
+        Command::Sync(sync::SyncCommand::Launchdarkly(args)) => sync::launchdarkly(
             &args.base_uri,
             args.filter.as_deref(),
             &args.to,
@@ -272,6 +259,20 @@ fn main() -> ExitCode {
             std::time::Duration::from_secs(args.timeout_seconds.max(1)),
         )
         .map(|report| publish::print(&report, args.json)),
+        Command::Flag(command) => flag::run(command),
+        Command::History(args) => {
+            history::history(&args.at.at, args.flag.as_deref(), args.limit, args.json)
+        }
+        Command::Diff(args) => history::diff_command(
+            args.at.as_ref(),
+            &args.a,
+            &args.b,
+            args.contexts.as_deref(),
+            args.synthetic,
+            &args.kind,
+            args.json,
+        ),
+        Command::Rollback(args) => flag::rollback(&args.at.at, &args.to, &args.why),
     };
     match result {
         Ok(code) => code,
@@ -314,7 +315,7 @@ fn json_arg(what: &str, text: &str) -> Result<Value, Failure> {
 }
 
 fn eval(args: &EvalArgs) -> Outcome {
-    let snapshot = load(&args.source.snapshot, args.source.prefix.as_deref())?;
+    let (snapshot, _) = args.source.load()?;
     let context = json_arg("context", args.context.as_deref().unwrap_or_default())?;
     let default = json_arg("default", &args.default)?;
     let flag = args.flag.as_deref().unwrap_or_default();
@@ -324,7 +325,7 @@ fn eval(args: &EvalArgs) -> Outcome {
 }
 
 fn batch(args: &EvalArgs) -> Outcome {
-    let snapshot = load(&args.source.snapshot, args.source.prefix.as_deref())?;
+    let (snapshot, _) = args.source.load()?;
     // Our own buffer, so that we can see whether more input is already waiting.
     let mut input = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
     let mut output = BufWriter::new(io::stdout().lock());

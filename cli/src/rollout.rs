@@ -4,15 +4,16 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, BufRead};
+use std::path::Path;
 use std::process::ExitCode;
 
 use flagcore::{Context, Snapshot, ValueType};
 use serde_json::{json, Value};
 
-use crate::{load, Failure, Outcome, RolloutArgs};
+use crate::{Failure, Outcome, RolloutArgs};
 
 /// Contexts for a rollout preview, one at a time.
-enum Contexts {
+pub(crate) enum Contexts {
     Synthetic {
         kind: String,
         next: u64,
@@ -55,16 +56,14 @@ impl Iterator for Contexts {
     }
 }
 
-pub(crate) fn rollout(args: &RolloutArgs) -> Outcome {
-    let snapshot = load(&args.source.snapshot, args.source.prefix.as_deref())?;
-    if !snapshot.flag_keys().iter().any(|k| k == &args.flag) {
-        return Err(Failure(format!(
-            "flag {:?} is not in {}",
-            args.flag,
-            args.source.snapshot.display()
-        )));
-    }
-    let (contexts, described) = match &args.contexts {
+/// Contexts from a file of JSON lines, or `synthetic` ones of `kind`, and
+/// how to name them.
+pub(crate) fn contexts(
+    file: Option<&Path>,
+    synthetic: u64,
+    kind: &str,
+) -> Result<(Contexts, String), Failure> {
+    Ok(match file {
         Some(path) => {
             let file = fs::File::open(path)
                 .map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
@@ -75,15 +74,55 @@ pub(crate) fn rollout(args: &RolloutArgs) -> Outcome {
             )
         }
         None => {
-            Context::new(&args.kind, "k").map_err(|e| Failure(format!("--kind: {e}")))?;
+            Context::new(kind, "k").map_err(|e| Failure(format!("--kind: {e}")))?;
             let contexts = Contexts::Synthetic {
-                kind: args.kind.clone(),
+                kind: kind.to_owned(),
                 next: 0,
-                count: args.synthetic,
+                count: synthetic,
             };
-            (contexts, format!("synthetic {} contexts", args.kind))
+            (contexts, format!("synthetic {kind} contexts"))
         }
-    };
+    })
+}
+
+/// The most contexts `diff` and an edit's preview evaluate.
+pub(crate) const MAX_PREVIEW_CONTEXTS: usize = 1_000_000;
+
+/// As [`contexts`], each read as a context: a line that is not one stops
+/// with its number.
+pub(crate) fn read_contexts(
+    file: Option<&Path>,
+    synthetic: u64,
+    kind: &str,
+) -> Result<(Vec<Context>, String), Failure> {
+    if file.is_none() && synthetic > MAX_PREVIEW_CONTEXTS as u64 {
+        return Err(Failure(format!(
+            "--synthetic {synthetic}: a preview evaluates at most {MAX_PREVIEW_CONTEXTS} contexts"
+        )));
+    }
+    let (contexts, described) = contexts(file, synthetic, kind)?;
+    let mut out = Vec::new();
+    for (n, value) in contexts.enumerate() {
+        if n >= MAX_PREVIEW_CONTEXTS {
+            return Err(Failure(format!(
+                "a preview evaluates at most {MAX_PREVIEW_CONTEXTS} contexts: sample them"
+            )));
+        }
+        let value = value?;
+        out.push(
+            Context::from_value(&value)
+                .map_err(|e| Failure(format!("context {} is not a context: {e}", n + 1)))?,
+        );
+    }
+    Ok((out, described))
+}
+
+pub(crate) fn rollout(args: &RolloutArgs) -> Outcome {
+    let (snapshot, from) = args.source.load()?;
+    if !snapshot.flag_keys().iter().any(|k| k == &args.flag) {
+        return Err(Failure(format!("flag {:?} is not in {from}", args.flag)));
+    }
+    let (contexts, described) = contexts(args.contexts.as_deref(), args.synthetic, &args.kind)?;
     let mut by_variation: BTreeMap<usize, u64> = BTreeMap::new();
     let mut by_reason: BTreeMap<String, u64> = BTreeMap::new();
     let (mut total, mut no_value) = (0u64, 0u64);

@@ -1,0 +1,325 @@
+//! `--at PLACE`: where the edit commands (and `eval`, `rollout`, `diff`)
+//! find the flags. A published place (a directory, or
+//! `dynamodb:TABLE[/PREFIX]`) keeps every generation and a history record
+//! beside each; a plain JSON file holds one snapshot, rewritten in place
+//! (keep it in git for its history).
+
+use std::fs;
+use std::io::Read;
+use std::path::PathBuf;
+
+use clap::Args;
+use flagcore::edit::record::{record_name, Record};
+use flagcore::published::{
+    canonical_json, generation_head_name, Head, CHUNK_BYTES, MAX_SNAPSHOT_BYTES,
+    MAX_STORED_CHUNK_BYTES,
+};
+use flagcore::Snapshot;
+use flate2::read::GzDecoder;
+
+use crate::publish::{self, Destination, Options, Published};
+use crate::store::{self, read_bounded, write_whole, HeadWrite};
+use crate::Failure;
+
+/// `--at PLACE`.
+#[derive(Args, Clone)]
+pub(crate) struct At {
+    /// Where the flags are: a directory, dynamodb:TABLE[/PREFIX], or a JSON file
+    #[arg(long, env = "FLAGCORE_AT", value_name = "PLACE", value_parser = place)]
+    pub(crate) at: Place,
+}
+
+#[derive(Clone)]
+pub(crate) enum Place {
+    Published(Destination),
+    File(PathBuf),
+}
+
+/// `--at`: `dynamodb:TABLE[/PREFIX]`, a directory, or a file (one that
+/// exists, or a name ending in `.json`).
+pub(crate) fn place(text: &str) -> Result<Place, String> {
+    let path = PathBuf::from(text);
+    if !text.starts_with("dynamodb:") && (path.is_file() || text.ends_with(".json")) {
+        return Ok(Place::File(path));
+    }
+    publish::destination(text)
+        .map(Place::Published)
+        .map_err(|e| e.replace("--to", "--at"))
+}
+
+/// The flags at a place as an edit read them.
+pub(crate) struct Current {
+    pub(crate) snapshot: Snapshot,
+    /// The head's text (published), or the file's bytes: what the write is
+    /// conditional on.
+    seen: Option<Vec<u8>>,
+    /// The head, when there is one that reads.
+    pub(crate) head: Option<Head>,
+}
+
+/// What a write did.
+pub(crate) enum Written {
+    /// Published: the new snapshot id.
+    Done { id: String },
+    /// Another edit changed the place since it was read: nothing written.
+    Lost(String),
+}
+
+/// What an edit leaves in the history.
+pub(crate) struct Note<'a> {
+    pub(crate) author: &'a str,
+    pub(crate) comment: &'a str,
+    pub(crate) changes: Vec<String>,
+}
+
+fn empty() -> Snapshot {
+    // An empty payload always reads.
+    Snapshot::from_json(br#"{"flags": {}, "segments": {}}"#).unwrap_or_else(|_| unreachable!())
+}
+
+impl Place {
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Place::Published(Destination::Directory(dir)) => dir.display().to_string(),
+            Place::Published(Destination::DynamoDb { table, prefix }) => match prefix {
+                Some(prefix) => format!("dynamodb:{table}/{prefix}"),
+                None => format!("dynamodb:{table}"),
+            },
+            Place::File(path) => path.display().to_string(),
+        }
+    }
+
+    /// The flags there now: none when nothing was published yet.
+    pub(crate) fn read(&self) -> Result<Current, Failure> {
+        match self {
+            Place::File(path) => {
+                let Some(bytes) = read_bounded(path, MAX_SNAPSHOT_BYTES + 1)? else {
+                    return Ok(Current {
+                        snapshot: empty(),
+                        seen: None,
+                        head: None,
+                    });
+                };
+                let snapshot = Snapshot::from_json(&bytes).map_err(|e| {
+                    Failure(format!(
+                        "{}: {} at {}: {}",
+                        path.display(),
+                        e.code(),
+                        e.path(),
+                        e.message()
+                    ))
+                })?;
+                Ok(Current {
+                    snapshot,
+                    seen: Some(bytes),
+                    head: None,
+                })
+            }
+            Place::Published(destination) => {
+                let mut store = store::open(destination)?;
+                let Some(text) = store.read_head()? else {
+                    return Ok(Current {
+                        snapshot: empty(),
+                        seen: None,
+                        head: None,
+                    });
+                };
+                let head = Head::from_json(text.as_bytes()).map_err(|e| {
+                    Failure(format!(
+                        "{}: the head does not read ({} at {}: {}): publish a snapshot there with `flagcore publish` first",
+                        store.describe(), e.code(), e.path(), e.message()
+                    ))
+                })?;
+                let snapshot = assemble(store.as_mut(), &head)?;
+                Ok(Current {
+                    snapshot,
+                    seen: Some(text.into_bytes()),
+                    head: Some(head),
+                })
+            }
+        }
+    }
+
+    /// Generation `id`'s snapshot, from its own head and chunks.
+    pub(crate) fn generation(&self, id: &str) -> Result<(Head, Snapshot), Failure> {
+        let Place::Published(destination) = self else {
+            return Err(Failure(format!(
+                "{} is a plain file: it keeps no generations (its history is in git)",
+                self.describe()
+            )));
+        };
+        let mut store = store::open(destination)?;
+        let name = generation_head_name(id).map_err(|_| {
+            Failure(format!(
+                "{id:?} is not a generation id: `flagcore history` lists them"
+            ))
+        })?;
+        let Some(text) = store.read_generation_head(&name)? else {
+            return Err(Failure(format!(
+                "{}: there is no generation {id} (`flagcore history` lists them)",
+                self.describe()
+            )));
+        };
+        let head = Head::from_json(text.as_bytes()).map_err(|e| {
+            Failure(format!(
+                "{}: generation {id}'s head does not read: {e}",
+                self.describe()
+            ))
+        })?;
+        let snapshot = assemble(store.as_mut(), &head)?;
+        Ok((head, snapshot))
+    }
+
+    /// Writes `next` in place of what `current` read, with `note` as its
+    /// history record, unless the place changed since.
+    pub(crate) fn write(
+        &self,
+        current: &Current,
+        next: &Snapshot,
+        note: &Note,
+        force: bool,
+    ) -> Result<Written, Failure> {
+        match self {
+            Place::File(path) => write_file(path, current, next),
+            Place::Published(destination) => {
+                let mut store = store::open(destination)?;
+                let options = Options {
+                    force,
+                    retention_seconds: None,
+                    now: publish::now_ms(),
+                };
+                let previous = current.seen.as_deref().map(String::from_utf8_lossy);
+                let previous_id = current.head.as_ref().map(|head| head.id.clone());
+                let written = publish::publish_over(
+                    store.as_mut(),
+                    next,
+                    previous.as_deref(),
+                    &options,
+                    |head| {
+                        let record = Record {
+                            sequence: head.sequence,
+                            id: head.id.clone(),
+                            previous: previous_id,
+                            published_at: head.published_at,
+                            author: note.author.to_owned(),
+                            comment: note.comment.to_owned(),
+                            changes: note.changes.clone(),
+                        };
+                        Some((record_name(head.sequence), record.to_json()))
+                    },
+                )?;
+                Ok(match written {
+                    Published::Done(report) => Written::Done { id: report.id },
+                    Published::Lost(HeadWrite::Busy(lock)) => {
+                        Written::Lost(format!("another edit holds {lock}"))
+                    }
+                    Published::Lost(_) => Written::Lost("another edit replaced the head".into()),
+                })
+            }
+        }
+    }
+
+    /// The newest `limit` history records, newest first.
+    pub(crate) fn history(&self, limit: usize) -> Result<Vec<Record>, Failure> {
+        let Place::Published(destination) = self else {
+            return Err(Failure(format!(
+                "{} is a plain file: it keeps no history (keep it in git, or edit a directory or dynamodb:TABLE)",
+                self.describe()
+            )));
+        };
+        let mut store = store::open(destination)?;
+        store
+            .read_records(limit)?
+            .iter()
+            .map(|text| {
+                Record::from_json(text.as_bytes()).map_err(|e| {
+                    Failure(format!(
+                        "{}: a history record does not read: {e}",
+                        store.describe()
+                    ))
+                })
+            })
+            .collect()
+    }
+}
+
+/// The snapshot `head` names, from its chunks (each gunzipped no further
+/// than a chunk's most).
+fn assemble(store: &mut dyn store::Store, head: &Head) -> Result<Snapshot, Failure> {
+    let mut chunks = Vec::with_capacity(head.chunks.len());
+    for info in &head.chunks {
+        let Some(gzip) = store.read_chunk(&info.name)? else {
+            break;
+        };
+        if gzip.len() > MAX_STORED_CHUNK_BYTES {
+            return Err(Failure(format!(
+                "{}: chunk {} is larger than any chunk flagcore writes: not read",
+                store.describe(),
+                info.name
+            )));
+        }
+        let mut plain = Vec::with_capacity(info.size.min(CHUNK_BYTES));
+        GzDecoder::new(gzip.as_slice())
+            .take(CHUNK_BYTES as u64 + 1)
+            .read_to_end(&mut plain)
+            .map_err(|e| {
+                Failure(format!(
+                    "{}: chunk {} does not gunzip: {e}",
+                    store.describe(),
+                    info.name
+                ))
+            })?;
+        chunks.push(plain);
+    }
+    head.assemble(&chunks).map_err(|e| {
+        Failure(format!(
+            "{}: generation {}: {} at {}: {}",
+            store.describe(),
+            head.id,
+            e.code(),
+            e.path(),
+            e.message()
+        ))
+    })
+}
+
+/// A plain file, rewritten whole (pretty JSON, keys sorted, for review in
+/// git) under an exclusive lock on `FILE.lock`, if it still holds what was
+/// read.
+fn write_file(
+    path: &std::path::Path,
+    current: &Current,
+    next: &Snapshot,
+) -> Result<Written, Failure> {
+    let lock_path = path.with_extension("json.lock");
+    let fail = |e: std::io::Error| Failure(format!("cannot lock {}: {e}", lock_path.display()));
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(fail)?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            return Ok(Written::Lost(format!(
+                "another edit holds {}",
+                lock_path.display()
+            )))
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(fail(e)),
+    }
+    if read_bounded(path, MAX_SNAPSHOT_BYTES + 1)? != current.seen {
+        return Ok(Written::Lost("another edit rewrote the file".into()));
+    }
+    let value: serde_json::Value = serde_json::from_slice(&canonical_json(next))
+        .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))?;
+    let mut text = serde_json::to_string_pretty(&value)
+        .map_err(|e| Failure(format!("cannot write {}: {e}", path.display())))?;
+    text.push('\n');
+    write_whole(path, text.as_bytes())?;
+    drop(lock);
+    Ok(Written::Done {
+        id: next.id().to_owned(),
+    })
+}
