@@ -58,11 +58,24 @@ pub struct FlagDiff {
 }
 
 /// Every flag that differs between `a` and `b`, by key, with the moves of
-/// `contexts` (each evaluated once per flag and snapshot).
+/// `contexts` (each evaluated once per snapshot for each flag that may
+/// have moved it).
 pub fn diff(a: &Snapshot, b: &Snapshot, contexts: &[Context]) -> Vec<FlagDiff> {
     let mut keys: Vec<&String> = a.flag_keys().iter().chain(b.flag_keys()).collect();
     keys.sort();
     keys.dedup();
+    let defined_alike = |key: &str| match (a.flag(key), b.flag(key)) {
+        (Some(x), Some(y)) => without_version(x) == without_version(y),
+        _ => false,
+    };
+    // A flag defined alike in both moves a context only through what it
+    // looks up: a segment, or a prerequisite that changed. Only those are
+    // evaluated, so that a large snapshot's one-flag edit previews fast.
+    let segments_alike = a
+        .segments_sorted()
+        .map(without_version)
+        .eq(b.segments_sorted().map(without_version));
+    let any_flag_changed = keys.iter().any(|key| !defined_alike(key));
     let mut out = Vec::new();
     for key in keys {
         let (before, after) = (a.flag(key), b.flag(key));
@@ -71,6 +84,13 @@ pub fn diff(a: &Snapshot, b: &Snapshot, contexts: &[Context]) -> Vec<FlagDiff> {
             (Some(_), None) => FlagChange::Removed,
             _ => FlagChange::Changed,
         };
+        let alike = defined_alike(key);
+        let may_move = !alike
+            || !segments_alike
+            || (any_flag_changed && before.is_some_and(|flag| !flag.prerequisites.is_empty()));
+        if change == FlagChange::Changed && !may_move {
+            continue;
+        }
         let mut moves = Vec::new();
         if change == FlagChange::Changed {
             let mut counts: BTreeMap<(String, String), Move> = BTreeMap::new();
@@ -91,10 +111,7 @@ pub fn diff(a: &Snapshot, b: &Snapshot, contexts: &[Context]) -> Vec<FlagDiff> {
             }
             moves = counts.into_values().collect();
             moves.sort_by_key(|m| std::cmp::Reverse(m.contexts));
-            let defined_alike = before
-                .zip(after)
-                .is_some_and(|(x, y)| without_version(x) == without_version(y));
-            if moves.is_empty() && defined_alike {
+            if moves.is_empty() && alike {
                 continue;
             }
         }
@@ -177,6 +194,17 @@ mod tests {
         assert_eq!(back[0].moves[0].from, Some(json!(true)));
         // Alike but for the version: not listed.
         assert!(diff(&ten, &rollout(&ten, 10), &contexts).is_empty());
+        // A flag defined alike whose segment changed: listed, with its moves.
+        let segment = |included: &str| {
+            let text = json!({"flags": {"beta": {"key": "beta", "on": true, "variations": [false, true],
+                "offVariation": 0, "fallthrough": {"variation": 0},
+                "rules": [{"id": "r", "variation": 1, "clauses": [{"attribute": "segmentMatch", "op": "segmentMatch", "values": ["testers"]}]}]}},
+                "segments": {"testers": {"key": "testers", "included": [included]}}});
+            Snapshot::from_json(text.to_string().as_bytes()).unwrap()
+        };
+        let moved = diff(&segment("u1"), &segment("u2"), &contexts);
+        assert_eq!(moved.len(), 1);
+        assert_eq!(moved[0].moves.len(), 2, "{:?}", moved[0].moves);
         // Added and removed.
         let added = diff(&empty, &on, &contexts);
         assert_eq!(

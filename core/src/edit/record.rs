@@ -65,14 +65,45 @@ pub fn check_comment(comment: &str, author: &str) -> Result<(), String> {
 }
 
 impl Record {
-    /// The record as JSON text.
+    /// The record as JSON text, within [`MAX_RECORD_BYTES`] whatever it
+    /// holds: change lines past what fits are summed up in a last line
+    /// (`… and 12 more`), and a comment or an author past its bound is cut.
     pub fn to_json(&self) -> String {
-        json!({
-            "sequence": self.sequence, "id": self.id, "previous": self.previous,
-            "publishedAt": self.published_at, "author": self.author,
-            "comment": self.comment, "changes": self.changes,
-        })
-        .to_string()
+        let cut = |text: &str, most: usize| text.chars().take(most).collect::<String>();
+        let (comment, author) = (
+            cut(&self.comment, MAX_COMMENT_CHARS),
+            cut(&self.author, MAX_AUTHOR_CHARS),
+        );
+        let mut changes: Vec<String> = self.changes.iter().map(|c| cut(c, 500)).collect();
+        loop {
+            let text = json!({
+                "sequence": self.sequence, "id": self.id, "previous": self.previous,
+                "publishedAt": self.published_at, "author": author,
+                "comment": comment, "changes": changes,
+            })
+            .to_string();
+            if text.len() <= MAX_RECORD_BYTES || changes.is_empty() {
+                return text;
+            }
+            // Drop lines from the end, enough of them for the text to fit
+            // (each with its quotes and comma), and count them in a last line.
+            let mut more = changes
+                .last()
+                .and_then(|line| line.strip_prefix("… and "))
+                .and_then(|rest| rest.strip_suffix(" more"))
+                .and_then(|n| n.parse::<usize>().ok())
+                .map_or(0, |n| {
+                    changes.pop();
+                    n
+                });
+            let mut over = text.len() - MAX_RECORD_BYTES + 32;
+            while over > 0 {
+                let Some(line) = changes.pop() else { break };
+                over = over.saturating_sub(serde_json::to_string(&line).map_or(0, |t| t.len()) + 1);
+                more += 1;
+            }
+            changes.push(format!("… and {more} more"));
+        }
     }
 
     /// Reads a record, refusing one larger than [`MAX_RECORD_BYTES`] or
@@ -169,4 +200,43 @@ fn join(values: &[Value]) -> String {
         .map(Value::to_string)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_record_of_many_changes_fits_and_says_how_many_it_left_out() {
+        let record = Record {
+            sequence: 7,
+            id: "0123456789abcdef".into(),
+            previous: None,
+            published_at: 1,
+            author: "é".repeat(MAX_AUTHOR_CHARS + 5),
+            comment: "é".repeat(MAX_COMMENT_CHARS + 5),
+            changes: (0..3000)
+                .map(|n| format!("canary: target user +user-{n} → true"))
+                .collect(),
+        };
+        let text = record.to_json();
+        assert!(text.len() <= MAX_RECORD_BYTES, "{}", text.len());
+        let back = Record::from_json(text.as_bytes()).unwrap();
+        let last = back.changes.last().unwrap();
+        let kept = back.changes.len() - 1;
+        assert_eq!(last, &format!("… and {} more", 3000 - kept));
+        assert_eq!(back.comment.chars().count(), MAX_COMMENT_CHARS);
+        assert_eq!(back.author.chars().count(), MAX_AUTHOR_CHARS);
+        // A small one is written as it is.
+        let small = Record {
+            changes: vec!["canary: on".into()],
+            ..record
+        };
+        assert_eq!(
+            Record::from_json(small.to_json().as_bytes())
+                .unwrap()
+                .changes,
+            ["canary: on"]
+        );
+    }
 }
