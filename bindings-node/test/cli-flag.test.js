@@ -33,8 +33,15 @@ function scratch (t) {
 }
 
 /** Runs the CLI at `at` as `author`; answers { status, stdout, stderr }. */
+/** This process's environment without the edit commands' own variables, which a developer may have set. */
+function cleanEnv () {
+  const env = { ...process.env }
+  for (const name of ['FLAGCORE_AT', 'FLAGCORE_COMMENT', 'FLAGCORE_AUTHOR']) delete env[name]
+  return env
+}
+
 function flagcore (at, args, env = {}) {
-  const result = spawnSync(cli, args, { env: { ...process.env, FLAGCORE_AT: at, FLAGCORE_AUTHOR: 'alice', ...env }, encoding: 'utf8' })
+  const result = spawnSync(cli, args, { env: { ...cleanEnv(), FLAGCORE_AT: at, FLAGCORE_AUTHOR: 'alice', ...env }, encoding: 'utf8' })
   return { status: result.status, stdout: result.stdout.trim(), stderr: result.stderr }
 }
 
@@ -114,10 +121,11 @@ test('every refusal says what to do, and writes nothing', (t) => {
   refused(at, ['flag', 'create', 'canary', '--comment', 'c'], /FLAG_EXISTS: flag "canary" exists already/)
   refused(at, ['flag', 'create', 'bad key', '--comment', 'c'], /FLAG_KEY_INVALID/)
   refused(at, ['flag', 'create', 'x', '--variations', '[1, 1]', '--comment', 'c'], /VARIATIONS_INVALID: a flag needs at least two variations, each different/)
-  refused(at, ['flag', 'create', 'x', '--variations', '{"a": 1}', '--comment', 'c'], /--variations .* is not a JSON array/)
+  refused(at, ['flag', 'create', 'x', '--variations', '{"a": 1}', '--comment', 'c'], /VARIATIONS_INVALID: "variations" is an array of the flag's values/)
+  refused(at, ['flag', 'create', 'x', '--variations', '[a, b]', '--comment', 'c'], /--variations is not JSON .*: give an array, like '\["v1", "v2"\]'/)
   refused(at, ['flag', 'on', 'nope', '--comment', 'c'], /FLAG_NOT_FOUND: there is no flag "nope": `flagcore flag list` lists them/)
   refused(at, ['flag', 'rollout', 'canary', '110%', '--comment', 'c'], /PERCENT_INVALID: "110%" is not a percentage from 0 to 100/)
-  refused(at, ['flag', 'rollout', 'theme', '10%', '--comment', 'c'], /name the variation of each share, like classic=10%/)
+  refused(at, ['flag', 'rollout', 'theme', '10%', '--comment', 'c'], /ROLLOUT_INVALID: flag "theme" is not boolean: give each share's value, like classic=10%/)
   refused(at, ['flag', 'rollout', 'theme', 'classic=10%', 'dark=10%', 'contrast=10%', '--comment', 'c'], /PERCENT_INVALID: the shares sum to 30%, not 100%/)
   refused(at, ['flag', 'rollout', 'theme', 'classic=10%', '--comment', 'c'], /PERCENT_INVALID: the shares sum to 10%, not 100%: give every variation its share, or leave out one, which takes the rest/)
   refused(at, ['flag', 'rollout', 'theme', 'sepia=10%', '--comment', 'c'], /VARIATION_NOT_FOUND: flag "theme" has no variation sepia: its variations are "classic", "dark", "contrast"/)
@@ -137,8 +145,14 @@ test('every refusal says what to do, and writes nothing', (t) => {
   assert.equal(fs.readFileSync(path.join(at, 'head.json'), 'utf8'), targeted)
   // A plain file keeps no history.
   const file = path.join(scratch(t), 'flags.json')
-  ok(file, 'flag', 'create', 'canary', '--comment', 'c')
+  const made = ok(file, 'flag', 'create', 'canary', '--comment', 'c').stdout
+  assert.match(ok(file, 'flag', 'on', 'canary', '--comment', 'c').stderr, new RegExp(`flags\\.json: ${made} → [0-9a-f]{16}\n`))
+  assert.equal(JSON.parse(fs.readFileSync(file, 'utf8')).flags.canary.on, true)
   refused(file, ['history'], /is a plain file: it keeps no history/)
+  // The kill switch previews with --dry-run too, and writes nothing then.
+  const text = fs.readFileSync(file, 'utf8')
+  assert.match(ok(file, 'flag', 'off', 'canary', '--comment', 'c', '--dry-run').stderr, /canary: off\n(.|\n)*--dry-run: nothing was written/)
+  assert.equal(fs.readFileSync(file, 'utf8'), text)
 })
 
 test('--dry-run previews and writes nothing; the preview and `diff` count the moves `flagcore rollout` shows', (t) => {
@@ -190,7 +204,7 @@ async function race (at, env, count) {
   const editor = (name) => new Promise((resolve, reject) => {
     const script = Array.from({ length: count }, (_, i) =>
       `"${cli}" flag target canary true --add ${name}-${i} --comment "${name} ${i}" --author ${name} || exit 1`).join('\n')
-    const child = spawn('sh', ['-c', script], { env: { ...process.env, FLAGCORE_AT: at, ...env } })
+    const child = spawn('sh', ['-c', script], { env: { ...cleanEnv(), FLAGCORE_AT: at, ...env } })
     let stderr = ''
     child.stderr.on('data', (d) => { stderr += d })
     child.on('exit', (code) => code === 0 ? resolve(stderr) : reject(new Error(`${name}: ${stderr}`)))
@@ -201,7 +215,7 @@ async function race (at, env, count) {
 
 async function checkRace (at, env, reader, count) {
   const retried = await race(at, env, count)
-  const records = JSON.parse(spawnSync(cli, ['history', '--json', '--limit', '1000'], { env: { ...process.env, FLAGCORE_AT: at, ...env }, encoding: 'utf8' }).stdout).generations
+  const records = JSON.parse(spawnSync(cli, ['history', '--json', '--limit', '1000'], { env: { ...cleanEnv(), FLAGCORE_AT: at, ...env }, encoding: 'utf8' }).stdout).generations
   const added = records.flatMap((r) => r.changes).filter((c) => c.startsWith('canary: target'))
   assert.equal(added.length, 2 * count, 'one record per edit')
   await reader.refresh()
@@ -218,8 +232,9 @@ test('two editors racing on a directory lose no edit', async (t) => {
   ok(at, 'flag', 'create', 'canary', '--comment', 'c')
   ok(at, 'flag', 'on', 'canary', '--comment', 'c')
   const reader = new FlagClient({ source: { published: { directory: at } }, ttlSeconds: 0, logger: quiet })
+  // How often they raced depends on the machine: cli/src/place.rs races
+  // two editors step by step; this runs them for real, and loses nothing.
   const retried = await checkRace(at, {}, reader, 12)
-  assert.ok(retried > 0, 'the editors never raced: the test showed nothing')
   console.log(`racing editors (directory): 24 edits, none lost, ${retried} made again after losing a race`)
 })
 
@@ -252,7 +267,6 @@ test('fifty generations: history lists them newest first, and a rollback is newe
   const all = history(at, '--limit', '100')
   assert.equal(all.length, 50)
   assert.deepEqual(all.map((g) => g.comment), Array.from({ length: 50 }, (_, i) => `generation ${50 - i}`))
-  assert.equal(history(at).length, 50, 'the default limit is 50')
   assert.equal(history(at, '--limit', '7').length, 7)
 
   // A request pinned to generation 50 (canary on), after the flag was
@@ -272,6 +286,8 @@ test('fifty generations: history lists them newest first, and a rollback is newe
   assert.equal(decided.pinnedSnapshotId, held.id)
   assert.equal((await pinning.variationDetail('canary', decided, true)).reason.kind, 'OFF', 'the rollback, newest, switched it off')
   assert.equal(history(at, '--limit', '1')[0].comment, 'back to the kill')
+  assert.equal(history(at, '--limit', '100').length, 53)
+  assert.equal(history(at).length, 50, 'the default limit is 50')
 })
 
 test('the kill switch: from `flagcore flag off` to a polling reader\'s answer', async (t) => {
@@ -282,11 +298,15 @@ test('the kill switch: from `flagcore flag off` to a polling reader\'s answer', 
   const reader = new FlagClient({ source: { published: { directory: at } }, ttlSeconds: 0, logger: quiet })
   assert.equal(await reader.boolVariation('canary', me, false), true)
   const started = process.hrtime.bigint()
-  const off = spawn(cli, ['flag', 'off', 'canary', '--comment', 'kill'], { env: { ...process.env, FLAGCORE_AT: at, FLAGCORE_AUTHOR: 'alice' } })
+  const off = spawn(cli, ['flag', 'off', 'canary', '--comment', 'kill'], { env: { ...cleanEnv(), FLAGCORE_AT: at, FLAGCORE_AUTHOR: 'alice' } })
   const exited = new Promise((resolve) => off.on('exit', (code) => resolve([code, Number(process.hrtime.bigint() - started) / 1e6])))
   let seenMs
+  let done
+  exited.then((result) => { done = result })
   while (seenMs === undefined) {
     if (await reader.boolVariation('canary', me, true) === false) seenMs = Number(process.hrtime.bigint() - started) / 1e6
+    else if (done && done[0] !== 0) assert.fail(`flagcore flag off exited ${done[0]}`)
+    else if (Number(process.hrtime.bigint() - started) > 30e9) assert.fail('the reader never saw the kill in 30 s')
     else await new Promise((resolve) => setTimeout(resolve, 5))
   }
   const [code, commandMs] = await exited

@@ -3,7 +3,6 @@
 //! condition that nobody changed the place since it was read (else read
 //! again and the change made again, or stopped).
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -11,10 +10,13 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use flagcore::edit::diff::{diff, FlagChange};
 use flagcore::edit::record::check_comment;
-use flagcore::edit::{apply, parse_percent, rollout_weights, summary, Change};
+use flagcore::edit::{apply, change_from_json, summary, Change};
+use flagcore::published::canonical_json;
 use flagcore::{Context, Snapshot, Value};
+use serde_json::json;
 
 use crate::history;
+use crate::person;
 use crate::place::{At, Current, Note, Place, Written};
 use crate::rollout::read_contexts;
 use crate::{Failure, Outcome};
@@ -149,7 +151,10 @@ pub(crate) enum FlagCommand {
 }
 
 pub(crate) fn run(command: FlagCommand) -> Outcome {
-    match command {
+    // Each change as the core reads it from every surface (`change_from_json`).
+    let (at, why, kind, kill, named) = match command {
+        FlagCommand::Show { key, at, json } => return history::show(&at.at, &key, json),
+        FlagCommand::List { at, json } => return history::list(&at.at, json),
         FlagCommand::Create {
             key,
             variations,
@@ -157,54 +162,55 @@ pub(crate) fn run(command: FlagCommand) -> Outcome {
             why,
         } => {
             let variations = match variations {
-                Some(text) => match serde_json::from_str::<Value>(&text) {
-                    Ok(Value::Array(list)) => Some(list),
-                    _ => {
-                        return Err(Failure(format!(
-                            "--variations {text:?} is not a JSON array, like '[\"v1\", \"v2\"]'"
-                        )))
-                    }
-                },
-                None => None,
+                Some(text) => serde_json::from_str::<Value>(&text).map_err(|e| {
+                    Failure(format!(
+                        "--variations is not JSON ({e}): give an array, like '[\"v1\", \"v2\"]'"
+                    ))
+                })?,
+                None => Value::Null,
             };
-            change(&at.at, &why, "user", false, |_| {
-                Ok(Change::Create {
-                    key: key.clone(),
-                    variations: variations.clone(),
-                })
-            })
+            (
+                at,
+                why,
+                "user".to_owned(),
+                false,
+                json!({"create": key, "variations": variations}),
+            )
         }
-        FlagCommand::On { key, at, why } => change(&at.at, &why, "user", false, |_| {
-            Ok(Change::On { key: key.clone() })
-        }),
-        FlagCommand::Off { key, at, why } => change(&at.at, &why, "user", true, |_| {
-            Ok(Change::Off { key: key.clone() })
-        }),
-        FlagCommand::Archive { key, at, why } => change(&at.at, &why, "user", false, |_| {
-            Ok(Change::Archive { key: key.clone() })
-        }),
+        FlagCommand::On { key, at, why } => (at, why, "user".to_owned(), false, json!({"on": key})),
+        FlagCommand::Off { key, at, why } => {
+            (at, why, "user".to_owned(), true, json!({"off": key}))
+        }
+        FlagCommand::Archive { key, at, why } => {
+            (at, why, "user".to_owned(), false, json!({"archive": key}))
+        }
         FlagCommand::OffVariation {
             key,
             value,
             at,
             why,
-        } => change(&at.at, &why, "user", false, |snapshot| {
-            Ok(Change::OffVariation {
-                variation: variation(snapshot, &key, &value)?,
-                key: key.clone(),
-            })
-        }),
+        } => (
+            at,
+            why,
+            "user".to_owned(),
+            false,
+            json!({"offVariation": key, "value": value}),
+        ),
         FlagCommand::Rollout {
             key,
             shares,
             at,
             why,
-        } => change(&at.at, &why, "user", false, |snapshot| {
-            Ok(Change::Rollout {
-                weights: weights(snapshot, &key, &shares)?,
-                key: key.clone(),
-            })
-        }),
+        } => {
+            let shares = shares_json(&shares)?;
+            (
+                at,
+                why,
+                "user".to_owned(),
+                false,
+                json!({"rollout": key, "shares": shares}),
+            )
+        }
         FlagCommand::Target {
             key,
             value,
@@ -219,19 +225,40 @@ pub(crate) fn run(command: FlagCommand) -> Outcome {
                     "name the keys: --add KEY... and/or --remove KEY...".into(),
                 ));
             }
-            change(&at.at, &why, &kind.clone(), false, |snapshot| {
-                Ok(Change::Target {
-                    variation: variation(snapshot, &key, &value)?,
-                    key: key.clone(),
-                    kind: kind.clone(),
-                    add: add.clone(),
-                    remove: remove.clone(),
-                })
-            })
+            let change =
+                json!({"target": key, "value": value, "add": add, "remove": remove, "kind": kind});
+            (at, why, kind, false, change)
         }
-        FlagCommand::Show { key, at, json } => history::show(&at.at, &key, json),
-        FlagCommand::List { at, json } => history::list(&at.at, json),
+    };
+    change(&at.at, &why, &kind, kill, |snapshot| {
+        change_from_json(snapshot, &named).map_err(|e| Failure(e.to_string()))
+    })
+}
+
+/// `10%` alone, or `VALUE=PERCENT` each, as the core's shares.
+fn shares_json(shares: &[String]) -> Result<Value, Failure> {
+    if let [single] = shares {
+        if !single.contains('=') {
+            return Ok(Value::String(single.clone()));
+        }
     }
+    let mut by_value = serde_json::Map::new();
+    for share in shares {
+        let Some((value, percent)) = share.rsplit_once('=') else {
+            return Err(Failure(format!(
+                "{share:?}: with more than one share, give each as VALUE=PERCENT, like dark=10%"
+            )));
+        };
+        if by_value
+            .insert(value.to_owned(), Value::String(percent.to_owned()))
+            .is_some()
+        {
+            return Err(Failure(format!(
+                "ROLLOUT_INVALID: {value} is given two shares"
+            )));
+        }
+    }
+    Ok(Value::Object(by_value))
 }
 
 /// `flagcore rollback --to ID`: generation ID's flags, published again as
@@ -247,6 +274,7 @@ pub(crate) fn rollback(at: &Place, to: &str, why: &Why) -> Outcome {
             next: target.clone(),
             changes,
             named: Vec::new(),
+            flag: None,
         })
     })
 }
@@ -277,13 +305,17 @@ fn change(
             next,
             changes: vec![summary(&change, &current.snapshot)],
             named,
+            flag: Some((change.key().to_owned(), sets(&change))),
         })
     })
 }
 
 /// Reads the place, makes the next snapshot, previews it, asks, and writes
-/// it if the place did not change meanwhile: else reads it again and makes
-/// the change again (it stops when the change no longer applies).
+/// it if the place did not change meanwhile. When another edit won, it
+/// reads the place again and makes the same change again, unless the
+/// winner changed the flag this edit changes (or this is a rollback): the
+/// preview said what would happen to that flag, so it stops and says so.
+/// The kill switch writes before its preview: nothing delays it.
 fn edit(
     at: &Place,
     why: &Why,
@@ -292,16 +324,41 @@ fn edit(
     make: impl Fn(&Current) -> Result<Made, Failure>,
 ) -> Outcome {
     let comment = why.comment.clone().unwrap_or_default();
-    let author = author(why.author.as_deref());
+    let author = person::author(why.author.as_deref());
     check_comment(&comment, &author).map_err(Failure)?;
-    let mut lost: Option<String> = None;
+    let mut first: Option<Snapshot> = None;
     for attempt in 0..MAX_ATTEMPTS {
         let current = at.read()?;
-        let Made { next, changes, named } = make(&current).map_err(|Failure(e)| match &lost {
-            Some(race) => Failure(format!("{race}, and the change no longer applies to what is there now: {e}; nothing was written")),
-            None => Failure(e),
-        })?;
-        if diff(&current.snapshot, &next, &[]).is_empty() {
+        let made = make(&current);
+        if let Some(first) = &first {
+            let flag = made.as_ref().ok().and_then(|m| m.flag.clone());
+            let touched = match &flag {
+                Some((key, fields)) => changed_under(first, &current.snapshot, key, fields),
+                None => true,
+            };
+            if touched || made.is_err() {
+                let what = flag.map_or_else(
+                    || "the flags".to_owned(),
+                    |(key, _)| format!("flag {key:?}"),
+                );
+                return Err(Failure(format!(
+                    "{}: another edit changed {what} since this one read it (now {}); nothing was written: run the command again to see what it would do now",
+                    at.describe(),
+                    current.id().unwrap_or("nothing")
+                )));
+            }
+        }
+        let Made {
+            next,
+            changes,
+            named,
+            flag,
+        } = made?;
+        let nothing = match flag {
+            Some(_) => diff(&current.snapshot, &next, &[]).is_empty(),
+            None => next.id() == current.snapshot.id(),
+        };
+        if nothing {
             eprintln!(
                 "flagcore: {}: nothing to change ({}); nothing was written",
                 at.describe(),
@@ -309,38 +366,43 @@ fn edit(
             );
             return Ok(ExitCode::SUCCESS);
         }
-        if attempt == 0 {
-            preview(at, &current, &next, &changes, why, kind, named)?;
+        if attempt == 0 && !kill {
+            preview(at, &current, &next, &changes, why, kind, named.clone())?;
             if why.dry_run {
                 eprintln!("flagcore: --dry-run: nothing was written");
                 return Ok(ExitCode::SUCCESS);
             }
-            if !(why.yes || kill || confirm(at)?) {
+            if !(why.yes || person::confirm(&at.describe())?) {
                 eprintln!("flagcore: nothing was written");
                 return Ok(ExitCode::FAILURE);
             }
         }
+        if kill && why.dry_run {
+            preview(at, &current, &next, &changes, why, kind, named)?;
+            eprintln!("flagcore: --dry-run: nothing was written");
+            return Ok(ExitCode::SUCCESS);
+        }
         let note = Note {
             author: &author,
             comment: &comment,
-            changes,
+            changes: changes.clone(),
         };
         match at.write(&current, &next, &note, kill)? {
             Written::Done { id } => {
-                let was = current
-                    .head
-                    .as_ref()
-                    .map_or("nothing", |head| head.id.as_str());
+                if kill {
+                    preview(at, &current, &next, &changes, why, kind, named)?;
+                }
                 eprintln!(
-                    "flagcore: published generation {id} to {} (it replaced {was})",
-                    at.describe()
+                    "flagcore: published generation {id} to {} (it replaced {})",
+                    at.describe(),
+                    current.id().unwrap_or("nothing")
                 );
                 println!("{id}");
                 return Ok(ExitCode::SUCCESS);
             }
             Written::Lost(race) => {
                 eprintln!("flagcore: {race} since this edit read {}: making the change again to what is there now", at.describe());
-                lost = Some(race);
+                first.get_or_insert(current.snapshot);
                 std::thread::sleep(Duration::from_millis(
                     10 + u64::from(std::process::id() % 40) * u64::from(attempt + 1),
                 ));
@@ -353,12 +415,41 @@ fn edit(
     )))
 }
 
-/// What an edit makes: the next snapshot, a line per change, and the
-/// contexts it names (a target's keys), which the preview evaluates too.
+/// What an edit makes: the next snapshot, a line per change, the contexts
+/// it names (a target's keys), which the preview evaluates too, and the
+/// flag it changes with the properties it sets (`None`: a rollback, which
+/// may change any).
 struct Made {
     next: Snapshot,
     changes: Vec<String>,
     named: Vec<Context>,
+    flag: Option<(String, &'static [&'static str])>,
+}
+
+/// The properties of its flag a change sets, which another edit must not
+/// have changed for it to be made again after losing a race. A target
+/// (whose keys `apply` checks), a creation and an archive (which `apply`
+/// refuses when they no longer make sense) and the kill switch (which
+/// always wins) set none that way.
+fn sets(change: &Change) -> &'static [&'static str] {
+    match change {
+        Change::On { .. } => &["on"],
+        Change::Rollout { .. } => &["fallthrough", "variations"],
+        Change::OffVariation { .. } => &["offVariation", "variations"],
+        Change::Target { .. } => &["variations"],
+        Change::Off { .. } | Change::Create { .. } | Change::Archive { .. } => &[],
+    }
+}
+
+/// Whether flag `key`'s `fields` differ between `first` and `now`.
+fn changed_under(first: &Snapshot, now: &Snapshot, key: &str, fields: &[&str]) -> bool {
+    let flag = |snapshot: &Snapshot| {
+        let document: Value =
+            serde_json::from_slice(&canonical_json(snapshot)).unwrap_or(Value::Null);
+        document["flags"][key].clone()
+    };
+    let (before, after) = (flag(first), flag(now));
+    fields.iter().any(|field| before[field] != after[field])
 }
 
 fn preview(
@@ -372,14 +463,12 @@ fn preview(
 ) -> Result<(), Failure> {
     let (mut contexts, mut described) =
         read_contexts(why.contexts.as_deref(), why.synthetic, kind)?;
+    let count = contexts.len();
     if !named.is_empty() {
         described = format!("{described} and the {} key(s) named", named.len());
         contexts.extend(named);
     }
-    let from = current
-        .head
-        .as_ref()
-        .map_or("nothing published", |head| head.id.as_str());
+    let from = current.id().unwrap_or("nothing");
     eprintln!("{}: {from} → {}", at.describe(), next.id());
     for line in changes {
         eprintln!("  {line}");
@@ -390,108 +479,10 @@ fn preview(
         .filter(|f| f.change == FlagChange::Changed)
         .collect();
     if !moving.is_empty() {
-        eprintln!("of {} {described}:", contexts.len());
+        eprintln!("of {count} {described}:");
         for flag in moving {
             history::print_moves(flag, contexts.len() as u64, &mut std::io::stderr());
         }
     }
     Ok(())
-}
-
-fn confirm(at: &Place) -> Result<bool, Failure> {
-    // A pipe or a CI job never waits on a question: it writes.
-    if !std::io::stdin().is_terminal() {
-        return Ok(true);
-    }
-    eprint!("publish this to {}? [y/N] ", at.describe());
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Failure(format!("cannot read the answer: {e}")))?;
-    Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "Yes"))
-}
-
-/// Who: given, else the git user, else the OS user (its environment, then
-/// `whoami`).
-fn author(given: Option<&str>) -> String {
-    if let Some(name) = given.map(str::trim).filter(|n| !n.is_empty()) {
-        return name.to_owned();
-    }
-    let output = |program: &str, args: &[&str]| {
-        std::process::Command::new(program)
-            .args(args)
-            .stderr(std::process::Stdio::null())
-            .output()
-            .ok()
-            .filter(|out| out.status.success())
-            .and_then(|out| String::from_utf8(out.stdout).ok())
-            .map(|name| name.trim().to_owned())
-            .filter(|name| !name.is_empty())
-    };
-    output("git", &["config", "user.name"])
-        .or_else(|| {
-            ["USER", "LOGNAME", "USERNAME"]
-                .iter()
-                .find_map(|v| std::env::var(v).ok().filter(|n| !n.is_empty()))
-        })
-        .or_else(|| output("whoami", &[]))
-        .unwrap_or_default()
-}
-
-/// The index of the variation of flag `key` whose value is `text` (`true`,
-/// `dark`, or its JSON).
-fn variation(snapshot: &Snapshot, key: &str, text: &str) -> Result<usize, Failure> {
-    let values = values(snapshot, key)?;
-    let as_json: Option<Value> = serde_json::from_str(text).ok();
-    values
-        .iter()
-        .position(|v| v.as_str() == Some(text) || as_json.as_ref() == Some(v))
-        .ok_or_else(|| {
-            let listed: Vec<String> = values.iter().map(Value::to_string).collect();
-            Failure(format!(
-                "VARIATION_NOT_FOUND: flag {key:?} has no variation {text}: its variations are {}",
-                listed.join(", ")
-            ))
-        })
-}
-
-fn values(snapshot: &Snapshot, key: &str) -> Result<Vec<Value>, Failure> {
-    snapshot.variations(key).map(<[Value]>::to_vec).ok_or_else(|| {
-        Failure(format!("FLAG_NOT_FOUND: there is no flag {key:?}: `flagcore flag list` lists them, `flagcore flag create` makes one"))
-    })
-}
-
-/// Shares as weights: `10%` (a boolean flag's `true`), or `VALUE=PERCENT`
-/// each, one variation left out taking the rest.
-fn weights(snapshot: &Snapshot, key: &str, shares: &[String]) -> Result<Vec<u32>, Failure> {
-    let values = values(snapshot, key)?;
-    let boolean = values.len() == 2 && values.iter().all(Value::is_boolean);
-    let mut given = Vec::new();
-    for share in shares {
-        let (index, percent) = match share.rsplit_once('=') {
-            Some((value, percent)) => (variation(snapshot, key, value)?, percent),
-            None if boolean => (
-                values
-                    .iter()
-                    .position(|v| v == &Value::Bool(true))
-                    .unwrap_or(0),
-                share.as_str(),
-            ),
-            None => {
-                return Err(Failure(format!(
-                    "name the variation of each share, like {}=10%: flag {key:?} is not boolean",
-                    values.first().map_or("VALUE".into(), |v| v
-                        .as_str()
-                        .map_or_else(|| v.to_string(), str::to_owned))
-                )))
-            }
-        };
-        given.push((
-            index,
-            parse_percent(percent).map_err(|e| Failure(e.to_string()))?,
-        ));
-    }
-    rollout_weights(values.len(), &given).map_err(|e| Failure(e.to_string()))
 }

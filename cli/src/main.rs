@@ -8,6 +8,7 @@ use std::process::ExitCode;
 mod dynamodb;
 mod flag;
 mod history;
+mod person;
 mod place;
 mod publish;
 mod rollout;

@@ -57,6 +57,17 @@ pub(crate) struct Current {
     pub(crate) head: Option<Head>,
 }
 
+impl Current {
+    /// The id of what is there: the head's, or a plain file's snapshot's;
+    /// `None` when nothing is.
+    pub(crate) fn id(&self) -> Option<&str> {
+        match &self.head {
+            Some(head) => Some(head.id.as_str()),
+            None => self.seen.as_ref().map(|_| self.snapshot.id()),
+        }
+    }
+}
+
 /// What a write did.
 pub(crate) enum Written {
     /// Published: the new snapshot id.
@@ -125,9 +136,17 @@ impl Place {
                     });
                 };
                 let head = Head::from_json(text.as_bytes()).map_err(|e| {
+                    let fix = if e.code() == flagcore::ErrorCode::FormatUnknown {
+                        "a newer flagcore wrote it: edit it with that version"
+                    } else {
+                        "publish a snapshot there with `flagcore publish`, which replaces it"
+                    };
                     Failure(format!(
-                        "{}: the head does not read ({} at {}: {}): publish a snapshot there with `flagcore publish` first",
-                        store.describe(), e.code(), e.path(), e.message()
+                        "{}: the head does not read ({} at {}: {}): {fix}",
+                        store.describe(),
+                        e.code(),
+                        e.path(),
+                        e.message()
                     ))
                 })?;
                 let snapshot = assemble(store.as_mut(), &head)?;
@@ -228,18 +247,18 @@ impl Place {
             )));
         };
         let mut store = store::open(destination)?;
-        store
-            .read_records(limit)?
-            .iter()
-            .map(|text| {
-                Record::from_json(text.as_bytes()).map_err(|e| {
-                    Failure(format!(
-                        "{}: a history record does not read: {e}",
-                        store.describe()
-                    ))
-                })
-            })
-            .collect()
+        let mut records = Vec::new();
+        for (name, text) in store.read_records(limit)? {
+            match Record::from_json(text.as_bytes()) {
+                Ok(record) => records.push(record),
+                // One record that does not read hides no other.
+                Err(e) => eprintln!(
+                    "flagcore: warning: {}: history record {name} does not read ({e}): left out",
+                    store.describe()
+                ),
+            }
+        }
+        Ok(records)
     }
 }
 
@@ -291,7 +310,7 @@ fn write_file(
     current: &Current,
     next: &Snapshot,
 ) -> Result<Written, Failure> {
-    let lock_path = path.with_extension("json.lock");
+    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
     let fail = |e: std::io::Error| Failure(format!("cannot lock {}: {e}", lock_path.display()));
     let lock = fs::OpenOptions::new()
         .create(true)
@@ -322,4 +341,75 @@ fn write_file(
     Ok(Written::Done {
         id: next.id().to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flagcore::edit::{apply, Change};
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("flagcore-place-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn note() -> Note<'static> {
+        Note {
+            author: "ana",
+            comment: "c",
+            changes: vec!["x".into()],
+        }
+    }
+
+    fn create(current: &Current, key: &str) -> Snapshot {
+        let change = Change::Create {
+            key: key.into(),
+            variations: None,
+        };
+        apply(&current.snapshot, &change).unwrap()
+    }
+
+    /// Two editors read the same place; the first to write wins, and the
+    /// second's write, conditional on what it read, is refused: no update is
+    /// lost, whichever kind of place.
+    #[test]
+    fn of_two_editors_that_read_alike_only_the_first_writes() {
+        let dir = scratch("race");
+        for at in [
+            Place::Published(Destination::Directory(dir.join("flags"))),
+            Place::File(dir.join("flags.json")),
+        ] {
+            let seed = at.read().unwrap();
+            assert!(matches!(
+                at.write(&seed, &create(&seed, "seed"), &note(), false)
+                    .unwrap(),
+                Written::Done { .. }
+            ));
+            let (a, b) = (at.read().unwrap(), at.read().unwrap());
+            let Written::Done { id } = at.write(&a, &create(&a, "from-a"), &note(), false).unwrap()
+            else {
+                panic!("A read first and writes first")
+            };
+            assert!(matches!(
+                at.write(&b, &create(&b, "from-b"), &note(), false).unwrap(),
+                Written::Lost(_)
+            ));
+            let now = at.read().unwrap();
+            assert_eq!(now.id(), Some(id.as_str()));
+            assert!(now.snapshot.flag_keys().iter().any(|k| k == "from-a"));
+            // B, reading again, writes over A's, keeping it.
+            let again = at.read().unwrap();
+            assert!(matches!(
+                at.write(&again, &create(&again, "from-b"), &note(), false)
+                    .unwrap(),
+                Written::Done { .. }
+            ));
+            let keys = at.read().unwrap().snapshot.flag_keys().to_vec();
+            assert_eq!(keys, ["from-a", "from-b", "seed"]);
+        }
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -129,14 +129,24 @@ pub(crate) fn publish_over(
         lost => return Ok(Published::Lost(lost)),
     }
     // Only once the head is this publisher's: one that lost the race leaves
-    // no sequence of its own on a generation.
-    store.write_generation_head(&writes.generation_head, &head_text)?;
+    // no sequence of its own on a generation. The generation is live from
+    // here on, so what follows is tried again, and a failure is a warning
+    // that names what is missing, never a report that nothing was written.
+    let place = store.describe();
+    let id = &laid_out.head.id;
+    after_head(&place, id, "its own head (pinned requests read it)", || {
+        store.write_generation_head(&writes.generation_head, &head_text)
+    });
     if let Some((name, text)) = record(&laid_out.head) {
-        store.write_record(&name, &text)?;
+        after_head(&place, id, "its history record", || {
+            store.write_record(&name, &text)
+        });
     }
     if let Some(retention) = options.retention_seconds {
         let expire_at = (options.now as u64) / 1000 + retention;
-        store.expire(&writes.replaced, expire_at)?;
+        after_head(&place, id, "the replaced generation's expiry", || {
+            store.expire(&writes.replaced, expire_at)
+        });
     }
     Ok(Published::Done(Report {
         id: laid_out.head.id.clone(),
@@ -144,6 +154,22 @@ pub(crate) fn publish_over(
         chunks: laid_out.chunks.len(),
         bytes,
     }))
+}
+
+/// A write after the head's, tried three times; then a warning.
+fn after_head(place: &str, id: &str, what: &str, mut write: impl FnMut() -> Result<(), Failure>) {
+    let mut last = None;
+    for attempt in 0..3u64 {
+        match write() {
+            Ok(()) => return,
+            Err(Failure(e)) => last = Some(e),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100 << attempt));
+    }
+    eprintln!(
+        "flagcore: warning: {place}: generation {id} is published, but {what} was not written ({})",
+        last.unwrap_or_default()
+    );
 }
 
 /// Why the plan refused, for a person: with every error `check` lists

@@ -74,8 +74,8 @@ pub(crate) trait Store {
     fn read_chunk(&mut self, name: &str) -> Result<Option<Vec<u8>>, Failure>;
     /// A history record, which nothing replaces or expires.
     fn write_record(&mut self, name: &str, text: &str) -> Result<(), Failure>;
-    /// The newest `limit` history records' texts, newest first.
-    fn read_records(&mut self, limit: usize) -> Result<Vec<String>, Failure>;
+    /// The newest `limit` history records' names and texts, newest first.
+    fn read_records(&mut self, limit: usize) -> Result<Vec<(String, String)>, Failure>;
 }
 
 pub(crate) fn open(destination: &Destination) -> Result<Box<dyn Store>, Failure> {
@@ -186,7 +186,7 @@ impl Store for Directory {
         write_whole(&self.0.join(name), text.as_bytes())
     }
 
-    fn read_records(&mut self, limit: usize) -> Result<Vec<String>, Failure> {
+    fn read_records(&mut self, limit: usize) -> Result<Vec<(String, String)>, Failure> {
         let dir = self.0.join(HISTORY_DIR);
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
@@ -202,7 +202,7 @@ impl Store for Directory {
         let mut texts = Vec::new();
         for name in names.into_iter().take(limit) {
             if let Some(bytes) = read_bounded(&dir.join(&name), MAX_RECORD_BYTES + 1)? {
-                texts.push(String::from_utf8_lossy(&bytes).into_owned());
+                texts.push((name, String::from_utf8_lossy(&bytes).into_owned()));
             }
         }
         Ok(texts)
@@ -265,11 +265,15 @@ impl Store for DynamoDbStore {
         self.0.write_text(name, "record", text)
     }
 
-    fn read_records(&mut self, limit: usize) -> Result<Vec<String>, Failure> {
+    fn read_records(&mut self, limit: usize) -> Result<Vec<(String, String)>, Failure> {
         let items = self.0.newest_under(&format!("{HISTORY_DIR}/"), limit)?;
         Ok(items
             .iter()
-            .filter_map(|item| item["record"]["S"].as_str().map(str::to_owned))
+            .map(|item| {
+                let name = item["key"]["S"].as_str().unwrap_or_default().to_owned();
+                let text = item["record"]["S"].as_str().unwrap_or_default().to_owned();
+                (name, text)
+            })
             .collect())
     }
 }

@@ -18,10 +18,12 @@ use crate::published::canonical_json;
 use crate::snapshot::Snapshot;
 
 pub mod diff;
+mod named;
 pub mod record;
 mod target;
 mod weights;
 
+pub use named::{change_from_json, variation_of};
 pub use record::{summary, Record};
 pub use weights::{parse_percent, percent, rollout_weights};
 
@@ -175,7 +177,7 @@ pub fn apply(snapshot: &Snapshot, change: &Change) -> Result<Snapshot, EditError
     })
 }
 
-fn not_found(key: &str) -> EditError {
+pub(super) fn not_found(key: &str) -> EditError {
     refuse(
         "FLAG_NOT_FOUND",
         format!("there is no flag {key:?}: `flagcore flag list` lists them, `flagcore flag create` makes one"),
