@@ -36,6 +36,9 @@ export declare function contextError(id: number): string | null
  */
 export declare function detailJson(snapshot: ExternalObject<Snapshot>, flagKey: string, id: number, context: string, valueTypeCode: number, nowMs: number): any | null
 
+/** `snapshot` with the change `change` (JSON text) made: a new snapshot. */
+export declare function editSnapshot(snapshot: ExternalObject<Snapshot>, change: string): ExternalObject<Snapshot>
+
 /**
  * Evaluates flag number `flag` for a context given as JSON text; answers
  * the packed detail.

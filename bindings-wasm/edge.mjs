@@ -11,5 +11,5 @@ webEngine.initSync({ module: wasm })
 const flagcore = install(webEngine)
 flagcore.engine = 'wasm'
 
-export const { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider, limits, engine } = flagcore
+export const { Snapshot, Context, SnapshotError, TokenError, EditError, FlagsState, FlagClient, FlagcoreProvider, limits, engine } = flagcore
 export default flagcore

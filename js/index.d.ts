@@ -65,6 +65,24 @@ export declare class TokenError extends Error {
   readonly code: string
 }
 
+/** An edit that could not be made (`snapshot.edit`): FLAG_NOT_FOUND, FLAG_EXISTS, FLAG_KEY_INVALID, VARIATIONS_INVALID, VARIATION_NOT_FOUND, PERCENT_INVALID, ROLLOUT_INVALID, KEY_TARGETED_TWICE, KEY_NOT_TARGETED, FLAG_IS_PREREQUISITE, EDIT_INVALID. */
+export declare class EditError extends Error {
+  readonly code: string
+}
+
+/**
+ * A change to a snapshot's flags, named as the `flagcore flag` commands name it: flag keys, values and percentages.
+ * A boolean flag's rollout takes one percentage (`'10%'` or `10`: its `true`); any flag's takes each value's, one left out taking the rest.
+ */
+export type Change =
+  | { create: string, variations?: LDFlagValue[] }
+  | { on: string }
+  | { off: string }
+  | { archive: string }
+  | { rollout: string, shares: string | number | Record<string, string | number> }
+  | { target: string, value: LDFlagValue, add?: string[], remove?: string[], kind?: string }
+  | { offVariation: string, value: LDFlagValue }
+
 export interface ContextOptions {
   /** A decision token from upstream, or a `baggage` header holding one (`flagcore=fc1.…`). */
   token?: string | null
@@ -157,6 +175,8 @@ export declare class Snapshot {
   publish(options?: { now?: number }): { head: string, chunks: Uint8Array[] }
   /** What a publisher writes to replace the head it read (its text, or null), in order: the core's plan, which `publish()` and `flagcore publish` follow (native engine only). */
   publishPlan(previous: string | null, options?: { now?: number, force?: boolean }): { unchanged: boolean, head: string, chunkNames: string[], chunks: Uint8Array[], generationHead: string, replaced: string[] }
+  /** A new snapshot: this one with `change` made; the changed flag's version goes up by one. Throws EditError (native engine only). */
+  edit(change: Change): Snapshot
   // node only: end
   /** The content id: the same flags give the same id from any source. */
   readonly id: string

@@ -1,5 +1,5 @@
 // The flagcore API that the Node and the WASM packages share: Snapshot,
-// Context, SnapshotError, TokenError, FlagsState, FlagClient and
+// Context, SnapshotError, TokenError, EditError, FlagsState, FlagClient and
 // FlagcoreProvider, classes over one engine (engine.js): the N-API module
 // or the WebAssembly one, which evaluate in the Rust core with the same
 // functions and answers. Each package bundles these modules into a file of
@@ -8,7 +8,7 @@
 
 import { install as installEngine, limits } from './engine.js'
 import { Context } from './context.js'
-import { FlagsState, Snapshot, SnapshotError, TokenError } from './snapshot.js'
+import { EditError, FlagsState, Snapshot, SnapshotError, TokenError } from './snapshot.js'
 import { FlagClient } from './client.js'
 import { FlagcoreProvider } from './openfeature.js'
 
@@ -23,5 +23,5 @@ export { limits } from './engine.js'
  */
 export function install (engine, host) {
   installEngine(engine, host)
-  return { Snapshot, Context, SnapshotError, TokenError, FlagsState, FlagClient, FlagcoreProvider, limits }
+  return { Snapshot, Context, SnapshotError, TokenError, EditError, FlagsState, FlagClient, FlagcoreProvider, limits }
 }

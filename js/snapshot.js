@@ -44,6 +44,10 @@ function callEngine (call) {
     return call()
   } catch (error) {
     const text = error && error.message
+    if (typeof text === 'string' && text.startsWith('flagcore-edit:')) {
+      const detail = JSON.parse(text.slice('flagcore-edit:'.length))
+      throw new EditError(detail.code, detail.message)
+    }
     if (typeof text === 'string' && text.startsWith('flagcore:')) {
       const detail = JSON.parse(text.slice('flagcore:'.length))
       throw new SnapshotError(detail.code, detail.path, detail.message)
@@ -65,6 +69,15 @@ class TokenError extends Error {
   constructor (code, message) {
     super(`${code}: ${message}`)
     this.name = 'TokenError'
+    this.code = code
+  }
+}
+
+/** An edit that could not be made (`snapshot.edit`): `code` is stable. */
+class EditError extends Error {
+  constructor (code, message) {
+    super(`${code}: ${message}`)
+    this.name = 'EditError'
     this.code = code
   }
 }
@@ -237,6 +250,18 @@ class Snapshot {
     // the writer out, for its size budget.
     if (typeof engine.snapshotPublish !== 'function') throw new Error('publishing needs the native engine (the flagcore package on Linux x64 or arm64)')
     return callEngine(() => engine.snapshotPublish(this.#handle, Number(now)))
+  }
+
+  /**
+   * A new snapshot: this one with `change` made, named as the `flagcore
+   * flag` commands name it (`{ rollout: 'canary', shares: '10%' }`, ...:
+   * see the typings). Throws EditError; this snapshot never changes.
+   * Native engine only: the WASM module has no room for the edits.
+   */
+  edit (change) {
+    if (typeof engine.editSnapshot !== 'function') throw new Error('editing flags needs the native engine (the flagcore package on Linux x64 or arm64)')
+    if (change === null || typeof change !== 'object') throw new TypeError('snapshot.edit takes a change, an object like { on: \'canary\' }')
+    return new Snapshot(OWN, callEngine(() => engine.editSnapshot(this.#handle, JSON.stringify(change))))
   }
 
   /**
@@ -429,4 +454,4 @@ class Snapshot {
   }
 }
 
-export { Snapshot, SnapshotError, TokenError, FlagsState, deepFreeze }
+export { Snapshot, SnapshotError, TokenError, EditError, FlagsState, deepFreeze }

@@ -11,3 +11,10 @@ pub(crate) fn snapshot_error(error: SnapshotError) -> Error {
         flagcore_js_glue::snapshot_error_message(&error),
     )
 }
+
+/// A refused edit: the reason is `flagcore-edit:` and `{"code", "message"}`,
+/// which `js/snapshot.js` turns into an `EditError`.
+pub(crate) fn edit_error(error: &flagcore::edit::EditError) -> Error {
+    let detail = serde_json::json!({"code": error.code, "message": error.message});
+    Error::new(Status::InvalidArg, format!("flagcore-edit:{detail}"))
+}

@@ -17,6 +17,24 @@ pyo3::create_exception!(
     "A decision token that could not be issued: `code` is TOKEN_NO_KEY or TOKEN_INVALID_CONTEXT."
 );
 
+pyo3::create_exception!(
+    flagcore,
+    EditError,
+    pyo3::exceptions::PyValueError,
+    "An edit that could not be made: `code` is stable (FLAG_NOT_FOUND, VARIATION_NOT_FOUND, PERCENT_INVALID, ...)."
+);
+
+/// Raises a refused edit as `flagcore.EditError`, with `code` and `message`.
+pub(crate) fn edit_error(py: Python<'_>, error: &flagcore::edit::EditError) -> PyErr {
+    let raised = EditError::new_err(error.to_string());
+    for (name, text) in [("code", error.code), ("message", error.message.as_str())] {
+        if let Err(failed) = raised.value(py).setattr(name, text) {
+            return failed;
+        }
+    }
+    raised
+}
+
 /// Raises a core error as `flagcore.SnapshotError`, with `code`, `path` and `message`.
 pub(crate) fn snapshot_error(py: Python<'_>, error: &flagcore::SnapshotError) -> PyErr {
     let raised = SnapshotError::new_err(error.to_string());

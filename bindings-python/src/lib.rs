@@ -2,12 +2,13 @@
 //! Python package re-exports. Evaluation happens in the Rust core; this crate
 //! converts Python objects and maps errors, nothing more. Registration only;
 //! the jobs live under the same file names as in the Node and WASM bindings:
-//! `snapshot.rs`, `context.rs`, `detail.rs`, `metrics.rs`, `published.rs`, `refresh.rs`,
+//! `snapshot.rs`, `context.rs`, `detail.rs`, `edit.rs`, `metrics.rs`, `published.rs`, `refresh.rs`,
 //! `convert.rs`, and `error.rs` for every error raised.
 
 mod context;
 mod convert;
 mod detail;
+mod edit;
 mod error;
 mod metrics;
 mod published;
@@ -31,6 +32,7 @@ fn native_module(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<detail::FlagsState>()?;
     m.add("SnapshotError", m.py().get_type::<error::SnapshotError>())?;
     m.add("TokenError", m.py().get_type::<error::TokenError>())?;
+    m.add("EditError", m.py().get_type::<error::EditError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

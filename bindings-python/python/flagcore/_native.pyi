@@ -22,7 +22,7 @@ def render_metrics(
     timestamp_ms: Optional[float] = None,
 ) -> list[str]: ...
 
-__all__ = ["__version__", "published_limits", "refresh_deadlines", "render_metrics", "Context", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError", "ValueType"]
+__all__ = ["__version__", "published_limits", "refresh_deadlines", "render_metrics", "Context", "EditError", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError", "ValueType"]
 
 @final
 class ValueType:
@@ -45,6 +45,12 @@ class TokenError(ValueError):
     """A decision token that could not be issued: ``code`` is TOKEN_NO_KEY or TOKEN_INVALID_CONTEXT."""
 
     code: str
+
+class EditError(ValueError):
+    """An edit that could not be made: ``code`` is stable (FLAG_NOT_FOUND, VARIATION_NOT_FOUND, PERCENT_INVALID, ...)."""
+
+    code: str
+    message: str
 
 @final
 class Context:
@@ -116,6 +122,7 @@ class Snapshot:
     @staticmethod
     def pinned(pinned: "Snapshot", pinned_sequence: int, held: "Snapshot", held_sequence: int) -> "Snapshot": ...
     def publish(self, now_ms: Optional[int] = None) -> Tuple[str, List[bytes]]: ...
+    def edit(self, change: Mapping[str, Any]) -> "Snapshot": ...
     def publish_plan(
         self, previous: Union[str, bytes, bytearray, None], now_ms: Optional[int] = None, force: bool = False
     ) -> Optional[Dict[str, Any]]: ...
