@@ -26,6 +26,7 @@ mod all_flags;
 mod attr;
 pub mod base64;
 mod bucket;
+pub mod canary;
 mod check;
 mod clause;
 mod context;

@@ -1,0 +1,292 @@
+//! A guarded canary's decision rule, pure and shared by every host: given
+//! the plan, the step it is at, and the per-variation aggregates of the
+//! step's window, *advance* to the next step, *hold*, *roll back*, *halt*,
+//! or say the canary is *complete*, with the reason in words and figures.
+//!
+//! The order of the rule:
+//!
+//! 1. **Sample ratio**: the evaluations per variation against the step's
+//!    planned split (a chi-square, one degree of freedom). Below p = 0.001
+//!    the canary halts: bucketing or metrics are broken, and no figure of
+//!    this window can be trusted. Checked when each variation is expected
+//!    at least 5 evaluations.
+//! 2. **Harm**: for each guard, the mSPRT of [`stats`] at α (0.05 by
+//!    default), one-sided: the canary's metric worse than control's by more
+//!    than the tolerance rolls back, at once, at any look, as soon as each
+//!    variation has 30 values. The test stays valid however often the
+//!    controller looks (each step's window is its own sequence).
+//! 3. **Bake**: before the step's minimum bake time, hold.
+//! 4. **Data**: a guard with fewer than `minSample` values in either
+//!    variation holds: no data never advances.
+//! 5. Otherwise advance to the next step, or, at the last, complete.
+
+mod plan;
+pub mod stats;
+
+pub use plan::{Guard, GuardKind, Plan, PlanError};
+
+use serde_json::{json, Map, Value};
+
+use stats::{msprt_log, sample_ratio, Moments};
+
+/// Below this p-value the evaluations' split halts the canary.
+pub const SAMPLE_RATIO_P: f64 = 0.001;
+/// The fewest values per variation before a harm is acted on.
+pub const MIN_HARM_SAMPLE: f64 = 30.0;
+
+/// What the controller does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Raise the rollout to the next step.
+    Advance,
+    /// Wait: the bake is not over, or there is not enough data.
+    Hold,
+    /// Roll the canary back to 0%: a guard found harm.
+    RollBack,
+    /// Stop, and change nothing: the sample ratio says bucketing or
+    /// metrics are broken.
+    Halt,
+    /// The last step baked with no harm: the canary is done.
+    Complete,
+}
+
+impl Action {
+    /// `advance`, `hold`, `rollback`, `halt` or `complete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Advance => "advance",
+            Action::Hold => "hold",
+            Action::RollBack => "rollback",
+            Action::Halt => "halt",
+            Action::Complete => "complete",
+        }
+    }
+}
+
+/// A decision, with what it was made on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// What to do.
+    pub action: Action,
+    /// Why, in words and figures.
+    pub reason: String,
+    /// The figures: the sample ratio and each guard's.
+    pub figures: Value,
+}
+
+fn window_error(path: impl Into<String>, message: impl Into<String>) -> PlanError {
+    PlanError {
+        code: "WINDOW_INVALID",
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// The decision at step `step` (from 0) of `plan`, the step having started
+/// at `started_ms` and the time being `now_ms`, from the window's
+/// aggregates: `{"evaluations": {"canary": N, "control": N}, "metrics":
+/// {METRIC: {"canary": {"count", "sum", "sumSquares"}, "control": ...}}}`.
+pub fn decide(
+    plan: &Plan,
+    step: usize,
+    started_ms: u64,
+    now_ms: u64,
+    window: &Value,
+) -> Result<Decision, PlanError> {
+    let share = *plan.steps.get(step).ok_or_else(|| {
+        window_error("$.step", format!("the plan has {} steps", plan.steps.len()))
+    })?;
+    let count = |side: &str| window["evaluations"][side].as_u64();
+    let (Some(canary), Some(control)) = (count("canary"), count("control")) else {
+        return Err(window_error(
+            "$.evaluations",
+            "the evaluations per variation: {\"canary\": N, \"control\": N}",
+        ));
+    };
+    let mut figures = Map::new();
+    let expected = [share / 100.0, 1.0 - share / 100.0];
+    let total = (canary + control) as f64;
+    if expected.iter().all(|e| e * total >= 5.0) {
+        let (statistic, p) = sample_ratio([canary, control], expected);
+        figures.insert(
+            "sampleRatio".into(),
+            json!({"statistic": statistic, "p": p}),
+        );
+        if p < SAMPLE_RATIO_P {
+            let reason = format!(
+                "sample ratio mismatch: {canary} evaluations on the canary and {control} on control, where the plan splits {share}% to {}% (chi-square {statistic:.2}, p = {p:.2e} < {SAMPLE_RATIO_P}): bucketing or metrics are broken; nothing is changed until someone looks",
+                100.0 - share
+            );
+            return Ok(Decision {
+                action: Action::Halt,
+                reason,
+                figures: Value::Object(figures),
+            });
+        }
+    }
+    let mut guards = Vec::new();
+    let mut short = Vec::new();
+    for guard in &plan.guards {
+        let sides = &window["metrics"][&guard.metric];
+        let moments = |side: &str| -> Result<Moments, PlanError> {
+            let m = &sides[side];
+            if m.is_null() {
+                return Ok(Moments::default());
+            }
+            let field = |name: &str| {
+                m[name].as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
+                    window_error(
+                        format!("$.metrics.{}.{side}.{name}", guard.metric),
+                        "a finite number",
+                    )
+                })
+            };
+            let count = field("count")?.max(0.0);
+            let sum = field("sum")?;
+            // A rate's values are 0 or 1: their squares are themselves.
+            let sum_squares = match (&m["sumSquares"], guard.kind) {
+                (Value::Null, GuardKind::Rate) => sum,
+                _ => field("sumSquares")?,
+            };
+            Ok(Moments {
+                count,
+                sum,
+                sum_squares,
+            })
+        };
+        let (t, c) = (moments("canary")?, moments("control")?);
+        let figure = harm(guard, plan.alpha, t, c);
+        if t.count < plan.min_sample as f64 || c.count < plan.min_sample as f64 {
+            short.push(format!(
+                "{} has {} values on the canary and {} on control, of {} each",
+                guard.metric, t.count, c.count, plan.min_sample
+            ));
+        }
+        guards.push((guard, figure));
+    }
+    figures.insert(
+        "guards".into(),
+        Value::Array(guards.iter().map(|(_, f)| f.json.clone()).collect()),
+    );
+    if let Some((guard, figure)) = guards.iter().find(|(_, f)| f.harm) {
+        let reason = format!("harm on {}: {}", guard.metric, figure.words);
+        return Ok(Decision {
+            action: Action::RollBack,
+            reason,
+            figures: Value::Object(figures),
+        });
+    }
+    let baked = now_ms.saturating_sub(started_ms);
+    if baked < plan.bake_ms {
+        let reason = format!(
+            "baking at {share}%: {} s of {} s",
+            baked / 1000,
+            plan.bake_ms / 1000
+        );
+        return Ok(Decision {
+            action: Action::Hold,
+            reason,
+            figures: Value::Object(figures),
+        });
+    }
+    if share < 100.0 && !short.is_empty() {
+        let reason = format!("not enough data at {share}%: {}", short.join("; "));
+        return Ok(Decision {
+            action: Action::Hold,
+            reason,
+            figures: Value::Object(figures),
+        });
+    }
+    let calm: Vec<String> = guards.iter().map(|(_, f)| f.words.clone()).collect();
+    let (action, reason) = match plan.steps.get(step + 1) {
+        Some(next) => (
+            Action::Advance,
+            format!(
+                "{share}% baked with no harm ({}): on to {next}%",
+                calm.join("; ")
+            ),
+        ),
+        None => (
+            Action::Complete,
+            format!("{share}% baked with no harm: the canary is complete"),
+        ),
+    };
+    Ok(Decision {
+        action,
+        reason,
+        figures: Value::Object(figures),
+    })
+}
+
+/// One guard's harm test.
+struct Harm {
+    harm: bool,
+    words: String,
+    json: Value,
+}
+
+fn harm(guard: &Guard, alpha: f64, t: Moments, c: Moments) -> Harm {
+    let threshold = (1.0 / alpha).ln();
+    let sign = if guard.higher_is_worse { 1.0 } else { -1.0 };
+    if t.count < MIN_HARM_SAMPLE || c.count < MIN_HARM_SAMPLE {
+        let words = format!(
+            "{}: {} and {} values, too few to test",
+            guard.metric, t.count, c.count
+        );
+        let json = json!({"metric": guard.metric, "canary": null, "control": null, "logLambda": null, "harm": false});
+        return Harm {
+            harm: false,
+            words,
+            json,
+        };
+    }
+    // The null: the canary no worse than control past the tolerance.
+    let (theta, v, tau2, shown) = match guard.kind {
+        GuardKind::Rate => {
+            let delta = guard.tolerance / 100.0;
+            let theta = sign * (t.mean() - c.mean()) - delta;
+            let v = t.variance() / t.count + c.variance() / c.count;
+            let tau = delta.max(0.01);
+            let shown = format!(
+                "{:.2}% on the canary, {:.2}% on control ({:+.2} points; tolerance {} points)",
+                100.0 * t.mean(),
+                100.0 * c.mean(),
+                100.0 * (t.mean() - c.mean()),
+                guard.tolerance
+            );
+            (theta, v, tau * tau, shown)
+        }
+        GuardKind::Mean => {
+            let r = if guard.higher_is_worse {
+                1.0 + guard.tolerance / 100.0
+            } else {
+                1.0 - guard.tolerance / 100.0
+            };
+            let theta = sign * (t.mean() - r * c.mean());
+            let v = t.variance() / t.count + r * r * c.variance() / c.count;
+            let tau = (guard.tolerance.max(5.0) / 100.0 * c.mean().abs())
+                .max(c.variance().sqrt() / 10.0)
+                .max(1e-9);
+            let shown = format!(
+                "{:.4} on the canary, {:.4} on control ({:+.1}%; tolerance {}%)",
+                t.mean(),
+                c.mean(),
+                100.0 * (t.mean() / c.mean() - 1.0),
+                guard.tolerance
+            );
+            (theta, v, tau * tau, shown)
+        }
+    };
+    let log_lambda = msprt_log(theta, v, tau2);
+    let harm = theta > 0.0 && log_lambda >= threshold;
+    let verdict = if harm { "≥" } else { "<" };
+    let words = format!(
+        "{}: {shown}, log Λ = {log_lambda:.2} {verdict} log(1/α) = {threshold:.2}",
+        guard.metric
+    );
+    let json = json!({
+        "metric": guard.metric, "canary": t.mean(), "control": c.mean(),
+        "logLambda": log_lambda, "threshold": threshold, "harm": harm,
+    });
+    Harm { harm, words, json }
+}
