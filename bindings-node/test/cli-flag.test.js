@@ -125,7 +125,7 @@ test('every refusal says what to do, and writes nothing', (t) => {
   refused(at, ['flag', 'create', 'x', '--variations', '[a, b]', '--comment', 'c'], /--variations is not JSON .*: give an array, like '\["v1", "v2"\]'/)
   refused(at, ['flag', 'on', 'nope', '--comment', 'c'], /FLAG_NOT_FOUND: there is no flag "nope": `flagcore flag list` lists them/)
   refused(at, ['flag', 'rollout', 'canary', '110%', '--comment', 'c'], /PERCENT_INVALID: "110%" is not a percentage from 0 to 100/)
-  refused(at, ['flag', 'rollout', 'theme', '10%', '--comment', 'c'], /ROLLOUT_INVALID: flag "theme" is not boolean: give each share's value, like classic=10%/)
+  refused(at, ['flag', 'rollout', 'theme', '10%', '--comment', 'c'], /ROLLOUT_INVALID: flag "theme" is not boolean: give each share's value, like \{"classic": "10%"\} \(classic=10% on the command line\)/)
   refused(at, ['flag', 'rollout', 'theme', 'classic=10%', 'dark=10%', 'contrast=10%', '--comment', 'c'], /PERCENT_INVALID: the shares sum to 30%, not 100%/)
   refused(at, ['flag', 'rollout', 'theme', 'classic=10%', '--comment', 'c'], /PERCENT_INVALID: the shares sum to 10%, not 100%: give every variation its share, or leave out one, which takes the rest/)
   refused(at, ['flag', 'rollout', 'theme', 'sepia=10%', '--comment', 'c'], /VARIATION_NOT_FOUND: flag "theme" has no variation sepia: its variations are "classic", "dark", "contrast"/)

@@ -20,8 +20,10 @@ impl Snapshot {
     /// `PERCENT_INVALID`, ...); this snapshot is never changed.
     fn edit(&self, py: Python<'_>, change: &Bound<'_, PyAny>) -> PyResult<Snapshot> {
         let value = convert::to_value(change)?;
-        let made = change_from_json(&self.core, &value)
-            .and_then(|change| apply(&self.core, &change))
+        let core = &self.core;
+        // Made through the snapshot's JSON, like a parse: without the GIL.
+        let made = py
+            .detach(|| change_from_json(core, &value).and_then(|change| apply(core, &change)))
             .map_err(|error: EditError| edit_error(py, &error))?;
         Snapshot::new(py, made)
     }

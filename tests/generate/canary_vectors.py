@@ -3,10 +3,13 @@
 (core/src/canary/), each a plan, a step, times and a window of aggregates,
 with the action every runtime must take and the figures it must report.
 
-The figures are computed here, independently of the core, from the formulas
-the core cites: Pearson's chi-square with one degree of freedom for the
-sample ratio (its p-value erfc(sqrt(x/2)), with math.erfc), and the normal-
-mixture mSPRT of Johari et al. (Operations Research, 2022) for the harm test.
+The figures are computed here, not by the core's formulas: the sample
+ratio's p-value is the chi-square's with one degree of freedom from Python's
+math.erfc, and the harm test's statistic is the mixture likelihood ratio of
+Johari et al. (Operations Research, 2022) integrated numerically over the
+normal mixture (the core uses its closed form). What the two share is the
+plan's definitions: the tolerance as a margin, the mixture's scale tau, the
+sample variance with n - 1, and 30 values before any test.
 The sample ratio case of Kohavi, Tang and Xu's book (821,588 users against
 815,482 at 50/50, p = 1.8e-6) is taken as the book gives it.
 
@@ -40,24 +43,41 @@ def variance(m: dict, is_rate: bool) -> float:
     return max((sq - s * s / n) / max(n - 1, 1), 1e-12)
 
 
-def log_lambda(guard: dict, t: dict, c: dict) -> float:
-    """The mSPRT's log statistic, as core/src/canary/mod.rs documents it."""
+def mixture_log_ratio(theta_hat: float, v: float, tau2: float) -> float:
+    """log of the integral over theta ~ N(0, tau2) of the likelihood ratio
+    N(theta_hat; theta, v) / N(theta_hat; 0, v), by the trapezoid rule on a
+    grid fine against both widths, in log space."""
+    tau, sd = math.sqrt(tau2), math.sqrt(v)
+    lo, hi = min(-12 * tau, theta_hat - 12 * sd), max(12 * tau, theta_hat + 12 * sd)
+    steps = 200_000
+    h = (hi - lo) / steps
+    logs = []
+    for i in range(steps + 1):
+        theta = lo + i * h
+        log_ratio = (theta_hat * theta_hat - (theta_hat - theta) ** 2) / (2 * v)
+        log_prior = -theta * theta / (2 * tau2) - 0.5 * math.log(2 * math.pi * tau2)
+        weight = 0.5 if i in (0, steps) else 1.0
+        logs.append(log_ratio + log_prior + math.log(weight * h))
+    top = max(logs)
+    return top + math.log(sum(math.exp(x - top) for x in logs))
+
+
+def log_lambda(guard: dict, t: dict, c: dict) -> tuple[float, float]:
+    """The harm test's log statistic and the estimated excess past the margin."""
     is_rate = guard["kind"] == "rate"
     sign = 1.0 if guard.get("worse", "higher") == "higher" else -1.0
     tol = guard.get("tolerance", 0)
     mt, mc = t["sum"] / t["count"], c["sum"] / c["count"]
     vt, vc = variance(t, is_rate), variance(c, is_rate)
+    v = vt / t["count"] + vc / c["count"]
     if is_rate:
-        delta = tol / 100
-        theta = sign * (mt - mc) - delta
-        v = vt / t["count"] + vc / c["count"]
-        tau2 = max(delta, 0.01) ** 2
+        margin = tol / 100
+        tau2 = max(margin, 0.01) ** 2
     else:
-        r = 1 + tol / 100 if sign > 0 else 1 - tol / 100
-        theta = sign * (mt - r * mc)
-        v = vt / t["count"] + r * r * vc / c["count"]
+        margin = tol / 100 * abs(mc)
         tau2 = max(max(tol, 5) / 100 * abs(mc), math.sqrt(vc) / 10, 1e-9) ** 2
-    return 0.5 * math.log(v / (v + tau2)) + tau2 * theta * theta / (2 * v * (v + tau2)), theta
+    theta = sign * (mt - mc) - margin
+    return mixture_log_ratio(theta, v, tau2), theta
 
 
 ERRORS = {"metric": "Errors", "kind": "rate", "tolerance": 1}
@@ -78,9 +98,10 @@ def case(name: str, plan: dict, step: int, baked_ms: int, window: dict, action: 
             guards.append({"metric": g["metric"], "logLambda": ll, "harm": theta > 0 and ll >= math.log(1 / plan.get("alpha", 0.05))})
     if guards:
         expect["guards"] = guards
-    ev = window.get("evaluations", {})
+    ev = window.get("users", {})
     steps = plan.get("steps", [1, 10, 50, 100])
-    if ev and step < len(steps):
+    # A rollback is decided before the sample ratio is looked at.
+    if ev and step < len(steps) and action != "rollback":
         share = steps[step] / 100
         total = ev["canary"] + ev["control"]
         if share * total >= 5 and (1 - share) * total >= 5:
@@ -93,54 +114,73 @@ def case(name: str, plan: dict, step: int, baked_ms: int, window: dict, action: 
 
 even = dict(PLAN, steps=[50, 100])
 case("srm-book: Kohavi, Tang and Xu's example, 821,588 against 815,482 at an even split, halts (p = 1.8e-6)", even, 0, 20 * MINUTE,
-     {"evaluations": {"canary": 821588, "control": 815482}, "metrics": {}}, "halt", sampleRatioP=1.8e-6)
+     {"users": {"canary": 821588, "control": 815482}, "metrics": {}}, "halt", sampleRatioP=1.8e-6)
 case("srm-fine: 10,000 against 10,050 at an even split is no mismatch", even, 0, 20 * MINUTE,
-     {"evaluations": {"canary": 10000, "control": 10050},
+     {"users": {"canary": 10000, "control": 10050},
       "metrics": {"Errors": {"canary": rate(10000, 50), "control": rate(10050, 52)}}}, "advance")
 case("srm-one-percent: 1% planned, 5% observed, halts", PLAN, 0, 20 * MINUTE,
-     {"evaluations": {"canary": 5000, "control": 95000}, "metrics": {}}, "halt")
+     {"users": {"canary": 5000, "control": 95000}, "metrics": {}}, "halt")
 case("broken: 5% errors on the canary against 0.5% on control rolls back before the bake is over", PLAN, 0, 3 * MINUTE,
-     {"evaluations": {"canary": 2000, "control": 198000},
+     {"users": {"canary": 2000, "control": 198000},
       "metrics": {"Errors": {"canary": rate(2000, 100), "control": rate(198000, 990)}}}, "rollback")
 case("healthy: the same error rate, baked, advances to 10%", PLAN, 0, 11 * MINUTE,
-     {"evaluations": {"canary": 2000, "control": 198000},
+     {"users": {"canary": 2000, "control": 198000},
       "metrics": {"Errors": {"canary": rate(2000, 10), "control": rate(198000, 990)}}}, "advance", to=10)
 case("baking: healthy, and not baked yet, holds", PLAN, 0, 5 * MINUTE,
-     {"evaluations": {"canary": 2000, "control": 198000},
+     {"users": {"canary": 2000, "control": 198000},
       "metrics": {"Errors": {"canary": rate(2000, 10), "control": rate(198000, 990)}}}, "hold")
 case("short: baked, with 200 values on the canary of the 500 needed, holds", PLAN, 0, 11 * MINUTE,
-     {"evaluations": {"canary": 200, "control": 19800},
+     {"users": {"canary": 200, "control": 19800},
       "metrics": {"Errors": {"canary": rate(200, 1), "control": rate(19800, 99)}}}, "hold")
 case("no-data: baked, with no metrics at all, holds", PLAN, 0, 11 * MINUTE,
-     {"evaluations": {"canary": 200, "control": 19800}, "metrics": {}}, "hold")
+     {"users": {"canary": 200, "control": 19800}, "metrics": {}}, "hold")
 case("too-few: 10 errors in 20 values is too few to act on, and holds", PLAN, 0, 11 * MINUTE,
-     {"evaluations": {"canary": 20, "control": 1980},
+     {"users": {"canary": 20, "control": 1980},
       "metrics": {"Errors": {"canary": rate(20, 10), "control": rate(1980, 10)}}}, "hold")
 case("within-tolerance: 1.2% against 0.5% is within 1 point, and advances", PLAN, 1, 11 * MINUTE,
-     {"evaluations": {"canary": 20000, "control": 180000},
+     {"users": {"canary": 20000, "control": 180000},
       "metrics": {"Errors": {"canary": rate(20000, 240), "control": rate(180000, 900)}}}, "advance", to=50)
 slow = dict(PLAN, guards=[ERRORS, LATENCY])
 case("slow: +40% latency on the canary rolls back", slow, 1, 4 * MINUTE,
-     {"evaluations": {"canary": 2000, "control": 18000},
+     {"users": {"canary": 2000, "control": 18000},
       "metrics": {"Errors": {"canary": rate(2000, 10), "control": rate(18000, 90)},
                   "Latency": {"canary": moments(2000, 140, 30), "control": moments(18000, 100, 25)}}}, "rollback")
 case("latency-fine: +4% latency, tolerance 10%, advances", slow, 1, 11 * MINUTE,
-     {"evaluations": {"canary": 2000, "control": 18000},
+     {"users": {"canary": 2000, "control": 18000},
       "metrics": {"Errors": {"canary": rate(2000, 10), "control": rate(18000, 90)},
                   "Latency": {"canary": moments(2000, 104, 25), "control": moments(18000, 100, 25)}}}, "advance", to=50)
 conversions = dict(PLAN, guards=[{"metric": "Conversions", "kind": "rate", "tolerance": 0.5, "worse": "lower"}])
 case("conversions: 8% against 10% converting, lower being worse, rolls back", conversions, 2, 11 * MINUTE,
-     {"evaluations": {"canary": 50000, "control": 50000},
+     {"users": {"canary": 50000, "control": 50000},
       "metrics": {"Conversions": {"canary": rate(50000, 4000), "control": rate(50000, 5000)}}}, "rollback")
 case("complete: the last step, 100%, baked, is complete", PLAN, 3, 11 * MINUTE,
-     {"evaluations": {"canary": 100000, "control": 0}, "metrics": {}}, "complete")
+     {"users": {"canary": 100000, "control": 0}, "metrics": {}}, "complete")
 case("plan-steps: steps that fall are refused", dict(PLAN, steps=[10, 5]), 0, 0,
-     {"evaluations": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.steps")
+     {"users": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.steps")
 case("plan-guard: a guard of an unknown kind is refused", dict(PLAN, guards=[{"metric": "Errors", "kind": "median"}]), 0, 0,
-     {"evaluations": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.guards[0].kind")
+     {"users": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.guards[0].kind")
 case("plan-field: a field no plan has is refused", dict(PLAN, bake=600), 0, 0,
-     {"evaluations": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.bake")
-case("window: a window without its evaluations is refused", PLAN, 0, 0, {"metrics": {}}, "error", code="WINDOW_INVALID", path="$.evaluations")
+     {"users": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.bake")
+case("window: a window without its users is refused", PLAN, 0, 0, {"metrics": {}}, "error", code="WINDOW_INVALID", path="$.users")
+case("window-rate: a rate of more hits than values is refused", PLAN, 0, 0,
+     {"users": {"canary": 10, "control": 990}, "metrics": {"Errors": {"canary": rate(10, 11), "control": rate(990, 5)}}},
+     "error", code="WINDOW_INVALID", path="$.metrics.Errors.canary")
+case("window-count: a negative count is refused", PLAN, 0, 0,
+     {"users": {"canary": 10, "control": 990}, "metrics": {"Errors": {"canary": rate(-5, 0), "control": rate(990, 5)}}},
+     "error", code="WINDOW_INVALID", path="$.metrics.Errors.canary")
+case("window-squares: squares summing below what the values can is refused", slow, 0, 0,
+     {"users": {"canary": 100, "control": 9900}, "metrics": {"Errors": {"canary": rate(100, 1), "control": rate(9900, 5)},
+      "Latency": {"canary": {"count": 100, "sum": 10000, "sumSquares": 5}, "control": moments(9900, 100, 20)}}},
+     "error", code="WINDOW_INVALID", path="$.metrics.Latency.canary")
+case("plan-min-sample: fewer than 30 values a step would advance untested, and is refused", dict(PLAN, minSample=10), 0, 0,
+     {"users": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.minSample")
+case("crashing: a canary that fails before it reports looks short of users, and is rolled back, not halted", PLAN, 0, 4 * MINUTE,
+     {"users": {"canary": 600, "control": 99000},
+      "metrics": {"Errors": {"canary": rate(600, 300), "control": rate(99000, 495)}}}, "rollback")
+negative = dict(PLAN, guards=[{"metric": "Margin", "kind": "mean", "tolerance": 10, "worse": "lower"}])
+case("negative-mean: a canary alike to a control whose mean is below 0 is no harm", negative, 1, 11 * MINUTE,
+     {"users": {"canary": 10000, "control": 90000},
+      "metrics": {"Margin": {"canary": moments(10000, -2.0, 1.0), "control": moments(90000, -2.0, 1.0)}}}, "advance", to=50)
 
 OUT.parent.mkdir(parents=True, exist_ok=True)
 OUT.write_text("".join(json.dumps(c, ensure_ascii=False, separators=(",", ":")) + "\n" for c in cases))

@@ -3,18 +3,24 @@
 //! step's window, *advance* to the next step, *hold*, *roll back*, *halt*,
 //! or say the canary is *complete*, with the reason in words and figures.
 //!
-//! The order of the rule:
+//! The window holds what was observed since the step started (cumulative,
+//! never a sliding window: the harm test's guarantee is over the step's
+//! growing sample). The order of the rule:
 //!
-//! 1. **Sample ratio**: the evaluations per variation against the step's
-//!    planned split (a chi-square, one degree of freedom). Below p = 0.001
-//!    the canary halts: bucketing or metrics are broken, and no figure of
-//!    this window can be trusted. Checked when each variation is expected
-//!    at least 5 evaluations.
-//! 2. **Harm**: for each guard, the mSPRT of [`stats`] at α (0.05 by
+//! 1. **Harm**: for each guard, the mSPRT of [`stats`] at α (0.05 by
 //!    default), one-sided: the canary's metric worse than control's by more
 //!    than the tolerance rolls back, at once, at any look, as soon as each
-//!    variation has 30 values. The test stays valid however often the
-//!    controller looks (each step's window is its own sequence).
+//!    variation has 30 values. Within a step the test stays valid however
+//!    often the controller looks; α holds per guard and per step, so the
+//!    chance of a false rollback over a whole canary is at most steps ×
+//!    guards × α.
+//! 2. **Sample ratio**: the users per variation (distinct contexts, the unit
+//!    the rollout splits) against the step's planned split: a chi-square of
+//!    one degree of freedom. Below p = 0.001 the canary halts: bucketing or
+//!    metrics are broken, and no figure of this window can be trusted.
+//!    Checked when each variation is expected at least 5 users. Harm comes
+//!    first, so that a canary which fails before it reports (and so looks
+//!    short of users) is rolled back, not merely halted.
 //! 3. **Bake**: before the step's minimum bake time, hold.
 //! 4. **Data**: a guard with fewer than `minSample` values in either
 //!    variation holds: no data never advances.
@@ -29,7 +35,7 @@ use serde_json::{json, Map, Value};
 
 use stats::{msprt_log, sample_ratio, Moments};
 
-/// Below this p-value the evaluations' split halts the canary.
+/// Below this p-value the users' split halts the canary.
 pub const SAMPLE_RATIO_P: f64 = 0.001;
 /// The fewest values per variation before a harm is acted on.
 pub const MIN_HARM_SAMPLE: f64 = 30.0;
@@ -84,8 +90,9 @@ fn window_error(path: impl Into<String>, message: impl Into<String>) -> PlanErro
 
 /// The decision at step `step` (from 0) of `plan`, the step having started
 /// at `started_ms` and the time being `now_ms`, from the window's
-/// aggregates: `{"evaluations": {"canary": N, "control": N}, "metrics":
-/// {METRIC: {"canary": {"count", "sum", "sumSquares"}, "control": ...}}}`.
+/// aggregates since then: `{"users": {"canary": N, "control": N},
+/// "metrics": {METRIC: {"canary": {"count", "sum", "sumSquares"},
+/// "control": ...}}}` (a rate's `sumSquares` may be left out).
 pub fn decide(
     plan: &Plan,
     step: usize,
@@ -96,34 +103,14 @@ pub fn decide(
     let share = *plan.steps.get(step).ok_or_else(|| {
         window_error("$.step", format!("the plan has {} steps", plan.steps.len()))
     })?;
-    let count = |side: &str| window["evaluations"][side].as_u64();
+    let count = |side: &str| window["users"][side].as_u64();
     let (Some(canary), Some(control)) = (count("canary"), count("control")) else {
         return Err(window_error(
-            "$.evaluations",
-            "the evaluations per variation: {\"canary\": N, \"control\": N}",
+            "$.users",
+            "the users per variation (distinct contexts): {\"canary\": N, \"control\": N}",
         ));
     };
     let mut figures = Map::new();
-    let expected = [share / 100.0, 1.0 - share / 100.0];
-    let total = (canary + control) as f64;
-    if expected.iter().all(|e| e * total >= 5.0) {
-        let (statistic, p) = sample_ratio([canary, control], expected);
-        figures.insert(
-            "sampleRatio".into(),
-            json!({"statistic": statistic, "p": p}),
-        );
-        if p < SAMPLE_RATIO_P {
-            let reason = format!(
-                "sample ratio mismatch: {canary} evaluations on the canary and {control} on control, where the plan splits {share}% to {}% (chi-square {statistic:.2}, p = {p:.2e} < {SAMPLE_RATIO_P}): bucketing or metrics are broken; nothing is changed until someone looks",
-                100.0 - share
-            );
-            return Ok(Decision {
-                action: Action::Halt,
-                reason,
-                figures: Value::Object(figures),
-            });
-        }
-    }
     let mut guards = Vec::new();
     let mut short = Vec::new();
     for guard in &plan.guards {
@@ -141,13 +128,34 @@ pub fn decide(
                     )
                 })
             };
-            let count = field("count")?.max(0.0);
+            let count = field("count")?;
             let sum = field("sum")?;
             // A rate's values are 0 or 1: their squares are themselves.
             let sum_squares = match (&m["sumSquares"], guard.kind) {
                 (Value::Null, GuardKind::Rate) => sum,
                 _ => field("sumSquares")?,
             };
+            let at = format!("$.metrics.{}.{side}", guard.metric);
+            if count < 0.0 || count.fract() != 0.0 {
+                return Err(window_error(
+                    at,
+                    "count is a whole number of values, at least 0",
+                ));
+            }
+            if guard.kind == GuardKind::Rate && !(0.0..=count).contains(&sum) {
+                return Err(window_error(
+                    at,
+                    "a rate's sum is between 0 and its count: each value is 0 or 1",
+                ));
+            }
+            // No values have squares summing to less than the square of
+            // their sum over their count (Cauchy-Schwarz).
+            if count > 0.0 && sum_squares < sum * sum / count * (1.0 - 1e-9) - 1e-9 {
+                return Err(window_error(
+                    at,
+                    "sumSquares is less than any values of this count and sum can have",
+                ));
+            }
             Ok(Moments {
                 count,
                 sum,
@@ -175,6 +183,26 @@ pub fn decide(
             reason,
             figures: Value::Object(figures),
         });
+    }
+    let expected = [share / 100.0, 1.0 - share / 100.0];
+    let total = canary as f64 + control as f64;
+    if expected.iter().all(|e| e * total >= 5.0) {
+        let (statistic, p) = sample_ratio([canary, control], expected);
+        figures.insert(
+            "sampleRatio".into(),
+            json!({"statistic": statistic, "p": p}),
+        );
+        if p < SAMPLE_RATIO_P {
+            let reason = format!(
+                "sample ratio mismatch: {canary} users on the canary and {control} on control, where the plan splits {share}% to {}% (chi-square {statistic:.2}, p = {p:.2e} < {SAMPLE_RATIO_P}): bucketing or metrics are broken; nothing is changed until someone looks",
+                100.0 - share
+            );
+            return Ok(Decision {
+                action: Action::Halt,
+                reason,
+                figures: Value::Object(figures),
+            });
+        }
     }
     let baked = now_ms.saturating_sub(started_ms);
     if baked < plan.bake_ms {
@@ -257,21 +285,23 @@ fn harm(guard: &Guard, alpha: f64, t: Moments, c: Moments) -> Harm {
             (theta, v, tau * tau, shown)
         }
         GuardKind::Mean => {
-            let r = if guard.higher_is_worse {
-                1.0 + guard.tolerance / 100.0
-            } else {
-                1.0 - guard.tolerance / 100.0
-            };
-            let theta = sign * (t.mean() - r * c.mean());
-            let v = t.variance() / t.count + r * r * c.variance() / c.count;
+            // The margin is a share of control's mean, whatever its sign.
+            let margin = guard.tolerance / 100.0 * c.mean().abs();
+            let theta = sign * (t.mean() - c.mean()) - margin;
+            let v = t.variance() / t.count + c.variance() / c.count;
             let tau = (guard.tolerance.max(5.0) / 100.0 * c.mean().abs())
                 .max(c.variance().sqrt() / 10.0)
                 .max(1e-9);
+            let relative = if c.mean() == 0.0 {
+                String::new()
+            } else {
+                format!(", {:+.1}%", 100.0 * (t.mean() / c.mean() - 1.0))
+            };
             let shown = format!(
-                "{:.4} on the canary, {:.4} on control ({:+.1}%; tolerance {}%)",
+                "{:.4} on the canary, {:.4} on control ({:+.4}{relative}; tolerance {}%)",
                 t.mean(),
                 c.mean(),
-                100.0 * (t.mean() / c.mean() - 1.0),
+                t.mean() - c.mean(),
                 guard.tolerance
             );
             (theta, v, tau * tau, shown)

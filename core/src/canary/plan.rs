@@ -160,8 +160,8 @@ impl Plan {
         let min_sample = number(
             "minSample",
             500.0,
-            &|x| x >= 1.0 && x.fract() == 0.0,
-            "a whole number of values, at least 1",
+            &|x| x >= super::MIN_HARM_SAMPLE && x.fract() == 0.0,
+            "a whole number of values, at least 30 (below it no harm test runs, and nothing may advance untested)",
         )?;
         let alpha = number(
             "alpha",

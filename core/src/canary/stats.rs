@@ -1,9 +1,11 @@
-//! The statistics a guarded canary decides with, each valid however often
-//! it is looked at:
+//! The statistics a guarded canary decides with:
 //!
-//! - the sample ratio check: Pearson's chi-square of the evaluations per
+//! - the sample ratio check: Pearson's chi-square of the users per
 //!   variation against the planned split, one degree of freedom, its
-//!   p-value `erfc(sqrt(x / 2))`; below 0.001 the canary halts (as in
+//!   p-value `erfc(sqrt(x / 2))`; below 0.001 the canary halts. A fixed
+//!   threshold this strict, looked at each minute, is not a sequential test,
+//!   but a broken split grows its statistic with every look, and a sound
+//!   one seldom reaches it (as in
 //!   Fabijan et al., "Diagnosing Sample Ratio Mismatch in Online Controlled
 //!   Experiments", KDD 2019, and Kohavi, Tang and Xu, "Trustworthy Online
 //!   Controlled Experiments", 2020, whose example of 821,588 users against
@@ -14,7 +16,9 @@
 //!   difference of means with a normal mixture of variance `tau²` over the
 //!   alternative: `Λ = sqrt(V / (V + τ²)) · exp(τ² θ² / (2 V (V + τ²)))`,
 //!   where `θ` is the estimated difference past the tolerance and `V` its
-//!   variance. By Ville's inequality, `Λ ≥ 1/α` happens under the null at
+//!   variance. `τ` is the scale of a harm worth finding: the tolerance, or
+//!   for a mean a share of control's mean as the step's window gives it
+//!   (an approximation: a `τ` fixed before the step would be exact). By Ville's inequality, `Λ ≥ 1/α` happens under the null at
 //!   any time with probability at most `α`; only a difference in the
 //!   harmful direction counts (one-sided).
 
@@ -43,13 +47,13 @@ pub fn erfc(x: f64) -> f64 {
 /// (summing to 1), and its p-value for `observed.len() - 1 = 1` degree of
 /// freedom: `(statistic, p)`. Shares of 0 are left out.
 pub fn sample_ratio(observed: [u64; 2], expected: [f64; 2]) -> (f64, f64) {
-    let total: u64 = observed.iter().sum();
+    let total: f64 = observed.iter().map(|&n| n as f64).sum();
     let statistic: f64 = observed
         .iter()
         .zip(expected)
         .filter(|(_, share)| *share > 0.0)
         .map(|(count, share)| {
-            let wanted = total as f64 * share;
+            let wanted = total * share;
             (*count as f64 - wanted).powi(2) / wanted
         })
         .sum();

@@ -55,6 +55,19 @@ pub fn change_from_json(snapshot: &Snapshot, value: &Value) -> Result<Change, Ed
             }
         )));
     };
+    let allowed: &[&str] = match *operation {
+        "create" => &["create", "variations"],
+        "rollout" => &["rollout", "shares"],
+        "target" => &["target", "value", "add", "remove", "kind"],
+        "offVariation" => &["offVariation", "value"],
+        _ => &[operation],
+    };
+    if let Some(other) = object.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(invalid(format!(
+            "a \"{operation}\" change has no \"{other}\": it takes {}",
+            allowed.join(", ")
+        )));
+    }
     let key = object[*operation]
         .as_str()
         .ok_or_else(|| invalid(format!("\"{operation}\" is the flag's key, a string")))?
@@ -138,10 +151,15 @@ pub fn variation_of(snapshot: &Snapshot, key: &str, value: &Value) -> Result<usi
     let as_json = value
         .as_str()
         .and_then(|text| crate::json::parse(text).ok());
+    // Numbers by value: 10 names a variation stored as 10.0.
+    let same = |v: &Value, given: &Value| match (v.as_f64(), given.as_f64()) {
+        (Some(a), Some(b)) => a == b,
+        _ => v == given,
+    };
     values
         .iter()
-        .position(|v| v == value)
-        .or_else(|| as_json.and_then(|parsed| values.iter().position(|v| *v == parsed)))
+        .position(|v| same(v, value))
+        .or_else(|| as_json.and_then(|parsed| values.iter().position(|v| same(v, &parsed))))
         .ok_or_else(|| {
             let listed: Vec<String> = values.iter().map(Value::to_string).collect();
             let shown = value
@@ -191,7 +209,7 @@ fn weights(snapshot: &Snapshot, key: &str, shares: &Value) -> Result<Vec<u32>, E
                 return Err(refuse(
                     "ROLLOUT_INVALID",
                     format!(
-                        "flag {key:?} is not boolean: give each share's value, like {example}=10%"
+                        "flag {key:?} is not boolean: give each share's value, like {{\"{example}\": \"10%\"}} ({example}=10% on the command line)"
                     ),
                 ));
             };

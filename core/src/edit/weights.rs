@@ -14,7 +14,8 @@ pub fn parse_percent(text: &str) -> Result<u32, EditError> {
             format!("{text:?} is not a percentage from 0 to 100 with at most three decimals, like 10% or 12.5%"),
         )
     };
-    let number = text.trim().trim_end_matches('%').trim();
+    let trimmed = text.trim();
+    let number = trimmed.strip_suffix('%').unwrap_or(trimmed).trim();
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty()
         || fraction.len() > 3
