@@ -182,24 +182,34 @@ fn a_head_lists_at_most_32_names_of_each_source_fact() {
 
 #[test]
 fn a_history_record_a_comment_and_an_author_at_their_bounds_and_past_them() {
-    let record = |comment: String| Record {
+    // A record as another writer might have written it (flagcore's own
+    // never exceed the bound: see `Record::to_json`), its size set by a
+    // field no reader bounds otherwise.
+    let text = |padding: usize| {
+        json!({"sequence": 1, "id": "0123456789abcdef", "previous": null,
+            "publishedAt": 1, "author": "a", "comment": "c", "changes": [],
+            "note": "x".repeat(padding)})
+        .to_string()
+    };
+    let frame = text(0).len();
+    let at = text(record::MAX_RECORD_BYTES - frame);
+    assert_eq!(at.len(), record::MAX_RECORD_BYTES);
+    assert!(Record::from_json(at.as_bytes()).is_ok());
+    let past = text(record::MAX_RECORD_BYTES - frame + 1);
+    assert!(Record::from_json(past.as_bytes())
+        .unwrap_err()
+        .contains("larger than 16384 bytes"));
+    // What flagcore writes stays within it, however long its comment.
+    let long = Record {
         sequence: 1,
         id: "0123456789abcdef".into(),
         previous: None,
         published_at: 1,
         author: "a".into(),
-        comment,
-        changes: vec![],
+        comment: "x".repeat(record::MAX_RECORD_BYTES),
+        changes: vec!["canary: on".into(); 5000],
     };
-    // The record's JSON around the comment: the bytes left for the comment.
-    let frame = record(String::new()).to_json().len();
-    let at = record("x".repeat(record::MAX_RECORD_BYTES - frame)).to_json();
-    assert_eq!(at.len(), record::MAX_RECORD_BYTES);
-    assert!(Record::from_json(at.as_bytes()).is_ok());
-    let past = record("x".repeat(record::MAX_RECORD_BYTES - frame + 1)).to_json();
-    assert!(Record::from_json(past.as_bytes())
-        .unwrap_err()
-        .contains("larger than 16384 bytes"));
+    assert!(long.to_json().len() <= record::MAX_RECORD_BYTES);
 
     let comment = "é".repeat(record::MAX_COMMENT_CHARS);
     assert!(check_comment(&comment, "ana").is_ok());
