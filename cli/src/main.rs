@@ -287,7 +287,13 @@ fn main() -> ExitCode {
 fn load(path: &Path, prefix: Option<&str>) -> Result<Snapshot, Failure> {
     let bytes =
         fs::read(path).map_err(|e| Failure(format!("cannot read {}: {e}", path.display())))?;
-    Snapshot::from_json_with_prefix(&bytes, prefix).map_err(|e| {
+    parse(path, &bytes, prefix)
+}
+
+/// The snapshot in `bytes`, read from the file `path`: refused with its
+/// code, where, and why, naming the file.
+fn parse(path: &Path, bytes: &[u8], prefix: Option<&str>) -> Result<Snapshot, Failure> {
+    Snapshot::from_json_with_prefix(bytes, prefix).map_err(|e| {
         Failure(format!(
             "{}: {} at {}: {}",
             path.display(),

@@ -111,15 +111,7 @@ impl Place {
                         head: None,
                     });
                 };
-                let snapshot = Snapshot::from_json(&bytes).map_err(|e| {
-                    Failure(format!(
-                        "{}: {} at {}: {}",
-                        path.display(),
-                        e.code(),
-                        e.path(),
-                        e.message()
-                    ))
-                })?;
+                let snapshot = crate::parse(path, &bytes, None)?;
                 Ok(Current {
                     snapshot,
                     seen: Some(bytes),
