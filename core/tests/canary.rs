@@ -10,7 +10,9 @@ mod canonical;
 #[allow(dead_code)]
 mod corpus;
 
-use flagcore::canary::{decide, Plan};
+use flagcore::canary::{decide, step, Plan, State};
+use flagcore::edit::{apply, change_from_json};
+use flagcore::Snapshot;
 use serde_json::Value;
 
 fn near(got: f64, want: f64) -> bool {
@@ -93,5 +95,114 @@ fn every_canary_vector() {
         failures.len()
     );
     assert!(!cases.is_empty(), "no canary vectors ran");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The canary's share of the flag's default rule, in percent; `None` when
+/// the flag is off or gone.
+fn share(snapshot: &Snapshot, plan: &Value) -> Option<f64> {
+    let document: Value =
+        serde_json::from_slice(&flagcore::published::canonical_json(snapshot)).unwrap();
+    let flag = &document["flags"][plan["flag"].as_str().unwrap()];
+    if flag["on"] != true {
+        return None;
+    }
+    let values = flag["variations"].as_array().unwrap();
+    let canary = plan.get("canary").cloned().unwrap_or(Value::Bool(true));
+    let index = values.iter().position(|v| *v == canary).unwrap() as u64;
+    let fallthrough = &flag["fallthrough"];
+    Some(match fallthrough["variation"].as_u64() {
+        Some(v) => f64::from(u8::from(v == index)) * 100.0,
+        None => fallthrough["rollout"]["variations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["variation"].as_u64() == Some(index))
+            .map(|e| e["weight"].as_f64().unwrap() / 1000.0)
+            .sum(),
+    })
+}
+
+/// Plays one case's runs: a person's change, then the controller's run,
+/// whose edit is published and whose state is kept for the next.
+fn run_problems(case: &Value) -> Option<String> {
+    let mut snapshot = Snapshot::from_json(case["data"].to_string().as_bytes()).unwrap();
+    let mut state: Option<State> = None;
+    for (n, run) in case["runs"].as_array().unwrap().iter().enumerate() {
+        let expect = &run["expect"];
+        if let Some(person) = run.get("person") {
+            let change = change_from_json(&snapshot, person).unwrap();
+            snapshot = apply(&snapshot, &change).unwrap();
+        }
+        let window = match run["windowError"].as_str() {
+            Some(why) => Err(why),
+            None => Ok(&run["window"]),
+        };
+        let outcome = Plan::from_value(&case["plan"]).and_then(|plan| {
+            step(
+                &plan,
+                state.as_ref(),
+                &snapshot,
+                window,
+                run["nowMs"].as_u64().unwrap(),
+            )
+        });
+        let outcome = match outcome {
+            Err(e) => {
+                let want = (expect["error"].as_str(), expect["path"].as_str());
+                if want != (Some(e.code), Some(e.path.as_str())) {
+                    return Some(format!("run {n}: refused: {e}"));
+                }
+                continue;
+            }
+            Ok(outcome) => outcome,
+        };
+        if expect["action"] != outcome.action {
+            return Some(format!("run {n}: {}: {}", outcome.action, outcome.reason));
+        }
+        if let Some(has) = expect["reasonHas"].as_str() {
+            if !outcome.reason.contains(has) {
+                return Some(format!(
+                    "run {n}: the reason {:?} does not say {has:?}",
+                    outcome.reason
+                ));
+            }
+        }
+        if let Some(change) = &outcome.change {
+            if outcome.comment.is_empty() {
+                return Some(format!("run {n}: an edit with no comment"));
+            }
+            snapshot = apply(&snapshot, change).unwrap();
+        }
+        // What is kept reads back as it was written.
+        state = outcome
+            .state
+            .map(|s| State::from_json(s.to_json().as_bytes()).unwrap());
+        let status = state.as_ref().map(|s| s.status.as_str());
+        let at = state.as_ref().map(|s| s.step as u64);
+        if expect["status"].as_str() != status || expect["step"].as_u64() != at {
+            return Some(format!("run {n}: status {status:?} at step {at:?}"));
+        }
+        let got = share(&snapshot, &case["plan"]);
+        if expect["share"].as_f64() != got {
+            return Some(format!("run {n}: the canary's share is {got:?}"));
+        }
+    }
+    None
+}
+
+#[test]
+fn every_canary_run_vector() {
+    let cases = corpus::cases(&corpus::vectors(env!("CARGO_MANIFEST_DIR")), "canaryRuns");
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| run_problems(case).map(|p| format!("{}: {p}", case["name"])))
+        .collect();
+    println!(
+        "canary run vectors (core): {} passed, {} failed",
+        cases.len() - failures.len(),
+        failures.len()
+    );
+    assert!(!cases.is_empty(), "no canary run vectors ran");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

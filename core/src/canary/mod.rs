@@ -26,9 +26,11 @@
 //!    variation holds: no data never advances.
 //! 5. Otherwise advance to the next step, or, at the last, complete.
 
+mod control;
 mod plan;
 pub mod stats;
 
+pub use control::{step, Outcome, State, Status, AUTHOR, MAX_DECISIONS, MAX_STATE_BYTES};
 pub use plan::{Guard, GuardKind, Plan, PlanError};
 
 use serde_json::{json, Map, Value};

@@ -1,0 +1,548 @@
+//! The controller's step, pure: from the plan, the controller's state (as
+//! the last run left it), the flags as they are now, the step's window of
+//! metrics (or why it could not be read) and the time, what to do now: the
+//! edit to publish, if any, with the comment `flagcore history` shows, and
+//! the state to keep. A host reads those, and writes these.
+//!
+//! The controller never overrules a person. Once running, a flag that was
+//! turned off or removed, or a rollout lowered or set to a share that is no
+//! step of the plan, stops it for good: it changes nothing from then on,
+//! and never turns the flag back on. A rollout a person raised to a later
+//! step of the plan is taken up there, baking from then.
+
+use serde_json::{json, Map, Value};
+
+use super::{decide, Action, Plan, PlanError};
+use crate::edit::{rollout_weights, variation_of, Change, TOTAL_WEIGHT};
+use crate::published::canonical_json;
+use crate::snapshot::Snapshot;
+
+/// The most decisions a state keeps (the newest).
+pub const MAX_DECISIONS: usize = 50;
+/// The most bytes of a state's JSON text a host reads.
+pub const MAX_STATE_BYTES: usize = 131_072;
+/// Who the controller's edits name as their author.
+pub const AUTHOR: &str = "flagcore canary";
+
+/// Where a canary is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Stepping up while the guards hold.
+    Running,
+    /// A guard found harm: rolled back to 0%, for good.
+    RolledBack,
+    /// The sample ratio says bucketing or metrics are broken: nothing changed since.
+    Halted,
+    /// The last step baked with no harm.
+    Complete,
+    /// A person changed the flag under the controller: it changes nothing since.
+    Stopped,
+}
+
+impl Status {
+    /// `running`, `rolledBack`, `halted`, `complete` or `stopped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Running => "running",
+            Status::RolledBack => "rolledBack",
+            Status::Halted => "halted",
+            Status::Complete => "complete",
+            Status::Stopped => "stopped",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Status> {
+        [
+            Status::Running,
+            Status::RolledBack,
+            Status::Halted,
+            Status::Complete,
+            Status::Stopped,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
+}
+
+/// What the controller keeps between runs, beside the flags.
+#[derive(Debug, Clone, PartialEq)]
+pub struct State {
+    /// The flag under test.
+    pub flag: String,
+    /// Running, or how it ended.
+    pub status: Status,
+    /// The plan's step (from 0) it is at.
+    pub step: usize,
+    /// When that step started: its window of metrics starts there.
+    pub step_started_ms: u64,
+    /// When the canary started.
+    pub started_ms: u64,
+    /// The newest decisions, oldest first: `{"atMs", "step", "share",
+    /// "action", "reason"}`, the newest with its `figures`.
+    pub decisions: Vec<Value>,
+}
+
+fn state_error(path: impl Into<String>, message: impl Into<String>) -> PlanError {
+    PlanError {
+        code: "STATE_INVALID",
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+impl State {
+    /// Reads a state that [`State::to_json`] wrote.
+    pub fn from_json(text: &[u8]) -> Result<State, PlanError> {
+        const FIX: &str = "the canary's state is not as flagcore writes it: remove it to start the canary over (`flagcore canary run --restart`)";
+        if text.len() > MAX_STATE_BYTES {
+            return Err(state_error(
+                "$",
+                format!("larger than {MAX_STATE_BYTES} bytes: {FIX}"),
+            ));
+        }
+        let value = std::str::from_utf8(text)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::json::parse(t).map_err(|e| e.to_string()))
+            .map_err(|e| state_error("$", format!("not JSON ({e}): {FIX}")))?;
+        let number = |name: &str| {
+            value[name]
+                .as_u64()
+                .ok_or_else(|| state_error(format!("$.{name}"), FIX))
+        };
+        let status = value["status"]
+            .as_str()
+            .and_then(Status::parse)
+            .ok_or_else(|| state_error("$.status", FIX))?;
+        let decisions = value["decisions"]
+            .as_array()
+            .filter(|d| d.len() <= MAX_DECISIONS && d.iter().all(Value::is_object))
+            .ok_or_else(|| state_error("$.decisions", FIX))?
+            .clone();
+        Ok(State {
+            flag: value["flag"]
+                .as_str()
+                .ok_or_else(|| state_error("$.flag", FIX))?
+                .to_owned(),
+            status,
+            step: usize::try_from(number("step")?).map_err(|_| state_error("$.step", FIX))?,
+            step_started_ms: number("stepStartedMs")?,
+            started_ms: number("startedMs")?,
+            decisions,
+        })
+    }
+
+    /// The state as JSON text, within [`MAX_STATE_BYTES`].
+    pub fn to_json(&self) -> String {
+        let mut decisions = self.decisions.clone();
+        loop {
+            let text = json!({
+                "flag": self.flag, "status": self.status.as_str(), "step": self.step,
+                "stepStartedMs": self.step_started_ms, "startedMs": self.started_ms,
+                "decisions": decisions,
+            })
+            .to_string();
+            if text.len() <= MAX_STATE_BYTES || decisions.is_empty() {
+                return text;
+            }
+            decisions.remove(0);
+        }
+    }
+}
+
+/// What a run does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// `start`, `advance`, `hold`, `rollback`, `halt`, `complete`, `stop`,
+    /// or `ended` (the canary had ended before this run).
+    pub action: &'static str,
+    /// Why, in words and figures.
+    pub reason: String,
+    /// The figures the decision was made on (`null` when none were read).
+    pub figures: Value,
+    /// The edit to publish, if any.
+    pub change: Option<Change>,
+    /// The history's comment for that edit.
+    pub comment: String,
+    /// The state to keep; `None`: keep nothing (the canary did not start).
+    pub state: Option<State>,
+}
+
+/// How flag `key` stands in `snapshot`: absent, off, or on with the
+/// canary's share of its default rule in thousandths of a percent.
+enum Standing {
+    Absent,
+    Off,
+    On(u32),
+}
+
+fn standing(plan: &Plan, snapshot: &Snapshot) -> Result<Standing, PlanError> {
+    let document: Value = serde_json::from_slice(&canonical_json(snapshot)).unwrap_or(Value::Null);
+    let flag = &document["flags"][&plan.flag];
+    if !flag.is_object() {
+        return Ok(Standing::Absent);
+    }
+    let canary = variation(plan, snapshot, &plan.canary, "$.canary")?;
+    if flag["on"] != Value::Bool(true) {
+        return Ok(Standing::Off);
+    }
+    let fallthrough = &flag["fallthrough"];
+    let share = match fallthrough["variation"].as_u64() {
+        Some(v) => {
+            if v == canary as u64 {
+                TOTAL_WEIGHT
+            } else {
+                0
+            }
+        }
+        None => fallthrough["rollout"]["variations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|entry| entry["variation"].as_u64() == Some(canary as u64))
+            .filter_map(|entry| entry["weight"].as_u64())
+            .map(|w| u32::try_from(w.min(u64::from(TOTAL_WEIGHT))).unwrap_or(TOTAL_WEIGHT))
+            .sum::<u32>()
+            .min(TOTAL_WEIGHT),
+    };
+    Ok(Standing::On(share))
+}
+
+fn variation(
+    plan: &Plan,
+    snapshot: &Snapshot,
+    value: &Value,
+    path: &str,
+) -> Result<usize, PlanError> {
+    variation_of(snapshot, &plan.flag, value).map_err(|e| PlanError {
+        code: "PLAN_INVALID",
+        path: path.to_owned(),
+        message: e.message,
+    })
+}
+
+/// A step's share in thousandths of a percent, as a rollout stores it.
+fn weight(percent: f64) -> u32 {
+    (percent * 1000.0).round() as u32
+}
+
+fn shown(weight: u32) -> String {
+    format!("{}%", crate::edit::percent(weight))
+}
+
+/// The rollout that gives the canary `percent` and control the rest.
+fn rollout(plan: &Plan, snapshot: &Snapshot, percent: f64) -> Result<Change, PlanError> {
+    let canary = variation(plan, snapshot, &plan.canary, "$.canary")?;
+    let control = variation(plan, snapshot, &plan.control, "$.control")?;
+    let count = snapshot.variations(&plan.flag).map_or(0, <[Value]>::len);
+    let share = weight(percent);
+    let weights = rollout_weights(count, &[(canary, share), (control, TOTAL_WEIGHT - share)])
+        .map_err(|e| PlanError {
+            code: "PLAN_INVALID",
+            path: "$.steps".into(),
+            message: e.message,
+        })?;
+    Ok(Change::Rollout {
+        key: plan.flag.clone(),
+        weights,
+    })
+}
+
+/// What the controller does now. `window` is the current step's metrics
+/// since [`State::step_started_ms`] (see [`decide`]), or why the metrics
+/// source could not be read, which holds. `state` is `None` before the
+/// canary starts. An error means the plan does not fit the flags (or a
+/// window cannot be real): nothing is done.
+pub fn step(
+    plan: &Plan,
+    state: Option<&State>,
+    snapshot: &Snapshot,
+    window: Result<&Value, &str>,
+    now_ms: u64,
+) -> Result<Outcome, PlanError> {
+    let standing = standing(plan, snapshot)?;
+    let Some(state) = state.filter(|s| s.flag == plan.flag) else {
+        return start(plan, snapshot, &standing, now_ms);
+    };
+    let mut next = state.clone();
+    let share = plan.steps.get(state.step).map_or(0, |&p| weight(p));
+    let record = |next: &mut State, action: &'static str, reason: String, figures: Value| {
+        let mut decision = json!({
+            "atMs": now_ms, "step": next.step, "share": plan.steps.get(next.step),
+            "action": action, "reason": reason, "figures": figures,
+        });
+        if let Some(last) = next.decisions.last_mut().and_then(Value::as_object_mut) {
+            last.remove("figures");
+        }
+        if decision["figures"].is_null() {
+            decision.as_object_mut().map(|d| d.remove("figures"));
+        }
+        next.decisions.push(decision);
+        if next.decisions.len() > MAX_DECISIONS {
+            next.decisions.remove(0);
+        }
+    };
+    let outcome = |action, reason: String, figures, change, comment, state| Outcome {
+        action,
+        reason,
+        figures,
+        change,
+        comment,
+        state,
+    };
+    if state.status != Status::Running {
+        let reason = format!(
+            "the canary of {:?} ended: {}; start it over with --restart",
+            plan.flag,
+            state.status.as_str()
+        );
+        return Ok(outcome(
+            "ended",
+            reason,
+            Value::Null,
+            None,
+            String::new(),
+            Some(next),
+        ));
+    }
+    let stop = |mut next: State, reason: String| {
+        next.status = Status::Stopped;
+        record(&mut next, "stop", reason.clone(), Value::Null);
+        Ok(outcome(
+            "stop",
+            reason,
+            Value::Null,
+            None,
+            String::new(),
+            Some(next),
+        ))
+    };
+    let now_share = match standing {
+        Standing::Absent => {
+            return stop(
+                next,
+                format!(
+                    "flag {:?} is gone (archived): the controller stops",
+                    plan.flag
+                ),
+            )
+        }
+        Standing::Off => {
+            return stop(
+                next,
+                format!(
+                "someone turned flag {:?} off: the controller stops, and never turns it back on",
+                plan.flag
+            ),
+            )
+        }
+        Standing::On(w) => w,
+    };
+    if now_share != share {
+        let later =
+            (state.step + 1..plan.steps.len()).find(|&k| weight(plan.steps[k]) == now_share);
+        if let Some(k) = later {
+            next.step = k;
+            next.step_started_ms = now_ms;
+            let reason = format!(
+                "the rollout is at {}, step {} of the plan, not {}: someone raised it; the controller resumes there, baking from now",
+                shown(now_share),
+                k + 1,
+                shown(share)
+            );
+            record(&mut next, "hold", reason.clone(), Value::Null);
+            return Ok(outcome(
+                "hold",
+                reason,
+                Value::Null,
+                None,
+                String::new(),
+                Some(next),
+            ));
+        }
+        let what = if now_share < share {
+            "lowered it (a rollback)"
+        } else {
+            "set a share that is no step of the plan"
+        };
+        return stop(next, format!(
+            "the rollout of {:?} is {} where the controller left {}: someone {what}; the controller stops",
+            plan.flag,
+            shown(now_share),
+            shown(share)
+        ));
+    }
+    let window = match window {
+        Ok(window) => window,
+        Err(why) => {
+            let reason = format!(
+                "holding at {}: the metrics could not be read: {why}",
+                shown(share)
+            );
+            record(&mut next, "hold", reason.clone(), Value::Null);
+            return Ok(outcome(
+                "hold",
+                reason,
+                Value::Null,
+                None,
+                String::new(),
+                Some(next),
+            ));
+        }
+    };
+    let decision = decide(plan, state.step, state.step_started_ms, now_ms, window)?;
+    let figures = decision.figures.clone();
+    let at = format!(
+        "step {} of {} ({})",
+        state.step + 1,
+        plan.steps.len(),
+        shown(share)
+    );
+    let (action, change, comment) = match decision.action {
+        Action::Hold => ("hold", None, String::new()),
+        Action::Advance => {
+            let to = plan.steps[state.step + 1];
+            next.step += 1;
+            next.step_started_ms = now_ms;
+            let change = rollout(plan, snapshot, to)?;
+            (
+                "advance",
+                Some(change),
+                format!("canary {}: {at} → {to}%: {}", plan.flag, decision.reason),
+            )
+        }
+        Action::RollBack => {
+            next.status = Status::RolledBack;
+            let change = rollout(plan, snapshot, 0.0)?;
+            (
+                "rollback",
+                Some(change),
+                format!(
+                    "canary {}: rolled back to 0% at {at}: {}",
+                    plan.flag, decision.reason
+                ),
+            )
+        }
+        Action::Halt => {
+            next.status = Status::Halted;
+            ("halt", None, String::new())
+        }
+        Action::Complete => {
+            next.status = Status::Complete;
+            ("complete", None, String::new())
+        }
+    };
+    record(&mut next, action, decision.reason.clone(), figures.clone());
+    Ok(outcome(
+        action,
+        decision.reason,
+        figures,
+        change,
+        fit(comment),
+        Some(next),
+    ))
+}
+
+/// The first run: the rollout set to the first step (or taken up at the
+/// step it already is at).
+fn start(
+    plan: &Plan,
+    snapshot: &Snapshot,
+    standing: &Standing,
+    now_ms: u64,
+) -> Result<Outcome, PlanError> {
+    let share = match standing {
+        Standing::Absent => {
+            return Err(PlanError {
+                code: "PLAN_INVALID",
+                path: "$.flag".into(),
+                message: format!(
+                    "there is no flag {:?}: create it first (`flagcore flag create {}`)",
+                    plan.flag, plan.flag
+                ),
+            })
+        }
+        Standing::Off => {
+            variation(plan, snapshot, &plan.control, "$.control")?;
+            let reason = format!(
+                "flag {:?} is off: the canary starts once it is on (`flagcore flag on {}`); nothing was done",
+                plan.flag, plan.flag
+            );
+            return Ok(Outcome {
+                action: "hold",
+                reason,
+                figures: Value::Null,
+                change: None,
+                comment: String::new(),
+                state: None,
+            });
+        }
+        Standing::On(w) => *w,
+    };
+    variation(plan, snapshot, &plan.control, "$.control")?;
+    let mut state = State {
+        flag: plan.flag.clone(),
+        status: Status::Running,
+        step: 0,
+        step_started_ms: now_ms,
+        started_ms: now_ms,
+        decisions: Vec::new(),
+    };
+    let at = plan
+        .steps
+        .iter()
+        .position(|&p| weight(p) == share && share > 0);
+    let (reason, change) = match at {
+        Some(k) => {
+            state.step = k;
+            (
+                format!(
+                    "the rollout is already at {}, step {} of the plan: the canary starts there",
+                    shown(share),
+                    k + 1
+                ),
+                None,
+            )
+        }
+        None => (
+            format!(
+                "the canary starts: {} → {}% ({} steps: {})",
+                shown(share),
+                plan.steps[0],
+                plan.steps.len(),
+                plan.steps
+                    .iter()
+                    .map(|s| format!("{s}%"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Some(rollout(plan, snapshot, plan.steps[0])?),
+        ),
+    };
+    let mut decision = Map::new();
+    decision.insert("atMs".into(), json!(now_ms));
+    decision.insert("step".into(), json!(state.step));
+    decision.insert("share".into(), json!(plan.steps[state.step]));
+    decision.insert("action".into(), json!("start"));
+    decision.insert("reason".into(), json!(reason));
+    state.decisions.push(Value::Object(decision));
+    let comment = fit(format!("canary {}: {reason}", plan.flag));
+    Ok(Outcome {
+        action: "start",
+        reason,
+        figures: Value::Null,
+        change,
+        comment: if at.is_some() { String::new() } else { comment },
+        state: Some(state),
+    })
+}
+
+/// A comment within the history's bound.
+fn fit(comment: String) -> String {
+    const MOST: usize = crate::edit::record::MAX_COMMENT_CHARS;
+    if comment.chars().count() <= MOST {
+        return comment;
+    }
+    let mut cut: String = comment.chars().take(MOST - 1).collect();
+    cut.push('…');
+    cut
+}
