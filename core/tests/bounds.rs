@@ -2,6 +2,7 @@
 //! core constant and its number, checked here against the code, and each
 //! bound the core enforces is tried at the bound and one past it.
 
+use flagcore::canary::{self, decide, Plan, State};
 use flagcore::edit::record::{self, check_comment, Record};
 use flagcore::published::{self, Head, CHUNK_BYTES, MAX_CHUNKS, MAX_HEAD_BYTES, MAX_LISTED};
 use flagcore::{launchdarkly, token, Context, Snapshot};
@@ -72,6 +73,10 @@ fn the_table_gives_the_numbers_the_code_has() {
             "edit::record::MAX_RECORD_BYTES" => record::MAX_RECORD_BYTES as u64,
             "edit::record::MAX_COMMENT_CHARS" => record::MAX_COMMENT_CHARS as u64,
             "edit::record::MAX_AUTHOR_CHARS" => record::MAX_AUTHOR_CHARS as u64,
+            "canary::MAX_GUARDS" => canary::MAX_GUARDS as u64,
+            "canary::MAX_BATCHES" => canary::MAX_BATCHES as u64,
+            "canary::MAX_STATE_BYTES" => canary::MAX_STATE_BYTES as u64,
+            "canary::MAX_DECISIONS" => canary::MAX_DECISIONS as u64,
             other => panic!("docs/bounds.md names {other}, which this test does not know"),
         };
         assert_eq!(number, actual, "docs/bounds.md gives {name} as {number}");
@@ -220,4 +225,66 @@ fn a_history_record_a_comment_and_an_author_at_their_bounds_and_past_them() {
     assert!(check_comment("  ", "ana")
         .unwrap_err()
         .contains("--comment"));
+}
+
+#[test]
+fn a_canary_plan_has_at_most_20_guards_and_a_window_side_10080_batches() {
+    let plan = |guards: usize| {
+        let list: Vec<Value> = (0..guards)
+            .map(|n| json!({"metric": format!("M{n}"), "kind": "rate", "tolerance": 1}))
+            .collect();
+        Plan::from_value(&json!({"flag": "f", "guards": list}))
+    };
+    assert!(plan(canary::MAX_GUARDS).is_ok());
+    assert_eq!(plan(canary::MAX_GUARDS + 1).unwrap_err().path, "$.guards");
+    let plan = Plan::from_value(
+        &json!({"flag": "f", "guards": [{"metric": "Latency", "kind": "mean", "tolerance": 10}]}),
+    )
+    .unwrap();
+    let window = |batches: usize| {
+        let side = json!({"batches": vec![json!([1, 100.0]); batches]});
+        json!({"users": {"canary": 0, "control": 0}, "metrics": {"Latency": {"canary": side, "control": side}}})
+    };
+    assert!(decide(&plan, 0, 0, 1, &window(canary::MAX_BATCHES)).is_ok());
+    let past = decide(&plan, 0, 0, 1, &window(canary::MAX_BATCHES + 1)).unwrap_err();
+    assert_eq!(past.path, "$.metrics.Latency.canary.batches");
+}
+
+#[test]
+fn a_canary_state_keeps_50_decisions_within_131072_bytes() {
+    let decision =
+        |reason: String| json!({"atMs": 1, "step": 0, "action": "hold", "reason": reason});
+    let state = |decisions: Vec<Value>| State {
+        flag: "f".into(),
+        status: canary::Status::Running,
+        step: 0,
+        step_started_ms: 1,
+        started_ms: 1,
+        decisions,
+    };
+    let full = state(vec![decision("r".into()); canary::MAX_DECISIONS]);
+    assert!(State::from_json(full.to_json().as_bytes()).is_ok());
+    let past = state(vec![decision("r".into()); canary::MAX_DECISIONS + 1]);
+    assert_eq!(
+        State::from_json(past.to_json().as_bytes())
+            .unwrap_err()
+            .path,
+        "$.decisions"
+    );
+    // What flagcore writes stays within the bytes, the oldest decisions let go.
+    let long = state(vec![decision("x".repeat(4000)); canary::MAX_DECISIONS]);
+    let text = long.to_json();
+    assert!(text.len() <= canary::MAX_STATE_BYTES);
+    assert!(State::from_json(text.as_bytes()).unwrap().decisions.len() < canary::MAX_DECISIONS);
+    let padded = format!(
+        "{}{}",
+        text,
+        " ".repeat(canary::MAX_STATE_BYTES - text.len())
+    );
+    assert!(State::from_json(padded.as_bytes()).is_ok());
+    let over = format!("{padded} ");
+    assert!(State::from_json(over.as_bytes())
+        .unwrap_err()
+        .message
+        .contains("larger than 131072 bytes"));
 }

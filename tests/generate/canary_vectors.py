@@ -159,6 +159,8 @@ case("plan-steps: steps that fall are refused", dict(PLAN, steps=[10, 5]), 0, 0,
      {"users": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.steps")
 case("plan-guard: a guard of an unknown kind is refused", dict(PLAN, guards=[{"metric": "Errors", "kind": "median"}]), 0, 0,
      {"users": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.guards[0].kind")
+case("plan-guard-field: a guard's misspelled field is refused, not left to its default", dict(PLAN, guards=[{"metric": "Conversions", "kind": "rate", "worst": "lower"}]), 0, 0,
+     {"users": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.guards[0].worst")
 case("plan-field: a field no plan has is refused", dict(PLAN, bake=600), 0, 0,
      {"users": {"canary": 0, "control": 0}}, "error", code="PLAN_INVALID", path="$.bake")
 case("window: a window without its users is refused", PLAN, 0, 0, {"metrics": {}}, "error", code="WINDOW_INVALID", path="$.users")

@@ -28,17 +28,21 @@
 
 mod control;
 mod plan;
+mod state;
 pub mod stats;
 
-pub use control::{step, Outcome, State, Status, AUTHOR, MAX_DECISIONS, MAX_STATE_BYTES};
-pub use plan::{Guard, GuardKind, Plan, PlanError};
+pub use control::{step, Outcome, AUTHOR};
+pub use plan::{Guard, GuardKind, Plan, PlanError, MAX_GUARDS};
+pub use state::{State, Status, MAX_DECISIONS, MAX_STATE_BYTES};
 
 use serde_json::{json, Map, Value};
 
-use stats::{msprt_log, sample_ratio, Moments};
+use stats::{batch_moments, msprt_log, sample_ratio, Moments};
 
 /// Below this p-value the users' split halts the canary.
 pub const SAMPLE_RATIO_P: f64 = 0.001;
+/// The most batches a window's side may hold (a week of minutes).
+pub const MAX_BATCHES: usize = 10_080;
 /// The fewest values per variation before a harm is acted on.
 pub const MIN_HARM_SAMPLE: f64 = 30.0;
 
@@ -94,7 +98,11 @@ fn window_error(path: impl Into<String>, message: impl Into<String>) -> PlanErro
 /// at `started_ms` and the time being `now_ms`, from the window's
 /// aggregates since then: `{"users": {"canary": N, "control": N},
 /// "metrics": {METRIC: {"canary": {"count", "sum", "sumSquares"},
-/// "control": ...}}}` (a rate's `sumSquares` may be left out).
+/// "control": ...}}}` (a rate's `sumSquares` may be left out). A source
+/// that keeps no sum of squares gives a side's `{"batches": [[count, sum],
+/// ...]}` instead, a pair a minute: its variance is then bounded by batch
+/// means ([`stats::batch_moments`]), and a side of fewer than
+/// [`stats::MIN_BATCHES`] minutes holding values counts as none yet.
 pub fn decide(
     plan: &Plan,
     step: usize,
@@ -121,6 +129,12 @@ pub fn decide(
             let m = &sides[side];
             if m.is_null() {
                 return Ok(Moments::default());
+            }
+            if let Some(batches) = m.get("batches") {
+                return batched(
+                    batches,
+                    &format!("$.metrics.{}.{side}.batches", guard.metric),
+                );
             }
             let field = |name: &str| {
                 m[name].as_f64().filter(|x| x.is_finite()).ok_or_else(|| {
@@ -178,8 +192,8 @@ pub fn decide(
         "guards".into(),
         Value::Array(guards.iter().map(|(_, f)| f.json.clone()).collect()),
     );
-    if let Some((guard, figure)) = guards.iter().find(|(_, f)| f.harm) {
-        let reason = format!("harm on {}: {}", guard.metric, figure.words);
+    if let Some((_, figure)) = guards.iter().find(|(_, f)| f.harm) {
+        let reason = format!("harm on {}", figure.words);
         return Ok(Decision {
             action: Action::RollBack,
             reason,
@@ -248,6 +262,36 @@ pub fn decide(
     })
 }
 
+/// A side's moments from its batches, `[[count, sum], ...]` (see
+/// [`stats::batch_moments`]); too few batches read as no values yet.
+fn batched(batches: &Value, at: &str) -> Result<Moments, PlanError> {
+    let list = batches
+        .as_array()
+        .filter(|list| list.len() <= MAX_BATCHES)
+        .ok_or_else(|| {
+            window_error(
+                at,
+                format!("an array of at most {MAX_BATCHES} [count, sum] pairs"),
+            )
+        })?;
+    let mut pairs = Vec::with_capacity(list.len());
+    for (n, pair) in list.iter().enumerate() {
+        let number = |i: usize| pair[i].as_f64().filter(|x| x.is_finite());
+        match (pair.as_array().map(Vec::len), number(0), number(1)) {
+            (Some(2), Some(count), Some(sum)) if count >= 0.0 && count.fract() == 0.0 => {
+                pairs.push((count, sum));
+            }
+            _ => {
+                return Err(window_error(
+                    format!("{at}[{n}]"),
+                    "a [count, sum] pair: a whole count, at least 0, and a finite sum",
+                ))
+            }
+        }
+    }
+    Ok(batch_moments(&pairs).unwrap_or_default())
+}
+
 /// One guard's harm test.
 struct Harm {
     harm: bool,
@@ -278,7 +322,7 @@ fn harm(guard: &Guard, alpha: f64, t: Moments, c: Moments) -> Harm {
             let v = t.variance() / t.count + c.variance() / c.count;
             let tau = delta.max(0.01);
             let shown = format!(
-                "{:.2}% on the canary, {:.2}% on control ({:+.2} points; tolerance {} points)",
+                "{:.2}% on the canary, {:.2}% on control ({:+.2} points; tolerance {} point(s))",
                 100.0 * t.mean(),
                 100.0 * c.mean(),
                 100.0 * (t.mean() - c.mean()),
@@ -311,9 +355,15 @@ fn harm(guard: &Guard, alpha: f64, t: Moments, c: Moments) -> Harm {
     };
     let log_lambda = msprt_log(theta, v, tau2);
     let harm = theta > 0.0 && log_lambda >= threshold;
-    let verdict = if harm { "≥" } else { "<" };
+    let verdict = if log_lambda >= threshold { "≥" } else { "<" };
+    // A large statistic on the better side of the tolerance is no harm.
+    let side = if theta > 0.0 {
+        ""
+    } else {
+        ", within the tolerance"
+    };
     let words = format!(
-        "{}: {shown}, log Λ = {log_lambda:.2} {verdict} log(1/α) = {threshold:.2}",
+        "{}: {shown}, log Λ = {log_lambda:.2} {verdict} log(1/α) = {threshold:.2}{side}",
         guard.metric
     );
     let json = json!({

@@ -3,6 +3,9 @@
 
 use serde_json::Value;
 
+/// The most guards a plan holds.
+pub const MAX_GUARDS: usize = 20;
+
 /// Why a plan or a window was refused: a code, where, and what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlanError {
@@ -170,6 +173,9 @@ impl Plan {
             "a level above 0 and below 0.5, like 0.05",
         )?;
         let guards = match object.get("guards") {
+            Some(Value::Array(list)) if list.len() > MAX_GUARDS => {
+                return Err(invalid("$.guards", format!("at most {MAX_GUARDS} guards")))
+            }
             Some(Value::Array(list)) if !list.is_empty() => list
                 .iter()
                 .enumerate()
@@ -191,6 +197,18 @@ impl Plan {
 }
 
 fn guard(value: &Value, path: &str) -> Result<Guard, PlanError> {
+    let Some(object) = value.as_object() else {
+        return Err(invalid(path, "a guard is an object, like {\"metric\": \"Errors\", \"kind\": \"rate\", \"tolerance\": 1}"));
+    };
+    if let Some(unknown) = object
+        .keys()
+        .find(|k| !["metric", "kind", "tolerance", "worse"].contains(&k.as_str()))
+    {
+        return Err(invalid(
+            format!("{path}.{unknown}"),
+            "a guard has metric, kind, tolerance and worse (\"higher\" or \"lower\")",
+        ));
+    }
     let metric = value["metric"]
         .as_str()
         .filter(|m| !m.is_empty())

@@ -94,6 +94,46 @@ impl Moments {
     }
 }
 
+/// The fewest batches of values (a source's minutes) that give a variance.
+pub const MIN_BATCHES: usize = 10;
+
+/// A variation's moments from batches of its values, `(count, sum)` each,
+/// where the source keeps no sum of squares (CloudWatch keeps a count and
+/// a sum a minute): the variance by the method of batch means, each
+/// batch's mean weighted by its count, taken at its one-sided 95% upper
+/// bound (a chi-square of `k - 1` degrees of freedom, by Wilson and
+/// Hilferty's approximation), so that a variance estimated from few
+/// batches errs towards holding, not towards a false rollback. The
+/// estimate holds for values independent of the minute they fall in, and
+/// is larger (so, again, it holds) when minutes differ. `None` with fewer
+/// than [`MIN_BATCHES`] batches that hold values.
+pub fn batch_moments(batches: &[(f64, f64)]) -> Option<Moments> {
+    let full: Vec<(f64, f64)> = batches.iter().copied().filter(|&(n, _)| n > 0.0).collect();
+    let k = full.len();
+    if k < MIN_BATCHES {
+        return None;
+    }
+    let count: f64 = full.iter().map(|&(n, _)| n).sum();
+    let sum: f64 = full.iter().map(|&(_, s)| s).sum();
+    let mean = sum / count;
+    let df = (k - 1) as f64;
+    let spread: f64 = full
+        .iter()
+        .map(|&(n, s)| n * (s / n - mean).powi(2))
+        .sum::<f64>()
+        / df;
+    // The 5th percentile of a chi-square of df degrees of freedom.
+    let z = -1.644_853_626_951_472_2;
+    let h = 2.0 / (9.0 * df);
+    let lower = df * (1.0 - h + z * h.sqrt()).powi(3);
+    let variance = spread * df / lower.max(1e-9);
+    Some(Moments {
+        count,
+        sum,
+        sum_squares: variance * (count - 1.0).max(0.0) + sum * sum / count,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,6 +154,38 @@ mod tests {
                 erfc(x)
             );
         }
+    }
+
+    #[test]
+    fn batch_means_bound_the_variance_from_above() {
+        // Minutes of 50 values each, whose means spread as the means of 50
+        // values of variance 4 would (sd of a mean: 2 / sqrt(50)).
+        let spread = [
+            -1.2, 0.4, 0.9, -0.3, 1.5, -0.8, 0.1, -1.6, 0.7, 0.3, -0.2, 1.1,
+        ];
+        let sd_of_mean = 2.0 / 50f64.sqrt();
+        let batches: Vec<(f64, f64)> = spread
+            .iter()
+            .map(|z| (50.0, 50.0 * (10.0 + z * sd_of_mean)))
+            .collect();
+        let m = batch_moments(&batches).unwrap();
+        assert_eq!(m.count, 600.0);
+        assert!((m.mean() - 10.0 - 0.075 * sd_of_mean).abs() < 1e-9);
+        // The plain estimate is 4 x the spread's sample variance; the bound is above it.
+        let plain = 4.0 * {
+            let mean = spread.iter().sum::<f64>() / 12.0;
+            spread.iter().map(|z| (z - mean).powi(2)).sum::<f64>() / 11.0
+        };
+        assert!(
+            m.variance() > plain * 1.5 && m.variance() < plain * 2.5,
+            "{} against {plain}",
+            m.variance()
+        );
+        assert_eq!(batch_moments(&batches[..9]), None);
+        // Empty minutes do not count as batches.
+        let mut sparse = batches[..9].to_vec();
+        sparse.push((0.0, 0.0));
+        assert_eq!(batch_moments(&sparse), None);
     }
 
     #[test]
