@@ -1,47 +1,26 @@
 //! The DynamoDB table that `flagcore publish --to dynamodb:TABLE[/PREFIX]`
-//! writes: DynamoDB's JSON API over HTTPS, each request signed with AWS
-//! Signature Version 4 by AWS's own signer (the `aws-sigv4` crate) from the
-//! environment's credentials, as a CI/CD job has them (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, and
-//! `AWS_SESSION_TOKEN` for a role). Items have the Relay Proxy's key schema
+//! writes, through DynamoDB's JSON API (crate::aws: signed by AWS's own
+//! signer from the environment's credentials). Items have the Relay Proxy's key schema
 //! (`namespace`, `key`), as the Node package's publisher writes them: the
 //! head in `head`, each chunk's gzip bytes in `data`.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
-use aws_credential_types::Credentials;
-use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
-use aws_sigv4::sign::v4;
-use aws_smithy_runtime_api::client::identity::Identity;
 use serde_json::{json, Value};
 
+use crate::aws::{Refused, Service};
 use crate::Failure;
 
 /// BatchWriteItem takes at most 25 items a request.
 const WRITE_BATCH: usize = 25;
 /// How often unprocessed items are sent again before the publish fails.
 const BATCH_RETRIES: u32 = 8;
-/// DynamoDB's JSON protocol.
-const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 /// Where the layout's items go, and how to reach DynamoDB.
 pub(crate) struct Table {
     name: String,
     namespace: String,
-    endpoint: String,
-    region: String,
-    identity: Identity,
-    agent: ureq::Agent,
-}
-
-/// An error DynamoDB answered: its type (`ConditionalCheckFailedException`...) and message.
-#[derive(Debug)]
-pub(crate) struct Refused {
-    pub(crate) code: String,
-    pub(crate) message: String,
-}
-
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.is_empty())
+    service: Service,
 }
 
 impl Table {
@@ -50,47 +29,16 @@ impl Table {
     /// `AWS_DEFAULT_REGION`, the endpoint from `AWS_ENDPOINT_URL_DYNAMODB`
     /// or `AWS_ENDPOINT_URL` (DynamoDB's own otherwise).
     pub(crate) fn from_env(name: &str, prefix: Option<&str>) -> Result<Table, Failure> {
-        let missing = |what: &str| {
-            Failure(format!(
-                "publishing to DynamoDB needs {what} in the environment (the command reads no AWS profile: \
-                 `eval \"$(aws configure export-credentials --profile NAME --format env)\"` exports a profile's)"
-            ))
-        };
-        let region = env("AWS_REGION")
-            .or_else(|| env("AWS_DEFAULT_REGION"))
-            .ok_or_else(|| missing("AWS_REGION (or AWS_DEFAULT_REGION)"))?;
-        let identity = Credentials::new(
-            env("AWS_ACCESS_KEY_ID").ok_or_else(|| missing("AWS_ACCESS_KEY_ID"))?,
-            env("AWS_SECRET_ACCESS_KEY").ok_or_else(|| missing("AWS_SECRET_ACCESS_KEY"))?,
-            env("AWS_SESSION_TOKEN"),
-            None,
-            "environment",
-        )
-        .into();
-        let endpoint = env("AWS_ENDPOINT_URL_DYNAMODB")
-            .or_else(|| env("AWS_ENDPOINT_URL"))
-            .unwrap_or_else(|| format!("https://dynamodb.{region}.amazonaws.com"));
-        let endpoint = endpoint.trim_end_matches('/').to_owned();
-        let has_host = endpoint
-            .split_once("://")
-            .is_some_and(|(_, rest)| !rest.split('/').next().unwrap_or(rest).is_empty());
-        if !has_host {
-            return Err(Failure(format!(
-                "the DynamoDB endpoint {endpoint} is not a URL"
-            )));
-        }
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            .build()
-            .new_agent();
+        let service = Service::from_env(
+            "dynamodb",
+            "DynamoDB_20120810",
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "reaching DynamoDB",
+        )?;
         Ok(Table {
             name: name.to_owned(),
             namespace: prefix.map_or_else(|| "flagcore".to_owned(), |p| format!("{p}:flagcore")),
-            endpoint,
-            region,
-            identity,
-            agent,
+            service,
         })
     }
 
@@ -103,87 +51,12 @@ impl Table {
         json!({"namespace": {"S": self.namespace}, "key": {"S": name}})
     }
 
-    /// One DynamoDB operation (`GetItem`...), signed; its answer, or what
-    /// DynamoDB refused it with.
     fn call(&self, operation: &str, body: &Value) -> Result<Result<Value, Refused>, Failure> {
-        let payload = body.to_string();
-        let target = format!("DynamoDB_20120810.{operation}");
-        let fail =
-            |e: &dyn std::fmt::Display| Failure(format!("{}: {operation}: {e}", self.describe()));
-        let signed = self
-            .sign(&target, payload.as_bytes(), SystemTime::now())
-            .map_err(|e| fail(&e))?;
-        let mut request = self
-            .agent
-            .post(&self.endpoint)
-            .header("content-type", CONTENT_TYPE)
-            .header("x-amz-target", &target);
-        for (name, value) in &signed {
-            request = request.header(name.as_str(), value.as_str());
-        }
-        let mut response = request.send(payload.as_str()).map_err(|e| fail(&e))?;
-        let status = response.status();
-        let text = response.body_mut().read_to_string().map_err(|e| fail(&e))?;
-        let answer: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if status.is_success() {
-            return Ok(Ok(answer));
-        }
-        // `__type` is `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException`.
-        let code = answer["__type"].as_str().unwrap_or_default();
-        let code = code.rsplit('#').next().unwrap_or(code).to_owned();
-        let message = answer["message"]
-            .as_str()
-            .or_else(|| answer["Message"].as_str())
-            .unwrap_or(text.as_str())
-            .to_owned();
-        if code.is_empty() {
-            return Err(fail(&format!("answered {status}: {message}")));
-        }
-        Ok(Err(Refused { code, message }))
+        self.service.call(&self.describe(), operation, body)
     }
 
-    /// The Signature Version 4 headers of a DynamoDB `POST /` of `payload`
-    /// at `time` (`authorization`, `x-amz-date`, and `x-amz-security-token`
-    /// with a session token), from AWS's own signer. The headers signed are
-    /// content-type, host and x-amz-target, as the AWS SDKs sign them.
-    fn sign(
-        &self,
-        target: &str,
-        payload: &[u8],
-        time: SystemTime,
-    ) -> Result<Vec<(String, String)>, Box<dyn std::error::Error + Send + Sync>> {
-        let params = v4::SigningParams::builder()
-            .identity(&self.identity)
-            .region(&self.region)
-            .name("dynamodb")
-            .time(time)
-            .settings(SigningSettings::default())
-            .build()?
-            .into();
-        let headers = [("content-type", CONTENT_TYPE), ("x-amz-target", target)];
-        let request = SignableRequest::new(
-            "POST",
-            &self.endpoint,
-            headers.into_iter(),
-            SignableBody::Bytes(payload),
-        )?;
-        let (instructions, _) = sign(request, &params)?.into_parts();
-        Ok(instructions
-            .headers()
-            .map(|(name, value)| (name.to_owned(), value.to_owned()))
-            .collect())
-    }
-
-    /// As `call`, with any refusal a failure.
     fn send(&self, operation: &str, body: &Value) -> Result<Value, Failure> {
-        self.call(operation, body)?.map_err(|refused| {
-            Failure(format!(
-                "{}: {operation}: {}: {}",
-                self.describe(),
-                refused.code,
-                refused.message
-            ))
-        })
+        self.service.send(&self.describe(), operation, body)
     }
 
     /// The head's text, read strongly consistent, or `None`.
@@ -349,22 +222,23 @@ mod tests {
 
     use super::*;
 
-    fn table(session_token: Option<&str>) -> Table {
-        Table {
-            name: "flags".into(),
-            namespace: "flagcore".into(),
-            endpoint: "http://127.0.0.1:8000".into(),
-            region: "us-east-1".into(),
-            identity: Credentials::new(
-                "AKIDEXAMPLE",
-                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-                session_token.map(str::to_owned),
-                None,
-                "test",
-            )
-            .into(),
-            agent: ureq::Agent::new_with_defaults(),
-        }
+    fn table(session_token: Option<&str>) -> Service {
+        let identity = aws_credential_types::Credentials::new(
+            "AKIDEXAMPLE",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            session_token.map(str::to_owned),
+            None,
+            "test",
+        )
+        .into();
+        Service::new(
+            "dynamodb",
+            "DynamoDB_20120810",
+            "http://127.0.0.1:8000",
+            "us-east-1",
+            identity,
+        )
+        .unwrap()
     }
 
     // The signatures botocore's SigV4Auth (the AWS SDK for Python) gives

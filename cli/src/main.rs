@@ -5,6 +5,9 @@ use std::io::{self, BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod aws;
+mod canary;
+mod cloudwatch;
 mod dynamodb;
 mod flag;
 mod history;
@@ -53,6 +56,9 @@ enum Command {
     Diff(history::DiffArgs),
     /// Publish an earlier generation's flags again, as the newest generation
     Rollback(flag::RollbackArgs),
+    /// A guarded canary: raise a rollout step by step while its metrics hold, roll it back when they do not
+    #[command(subcommand)]
+    Canary(canary::CanaryCommand),
 }
 
 const PUBLISH_ABOUT: &str = "\
@@ -239,6 +245,13 @@ struct Failure(String);
 type Outcome = Result<ExitCode, Failure>;
 
 fn main() -> ExitCode {
+    // The default action of SIGPIPE (which Rust's runtime ignores): a reader
+    // that stops reading ends the command, as it ends `cat`.
+    #[cfg(unix)]
+    // SAFETY: before any thread starts; SIG_DFL is a valid action for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(args) if args.batch => batch(&args),
@@ -274,6 +287,7 @@ fn main() -> ExitCode {
             args.json,
         ),
         Command::Rollback(args) => flag::rollback(&args.at.at, &args.to, &args.why),
+        Command::Canary(command) => canary::run(command),
     };
     match result {
         Ok(code) => code,

@@ -76,6 +76,17 @@ pub(crate) trait Store {
     fn write_record(&mut self, name: &str, text: &str) -> Result<(), Failure>;
     /// The newest `limit` history records' names and texts, newest first.
     fn read_records(&mut self, limit: usize) -> Result<Vec<(String, String)>, Failure>;
+    /// A text kept beside the layout (a canary's state) under `name`, at
+    /// most `most` bytes (more is refused), or `None`.
+    fn read_text(&mut self, name: &str, most: usize) -> Result<Option<String>, Failure>;
+    /// Keeps a text beside the layout under `name`, replacing it.
+    fn write_text(&mut self, name: &str, text: &str) -> Result<(), Failure>;
+}
+
+fn too_large(at: &str, name: &str, most: usize) -> Failure {
+    Failure(format!(
+        "{at}: {name} is larger than {most} bytes, more than flagcore writes there"
+    ))
 }
 
 pub(crate) fn open(destination: &Destination) -> Result<Box<dyn Store>, Failure> {
@@ -207,6 +218,20 @@ impl Store for Directory {
         }
         Ok(texts)
     }
+
+    fn read_text(&mut self, name: &str, most: usize) -> Result<Option<String>, Failure> {
+        let Some(bytes) = read_bounded(&self.0.join(name), most + 1)? else {
+            return Ok(None);
+        };
+        if bytes.len() > most {
+            return Err(too_large(&self.0.display().to_string(), name, most));
+        }
+        Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
+    }
+
+    fn write_text(&mut self, name: &str, text: &str) -> Result<(), Failure> {
+        write_whole(&self.0.join(name), text.as_bytes())
+    }
 }
 
 struct DynamoDbStore(Table);
@@ -275,6 +300,19 @@ impl Store for DynamoDbStore {
                 (name, text)
             })
             .collect())
+    }
+
+    fn read_text(&mut self, name: &str, most: usize) -> Result<Option<String>, Failure> {
+        let item = self.0.read_item(name)?;
+        let text = item.and_then(|item| item["text"]["S"].as_str().map(str::to_owned));
+        match text {
+            Some(text) if text.len() > most => Err(too_large(&self.describe(), name, most)),
+            text => Ok(text),
+        }
+    }
+
+    fn write_text(&mut self, name: &str, text: &str) -> Result<(), Failure> {
+        self.0.write_text(name, "text", text)
     }
 }
 

@@ -1,0 +1,326 @@
+//! `flagcore canary run PLAN` and `flagcore canary status PLAN`: the
+//! guarded canary's controller from a terminal or a scheduled job. Each run
+//! reads the plan, the flags at the place, the controller's state beside
+//! them (`canary/<flag>.json`) and the step's window of metrics; the core
+//! (`flagcore::canary::step`) decides; the run publishes the edit it asks
+//! for as a generation whose history record says what the controller saw,
+//! on the condition that nobody changed the place since the run read it,
+//! and then keeps the state. Two runs at once cannot both act: the one
+//! whose head write loses does nothing.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use flagcore::canary::{self, Outcome, Plan, State, Status, AUTHOR, MAX_STATE_BYTES};
+use flagcore::edit::{apply, summary, variation_of};
+use serde_json::{json, Value};
+
+use crate::cloudwatch::Metrics;
+use crate::place::{At, Note, Place, Written};
+use crate::publish::now_ms;
+use crate::store::{self, read_bounded};
+use crate::{Failure, Outcome as Exit};
+
+/// The most bytes of a plan, or of a window file, read.
+pub(crate) const MAX_PLAN_BYTES: usize = 65_536;
+
+#[derive(Subcommand)]
+pub(crate) enum CanaryCommand {
+    /// Run the controller: each minute (or --once), decide from the metrics and act
+    Run(RunArgs),
+    /// Where the canary is: its step, its share, and its newest decisions
+    Status(StatusArgs),
+}
+
+#[derive(Args)]
+pub(crate) struct RunArgs {
+    /// The canary plan (JSON): the flag, the steps, the bake time, the guards
+    plan: PathBuf,
+    #[command(flatten)]
+    at: At,
+    /// The metrics: `cloudwatch` (GetMetricData), or a JSON file holding the step's window
+    #[arg(long, value_name = "cloudwatch|FILE", default_value = "cloudwatch")]
+    metrics: String,
+    /// CloudWatch: the namespace flagcore's metrics are written under
+    #[arg(long, value_name = "NAMESPACE", default_value = "flagcore")]
+    namespace: String,
+    /// CloudWatch: the function whose metrics count (its FunctionName); none: series without one
+    #[arg(long, value_name = "NAME")]
+    function: Option<String>,
+    /// One run, then exit (as a scheduled job runs it)
+    #[arg(long)]
+    once: bool,
+    /// Between runs, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    every: u64,
+    /// Start over a canary that ended (rolled back, halted, stopped or complete)
+    #[arg(long)]
+    restart: bool,
+    /// Print each run's outcome as JSON: {"action", "reason", "figures", "generation", "state"}
+    #[arg(long)]
+    json: bool,
+    /// The controller's clock, in milliseconds since 1970 (a replay, a test); implies --once
+    #[arg(long, value_name = "MS", hide = true)]
+    now: Option<u64>,
+}
+
+#[derive(Args)]
+pub(crate) struct StatusArgs {
+    /// The canary plan (JSON)
+    plan: PathBuf,
+    #[command(flatten)]
+    at: At,
+    /// Print the state as JSON
+    #[arg(long)]
+    json: bool,
+}
+
+pub(crate) fn run(command: CanaryCommand) -> Exit {
+    match command {
+        CanaryCommand::Status(args) => status(&args),
+        CanaryCommand::Run(args) => {
+            let mut restart = args.restart;
+            loop {
+                let now = args
+                    .now
+                    .unwrap_or_else(|| u64::try_from(now_ms()).unwrap_or(0));
+                let outcome = run_once(&args, restart, now, 0)?;
+                restart = false;
+                let ended = outcome
+                    .state
+                    .as_ref()
+                    .is_some_and(|s| s.status != Status::Running);
+                if args.once || args.now.is_some() || ended {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                std::thread::sleep(Duration::from_secs(args.every.max(1)));
+            }
+        }
+    }
+}
+
+fn read_json(path: &Path, what: &str) -> Result<Value, Failure> {
+    let bytes = read_bounded(path, MAX_PLAN_BYTES + 1)?
+        .ok_or_else(|| Failure(format!("{}: no such {what}", path.display())))?;
+    if bytes.len() > MAX_PLAN_BYTES {
+        return Err(Failure(format!(
+            "{}: a {what} is at most {MAX_PLAN_BYTES} bytes",
+            path.display()
+        )));
+    }
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Failure(format!("{}: the {what} is not JSON: {e}", path.display())))
+}
+
+fn plan(path: &Path) -> Result<Plan, Failure> {
+    Plan::from_value(&read_json(path, "plan")?)
+        .map_err(|e| Failure(format!("{}: {e}", path.display())))
+}
+
+/// The place's store: a canary keeps its state and history in a published place.
+fn store_of(at: &Place) -> Result<Box<dyn store::Store>, Failure> {
+    match at {
+        Place::Published(destination) => store::open(destination),
+        Place::File(path) => Err(Failure(format!(
+            "{}: a plain file keeps no history or state: run the canary at a directory or dynamodb:TABLE (`flagcore publish --to`)",
+            path.display()
+        ))),
+    }
+}
+
+fn state_name(flag: &str) -> String {
+    format!("canary/{flag}.json")
+}
+
+fn read_state(
+    store: &mut dyn store::Store,
+    place: &Place,
+    flag: &str,
+) -> Result<Option<State>, Failure> {
+    let name = state_name(flag);
+    let Some(text) = store.read_text(&name, MAX_STATE_BYTES)? else {
+        return Ok(None);
+    };
+    State::from_json(text.as_bytes())
+        .map(Some)
+        .map_err(|e| Failure(format!("{}: {name}: {e}", place.describe())))
+}
+
+/// One run of the controller at `now`.
+fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Outcome, Failure> {
+    let plan = plan(&args.plan)?;
+    let at = &args.at.at;
+    let mut store = store_of(at)?;
+    // The state before the flags: a run that acted in between raised the
+    // rollout (or rolled it back) before it wrote its state, so the flags
+    // read are never behind the state read.
+    let mut state = match read_state(store.as_mut(), at, &plan.flag) {
+        // A state that does not read is started over when asked to.
+        Err(e) if restart => {
+            eprintln!("flagcore canary: {}: starting over", e.0);
+            None
+        }
+        other => other?,
+    };
+    let read = state.clone();
+    let current = at.read()?;
+    if restart {
+        match &state {
+            Some(s) if s.status == Status::Running => {
+                return Err(Failure(format!(
+                    "the canary of {:?} is running: --restart starts over only one that ended",
+                    plan.flag
+                )))
+            }
+            _ => state = None,
+        }
+    }
+    let window = match &state {
+        Some(s) if s.status == Status::Running => {
+            Some(read_window(args, &plan, &current.snapshot, s, now))
+        }
+        _ => None,
+    };
+    let window = match &window {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(why)) => Err(why.as_str()),
+        None => Ok(&Value::Null),
+    };
+    let outcome = canary::step(&plan, state.as_ref(), &current.snapshot, window, now)
+        .map_err(|e| Failure(format!("{}: {e}", args.plan.display())))?;
+    // The flags moved from where the state left them: if another run's
+    // state landed meanwhile, that run moved them, not a person.
+    if outcome.state.as_ref().map(|s| s.step) != state.as_ref().map(|s| s.step)
+        || outcome.action == "stop"
+    {
+        let again = read_state(store.as_mut(), at, &plan.flag).ok().flatten();
+        if again != read && attempt < 3 {
+            return run_once(args, restart, now, attempt + 1);
+        }
+    }
+    let mut generation = None;
+    if let Some(change) = &outcome.change {
+        let next = apply(&current.snapshot, change).map_err(|e| Failure(e.to_string()))?;
+        let note = Note {
+            author: AUTHOR,
+            comment: &outcome.comment,
+            changes: vec![summary(change, &current.snapshot)],
+        };
+        match at.write(&current, &next, &note, false)? {
+            Written::Done { id } => generation = Some(id),
+            Written::Lost(race) => {
+                eprintln!(
+                    "flagcore canary: {}: {race} since this run read it: this run did nothing ({} not made); the next run decides on what is there then",
+                    at.describe(),
+                    outcome.action
+                );
+                return Ok(Outcome {
+                    state: None,
+                    ..outcome
+                });
+            }
+        }
+    }
+    if let Some(state) = &outcome.state {
+        store.write_text(&state_name(&plan.flag), &state.to_json())?;
+    }
+    report(args, &plan, &outcome, generation.as_deref());
+    Ok(outcome)
+}
+
+/// The step's window, or why it could not be read (which holds).
+fn read_window(
+    args: &RunArgs,
+    plan: &Plan,
+    snapshot: &flagcore::Snapshot,
+    state: &State,
+    now: u64,
+) -> Result<Value, String> {
+    if args.metrics != "cloudwatch" {
+        return read_json(Path::new(&args.metrics), "window").map_err(|e| e.0);
+    }
+    let index =
+        |value: &Value| variation_of(snapshot, &plan.flag, value).map_err(|e| e.to_string());
+    let (canary, control) = (index(&plan.canary)?, index(&plan.control)?);
+    Metrics::from_env(&args.namespace, args.function.as_deref())
+        .and_then(|m| m.window(plan, canary, control, state.step_started_ms, now))
+        .map_err(|e| e.0)
+}
+
+fn report(args: &RunArgs, plan: &Plan, outcome: &Outcome, generation: Option<&str>) {
+    if matches!(outcome.action, "rollback" | "halt" | "stop") {
+        eprintln!(
+            "flagcore canary: ALERT: {}: {}: {}",
+            plan.flag, outcome.action, outcome.reason
+        );
+    }
+    if args.json {
+        let state: Value = outcome
+            .state
+            .as_ref()
+            .and_then(|s| serde_json::from_str(&s.to_json()).ok())
+            .unwrap_or(Value::Null);
+        println!(
+            "{}",
+            json!({"action": outcome.action, "reason": outcome.reason, "figures": outcome.figures,
+                   "generation": generation, "state": state})
+        );
+        return;
+    }
+    let at = outcome.state.as_ref().map_or_else(String::new, |s| {
+        format!(
+            " at step {} of {} ({}%)",
+            s.step + 1,
+            plan.steps.len(),
+            plan.steps[s.step.min(plan.steps.len() - 1)]
+        )
+    });
+    let published = generation.map_or_else(String::new, |id| format!(" [published {id}]"));
+    println!(
+        "{}: {}{at}: {}{published}",
+        plan.flag, outcome.action, outcome.reason
+    );
+}
+
+fn status(args: &StatusArgs) -> Exit {
+    let plan = plan(&args.plan)?;
+    let mut store = store_of(&args.at.at)?;
+    let state = read_state(store.as_mut(), &args.at.at, &plan.flag)?;
+    if args.json {
+        let value: Value = state
+            .as_ref()
+            .and_then(|s| serde_json::from_str(&s.to_json()).ok())
+            .unwrap_or(Value::Null);
+        println!("{value}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(state) = state else {
+        println!(
+            "{}: no canary has run at {}",
+            plan.flag,
+            args.at.at.describe()
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
+    let share = plan.steps.get(state.step).copied().unwrap_or(0.0);
+    println!(
+        "{}: {} at step {} of {} ({share}%), the step started {}, the canary {}",
+        plan.flag,
+        state.status.as_str(),
+        state.step + 1,
+        plan.steps.len(),
+        crate::history::utc(state.step_started_ms as i64),
+        crate::history::utc(state.started_ms as i64)
+    );
+    for decision in state.decisions.iter().rev().take(10) {
+        println!(
+            "  {}  {:<8} {}",
+            crate::history::utc(decision["atMs"].as_i64().unwrap_or(0)),
+            decision["action"].as_str().unwrap_or("?"),
+            decision["reason"].as_str().unwrap_or("")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
