@@ -176,7 +176,7 @@ $(NODE_DIR)/dist/index.d.ts: js/index.d.ts js/types.js
 $(WASM_DIR)/dist/index.d.ts: js/index.d.ts js/types.js
 	node js/types.js flagcore-wasm $@
 
-test-node: node wasm $(BENCH_SNAPSHOT) ## the Node package's tests (node --test), the fault matrix and the memory test among them, and the CLI publishing to DynamoDB
+test-node: node wasm setup-python $(BENCH_SNAPSHOT) ## the Node package's tests (node --test), the fault matrix and the memory test among them, and the CLI publishing to DynamoDB
 	$(CARGO) build -q -p flagcore-cli
 	$(SUITE) node "shared API (native)" --cwd js -- node --test test/
 	$(SUITE) node "package (native)" --cwd $(NODE_DIR) -- node --test test/
