@@ -10,6 +10,7 @@ mod canonical;
 #[allow(dead_code)]
 mod corpus;
 
+use flagcore::canary::cloudwatch::{self, Series};
 use flagcore::canary::{decide, step, Plan, State};
 use flagcore::edit::{apply, change_from_json};
 use flagcore::Snapshot;
@@ -204,5 +205,69 @@ fn every_canary_run_vector() {
         failures.len()
     );
     assert!(!cases.is_empty(), "no canary run vectors ran");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// JSON values alike, numbers by value (`20` and `20.0`).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+fn cloudwatch_problems(case: &Value) -> Option<String> {
+    let plan = Plan::from_value(&case["plan"]).unwrap();
+    let series = Series {
+        namespace: case["namespace"].as_str().unwrap().to_owned(),
+        function: case["function"].as_str().map(str::to_owned),
+    };
+    let index = |name: &str| case[name].as_u64().unwrap() as usize;
+    let sent = cloudwatch::request(
+        &plan,
+        &series,
+        index("canary"),
+        index("control"),
+        case["startMs"].as_u64().unwrap(),
+        case["endMs"].as_u64().unwrap(),
+    );
+    let sent_value = sent.clone().unwrap_or(Value::Null);
+    if !same(&sent_value, &case["expectRequest"]) {
+        return Some(format!("sends {sent_value}"));
+    }
+    let pages = case["pages"].as_array().map(Vec::as_slice);
+    match (cloudwatch::window(&plan, pages), case.get("expectError")) {
+        (Ok(window), None) => {
+            (!same(&window, &case["expectWindow"])).then(|| format!("makes {window}"))
+        }
+        (Err(e), Some(want)) => (want["code"] != e.code || want["path"] != e.path.as_str())
+            .then(|| format!("refused: {e}")),
+        (Ok(window), Some(_)) => Some(format!("makes {window}, where it is refused")),
+        (Err(e), None) => Some(format!("refused: {e}")),
+    }
+}
+
+#[test]
+fn every_canary_cloudwatch_vector() {
+    let cases = corpus::cases(
+        &corpus::vectors(env!("CARGO_MANIFEST_DIR")),
+        "canaryCloudwatch",
+    );
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| cloudwatch_problems(case).map(|p| format!("{}: {p}", case["name"])))
+        .collect();
+    println!(
+        "canary cloudwatch vectors (core): {} passed, {} failed",
+        cases.len() - failures.len(),
+        failures.len()
+    );
+    assert!(!cases.is_empty(), "no canary cloudwatch vectors ran");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

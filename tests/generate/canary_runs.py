@@ -131,6 +131,12 @@ CASES = [
         run(800, want("hold", "running", 0, 1, "not enough data")),
         run(900, want("advance", "running", 1, 10), healthy(1)),
     ]),
+    ("figures-that-cannot-be", "a window of more errors than requests holds and says the metrics do not add up; it acts on nothing", PLAN, flags(), [
+        run(0, want("start", "running", 0, 1)),
+        run(700, want("hold", "running", 0, 1, "do not add up"), {
+            "users": {"canary": 100, "control": 9900},
+            "metrics": {"Errors": {"canary": {"count": 100, "sum": 150}, "control": {"count": 9900, "sum": 99}}}}),
+    ]),
     ("sample-ratio-halts", "at 10%, 2,000 users against 8,000 halts the canary where it is, for good", PLAN, flags(), [
         run(0, want("start", "running", 0, 1)),
         run(700, want("advance", "running", 1, 10), healthy(1)),

@@ -261,7 +261,26 @@ pub fn step(
             ));
         }
     };
-    let decision = decide(plan, state.step, state.step_started_ms, now_ms, window)?;
+    let decision = match decide(plan, state.step, state.step_started_ms, now_ms, window) {
+        Ok(decision) => decision,
+        // Figures that cannot be real hold, and say why: no action on them.
+        Err(e) if e.code == "WINDOW_INVALID" => {
+            let reason = format!(
+                "holding at {}: the metrics do not add up: {e}",
+                shown(share)
+            );
+            record(&mut next, "hold", reason.clone(), Value::Null);
+            return Ok(outcome(
+                "hold",
+                reason,
+                Value::Null,
+                None,
+                String::new(),
+                Some(next),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
     let figures = decision.figures.clone();
     let at = format!(
         "step {} of {} ({})",

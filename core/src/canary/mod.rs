@@ -26,6 +26,7 @@
 //!    variation holds: no data never advances.
 //! 5. Otherwise advance to the next step, or, at the last, complete.
 
+pub mod cloudwatch;
 mod control;
 mod plan;
 mod state;

@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Writes tests/vectors/canary/cloudwatch.jsonl: a canary's window read from
+CloudWatch (core/src/canary/cloudwatch.rs). Each case holds a plan, where
+the series are (namespace, function), the canary's and control's variation
+indexes, the window's times, and what every host must send and make of the
+answers: the GetMetricData request body (null while the step has no whole
+minute: nothing is sent), and, from the pages CloudWatch answered, the
+window the decision rule reads, or a refusal's code and path.
+
+The request is written out here from CloudWatch's API (GetMetricData's
+MetricDataQueries, one a statistic and variation) and the series flagcore's
+EMF lines make (core/src/metrics.rs): Evaluations by FlagKey and Variation,
+and each measurement under a dimension named after the flag. The windows
+are summed here from the pages.
+
+Run it from the repository's root: python3 tests/generate/canary_cloudwatch.py
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+OUT = Path("tests/vectors/canary/cloudwatch.jsonl")
+MINUTE = 60
+
+PLAN = {
+    "flag": "new-checkout",
+    "steps": [1, 10, 50, 100],
+    "guards": [
+        {"metric": "Errors", "kind": "rate", "tolerance": 1},
+        {"metric": "Latency", "kind": "mean", "tolerance": 10},
+    ],
+}
+
+
+def query(qid, metric, dimensions, stat, namespace):
+    return {
+        "Id": qid,
+        "MetricStat": {
+            "Metric": {"Namespace": namespace, "MetricName": metric, "Dimensions": dimensions},
+            "Period": 60,
+            "Stat": stat,
+        },
+        "ReturnData": True,
+    }
+
+
+def request(plan, namespace, function, canary, control, start_s, end_s):
+    base = [{"Name": "FunctionName", "Value": function}] if function else []
+    queries = []
+    for side, index in (("canary", canary), ("control", control)):
+        users = base + [{"Name": "FlagKey", "Value": plan["flag"]}, {"Name": "Variation", "Value": str(index)}]
+        queries.append(query(f"users_{side}", "Evaluations", users, "Sum", namespace))
+        for g, guard in enumerate(plan["guards"]):
+            dims = base + [{"Name": plan["flag"], "Value": str(index)}]
+            queries.append(query(f"g{g}_{side}_count", guard["metric"], dims, "SampleCount", namespace))
+            queries.append(query(f"g{g}_{side}_sum", guard["metric"], dims, "Sum", namespace))
+    return {"MetricDataQueries": queries, "StartTime": start_s, "EndTime": end_s, "ScanBy": "TimestampAscending"}
+
+
+def result(qid, points):
+    return {"Id": qid, "Label": qid, "Timestamps": [t for t, _ in points], "Values": [v for _, v in points], "StatusCode": "Complete"}
+
+
+T0 = 1_800_000_000  # a whole minute, in seconds
+CASES = []
+
+
+def case(name, **fields):
+    CASES.append({"name": name, "plan": PLAN, "namespace": "flagcore", "function": None, "canary": 0, "control": 1, **fields})
+
+
+# No whole minute yet: nothing is sent, and the window is empty.
+case("no-whole-minute: a step 50 s old sends nothing and reads as no data",
+     startMs=T0 * 1000 + 5_000, endMs=T0 * 1000 + 55_000, expectRequest=None, pages=None,
+     expectWindow={"users": {"canary": 0, "control": 0}, "metrics": {}})
+
+# The step started 5 s into a minute: its window starts at the next minute.
+minutes = [T0 + MINUTE * (1 + m) for m in range(12)]
+pages = [{"MetricDataResults": [
+    result("users_canary", [(t, 20.0) for t in minutes]),
+    result("users_control", [(t, 180.0) for t in minutes]),
+    result("g0_canary_count", [(t, 20.0) for t in minutes]),
+    result("g0_canary_sum", [(t, 1.0 if i % 3 == 0 else 0.0) for i, t in enumerate(minutes)]),
+    result("g0_control_count", [(t, 180.0) for t in minutes]),
+    result("g0_control_sum", [(t, 2.0) for t in minutes]),
+    result("g1_canary_count", [(t, 20.0) for t in minutes[:6]]),
+    result("g1_canary_sum", [(t, 2000.0 + i) for i, t in enumerate(minutes[:6])]),
+]}, {"MetricDataResults": [
+    # The next page carries on the canary's Latency, and all of control's.
+    result("g1_canary_count", [(t, 20.0) for t in minutes[6:]]),
+    result("g1_canary_sum", [(t, 2100.0 - i) for i, t in enumerate(minutes[6:])]),
+    result("g1_control_count", [(t, 180.0) for t in minutes]),
+    result("g1_control_sum", [(t, 18000.0) for t in minutes]),
+]}]
+canary_latency = [[20, 2000.0 + i] for i in range(6)] + [[20, 2100.0 - i] for i in range(6)]
+case("two-pages: users, a rate summed and a mean's minutes paired from two pages, with the function named",
+     function="checkout", startMs=(T0 + 5) * 1000, endMs=(T0 + 13 * MINUTE + 30) * 1000,
+     expectRequest=request(PLAN, "flagcore", "checkout", 0, 1, T0 + MINUTE, T0 + 13 * MINUTE + 30),
+     pages=pages,
+     expectWindow={"users": {"canary": 240, "control": 2160}, "metrics": {
+         "Errors": {"canary": {"count": 240.0, "sum": 4.0}, "control": {"count": 2160.0, "sum": 24.0}},
+         "Latency": {"canary": {"batches": canary_latency}, "control": {"batches": [[180, 18000.0]] * 12}},
+     }})
+
+# Variations by index, a string flag; a missing series is no data.
+strings = {**PLAN, "flag": "theme", "canary": "v2", "control": "v1", "guards": [{"metric": "Errors", "kind": "rate", "tolerance": 1}]}
+case("indexes-and-missing: the canary is variation 2 and control 0; a series CloudWatch has no data for counts none",
+     plan=strings, canary=2, control=0, startMs=T0 * 1000, endMs=(T0 + 3 * MINUTE) * 1000,
+     expectRequest=request(strings, "flagcore", None, 2, 0, T0, T0 + 3 * MINUTE),
+     pages=[{"MetricDataResults": [result("users_canary", [(T0, 5.0)])]}],
+     expectWindow={"users": {"canary": 5, "control": 0}, "metrics": {
+         "Errors": {"canary": {"count": 0.0, "sum": 0.0}, "control": {"count": 0.0, "sum": 0.0}}}})
+
+case("long-step: a step of ten days reads its newest week of minutes",
+     startMs=T0 * 1000, endMs=(T0 + 10 * 1440 * MINUTE) * 1000,
+     expectRequest=request(PLAN, "flagcore", None, 0, 1, T0 + 3 * 1440 * MINUTE, T0 + 10 * 1440 * MINUTE),
+     pages=[], expectWindow={"users": {"canary": 0, "control": 0}, "metrics": {
+         "Errors": {"canary": {"count": 0.0, "sum": 0.0}, "control": {"count": 0.0, "sum": 0.0}},
+         "Latency": {"canary": {"batches": []}, "control": {"batches": []}}}})
+
+case("uneven: an answer with more timestamps than values is refused",
+     startMs=T0 * 1000, endMs=(T0 + 3 * MINUTE) * 1000,
+     expectRequest=request(PLAN, "flagcore", None, 0, 1, T0, T0 + 3 * MINUTE),
+     pages=[{"MetricDataResults": [{"Id": "users_canary", "Timestamps": [T0, T0 + 60], "Values": [1.0]}]}],
+     expectError={"code": "METRICS_INVALID", "path": "$[0].MetricDataResults[0]"})
+
+
+def main() -> None:
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    with OUT.open("w") as out:
+        for c in CASES:
+            key = c["name"].split(":")[0]
+            out.write(json.dumps({"id": f"canary-cloudwatch/{key}", **c}, ensure_ascii=False, separators=(",", ":")) + "\n")
+    print(f"{OUT}: {len(CASES)} cases")
+
+
+if __name__ == "__main__":
+    main()
