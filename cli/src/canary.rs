@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use flagcore::canary::{self, Outcome, Plan, State, Status, AUTHOR, MAX_STATE_BYTES};
-use flagcore::edit::{apply, summary, variation_of};
+use flagcore::edit::{apply, change_from_json, summary, variation_of};
 use serde_json::{json, Value};
 
 use crate::cloudwatch::Metrics;
@@ -86,14 +86,24 @@ pub(crate) fn run(command: CanaryCommand) -> Exit {
                 let now = args
                     .now
                     .unwrap_or_else(|| u64::try_from(now_ms()).unwrap_or(0));
-                let outcome = run_once(&args, restart, now, 0)?;
-                restart = false;
-                let ended = outcome
-                    .state
-                    .as_ref()
-                    .is_some_and(|s| s.status != Status::Running);
-                if args.once || args.now.is_some() || ended {
-                    return Ok(ExitCode::SUCCESS);
+                let once = args.once || args.now.is_some();
+                match run_once(&args, restart, now, 0) {
+                    Ok(outcome) => {
+                        restart = false;
+                        let ended = outcome.state.as_ref().is_some_and(|s| {
+                            matches!(
+                                s.status,
+                                Status::RolledBack | Status::Complete | Status::Stopped
+                            )
+                        });
+                        if once || ended {
+                            return Ok(ExitCode::SUCCESS);
+                        }
+                    }
+                    Err(failure) if once => return Err(failure),
+                    // Left running, a run that failed is said, and the next
+                    // one tries again: the canary stays guarded.
+                    Err(failure) => eprintln!("flagcore canary: {}", failure.0),
                 }
                 std::thread::sleep(Duration::from_secs(args.every.max(1)));
             }
@@ -134,37 +144,45 @@ fn state_name(flag: &str) -> String {
     format!("canary/{flag}.json")
 }
 
+/// The state's text as stored, and the state it reads as.
 fn read_state(
     store: &mut dyn store::Store,
     place: &Place,
     flag: &str,
-) -> Result<Option<State>, Failure> {
+) -> Result<(Option<String>, Option<State>), Failure> {
     let name = state_name(flag);
     let Some(text) = store.read_text(&name, MAX_STATE_BYTES)? else {
-        return Ok(None);
+        return Ok((None, None));
     };
-    State::from_json(text.as_bytes())
-        .map(Some)
-        .map_err(|e| Failure(format!("{}: {name}: {e}", place.describe())))
+    let state = State::from_json(text.as_bytes())
+        .map_err(|e| Failure(format!("{}: {name}: {e}", place.describe())))?;
+    Ok((Some(text), Some(state)))
 }
 
-/// One run of the controller at `now`.
+/// How many times a run starts again when another run kept its state
+/// between this run's read and write.
+const MAX_RUNS: u32 = 4;
+
+/// One run of the controller at `now`: read the state, then the flags (so
+/// that the flags are never behind the state: a run that acts publishes
+/// before it keeps its state), decide, publish the edit on the condition
+/// that the head is still the one read, and keep the state on the
+/// condition that it is still the text read. A run that acted keeps its
+/// state whatever another wrote meanwhile (the flags are as it left them);
+/// a run that did not act starts again on what is there now.
 fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Outcome, Failure> {
     let plan = plan(&args.plan)?;
     let at = &args.at.at;
     let mut store = store_of(at)?;
-    // The state before the flags: a run that acted in between raised the
-    // rollout (or rolled it back) before it wrote its state, so the flags
-    // read are never behind the state read.
-    let mut state = match read_state(store.as_mut(), at, &plan.flag) {
+    let name = state_name(&plan.flag);
+    let (text, mut state) = match read_state(store.as_mut(), at, &plan.flag) {
         // A state that does not read is started over when asked to.
         Err(e) if restart => {
             eprintln!("flagcore canary: {}: starting over", e.0);
-            None
+            (store.read_text(&name, MAX_STATE_BYTES).ok().flatten(), None)
         }
         other => other?,
     };
-    let read = state.clone();
     let current = at.read()?;
     if restart {
         match &state {
@@ -178,7 +196,7 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
         }
     }
     let window = match &state {
-        Some(s) if s.status == Status::Running => {
+        Some(s) if matches!(s.status, Status::Running | Status::Halted) => {
             Some(read_window(args, &plan, &current.snapshot, s, now))
         }
         _ => None,
@@ -190,41 +208,73 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
     };
     let outcome = canary::step(&plan, state.as_ref(), &current.snapshot, window, now)
         .map_err(|e| Failure(format!("{}: {e}", args.plan.display())))?;
-    // The flags moved from where the state left them: if another run's
-    // state landed meanwhile, that run moved them, not a person.
-    if outcome.state.as_ref().map(|s| s.step) != state.as_ref().map(|s| s.step)
-        || outcome.action == "stop"
-    {
-        let again = read_state(store.as_mut(), at, &plan.flag).ok().flatten();
-        if again != read && attempt < 3 {
-            return run_once(args, restart, now, attempt + 1);
-        }
-    }
     let mut generation = None;
-    if let Some(change) = &outcome.change {
-        let next = apply(&current.snapshot, change).map_err(|e| Failure(e.to_string()))?;
+    if let Some(edit) = &outcome.edit {
+        let change =
+            change_from_json(&current.snapshot, edit).map_err(|e| Failure(e.to_string()))?;
+        let next = apply(&current.snapshot, &change).map_err(|e| Failure(e.to_string()))?;
         let note = Note {
             author: AUTHOR,
             comment: &outcome.comment,
-            changes: vec![summary(change, &current.snapshot)],
+            changes: vec![summary(&change, &current.snapshot)],
         };
         match at.write(&current, &next, &note, false)? {
             Written::Done { id } => generation = Some(id),
             Written::Lost(race) => {
-                eprintln!(
-                    "flagcore canary: {}: {race} since this run read it: this run did nothing ({} not made); the next run decides on what is there then",
+                let reason = format!(
+                    "{}: {race} since this run read it: this run did nothing ({} not made); the next run decides on what is there then",
                     at.describe(),
                     outcome.action
                 );
-                return Ok(Outcome {
+                let lost = Outcome {
+                    action: "none",
+                    reason,
+                    figures: Value::Null,
+                    edit: None,
+                    comment: String::new(),
                     state: None,
-                    ..outcome
-                });
+                };
+                report(args, &plan, &lost, None);
+                return Ok(lost);
             }
         }
     }
-    if let Some(state) = &outcome.state {
-        store.write_text(&state_name(&plan.flag), &state.to_json())?;
+    if let Some(kept) = &outcome.state {
+        let new = kept.to_json();
+        let mut seen = text;
+        let mut written = false;
+        for _ in 0..MAX_RUNS {
+            match store.write_text(&name, &new, seen.as_deref()) {
+                Ok(true) => {
+                    written = true;
+                    break;
+                }
+                // Another run kept its state meanwhile: one that did not
+                // act starts again; one that acted keeps its own.
+                Ok(false) if generation.is_none() => {
+                    if attempt + 1 < MAX_RUNS {
+                        return run_once(args, restart, now, attempt + 1);
+                    }
+                    return Err(Failure(format!(
+                        "{}: {name}: other runs kept their state {MAX_RUNS} times while this one ran: it did nothing",
+                        at.describe()
+                    )));
+                }
+                Ok(false) => seen = store.read_text(&name, MAX_STATE_BYTES)?,
+                Err(e) if generation.is_some() => {
+                    eprintln!("flagcore canary: {}", e.0);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let (false, Some(id)) = (written, &generation) {
+            return Err(Failure(format!(
+                "{}: published generation {id} ({} of {:?}), but its state ({name}) could not be kept: the next run takes the canary up at the step the flags are at",
+                at.describe(),
+                outcome.action,
+                plan.flag
+            )));
+        }
     }
     report(args, &plan, &outcome, generation.as_deref());
     Ok(outcome)
@@ -287,7 +337,7 @@ fn report(args: &RunArgs, plan: &Plan, outcome: &Outcome, generation: Option<&st
 fn status(args: &StatusArgs) -> Exit {
     let plan = plan(&args.plan)?;
     let mut store = store_of(&args.at.at)?;
-    let state = read_state(store.as_mut(), &args.at.at, &plan.flag)?;
+    let (_, state) = read_state(store.as_mut(), &args.at.at, &plan.flag)?;
     if args.json {
         let value: Value = state
             .as_ref()

@@ -84,6 +84,24 @@ impl Metrics {
                 break;
             }
         }
+        let empty = pages.iter().all(|page| {
+            page["MetricDataResults"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|r| r["Timestamps"].as_array().is_none_or(Vec::is_empty))
+        });
+        if empty {
+            let hint = match &self.series.function {
+                None => "Lambda writes each function's series under its FunctionName: name the function that evaluates the flag (--function)".to_owned(),
+                Some(f) => format!("is {f} the function that evaluates the flag, and {} its namespace?", self.series.namespace),
+            };
+            return Err(Failure(format!(
+                "{}: no metrics of flag {:?} since the step settled: {hint}",
+                self.describe(),
+                plan.flag
+            )));
+        }
         cloudwatch::window(plan, Some(&pages))
             .map_err(|e| Failure(format!("{}: {e}", self.describe())))
     }

@@ -120,6 +120,41 @@ impl Table {
             .map(drop)
     }
 
+    /// Writes an item of one text attribute `text` only if that attribute
+    /// is still `previous` (`None`: no item yet); `Ok(false)` when another
+    /// writer changed it meanwhile.
+    pub(crate) fn write_text_if(
+        &self,
+        name: &str,
+        text: &str,
+        previous: Option<&str>,
+    ) -> Result<bool, Failure> {
+        let mut item = self.key(name);
+        item["text"] = json!({"S": text});
+        let mut body = json!({"TableName": self.name, "Item": item});
+        match previous {
+            None => {
+                body["ConditionExpression"] = json!("attribute_not_exists(#key)");
+                body["ExpressionAttributeNames"] = json!({"#key": "key"});
+            }
+            Some(previous) => {
+                body["ConditionExpression"] = json!("#text = :previous");
+                body["ExpressionAttributeNames"] = json!({"#text": "text"});
+                body["ExpressionAttributeValues"] = json!({":previous": {"S": previous}});
+            }
+        }
+        match self.call("PutItem", &body)? {
+            Ok(_) => Ok(true),
+            Err(refused) if refused.code == "ConditionalCheckFailedException" => Ok(false),
+            Err(refused) => Err(Failure(format!(
+                "{}: PutItem: {}: {}",
+                self.describe(),
+                refused.code,
+                refused.message
+            ))),
+        }
+    }
+
     /// The item under `name`, read strongly consistent, or `None`.
     pub(crate) fn read_item(&self, name: &str) -> Result<Option<Value>, Failure> {
         let answer = self.send(

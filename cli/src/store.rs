@@ -79,8 +79,15 @@ pub(crate) trait Store {
     /// A text kept beside the layout (a canary's state) under `name`, at
     /// most `most` bytes (more is refused), or `None`.
     fn read_text(&mut self, name: &str, most: usize) -> Result<Option<String>, Failure>;
-    /// Keeps a text beside the layout under `name`, replacing it.
-    fn write_text(&mut self, name: &str, text: &str) -> Result<(), Failure>;
+    /// Keeps a text beside the layout under `name`, replacing it only if
+    /// it is still `previous` (`None`: there is none): `false` when another
+    /// writer changed it meanwhile.
+    fn write_text(
+        &mut self,
+        name: &str,
+        text: &str,
+        previous: Option<&str>,
+    ) -> Result<bool, Failure>;
 }
 
 fn too_large(at: &str, name: &str, most: usize) -> Failure {
@@ -229,8 +236,35 @@ impl Store for Directory {
         Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
     }
 
-    fn write_text(&mut self, name: &str, text: &str) -> Result<(), Failure> {
-        write_whole(&self.0.join(name), text.as_bytes())
+    fn write_text(
+        &mut self,
+        name: &str,
+        text: &str,
+        previous: Option<&str>,
+    ) -> Result<bool, Failure> {
+        // The compare and the write under an exclusive lock on NAME.lock,
+        // as the head's: a writer that dies lets go of it.
+        let path = self.0.join(name);
+        let lock_path = self.0.join(format!("{name}.lock"));
+        let fail = |e: std::io::Error| Failure(format!("cannot lock {}: {e}", lock_path.display()));
+        if let Some(parent) = lock_path.parent() {
+            fs::create_dir_all(parent).map_err(fail)?;
+        }
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(fail)?;
+        lock.lock().map_err(fail)?;
+        // One byte past what was read is enough to see it changed.
+        let now = read_bounded(&path, previous.map_or(0, str::len) + 1)?;
+        if now.as_deref().map(String::from_utf8_lossy).as_deref() != previous {
+            return Ok(false);
+        }
+        write_whole(&path, text.as_bytes())?;
+        drop(lock);
+        Ok(true)
     }
 }
 
@@ -311,8 +345,13 @@ impl Store for DynamoDbStore {
         }
     }
 
-    fn write_text(&mut self, name: &str, text: &str) -> Result<(), Failure> {
-        self.0.write_text(name, "text", text)
+    fn write_text(
+        &mut self,
+        name: &str,
+        text: &str,
+        previous: Option<&str>,
+    ) -> Result<bool, Failure> {
+        self.0.write_text_if(name, text, previous)
     }
 }
 

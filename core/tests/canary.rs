@@ -124,6 +124,27 @@ fn share(snapshot: &Snapshot, plan: &Value) -> Option<f64> {
     })
 }
 
+/// Each variation's share of the flag's default rule, in percent.
+fn weights(snapshot: &Snapshot, plan: &Value) -> Vec<f64> {
+    let document: Value =
+        serde_json::from_slice(&flagcore::published::canonical_json(snapshot)).unwrap();
+    let flag = &document["flags"][plan["flag"].as_str().unwrap()];
+    let mut out = vec![0.0; flag["variations"].as_array().unwrap().len()];
+    match flag["fallthrough"]["variation"].as_u64() {
+        Some(v) => out[v as usize] = 100.0,
+        None => {
+            for e in flag["fallthrough"]["rollout"]["variations"]
+                .as_array()
+                .unwrap()
+            {
+                out[e["variation"].as_u64().unwrap() as usize] +=
+                    e["weight"].as_f64().unwrap() / 1000.0;
+            }
+        }
+    }
+    out
+}
+
 /// Plays one case's runs: a person's change, then the controller's run,
 /// whose edit is published and whose state is kept for the next.
 fn run_problems(case: &Value) -> Option<String> {
@@ -169,11 +190,11 @@ fn run_problems(case: &Value) -> Option<String> {
                 ));
             }
         }
-        if let Some(change) = &outcome.change {
+        if let Some(edit) = &outcome.edit {
             if outcome.comment.is_empty() {
                 return Some(format!("run {n}: an edit with no comment"));
             }
-            snapshot = apply(&snapshot, change).unwrap();
+            snapshot = apply(&snapshot, &change_from_json(&snapshot, edit).unwrap()).unwrap();
         }
         // What is kept reads back as it was written.
         state = outcome
@@ -187,6 +208,15 @@ fn run_problems(case: &Value) -> Option<String> {
         let got = share(&snapshot, &case["plan"]);
         if expect["share"].as_f64() != got {
             return Some(format!("run {n}: the canary's share is {got:?}"));
+        }
+        if let Some(want) = expect["weights"].as_array() {
+            let got = weights(&snapshot, &case["plan"]);
+            let want: Vec<f64> = want.iter().filter_map(Value::as_f64).collect();
+            if got != want {
+                return Some(format!(
+                    "run {n}: the default rule gives {got:?}, not {want:?}"
+                ));
+            }
         }
     }
     None

@@ -7,7 +7,8 @@ changed before it (a change as `flagcore flag` names it). A runner keeps the
 state each run answers and publishes the edit it asks for, and checks what
 each run must do: its action, the canary's status and step after it, the
 flag's canary share (percent of the default rule; null when the flag is off
-or gone), and a phrase its reason holds.
+or gone), each variation's share where given (weights), and a phrase its
+reason holds.
 
 Each expectation follows from the rule's order in core/src/canary/mod.rs and
 from the controller's promises: it starts at the first step, holds on no
@@ -72,10 +73,12 @@ def run(at_s, expect, window=None, error=None, person=None):
     return step
 
 
-def want(action, status, step, share, has=None):
+def want(action, status, step, share, has=None, weights=None):
     out = {"action": action, "status": status, "step": step, "share": share}
     if has:
         out["reasonHas"] = has
+    if weights is not None:
+        out["weights"] = weights
     return out
 
 
@@ -137,13 +140,16 @@ CASES = [
             "users": {"canary": 100, "control": 9900},
             "metrics": {"Errors": {"canary": {"count": 100, "sum": 150}, "control": {"count": 9900, "sum": 99}}}}),
     ]),
-    ("sample-ratio-halts", "at 10%, 2,000 users against 8,000 halts the canary where it is, for good", PLAN, flags(), [
+    ("sample-ratio-halts", "at 10%, 2,000 users against 8,000 halts the canary where it is: it never advances again, and still rolls back on harm", PLAN, flags(), [
         run(0, want("start", "running", 0, 1)),
         run(700, want("advance", "running", 1, 10), healthy(1)),
         run(1400, want("halt", "halted", 1, 10, "sample ratio mismatch"), {
             "users": {"canary": 2000, "control": 8000},
             "metrics": {"Errors": {"canary": {"count": 2000, "sum": 20}, "control": {"count": 8000, "sum": 80}}}}),
-        run(2100, want("ended", "halted", 1, 10), healthy(10)),
+        run(2100, want("hold", "halted", 1, 10, "still guarded"), healthy(10)),
+        run(2200, want("rollback", "rolledBack", 1, 0, "harm on Errors"), {
+            "users": {"canary": 1000, "control": 9000},
+            "metrics": {"Errors": {"canary": {"count": 1000, "sum": 200}, "control": {"count": 9000, "sum": 90}}}}),
     ]),
     ("off-at-start", "a flag that is off does not start: nothing is kept; once a person turns it on, the canary starts", PLAN, flags(on=False), [
         run(0, want("hold", None, None, None, "is off")),
@@ -158,6 +164,22 @@ CASES = [
         **PLAN, "canary": "v2", "control": "v1"}, flags(fallthrough={"variation": 0}, variations=("v1", "v2", "v3")), [
         run(0, want("start", "running", 0, 1)),
         run(700, want("advance", "running", 1, 10), healthy(1)),
+    ]),
+    ("four-variations", "a flag of four values: the canary and control share the default rule, the two others keep theirs (none), and a rollback gives control all", {
+        **PLAN, "canary": "b", "control": "a"}, flags(fallthrough={"variation": 0}, variations=("a", "b", "c", "d")), [
+        run(0, want("start", "running", 0, 1, weights=[99, 1, 0, 0])),
+        run(700, want("advance", "running", 1, 10, weights=[90, 10, 0, 0]), healthy(1)),
+        run(800, want("rollback", "rolledBack", 1, 0, "harm on Errors", weights=[100, 0, 0, 0]), {
+            "users": {"canary": 400, "control": 3600},
+            "metrics": {"Errors": {"canary": {"count": 400, "sum": 80}, "control": {"count": 3600, "sum": 36}}}}),
+    ]),
+    ("a-third-keeps-its-share", "a third value a person gave 20% keeps it through the canary's steps; control has the rest", {
+        **PLAN, "canary": "v2", "control": "v1"},
+     flags(fallthrough={"rollout": {"variations": [{"variation": 0, "weight": 80_000}, {"variation": 1, "weight": 0}, {"variation": 2, "weight": 20_000}]}}, variations=("v1", "v2", "v3")), [
+        run(0, want("start", "running", 0, 1, weights=[79, 1, 20])),
+        run(700, want("advance", "running", 1, 10, weights=[70, 10, 20]), healthy(1)),
+        run(1400, want("advance", "running", 2, 50, weights=[30, 50, 20]), healthy(10)),
+        run(2100, {"error": "PLAN_INVALID", "path": "$.steps"}, healthy(50)),
     ]),
     ("unknown-variation", "a plan whose canary value the flag does not have is refused", {**PLAN, "canary": "blue"}, flags(), [
         run(0, {"error": "PLAN_INVALID", "path": "$.canary"}),

@@ -12,8 +12,11 @@
 //! - With `FunctionName` when a function is named: Lambda writes each
 //!   function's series apart.
 //!
-//! The window starts at the first whole minute of the step, so that no
-//! minute of the step before counts, and spans at most a week of minutes.
+//! The window starts at the first whole minute after the step started and
+//! settled (the plan's `settleSeconds`: until their time to live runs out,
+//! functions answer from the flags before the step), so that no minute of
+//! the step before counts; it ends at the last whole minute, and spans at
+//! most the newest week of minutes (a longer step's window slides).
 
 use std::collections::BTreeMap;
 
@@ -48,8 +51,10 @@ pub fn request(
     start_ms: u64,
     end_ms: u64,
 ) -> Option<Value> {
-    let start = start_ms.div_ceil(1000).div_ceil(PERIOD_SECONDS) * PERIOD_SECONDS;
-    let end = end_ms / 1000;
+    let settled = start_ms.saturating_add(plan.settle_ms);
+    let start = settled.div_ceil(1000).div_ceil(PERIOD_SECONDS) * PERIOD_SECONDS;
+    // Whole minutes only: the minute under way is read at the next run.
+    let end = end_ms / 1000 / PERIOD_SECONDS * PERIOD_SECONDS;
     let start = start.max(end.saturating_sub(MAX_BATCHES as u64 * PERIOD_SECONDS));
     if end < start + PERIOD_SECONDS {
         return None;
@@ -167,9 +172,11 @@ pub fn window(plan: &Plan, pages: Option<&[Value]>) -> Result<Value, PlanError> 
                     "sum": sums.values().sum::<f64>(),
                 }),
                 GuardKind::Mean => {
+                    // A minute needs both its count and its sum: one without
+                    // the other is left out, not read as a sum of 0.
                     let batches: Vec<Value> = counts
                         .iter()
-                        .map(|(at, n)| json!([n.round(), sums.get(at).copied().unwrap_or(0.0)]))
+                        .filter_map(|(at, n)| sums.get(at).map(|sum| json!([n.round(), sum])))
                         .collect();
                     json!({ "batches": batches })
                 }
@@ -178,10 +185,23 @@ pub fn window(plan: &Plan, pages: Option<&[Value]>) -> Result<Value, PlanError> 
         }
         metrics.insert(guard.metric.clone(), Value::Object(sides));
     }
+    let (canary, control) = (points("users_canary"), points("users_control"));
+    let minutes: std::collections::BTreeSet<u64> =
+        canary.keys().chain(control.keys()).copied().collect();
+    let batches: Vec<Value> = minutes
+        .iter()
+        .map(|at| {
+            json!([
+                canary.get(at).copied().unwrap_or(0.0).round(),
+                control.get(at).copied().unwrap_or(0.0).round()
+            ])
+        })
+        .collect();
     Ok(json!({
         "users": {
             "canary": total("users_canary").round() as u64,
             "control": total("users_control").round() as u64,
+            "batches": batches,
         },
         "metrics": metrics,
     }))

@@ -12,10 +12,9 @@
 
 use serde_json::{json, Map, Value};
 
+use super::rollout::{rollout, shown, standing, variation, weight, Standing};
 use super::state::{State, Status, MAX_DECISIONS};
 use super::{decide, Action, Plan, PlanError};
-use crate::edit::{rollout_weights, variation_of, Change, TOTAL_WEIGHT};
-use crate::published::canonical_json;
 use crate::snapshot::Snapshot;
 
 /// Who the controller's edits name as their author.
@@ -31,92 +30,13 @@ pub struct Outcome {
     pub reason: String,
     /// The figures the decision was made on (`null` when none were read).
     pub figures: Value,
-    /// The edit to publish, if any.
-    pub change: Option<Change>,
+    /// The edit to publish, if any, as the edits name a change (made with
+    /// `flagcore::edit::change_from_json` and `apply`).
+    pub edit: Option<Value>,
     /// The history's comment for that edit.
     pub comment: String,
     /// The state to keep; `None`: keep nothing (the canary did not start).
     pub state: Option<State>,
-}
-
-/// How flag `key` stands in `snapshot`: absent, off, or on with the
-/// canary's share of its default rule in thousandths of a percent.
-enum Standing {
-    Absent,
-    Off,
-    On(u32),
-}
-
-fn standing(plan: &Plan, snapshot: &Snapshot) -> Result<Standing, PlanError> {
-    let document: Value = serde_json::from_slice(&canonical_json(snapshot)).unwrap_or(Value::Null);
-    let flag = &document["flags"][&plan.flag];
-    if !flag.is_object() {
-        return Ok(Standing::Absent);
-    }
-    let canary = variation(plan, snapshot, &plan.canary, "$.canary")?;
-    if flag["on"] != Value::Bool(true) {
-        return Ok(Standing::Off);
-    }
-    let fallthrough = &flag["fallthrough"];
-    let share = match fallthrough["variation"].as_u64() {
-        Some(v) => {
-            if v == canary as u64 {
-                TOTAL_WEIGHT
-            } else {
-                0
-            }
-        }
-        None => fallthrough["rollout"]["variations"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|entry| entry["variation"].as_u64() == Some(canary as u64))
-            .filter_map(|entry| entry["weight"].as_u64())
-            .map(|w| u32::try_from(w.min(u64::from(TOTAL_WEIGHT))).unwrap_or(TOTAL_WEIGHT))
-            .sum::<u32>()
-            .min(TOTAL_WEIGHT),
-    };
-    Ok(Standing::On(share))
-}
-
-fn variation(
-    plan: &Plan,
-    snapshot: &Snapshot,
-    value: &Value,
-    path: &str,
-) -> Result<usize, PlanError> {
-    variation_of(snapshot, &plan.flag, value).map_err(|e| PlanError {
-        code: "PLAN_INVALID",
-        path: path.to_owned(),
-        message: e.message,
-    })
-}
-
-/// A step's share in thousandths of a percent, as a rollout stores it.
-fn weight(percent: f64) -> u32 {
-    (percent * 1000.0).round() as u32
-}
-
-fn shown(weight: u32) -> String {
-    format!("{}%", crate::edit::percent(weight))
-}
-
-/// The rollout that gives the canary `percent` and control the rest.
-fn rollout(plan: &Plan, snapshot: &Snapshot, percent: f64) -> Result<Change, PlanError> {
-    let canary = variation(plan, snapshot, &plan.canary, "$.canary")?;
-    let control = variation(plan, snapshot, &plan.control, "$.control")?;
-    let count = snapshot.variations(&plan.flag).map_or(0, <[Value]>::len);
-    let share = weight(percent);
-    let weights = rollout_weights(count, &[(canary, share), (control, TOTAL_WEIGHT - share)])
-        .map_err(|e| PlanError {
-            code: "PLAN_INVALID",
-            path: "$.steps".into(),
-            message: e.message,
-        })?;
-    Ok(Change::Rollout {
-        key: plan.flag.clone(),
-        weights,
-    })
 }
 
 /// What the controller does now. `window` is the current step's metrics
@@ -153,15 +73,15 @@ pub fn step(
             next.decisions.remove(0);
         }
     };
-    let outcome = |action, reason: String, figures, change, comment, state| Outcome {
+    let outcome = |action, reason: String, figures, edit, comment, state| Outcome {
         action,
         reason,
         figures,
-        change,
+        edit,
         comment,
         state,
     };
-    if state.status != Status::Running {
+    if !matches!(state.status, Status::Running | Status::Halted) {
         let reason = format!(
             "the canary of {:?} ended: {}; start it over with --restart",
             plan.flag,
@@ -288,7 +208,25 @@ pub fn step(
         plan.steps.len(),
         shown(share)
     );
+    let halted = state.status == Status::Halted;
     let (action, change, comment) = match decision.action {
+        // Halted: never advanced, still rolled back on harm.
+        Action::Hold | Action::Advance | Action::Halt | Action::Complete if halted => {
+            let reason = format!(
+                "halted at {}, and still guarded: it rolls back on harm, and advances no more; start it over with --restart once bucketing and metrics are fixed ({})",
+                shown(share),
+                decision.reason
+            );
+            record(&mut next, "hold", reason.clone(), figures.clone());
+            return Ok(outcome(
+                "hold",
+                reason,
+                figures,
+                None,
+                String::new(),
+                Some(next),
+            ));
+        }
         Action::Hold => ("hold", None, String::new()),
         Action::Advance => {
             let to = plan.steps[state.step + 1];
@@ -362,7 +300,7 @@ fn start(
                 action: "hold",
                 reason,
                 figures: Value::Null,
-                change: None,
+                edit: None,
                 comment: String::new(),
                 state: None,
             });
@@ -421,7 +359,7 @@ fn start(
         action: "start",
         reason,
         figures: Value::Null,
-        change,
+        edit: change,
         comment: if at.is_some() { String::new() } else { comment },
         state: Some(state),
     })

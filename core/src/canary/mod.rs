@@ -14,13 +14,18 @@
 //!    often the controller looks; α holds per guard and per step, so the
 //!    chance of a false rollback over a whole canary is at most steps ×
 //!    guards × α.
-//! 2. **Sample ratio**: the users per variation (distinct contexts, the unit
-//!    the rollout splits) against the step's planned split: a chi-square of
-//!    one degree of freedom. Below p = 0.001 the canary halts: bucketing or
-//!    metrics are broken, and no figure of this window can be trusted.
-//!    Checked when each variation is expected at least 5 users. Harm comes
-//!    first, so that a canary which fails before it reports (and so looks
-//!    short of users) is rolled back, not merely halted.
+//! 2. **Sample ratio**: the users per variation (the evaluations a source
+//!    counts, which the rollout splits) against the step's planned split:
+//!    a chi-square of one degree of freedom, divided by the split's
+//!    dispersion from minute to minute when the window gives its minutes
+//!    (`users.batches`, see [`stats::dispersion`]), since a user's repeated
+//!    evaluations fall on one side together. Below p = 0.001 the canary
+//!    halts: bucketing or metrics are broken, and no figure of this window
+//!    can be trusted. A halted canary never advances, and is still rolled
+//!    back on harm. Checked when each variation is expected at least 5
+//!    users. Harm comes first, so that a canary which fails before it
+//!    reports (and so looks short of users) is rolled back, not merely
+//!    halted.
 //! 3. **Bake**: before the step's minimum bake time, hold.
 //! 4. **Data**: a guard with fewer than `minSample` values in either
 //!    variation holds: no data never advances.
@@ -29,6 +34,7 @@
 pub mod cloudwatch;
 mod control;
 mod plan;
+mod rollout;
 mod state;
 pub mod stats;
 
@@ -38,7 +44,7 @@ pub use state::{State, Status, MAX_DECISIONS, MAX_STATE_BYTES};
 
 use serde_json::{json, Map, Value};
 
-use stats::{batch_moments, msprt_log, sample_ratio, Moments};
+use stats::{batch_moments, dispersion, msprt_log, sample_ratio, Moments};
 
 /// Below this p-value the users' split halts the canary.
 pub const SAMPLE_RATIO_P: f64 = 0.001;
@@ -97,7 +103,8 @@ fn window_error(path: impl Into<String>, message: impl Into<String>) -> PlanErro
 
 /// The decision at step `step` (from 0) of `plan`, the step having started
 /// at `started_ms` and the time being `now_ms`, from the window's
-/// aggregates since then: `{"users": {"canary": N, "control": N},
+/// aggregates since then: `{"users": {"canary": N, "control": N,
+/// "batches"?: [[canary, control], ...]},
 /// "metrics": {METRIC: {"canary": {"count", "sum", "sumSquares"},
 /// "control": ...}}}` (a rate's `sumSquares` may be left out). A source
 /// that keeps no sum of squares gives a side's `{"batches": [[count, sum],
@@ -181,7 +188,32 @@ pub fn decide(
         };
         let (t, c) = (moments("canary")?, moments("control")?);
         let figure = harm(guard, plan.alpha, t, c);
-        if t.count < plan.min_sample as f64 || c.count < plan.min_sample as f64 {
+        // A mean's minutes too few for its variance read as no values: say so.
+        let minutes = |side: &str| {
+            sides[side]["batches"].as_array().map(|list| {
+                list.iter()
+                    .filter(|pair| pair[0].as_f64().is_some_and(|n| n > 0.0))
+                    .count()
+            })
+        };
+        let few: Vec<String> = [
+            ("canary", minutes("canary")),
+            ("control", minutes("control")),
+        ]
+        .into_iter()
+        .filter_map(|(side, k)| {
+            k.filter(|&k| k < stats::MIN_BATCHES)
+                .map(|k| format!("{k} on {side}"))
+        })
+        .collect();
+        if !few.is_empty() {
+            short.push(format!(
+                "{} has minutes with values {}, of the {} a mean's variance needs",
+                guard.metric,
+                few.join(" and "),
+                stats::MIN_BATCHES
+            ));
+        } else if t.count < plan.min_sample as f64 || c.count < plan.min_sample as f64 {
             short.push(format!(
                 "{} has {} values on the canary and {} on control, of {} each",
                 guard.metric, t.count, c.count, plan.min_sample
@@ -204,10 +236,18 @@ pub fn decide(
     let expected = [share / 100.0, 1.0 - share / 100.0];
     let total = canary as f64 + control as f64;
     if expected.iter().all(|e| e * total >= 5.0) {
+        let batches = user_batches(&window["users"]["batches"])?;
+        let phi = dispersion(&batches);
         let (statistic, p) = sample_ratio([canary, control], expected);
+        let (statistic, p) = if phi > 1.0 {
+            let adjusted = statistic / phi;
+            (adjusted, stats::erfc((adjusted / 2.0).sqrt()))
+        } else {
+            (statistic, p)
+        };
         figures.insert(
             "sampleRatio".into(),
-            json!({"statistic": statistic, "p": p}),
+            json!({"statistic": statistic, "p": p, "dispersion": phi}),
         );
         if p < SAMPLE_RATIO_P {
             let reason = format!(
@@ -291,6 +331,33 @@ fn batched(batches: &Value, at: &str) -> Result<Moments, PlanError> {
         }
     }
     Ok(batch_moments(&pairs).unwrap_or_default())
+}
+
+/// The users' minutes, `[[canary, control], ...]`, where the source keeps them.
+fn user_batches(batches: &Value) -> Result<Vec<(f64, f64)>, PlanError> {
+    const AT: &str = "$.users.batches";
+    let Some(list) = batches.as_array() else {
+        return match batches {
+            Value::Null => Ok(Vec::new()),
+            _ => Err(window_error(AT, "an array of [canary, control] counts")),
+        };
+    };
+    if list.len() > MAX_BATCHES {
+        return Err(window_error(AT, format!("at most {MAX_BATCHES} minutes")));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(n, pair)| {
+            let count = |i: usize| pair[i].as_f64().filter(|x| x.is_finite() && *x >= 0.0);
+            match (pair.as_array().map(Vec::len), count(0), count(1)) {
+                (Some(2), Some(c), Some(t)) => Ok((c, t)),
+                _ => Err(window_error(
+                    format!("{AT}[{n}]"),
+                    "a [canary, control] pair of counts, at least 0",
+                )),
+            }
+        })
+        .collect()
 }
 
 /// One guard's harm test.

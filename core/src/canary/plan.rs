@@ -69,6 +69,10 @@ pub struct Plan {
     pub steps: Vec<f64>,
     /// The least time at each step before it advances, in milliseconds.
     pub bake_ms: u64,
+    /// How long after a step starts its window of metrics starts: the
+    /// functions answer from the flags before it until their time to live
+    /// runs out.
+    pub settle_ms: u64,
     /// The fewest values per variation and guard before it advances.
     pub min_sample: u64,
     /// The harm test's level.
@@ -92,6 +96,7 @@ impl Plan {
             "control",
             "steps",
             "bakeSeconds",
+            "settleSeconds",
             "minSample",
             "alpha",
             "guards",
@@ -160,6 +165,12 @@ impl Plan {
             &|x| (0.0..=86_400.0 * 30.0).contains(&x),
             "seconds, from 0 to 30 days",
         )?;
+        let settle = number(
+            "settleSeconds",
+            60.0,
+            &|x| (0.0..=3600.0).contains(&x),
+            "seconds, from 0 to an hour: longer than the functions' time to live",
+        )?;
         let min_sample = number(
             "minSample",
             500.0,
@@ -189,6 +200,7 @@ impl Plan {
             control,
             steps,
             bake_ms: (bake * 1000.0) as u64,
+            settle_ms: (settle * 1000.0) as u64,
             min_sample: min_sample as u64,
             alpha,
             guards,

@@ -18,7 +18,8 @@ pub enum Status {
     Running,
     /// A guard found harm: rolled back to 0%, for good.
     RolledBack,
-    /// The sample ratio says bucketing or metrics are broken: nothing changed since.
+    /// The sample ratio says bucketing or metrics are broken: it advances no
+    /// more, and still rolls back on harm.
     Halted,
     /// The last step baked with no harm.
     Complete,

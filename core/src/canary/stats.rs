@@ -103,10 +103,11 @@ pub const MIN_BATCHES: usize = 10;
 /// batch's mean weighted by its count, taken at its one-sided 95% upper
 /// bound (a chi-square of `k - 1` degrees of freedom, by Wilson and
 /// Hilferty's approximation), so that a variance estimated from few
-/// batches errs towards holding, not towards a false rollback. The
-/// estimate holds for values independent of the minute they fall in, and
-/// is larger (so, again, it holds) when minutes differ. `None` with fewer
-/// than [`MIN_BATCHES`] batches that hold values.
+/// batches errs towards no false rollback. The price is power: a harm on a
+/// mean needs more values to be seen, and until it is, the rule may
+/// advance. The estimate holds for values independent of the minute they
+/// fall in, and is larger when minutes differ. `None` with fewer than
+/// [`MIN_BATCHES`] batches that hold values.
 pub fn batch_moments(batches: &[(f64, f64)]) -> Option<Moments> {
     let full: Vec<(f64, f64)> = batches.iter().copied().filter(|&(n, _)| n > 0.0).collect();
     let k = full.len();
@@ -132,6 +133,38 @@ pub fn batch_moments(batches: &[(f64, f64)]) -> Option<Moments> {
         sum,
         sum_squares: variance * (count - 1.0).max(0.0) + sum * sum / count,
     })
+}
+
+/// How much more the split varies from minute to minute than independent
+/// users would make it vary: the quasi-binomial dispersion (McCullagh and
+/// Nelder, *Generalized Linear Models*, 2nd ed., 1989, §4.5) of each
+/// minute's `(canary, control)` counts about the window's own share of the
+/// canary, at least 1. Counts of evaluations, not of distinct users, vary
+/// more (a user's requests fall on one side together); the sample ratio's
+/// chi-square divided by it stays near a chi-square of one degree of
+/// freedom. About the window's own share, so that a split off the plan in
+/// every minute alike is no dispersion, and is still found. 1 with fewer
+/// than [`MIN_BATCHES`] minutes holding counts.
+pub fn dispersion(batches: &[(f64, f64)]) -> f64 {
+    let full: Vec<(f64, f64)> = batches
+        .iter()
+        .copied()
+        .filter(|&(c, t)| c + t > 0.0)
+        .collect();
+    let canary: f64 = full.iter().map(|&(c, _)| c).sum();
+    let all: f64 = full.iter().map(|&(c, t)| c + t).sum();
+    let p = canary / all;
+    if full.len() < MIN_BATCHES || !(p > 0.0 && p < 1.0) {
+        return 1.0;
+    }
+    let pearson: f64 = full
+        .iter()
+        .map(|&(c, t)| {
+            let n = c + t;
+            (c - n * p).powi(2) / (n * p * (1.0 - p))
+        })
+        .sum();
+    (pearson / (full.len() - 1) as f64).max(1.0)
 }
 
 #[cfg(test)]
@@ -186,6 +219,38 @@ mod tests {
         let mut sparse = batches[..9].to_vec();
         sparse.push((0.0, 0.0));
         assert_eq!(batch_moments(&sparse), None);
+    }
+
+    #[test]
+    fn dispersion_grows_with_clustered_counts() {
+        // Ten minutes at 10% that vary less than chance (0.35) count as 1;
+        // the same minutes spread 3.16 times as far vary ten times as much.
+        let even = [
+            (10.0, 90.0),
+            (12.0, 88.0),
+            (8.0, 92.0),
+            (11.0, 89.0),
+            (9.0, 91.0),
+            (10.0, 90.0),
+            (13.0, 87.0),
+            (7.0, 93.0),
+            (10.0, 90.0),
+            (10.0, 90.0),
+        ];
+        assert_eq!(dispersion(&even), 1.0);
+        let clustered: Vec<(f64, f64)> = even
+            .iter()
+            .map(|&(c, _)| (10.0 + (c - 10.0) * 3.16, 90.0 - (c - 10.0) * 3.16))
+            .collect();
+        assert!(
+            (dispersion(&clustered) - 3.452).abs() < 0.001,
+            "{}",
+            dispersion(&clustered)
+        );
+        assert_eq!(dispersion(&even[..9]), 1.0);
+        // A split off the plan alike in every minute is no dispersion.
+        let off: Vec<(f64, f64)> = even.iter().map(|&(c, t)| (c + 5.0, t - 5.0)).collect();
+        assert_eq!(dispersion(&off), 1.0);
     }
 
     #[test]
