@@ -43,7 +43,7 @@ NAPI_BUILD := npx napi build --platform --no-js --dts native.d.ts
 # The benchmark snapshot (1 MB, 506 flags), which the memory tests refresh.
 BENCH_SNAPSHOT := target/bench-snapshot.json
 
-.PHONY: test-suites fuzz-smoke test-docs test-fuzz setup-cross dist-native dist test-dist soak demo-cli demo-launchdarkly test-chain test-launchdarkly help setup setup-rust setup-wasm setup-node setup-js setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm js python lint bench bench-node bench-wasm bench-published bench-python corpus fuzz clean
+.PHONY: test-suites fuzz-smoke test-docs test-fuzz setup-cross dist-native dist test-dist soak demo-cli demo-canary test-canary demo-launchdarkly test-chain test-launchdarkly help setup setup-rust setup-wasm setup-node setup-js setup-wasm-npm setup-python build demo test test-rust test-node test-wasm test-python node wasm js python lint bench bench-node bench-wasm bench-published bench-python corpus fuzz clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -102,6 +102,10 @@ demo: setup build ## the call chain: hello (Node) → world (Python) → edge (W
 demo-launchdarkly: node ## LaunchDarkly without the Relay Proxy: a stand-in for LaunchDarkly, its webhooks, the sync function and 8 functions; how long a change takes to reach them all
 	node examples/launchdarkly/demo.mjs
 
+demo-canary: node setup-python ## a guarded canary on a compressed clock, healthy then broken: EMF lines into a CloudWatch stand-in (moto), `flagcore canary run` each minute, how many users saw the broken path, and target/demo/canary.svg
+	$(CARGO) build -q -p flagcore-cli
+	node examples/canary/demo.mjs
+
 demo-cli: build ## show `flagcore check`, `rollout` and `eval` on the bundled example
 	@echo '$$ flagcore check --snapshot $(EXAMPLE)'
 	@$(FLAGCORE) check --snapshot $(EXAMPLE)
@@ -128,7 +132,7 @@ test: ## lint, the workspace's layout, every code block of the docs, the Node, W
 
 # The suites of `make test`, in order; the table closes the run whether they
 # pass or not.
-test-suites: setup lint test-layout test-docs test-node test-wasm test-python test-chain test-launchdarkly test-dist test-fuzz test-rust
+test-suites: setup lint test-layout test-docs test-node test-wasm test-python test-chain test-launchdarkly test-canary test-dist test-fuzz test-rust
 
 test-layout: ## one owner per room: no import cycle in any crate or JS or Python package, no file copied into another package, no source file over 500 lines (tests/layout/check.py)
 	$(SUITE) layout "import cycles, copies, file sizes" -- python3 tests/layout/check.py
@@ -213,6 +217,10 @@ test-python: python setup-node node wasm $(BENCH_SNAPSHOT) ## the Python package
 
 test-launchdarkly: node ## make demo-launchdarkly's checks: every change reaches every function, with and without webhooks, in at most 5 requests to LaunchDarkly a change
 	$(SUITE) launchdarkly "make demo-launchdarkly's checks" -- node examples/launchdarkly/demo.mjs --check
+
+test-canary: node setup-python ## make demo-canary's checks: the healthy canary reaches 100%, the broken one is rolled back in time with under 2% of users on it
+	$(CARGO) build -q -p flagcore-cli
+	$(SUITE) canary "make demo-canary's checks" -- node examples/canary/demo.mjs --check
 
 test-chain: node wasm python ## the call chain of make demo, with its checks: one answer per chain, the shares, the change within the time to live
 	$(SUITE) chain "make demo's checks" -- node examples/chain/run.mjs --check

@@ -113,7 +113,19 @@ def case(name: str, plan: dict, step: int, baked_ms: int, window: dict, action: 
                 own = sum(c for c, _ in minutes) / sum(c + t for c, t in minutes)
                 pearson = sum((c - (c + t) * own) ** 2 / ((c + t) * own * (1 - own)) for c, t in minutes)
                 x /= max(1.0, pearson / (len(minutes) - 1))
-            expect["sampleRatio"] = {"statistic": x, "p": math.erfc(math.sqrt(x / 2))}
+            else:
+                pearson = 0.0
+            # The halt: a Beta(1000 p, 1000 (1 - p)) mixture's Bayes factor
+            # against the planned share, on the counts over the dispersion,
+            # past ln(1/0.001) (Lindon and Malek, NeurIPS 2022).
+            phi = 1.0
+            if len(minutes) >= 10:
+                phi = max(1.0, pearson / (len(minutes) - 1))
+            a, b = 1000 * share, 1000 * (1 - share)
+            c, t = ev["canary"] / phi, ev["control"] / phi
+            lbeta = lambda u, v: math.lgamma(u) + math.lgamma(v) - math.lgamma(u + v)  # noqa: E731
+            lbf = lbeta(a + c, b + t) - lbeta(a, b) - c * math.log(share) - t * math.log(1 - share)
+            expect["sampleRatio"] = {"statistic": x, "p": math.erfc(math.sqrt(x / 2)), "logBayesFactor": lbf}
     expect.update(extra)
     cases.append({"id": f"canary/{name.split(':')[0]}", "name": name, "plan": plan, "step": step,
                   "startedMs": 1_000_000, "nowMs": 1_000_000 + baked_ms, "window": window, "expect": expect})
@@ -126,15 +138,16 @@ case("srm-fine: 10,000 against 10,050 at an even split is no mismatch", even, 0,
      {"users": {"canary": 10000, "control": 10050},
       "metrics": {"Errors": {"canary": rate(10000, 50), "control": rate(10050, 52)}}}, "advance")
 # Twelve minutes at 10%, users' requests clustered on one side: the split
-# wanders from minute to minute about four times as much as independent
-# requests would make it, 35 above plan on average. A plain chi-square of the
-# totals would halt (p = 2.2e-4); divided by the dispersion it does not.
-wander = [35 + d for d in (38, -52, 61, -25, 47, -70, 18, -33, 56, -41, 29, -64)]
+# wanders from minute to minute about two and a half times as much as
+# independent requests would make it, 50 above plan on average. The totals
+# alone would halt (log Bayes factor 11.99, chi-square p = 5.7e-8); on the
+# counts over the dispersion (log Bayes factor 3.55) it does not.
+wander = [50 + d for d in (38, -52, 61, -25, 47, -70, 18, -33, 56, -41, 29, -64)]
 clustered = [[1000 + d, 9000 - d] for d in wander]
 case("srm-clustered: a split that wanders as clustered requests make it is no mismatch, though the totals alone would halt", PLAN, 1, 20 * MINUTE,
      {"users": {"canary": sum(c for c, _ in clustered), "control": sum(t for _, t in clustered), "batches": clustered},
-      "metrics": {"Errors": {"canary": rate(11964, 120), "control": rate(108036, 1080)}}}, "advance")
-steady = [[1100 + (d - 35) // 10, 8900 - (d - 35) // 10] for d in wander]
+      "metrics": {"Errors": {"canary": rate(12564, 126), "control": rate(107436, 1074)}}}, "advance")
+steady = [[1100 + (d - 50) // 10, 8900 - (d - 50) // 10] for d in wander]
 case("srm-steady: a split 1% off in every minute halts, the dispersion being no more than chance", PLAN, 1, 20 * MINUTE,
      {"users": {"canary": sum(c for c, _ in steady), "control": sum(t for _, t in steady), "batches": steady},
       "metrics": {}}, "halt")
@@ -143,6 +156,9 @@ case("srm-one-percent: 1% planned, 5% observed, halts", PLAN, 0, 20 * MINUTE,
 case("broken: 5% errors on the canary against 0.5% on control rolls back before the bake is over", PLAN, 0, 3 * MINUTE,
      {"users": {"canary": 2000, "control": 198000},
       "metrics": {"Errors": {"canary": rate(2000, 100), "control": rate(198000, 990)}}}, "rollback")
+case("doubt: 3% errors on 1,000 canary values against 1%, past the 1-point tolerance but not yet proven, holds after the bake instead of advancing", PLAN, 0, 11 * MINUTE,
+     {"users": {"canary": 1000, "control": 99000},
+      "metrics": {"Errors": {"canary": rate(1000, 30), "control": rate(99000, 990)}}}, "hold")
 case("healthy: the same error rate, baked, advances to 10%", PLAN, 0, 11 * MINUTE,
      {"users": {"canary": 2000, "control": 198000},
       "metrics": {"Errors": {"canary": rate(2000, 10), "control": rate(198000, 990)}}}, "advance", to=10)

@@ -16,20 +16,24 @@
 //!    guards × α.
 //! 2. **Sample ratio**: the users per variation (the evaluations a source
 //!    counts, which the rollout splits) against the step's planned split:
-//!    a chi-square of one degree of freedom, divided by the split's
+//!    a Bayes factor that is valid however often it is looked at
+//!    ([`stats::split_log_bayes_factor`]), on counts divided by the split's
 //!    dispersion from minute to minute when the window gives its minutes
 //!    (`users.batches`, see [`stats::dispersion`]), since a user's repeated
-//!    evaluations fall on one side together. Below p = 0.001 the canary
-//!    halts: bucketing or metrics are broken, and no figure of this window
-//!    can be trusted. A halted canary never advances, and is still rolled
-//!    back on harm. Checked when each variation is expected at least 5
+//!    evaluations fall on one side together. Past ln(1/0.001) the canary
+//!    halts (the chi-square's p-value is reported beside it): bucketing or
+//!    metrics are broken, and no figure of this window can be trusted. A
+//!    halted canary never advances, and is still rolled back on harm. Checked when each variation is expected at least 5
 //!    users. Harm comes first, so that a canary which fails before it
 //!    reports (and so looks short of users) is rolled back, not merely
 //!    halted.
 //! 3. **Bake**: before the step's minimum bake time, hold.
 //! 4. **Data**: a guard with fewer than `minSample` values in either
 //!    variation holds: no data never advances.
-//! 5. Otherwise advance to the next step, or, at the last, complete.
+//! 5. **Doubt**: a guard whose estimate is worse than its tolerance, though
+//!    not yet proven harmful, holds: the rule waits for the values that
+//!    decide it rather than go further on it.
+//! 6. Otherwise advance to the next step, or, at the last, complete.
 
 pub mod cloudwatch;
 mod control;
@@ -44,9 +48,9 @@ pub use state::{State, Status, MAX_DECISIONS, MAX_STATE_BYTES};
 
 use serde_json::{json, Map, Value};
 
-use stats::{batch_moments, dispersion, msprt_log, sample_ratio, Moments};
+use stats::{batch_moments, dispersion, msprt_log, sample_ratio, split_log_bayes_factor, Moments};
 
-/// Below this p-value the users' split halts the canary.
+/// The sample ratio test's level: its Bayes factor past `1 / SAMPLE_RATIO_P` halts the canary.
 pub const SAMPLE_RATIO_P: f64 = 0.001;
 /// The most batches a window's side may hold (a week of minutes).
 pub const MAX_BATCHES: usize = 10_080;
@@ -238,20 +242,18 @@ pub fn decide(
     if expected.iter().all(|e| e * total >= 5.0) {
         let batches = user_batches(&window["users"]["batches"])?;
         let phi = dispersion(&batches);
-        let (statistic, p) = sample_ratio([canary, control], expected);
-        let (statistic, p) = if phi > 1.0 {
-            let adjusted = statistic / phi;
-            (adjusted, stats::erfc((adjusted / 2.0).sqrt()))
-        } else {
-            (statistic, p)
-        };
+        let (statistic, _) = sample_ratio([canary, control], expected);
+        let statistic = statistic / phi;
+        let p = stats::erfc((statistic / 2.0).sqrt());
+        let log_bf = split_log_bayes_factor(canary as f64 / phi, control as f64 / phi, expected[0]);
+        let threshold = (1.0 / SAMPLE_RATIO_P).ln();
         figures.insert(
             "sampleRatio".into(),
-            json!({"statistic": statistic, "p": p, "dispersion": phi}),
+            json!({"statistic": statistic, "p": p, "dispersion": phi, "logBayesFactor": log_bf, "threshold": threshold}),
         );
-        if p < SAMPLE_RATIO_P {
+        if log_bf >= threshold {
             let reason = format!(
-                "sample ratio mismatch: {canary} users on the canary and {control} on control, where the plan splits {share}% to {}% (chi-square {statistic:.2}, p = {p:.2e} < {SAMPLE_RATIO_P}): bucketing or metrics are broken; nothing is changed until someone looks",
+                "sample ratio mismatch: {canary} users on the canary and {control} on control, where the plan splits {share}% to {}% (log Bayes factor {log_bf:.2} ≥ log(1/{SAMPLE_RATIO_P}) = {threshold:.2}; chi-square {statistic:.2}, p = {p:.2e}): bucketing or metrics are broken; the canary advances no more until someone looks",
                 100.0 - share
             );
             return Ok(Decision {
@@ -281,6 +283,26 @@ pub fn decide(
             reason,
             figures: Value::Object(figures),
         });
+    }
+    // Not proven harmful, but worse than the tolerance as observed: wait
+    // for more values rather than go further on it.
+    if share < 100.0 {
+        let past: Vec<String> = guards
+            .iter()
+            .filter(|(_, f)| f.past)
+            .map(|(_, f)| f.words.clone())
+            .collect();
+        if !past.is_empty() {
+            let reason = format!(
+                "holding at {share}%: worse on the canary than the tolerance, not yet proven ({})",
+                past.join("; ")
+            );
+            return Ok(Decision {
+                action: Action::Hold,
+                reason,
+                figures: Value::Object(figures),
+            });
+        }
     }
     let calm: Vec<String> = guards.iter().map(|(_, f)| f.words.clone()).collect();
     let (action, reason) = match plan.steps.get(step + 1) {
@@ -363,6 +385,8 @@ fn user_batches(batches: &Value) -> Result<Vec<(f64, f64)>, PlanError> {
 /// One guard's harm test.
 struct Harm {
     harm: bool,
+    /// The estimate is worse than the tolerance, found harmful or not yet.
+    past: bool,
     words: String,
     json: Value,
 }
@@ -378,6 +402,7 @@ fn harm(guard: &Guard, alpha: f64, t: Moments, c: Moments) -> Harm {
         let json = json!({"metric": guard.metric, "canary": null, "control": null, "logLambda": null, "harm": false});
         return Harm {
             harm: false,
+            past: false,
             words,
             json,
         };
@@ -438,5 +463,10 @@ fn harm(guard: &Guard, alpha: f64, t: Moments, c: Moments) -> Harm {
         "metric": guard.metric, "canary": t.mean(), "control": c.mean(),
         "logLambda": log_lambda, "threshold": threshold, "harm": harm,
     });
-    Harm { harm, words, json }
+    Harm {
+        harm,
+        past: theta > 0.0,
+        words,
+        json,
+    }
 }

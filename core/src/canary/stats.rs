@@ -94,6 +94,41 @@ impl Moments {
     }
 }
 
+/// The natural logarithm of the gamma function, for `x > 0`: Stirling's
+/// series past 10, reached from below by the recurrence.
+pub fn ln_gamma(x: f64) -> f64 {
+    let mut shift = 0.0;
+    let mut x = x;
+    while x < 10.0 {
+        shift -= x.ln();
+        x += 1.0;
+    }
+    let inverse = 1.0 / x;
+    let inverse2 = inverse * inverse;
+    let series = inverse
+        * (1.0 / 12.0 - inverse2 * (1.0 / 360.0 - inverse2 * (1.0 / 1260.0 - inverse2 / 1680.0)));
+    shift + (x - 0.5) * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI).ln() + series
+}
+
+/// How concentrated the sample ratio test's prior is about the planned
+/// share: a Beta of `SPLIT_PRIOR * p` and `SPLIT_PRIOR * (1 - p)`, whose
+/// spread (1.6 points at an even split) is the size of mismatch worth
+/// finding.
+pub const SPLIT_PRIOR: f64 = 1000.0;
+
+/// The sample ratio's log Bayes factor: `canary` and `control` counts
+/// against the planned share `p` of the canary, under a Beta prior about
+/// `p` ([`SPLIT_PRIOR`]) against `p` itself. A mixture likelihood ratio, so
+/// a martingale under the plan: by Ville's inequality it passes `ln(1/α)`
+/// with probability at most α however often it is looked at (the
+/// anytime-valid multinomial test of Lindon and Malek, NeurIPS 2022, for
+/// two variations).
+pub fn split_log_bayes_factor(canary: f64, control: f64, p: f64) -> f64 {
+    let (a, b) = (SPLIT_PRIOR * p, SPLIT_PRIOR * (1.0 - p));
+    let ln_beta = |x: f64, y: f64| ln_gamma(x) + ln_gamma(y) - ln_gamma(x + y);
+    ln_beta(a + canary, b + control) - ln_beta(a, b) - canary * p.ln() - control * (1.0 - p).ln()
+}
+
 /// The fewest batches of values (a source's minutes) that give a variance.
 pub const MIN_BATCHES: usize = 10;
 
@@ -251,6 +286,23 @@ mod tests {
         // A split off the plan alike in every minute is no dispersion.
         let off: Vec<(f64, f64)> = even.iter().map(|&(c, t)| (c + 5.0, t - 5.0)).collect();
         assert_eq!(dispersion(&off), 1.0);
+    }
+
+    #[test]
+    fn ln_gamma_matches_known_values() {
+        for (x, want) in [
+            (1.0, 0.0),
+            (0.5, 0.572_364_942_924_700_1),
+            (3.0, 2.0f64.ln()),
+            (10.5, 13.940_625_219_403_763),
+            (1e6, 12_815_504.569_147_612),
+        ] {
+            let got = ln_gamma(x);
+            assert!(
+                (got - want).abs() <= 1e-12 * want.abs().max(1.0),
+                "ln_gamma({x}) = {got}"
+            );
+        }
     }
 
     #[test]
