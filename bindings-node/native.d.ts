@@ -16,6 +16,33 @@ export declare class ExternalObject<T> {
 export declare function allFlagsState(snapshot: ExternalObject<Snapshot>, id: number, context: string, clientSideOnly: boolean, withReasons: boolean, detailsOnlyForTrackedFlags: boolean, nowMs: number): any | null
 
 /**
+ * The `GetMetricData` request for the step's window (JSON text), or null
+ * while the step has no whole minute.
+ */
+export declare function canaryCloudwatchRequest(planJson: string, namespace: string, functionName: string | undefined | null, canary: number, control: number, startMs: number, endMs: number): string | null
+
+/**
+ * The window (JSON text) from the pages `GetMetricData` answered (a JSON
+ * array; null when nothing was asked).
+ */
+export declare function canaryCloudwatchWindow(planJson: string, pages?: string | undefined | null): string
+
+/**
+ * The decision rule alone (`flagcore::canary::decide`): `{"action",
+ * "reason", "figures"}`.
+ */
+export declare function canaryDecide(planJson: string, step: number, startedMs: number, nowMs: number, window: string): string
+
+/**
+ * One run of the controller (`flagcore::canary::step`): `state` is the
+ * text the last run kept (or null), `window` the step's window (JSON
+ * text), or `windowError` why it could not be read. Answers `{"action",
+ * "reason", "figures", "edit", "comment", "state"}`, `state` the text to
+ * keep (null: keep nothing).
+ */
+export declare function canaryStep(snapshot: ExternalObject<Snapshot>, planJson: string, state: string | undefined | null, window: string | undefined | null, windowError: string | undefined | null, nowMs: number): string
+
+/**
  * LaunchDarkly's canonical key of a context (JSON text), or null when it
  * is invalid.
  */

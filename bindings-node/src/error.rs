@@ -18,3 +18,11 @@ pub(crate) fn edit_error(error: &flagcore::edit::EditError) -> Error {
     let detail = serde_json::json!({"code": error.code, "message": error.message});
     Error::new(Status::InvalidArg, format!("flagcore-edit:{detail}"))
 }
+
+/// A refused plan, state or window: the reason is `flagcore-canary:` and
+/// `{"code", "path", "message"}`, which `canary.js` turns into a `CanaryError`.
+pub(crate) fn canary_error(error: &flagcore::canary::PlanError) -> Error {
+    let detail =
+        serde_json::json!({"code": error.code, "path": error.path, "message": error.message});
+    Error::new(Status::InvalidArg, format!("flagcore-canary:{detail}"))
+}

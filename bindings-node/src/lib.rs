@@ -1,7 +1,7 @@
 //! The native half of the `flagcore` npm package. Registration only; the
 //! exported functions live by job, under the same file names as in the WASM
 //! and Python bindings: `snapshot.rs`, `context.rs` (prepared contexts and
-//! their per-thread cache), `detail.rs`, `edit.rs` (native only: the WASM module has no room), `metrics.rs`, `published.rs`, `refresh.rs`, with
+//! their per-thread cache), `detail.rs`, `edit.rs` and `canary.rs` (native only: the WASM module has no room), `metrics.rs`, `published.rs`, `refresh.rs`, with
 //! error mapping in `error.rs` and the hot path's string conversion in
 //! `convert.rs`. Behaviour lives in the core.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -9,6 +9,7 @@
 // what only they use looks unused there.
 #![cfg_attr(test, allow(dead_code))]
 
+mod canary;
 mod context;
 mod convert;
 mod detail;
