@@ -42,8 +42,8 @@ export class CanaryError extends Error {
 
 export function decide (plan: CanaryPlan, step: number, startedMs: number, nowMs: number, window: unknown): CanaryDecision
 
-/** One run on `snapshot`, a native snapshot handle (`snapshotFromJson`, `snapshotFromPublished`). */
-export function step (snapshot: unknown, plan: CanaryPlan, options: { state?: string | null, window?: unknown, windowError?: string | null, nowMs: number }): CanaryOutcome
+/** One run on `flags`, a snapshot's JSON text or bytes. */
+export function step (flags: string | Buffer, plan: CanaryPlan, options: { state?: string | null, window?: unknown, windowError?: string | null, nowMs: number }): CanaryOutcome
 
 export function cloudwatchRequest (plan: CanaryPlan, options: { namespace?: string, functionName?: string | null, canary: number, control: number, startMs: number, endMs: number }): Record<string, unknown> | null
 

@@ -6,7 +6,7 @@
 //
 //   const canary = require('flagcore/canary')
 //   canary.decide(plan, step, startedMs, nowMs, window)
-//   canary.step(snapshot, plan, { state, window, windowError, nowMs })
+//   canary.step(flagsJson, plan, { state, window, windowError, nowMs })
 
 // The rule is the native engine's: the WASM module has no room for it.
 function core () {
@@ -48,16 +48,20 @@ function decide (plan, step, startedMs, nowMs, window) {
 }
 
 /**
- * One run of the controller on `snapshot` (a native snapshot): `state` is
+ * One run of the controller on `flags` (a snapshot's JSON text or bytes, in
+ * any of the formats `Snapshot.fromJson` reads): `state` is
  * the text the last run kept (or null), `window` the step's window, or
  * `windowError` why it could not be read (which holds). Answers `{ action,
  * reason, figures, edit, comment, state }`: the edit to publish (a change
  * as `snapshot.edit` takes it), its history comment, and the state's text
  * to keep (null: keep nothing).
  */
-function step (snapshot, plan, { state = null, window = null, windowError = null, nowMs }) {
+function step (flags, plan, { state = null, window = null, windowError = null, nowMs }) {
+  const native = core()
+  // The package's tests hand a native snapshot itself.
+  const snapshot = typeof flags === 'string' || Buffer.isBuffer(flags) ? native.snapshotFromJson(flags) : flags
   const windowText = window === null ? null : json(window)
-  return JSON.parse(call(() => core().canaryStep(snapshot, json(plan), state, windowText, windowError, nowMs)))
+  return JSON.parse(call(() => native.canaryStep(snapshot, json(plan), state, windowText, windowError, nowMs)))
 }
 
 /** The GetMetricData request body for the step's window, or null while the step has no whole minute. */

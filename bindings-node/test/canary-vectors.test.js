@@ -99,6 +99,9 @@ test('every canary run vector: the controller run after run, its edits published
     if (problem) failures.push(`${c.name}: ${problem}`)
   }
   report('canary run vectors', cases, failures)
+  // The public form: the flags as JSON text.
+  const first = cases[0]
+  assert.equal(canary.step(JSON.stringify(first.data), first.plan, { nowMs: first.runs[0].nowMs }).action, first.runs[0].expect.action)
 })
 
 /** The canary's share of the flag's default rule, in percent, from the snapshot's own JSON (its published chunks); null when the flag is off or gone. */
