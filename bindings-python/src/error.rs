@@ -24,6 +24,30 @@ pyo3::create_exception!(
     "An edit that could not be made: `code` is stable (FLAG_NOT_FOUND, VARIATION_NOT_FOUND, PERCENT_INVALID, ...)."
 );
 
+pyo3::create_exception!(
+    flagcore,
+    CanaryError,
+    pyo3::exceptions::PyValueError,
+    "A canary plan, state, window or answer refused: `code` (PLAN_INVALID, STATE_INVALID, WINDOW_INVALID, METRICS_INVALID) and `path` are stable."
+);
+
+/// Raises a refused plan, state or window as `flagcore.CanaryError`, with
+/// `code`, `path` and `message`.
+pub(crate) fn canary_error(py: Python<'_>, error: &flagcore::canary::PlanError) -> PyErr {
+    let raised = CanaryError::new_err(error.to_string());
+    let value = raised.value(py);
+    for (name, text) in [
+        ("code", error.code),
+        ("path", error.path.as_str()),
+        ("message", error.message.as_str()),
+    ] {
+        if let Err(failed) = value.setattr(name, text) {
+            return failed;
+        }
+    }
+    raised
+}
+
 /// Raises a refused edit as `flagcore.EditError`, with `code` and `message`.
 pub(crate) fn edit_error(py: Python<'_>, error: &flagcore::edit::EditError) -> PyErr {
     let raised = EditError::new_err(error.to_string());

@@ -8,11 +8,12 @@ DynamoDB table, or flagcore's published layout (``PublishedSource``).
 """
 
 from ._client import FlagClient
-from ._native import Context, EditError, EvaluationDetail, FlagsState, Snapshot, SnapshotError, TokenError, __version__
+from ._native import CanaryError, Context, EditError, EvaluationDetail, FlagsState, Snapshot, SnapshotError, TokenError, __version__
 from ._published import PublishedSource
 from ._sources import DynamoDBSource, FileSource, UrlSource
 
 __all__ = [
+    "CanaryError",
     "Context",
     "DynamoDBSource",
     "EditError",

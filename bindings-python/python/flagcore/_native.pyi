@@ -22,7 +22,41 @@ def render_metrics(
     timestamp_ms: Optional[float] = None,
 ) -> list[str]: ...
 
-__all__ = ["__version__", "published_limits", "refresh_deadlines", "render_metrics", "Context", "EditError", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError", "ValueType"]
+def canary_decide(plan: Mapping[str, Any], step: int, started_ms: float, now_ms: float, window: Mapping[str, Any]) -> Dict[str, Any]:
+    """The guarded canary's decision at step ``step`` (from 0):
+    ``{"action", "reason", "figures"}`` (core/src/canary/)."""
+    ...
+
+def canary_step(
+    snapshot: "Snapshot",
+    plan: Mapping[str, Any],
+    now_ms: float,
+    state: Optional[str] = None,
+    window: Optional[Mapping[str, Any]] = None,
+    window_error: Optional[str] = None,
+) -> Dict[str, Any]:
+    """One run of the canary's controller: ``{"action", "reason", "figures",
+    "edit", "comment", "state"}``."""
+    ...
+
+def canary_cloudwatch_request(
+    plan: Mapping[str, Any],
+    canary: int,
+    control: int,
+    start_ms: float,
+    end_ms: float,
+    namespace: str = "flagcore",
+    function_name: Optional[str] = None,
+) -> Optional[Dict[str, Any]]:
+    """The GetMetricData request body for a step's window, or None while the
+    step has no whole minute."""
+    ...
+
+def canary_cloudwatch_window(plan: Mapping[str, Any], pages: Optional[Sequence[Mapping[str, Any]]]) -> Dict[str, Any]:
+    """The window the rule reads, from every page GetMetricData answered."""
+    ...
+
+__all__ = ["__version__", "published_limits", "refresh_deadlines", "render_metrics", "canary_decide", "canary_step", "canary_cloudwatch_request", "canary_cloudwatch_window", "CanaryError", "Context", "EditError", "EvaluationDetail", "FlagsState", "Snapshot", "SnapshotError", "TokenError", "ValueType"]
 
 @final
 class ValueType:
@@ -45,6 +79,13 @@ class TokenError(ValueError):
     """A decision token that could not be issued: ``code`` is TOKEN_NO_KEY or TOKEN_INVALID_CONTEXT."""
 
     code: str
+
+class CanaryError(ValueError):
+    """A canary plan, state, window or answer refused: ``code`` (PLAN_INVALID, STATE_INVALID, WINDOW_INVALID, METRICS_INVALID) and ``path`` are stable."""
+
+    code: str
+    path: str
+    message: str
 
 class EditError(ValueError):
     """An edit that could not be made: ``code`` is stable (FLAG_NOT_FOUND, VARIATION_NOT_FOUND, PERCENT_INVALID, ...)."""
