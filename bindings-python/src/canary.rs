@@ -92,6 +92,8 @@ pub fn canary_step<'py>(
 /// the step has no whole minute.
 #[pyfunction]
 #[pyo3(signature = (plan, canary, control, start_ms, end_ms, namespace="flagcore", function_name=None))]
+// Python's keyword arguments, as the Node binding's positional ones.
+#[allow(clippy::too_many_arguments)]
 pub fn canary_cloudwatch_request<'py>(
     py: Python<'py>,
     plan: &Bound<'py, PyAny>,
