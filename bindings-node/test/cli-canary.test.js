@@ -13,6 +13,7 @@ const assert = require('node:assert/strict')
 const fs = require('node:fs')
 const os = require('node:os')
 const path = require('node:path')
+const http = require('node:http')
 const { spawn, spawnSync } = require('node:child_process')
 
 if (process.env.FLAGCORE_IMPL === 'wasm' || process.env.FLAGCORE_PACKAGE) {
@@ -359,4 +360,117 @@ test('from CloudWatch: the EMF lines of FlagClients, shipped to moto\'s CloudWat
   const held = JSON.parse(result.stdout)
   assert.equal(held.action, 'hold')
   assert.match(held.reason, /no metrics of flag "new-checkout" since the step settled: is checkout-v2 the function that evaluates the flag/)
+})
+
+/** As `flagcore`, without blocking this process: a stand-in in it answers meanwhile. */
+function flagcoreAsync (at, args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cli, args, { env: { ...cleanEnv(), FLAGCORE_AT: at, FLAGCORE_AUTHOR: 'alice', ...env } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => { stdout += chunk })
+    child.stderr.on('data', (chunk) => { stderr += chunk })
+    child.on('close', (status) => resolve({ status, stdout: stdout.trim(), stderr }))
+  })
+}
+
+/**
+ * LaunchDarkly's REST API for one flag, on 127.0.0.1: GET answers the flag
+ * with its environment, PATCH takes a semantic patch of its default rule and
+ * checks its shape as LaunchDarkly documents it, refusing anything else.
+ */
+function launchDarklyApi (token) {
+  const flag = {
+    key: 'new-checkout',
+    _version: 1,
+    variations: [{ _id: 'v-true', value: true }, { _id: 'v-false', value: false }],
+    environments: { production: { on: true, _version: 1, salt: 'new-checkout', fallthrough: { variation: 1 }, offVariation: 1 } }
+  }
+  const patches = []
+  const refusals = []
+  const server = http.createServer((request, response) => {
+    let body = ''
+    request.on('data', (chunk) => { body += chunk })
+    request.on('end', () => {
+      const url = new URL(request.url, 'http://127.0.0.1')
+      const answer = (status, value) => {
+        response.writeHead(status, { 'content-type': 'application/json' })
+        response.end(JSON.stringify(value))
+      }
+      const refuse = (message) => {
+        refusals.push(message)
+        answer(400, { code: 'invalid_request', message })
+      }
+      if (request.headers.authorization !== token) return answer(401, { code: 'unauthorized', message: 'Invalid access token' })
+      if (url.pathname !== '/api/v2/flags/shop/new-checkout') return answer(404, { code: 'not_found', message: 'Unknown resource' })
+      if (request.method === 'GET') {
+        if (url.searchParams.get('env') !== 'production') return refuse('env=production expected')
+        return answer(200, flag)
+      }
+      if (request.method !== 'PATCH') return answer(405, { code: 'method_not_allowed', message: request.method })
+      if (!/^application\/json;\s*domain-model=launchdarkly\.semanticpatch$/.test(request.headers['content-type'] ?? '')) return refuse(`content-type ${request.headers['content-type']}`)
+      const patch = JSON.parse(body)
+      const [instruction, ...more] = patch.instructions ?? []
+      if (patch.environmentKey !== 'production') return refuse('environmentKey')
+      if (typeof patch.comment !== 'string' || patch.comment.length === 0) return refuse('comment')
+      if (more.length > 0 || instruction?.kind !== 'updateFallthroughVariationOrRollout') return refuse('one updateFallthroughVariationOrRollout instruction')
+      const weights = Object.entries(instruction.rolloutWeights ?? {})
+      const ids = flag.variations.map((v) => v._id)
+      if (weights.length === 0 || weights.some(([id, w]) => !ids.includes(id) || !Number.isInteger(w) || w < 0) || weights.reduce((sum, [, w]) => sum + w, 0) !== 100000) return refuse(`rolloutWeights ${JSON.stringify(instruction.rolloutWeights)}`)
+      patches.push(patch)
+      const env = flag.environments.production
+      env.fallthrough = { rollout: { variations: weights.map(([id, weight]) => ({ variation: ids.indexOf(id), weight })) } }
+      env._version++
+      flag._version++
+      answer(200, flag)
+    })
+  })
+  return { flag, patches, refusals, server }
+}
+
+test('a canary in LaunchDarkly: each step a semantic patch of the default rule, its state beside the flags elsewhere, a person\'s kill switch obeyed', async (t) => {
+  const token = 'api-0123456789abcdef'
+  const ld = launchDarklyApi(token)
+  await new Promise((resolve) => ld.server.listen(0, '127.0.0.1', resolve))
+  t.after(() => ld.server.close())
+  const base = `http://127.0.0.1:${ld.server.address().port}`
+  const dir = scratch(t)
+  const state = path.join(dir, 'state')
+  const plan = writePlan(dir)
+  const t0 = 1_800_000_000_000
+  const env = { LAUNCHDARKLY_API_TOKEN: token, LAUNCHDARKLY_API_BASE_URI: base }
+  const run = async (now, window) => {
+    const result = await flagcoreAsync(state, ['canary', 'run', plan, '--launchdarkly', 'shop/production', '--now', String(now), '--metrics', window, '--json'], env)
+    assert.equal(result.status, 0, result.stderr)
+    return JSON.parse(result.stdout)
+  }
+  assert.equal((await run(t0, writeWindow(dir, 1, { users: 0 }))).action, 'start')
+  assert.equal((await run(t0 + 11 * MINUTE, writeWindow(dir, 1))).action, 'advance')
+  assert.deepEqual(ld.refusals, [])
+  assert.deepEqual(ld.patches.map((p) => p.instructions[0].rolloutWeights), [{ 'v-true': 1000, 'v-false': 99000 }, { 'v-true': 10000, 'v-false': 90000 }])
+  assert.match(ld.patches[1].comment, /^canary new-checkout: step 1 of 4 \(1%\) → 10%: 1% baked with no harm \(Errors: /)
+  // A person turns it off in LaunchDarkly: the controller stops, and patches nothing more.
+  ld.flag.environments.production.on = false
+  const stopped = await run(t0 + 22 * MINUTE, writeWindow(dir, 10))
+  assert.equal(stopped.action, 'stop')
+  assert.equal(ld.patches.length, 2)
+  assert.equal(JSON.parse(ok(state, 'canary', 'status', plan, '--json').stdout).status, 'stopped')
+
+  // A broken canary rolled back there: the weights give control all.
+  ld.flag.environments.production.on = true
+  const broken = await run(t0 + 23 * MINUTE, writeWindow(dir, 1, { users: 0 }))
+  assert.equal(broken.action, 'ended')
+  const rolled = await flagcoreAsync(state, ['canary', 'run', plan, '--launchdarkly', 'shop/production', '--now', String(t0 + 24 * MINUTE), '--metrics', writeWindow(dir, 10, { users: 40_000, canaryRate: 0.2 }), '--json', '--restart'], env)
+  assert.equal(JSON.parse(rolled.stdout).action, 'start', rolled.stderr)
+  const harm = await run(t0 + 25 * MINUTE, writeWindow(dir, 10, { users: 40_000, canaryRate: 0.2 }))
+  assert.equal(harm.action, 'rollback', harm.reason)
+  assert.deepEqual(ld.patches.at(-1).instructions[0].rolloutWeights, { 'v-true': 0, 'v-false': 100000 })
+
+  // A token LaunchDarkly refuses: said, and never printed.
+  const refused = await flagcoreAsync(state, ['canary', 'run', plan, '--launchdarkly', 'shop/production', '--once', '--metrics', writeWindow(dir, 1)], { ...env, LAUNCHDARKLY_API_TOKEN: 'api-wrong-token' })
+  assert.equal(refused.status, 1)
+  assert.match(refused.stderr, /launchdarkly shop\/production: read the flag: answered 401: the token in LAUNCHDARKLY_API_TOKEN is not one that may read the flag in project shop/)
+  assert.doesNotMatch(refused.stderr + refused.stdout, /api-wrong-token/)
+  const missing = await flagcoreAsync(state, ['canary', 'run', plan, '--launchdarkly', 'shop/production', '--once'], { LAUNCHDARKLY_API_BASE_URI: base })
+  assert.match(missing.stderr, /needs an API access token with writer rights in LAUNCHDARKLY_API_TOKEN/)
 })

@@ -13,12 +13,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use flagcore::canary::{self, Outcome, Plan, State, Status, AUTHOR, MAX_STATE_BYTES};
+use flagcore::canary::{self, launchdarkly, Outcome, Plan, State, Status, AUTHOR, MAX_STATE_BYTES};
 use flagcore::edit::{apply, change_from_json, summary, variation_of};
+use flagcore::Snapshot;
 use serde_json::{json, Value};
 
 use crate::cloudwatch::Metrics;
-use crate::place::{At, Note, Place, Written};
+use crate::ldapi::Api;
+use crate::place::{At, Current, Note, Place, Written};
 use crate::publish::now_ms;
 use crate::store::{self, read_bounded};
 use crate::{Failure, Outcome as Exit};
@@ -61,6 +63,9 @@ pub(crate) struct RunArgs {
     /// Print each run's outcome as JSON: {"action", "reason", "figures", "generation", "state"}
     #[arg(long)]
     json: bool,
+    /// The flag is in LaunchDarkly: read it there and step it by its REST API (LAUNCHDARKLY_API_TOKEN); --at keeps the state
+    #[arg(long, value_name = "PROJECT/ENVIRONMENT")]
+    launchdarkly: Option<String>,
     /// The controller's clock, in milliseconds since 1970 (a replay, a test); implies --once
     #[arg(long, value_name = "MS", hide = true)]
     now: Option<u64>,
@@ -183,7 +188,29 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
         }
         other => other?,
     };
-    let current = at.read()?;
+    let launchdarkly = args
+        .launchdarkly
+        .as_deref()
+        .map(Api::from_env)
+        .transpose()?;
+    let flags = match &launchdarkly {
+        None => Flags::Place(at.read()?),
+        Some(api) => {
+            let flag = api.flag(&plan.flag)?;
+            let snapshot = match &flag {
+                Some(flag) => launchdarkly::snapshot(flag, &api.environment)
+                    .map_err(|e| Failure(format!("{}: {e}", api.describe())))?,
+                // No such flag: the controller refuses to start, or stops.
+                None => Snapshot::from_json(br#"{"flags": {}, "segments": {}}"#)
+                    .map_err(|e| Failure(e.to_string()))?,
+            };
+            Flags::LaunchDarkly(flag.unwrap_or(Value::Null), snapshot)
+        }
+    };
+    let snapshot = match &flags {
+        Flags::Place(current) => &current.snapshot,
+        Flags::LaunchDarkly(_, snapshot) => snapshot,
+    };
     if restart {
         match &state {
             Some(s) if s.status == Status::Running => {
@@ -197,7 +224,7 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
     }
     let window = match &state {
         Some(s) if matches!(s.status, Status::Running | Status::Halted) => {
-            Some(read_window(args, &plan, &current.snapshot, s, now))
+            Some(read_window(args, &plan, snapshot, s, now))
         }
         _ => None,
     };
@@ -206,19 +233,31 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
         Some(Err(why)) => Err(why.as_str()),
         None => Ok(&Value::Null),
     };
-    let outcome = canary::step(&plan, state.as_ref(), &current.snapshot, window, now)
+    let outcome = canary::step(&plan, state.as_ref(), snapshot, window, now)
         .map_err(|e| Failure(format!("{}: {e}", args.plan.display())))?;
     let mut generation = None;
     if let Some(edit) = &outcome.edit {
-        let change =
-            change_from_json(&current.snapshot, edit).map_err(|e| Failure(e.to_string()))?;
-        let next = apply(&current.snapshot, &change).map_err(|e| Failure(e.to_string()))?;
-        let note = Note {
-            author: AUTHOR,
-            comment: &outcome.comment,
-            changes: vec![summary(&change, &current.snapshot)],
+        let written = match &flags {
+            Flags::Place(current) => publish_edit(at, current, edit, &outcome)?,
+            Flags::LaunchDarkly(flag, _) => {
+                let api = launchdarkly
+                    .as_ref()
+                    .ok_or_else(|| Failure("no LaunchDarkly".into()))?;
+                let patch =
+                    launchdarkly::semantic_patch(flag, &api.environment, edit, &outcome.comment)
+                        .map_err(|e| Failure(format!("{}: {e}", api.describe())))?;
+                let answer = api.patch(&plan.flag, &patch)?;
+                Written::Done {
+                    id: format!(
+                        "{} {} version {}",
+                        api.describe(),
+                        plan.flag,
+                        answer["_version"]
+                    ),
+                }
+            }
         };
-        match at.write(&current, &next, &note, false)? {
+        match written {
             Written::Done { id } => generation = Some(id),
             Written::Lost(race) => {
                 let reason = format!(
@@ -278,6 +317,31 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
     }
     report(args, &plan, &outcome, generation.as_deref());
     Ok(outcome)
+}
+
+/// Where the flags were read: the place (a published layout), or LaunchDarkly.
+enum Flags {
+    Place(Current),
+    /// LaunchDarkly's answer (null: no such flag), and its snapshot.
+    LaunchDarkly(Value, Snapshot),
+}
+
+/// Publishes the controller's edit at the place, on the condition that
+/// nobody changed it since `current` was read.
+fn publish_edit(
+    at: &Place,
+    current: &Current,
+    edit: &Value,
+    outcome: &Outcome,
+) -> Result<Written, Failure> {
+    let change = change_from_json(&current.snapshot, edit).map_err(|e| Failure(e.to_string()))?;
+    let next = apply(&current.snapshot, &change).map_err(|e| Failure(e.to_string()))?;
+    let note = Note {
+        author: AUTHOR,
+        comment: &outcome.comment,
+        changes: vec![summary(&change, &current.snapshot)],
+    };
+    at.write(current, &next, &note, false)
 }
 
 /// The step's window, or why it could not be read (which holds).

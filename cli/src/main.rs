@@ -11,6 +11,7 @@ mod cloudwatch;
 mod dynamodb;
 mod flag;
 mod history;
+mod ldapi;
 mod person;
 mod place;
 mod publish;

@@ -37,6 +37,7 @@
 
 pub mod cloudwatch;
 mod control;
+pub mod launchdarkly;
 mod plan;
 mod rollout;
 mod state;
