@@ -1,8 +1,9 @@
 'use strict'
 // The guarded canary's rule, its CloudWatch window and its controller's step
 // (core/src/canary/), from the native engine: what `flagcore canary run`
-// decides, for a controller in Node. Plans, windows and states are plain
-// objects; a refusal is a CanaryError with a code and a JSON path.
+// decides, for a controller in Node. Plans and windows are plain objects,
+// a state is the text a run keeps; a refusal is a CanaryError with a code
+// and a JSON path.
 //
 //   const canary = require('flagcore/canary')
 //   canary.decide(plan, step, startedMs, nowMs, window)
@@ -40,7 +41,7 @@ function call (fn) {
   }
 }
 
-const json = (value) => JSON.stringify(value)
+const json = (value) => JSON.stringify(value ?? null)
 
 /** The rule's decision at step `step` (from 0): `{ action, reason, figures }`. */
 function decide (plan, step, startedMs, nowMs, window) {

@@ -135,9 +135,17 @@ pub fn canary_cloudwatch_window(plan_json: String, pages: Option<String>) -> Res
         Some(text) => Some(parse(&text, "answer")?),
         None => None,
     };
-    let list = pages
-        .as_ref()
-        .map(|p| p.as_array().map(Vec::as_slice).unwrap_or_default());
+    let list = match &pages {
+        None => None,
+        Some(Value::Array(list)) => Some(list.as_slice()),
+        Some(_) => {
+            return Err(canary_error(&PlanError {
+                code: "METRICS_INVALID",
+                path: "$".into(),
+                message: "the pages: an array of GetMetricData's answers".into(),
+            }))
+        }
+    };
     cloudwatch::window(&plan, list)
         .map(|window| window.to_string())
         .map_err(|e| canary_error(&e))

@@ -42,7 +42,7 @@ test('every canary decision vector', { skip }, () => {
     try {
       decision = canary.decide(c.plan, c.step, c.startedMs, c.nowMs, c.window)
     } catch (error) {
-      if (want.action !== 'error' || error.code !== want.code || error.path !== want.path) failures.push(`${c.name}: refused: ${error.message}`)
+      if (!(error instanceof canary.CanaryError) || want.action !== 'error' || error.code !== want.code || error.path !== want.path) failures.push(`${c.name}: refused: ${error.message}`)
       continue
     }
     if (decision.action !== want.action) {
@@ -79,7 +79,7 @@ test('every canary run vector: the controller run after run, its edits published
         try {
           outcome = canary.step(snapshot, c.plan, { state, window: run.window ?? null, windowError: run.windowError ?? null, nowMs: run.nowMs })
         } catch (error) {
-          if (error.code !== want.error || error.path !== want.path) return `run ${n}: refused: ${error.message}`
+          if (!(error instanceof canary.CanaryError) || error.code !== want.error || error.path !== want.path) return `run ${n}: refused: ${error.message}`
           continue
         }
         if (outcome.action !== want.action) return `run ${n}: ${outcome.action}: ${outcome.reason}`
@@ -91,8 +91,9 @@ test('every canary run vector: the controller run after run, its edits published
         state = outcome.state
         const kept = state === null ? null : JSON.parse(state)
         if ((kept?.status ?? null) !== want.status || (kept?.step ?? null) !== want.step) return `run ${n}: status ${kept?.status} at step ${kept?.step}`
-        const share = canaryShare(native, snapshot, c.plan)
+        const { share, weights } = defaultRule(native, snapshot, c.plan)
         if (share !== want.share) return `run ${n}: the canary's share is ${share}`
+        if (want.weights && !same(weights, want.weights)) return `run ${n}: the default rule gives ${JSON.stringify(weights)}`
       }
       return null
     })()
@@ -102,16 +103,21 @@ test('every canary run vector: the controller run after run, its edits published
   // The public form: the flags as JSON text.
   const first = cases[0]
   assert.equal(canary.step(JSON.stringify(first.data), first.plan, { nowMs: first.runs[0].nowMs }).action, first.runs[0].expect.action)
+  // What is not a plan's or a window's form is refused with a path, not a crash.
+  assert.throws(() => canary.decide(first.plan, 0, 0, 0, undefined), { name: 'CanaryError', code: 'WINDOW_INVALID', path: '$.users' })
+  assert.throws(() => canary.cloudwatchWindow(first.plan, { MetricDataResults: [] }), { name: 'CanaryError', code: 'METRICS_INVALID', path: '$' })
 })
 
-/** The canary's share of the flag's default rule, in percent, from the snapshot's own JSON (its published chunks); null when the flag is off or gone. */
-function canaryShare (native, snapshot, plan) {
+/** The flag's default rule from the snapshot's own JSON (its published chunks): the canary's share and each value's, in percent; the share is null when the flag is off or gone. */
+function defaultRule (native, snapshot, plan) {
   const { chunks } = native.snapshotPublish(snapshot, 0)
   const flag = JSON.parse(Buffer.concat(chunks).toString()).flags[plan.flag]
-  if (!flag || flag.on !== true) return null
+  if (!flag) return { share: null, weights: null }
+  const weights = flag.variations.map(() => 0)
+  if (typeof flag.fallthrough.variation === 'number') weights[flag.fallthrough.variation] = 100
+  else for (const v of flag.fallthrough.rollout.variations) weights[v.variation] += v.weight / 1000
   const index = flag.variations.findIndex((v) => same(v, plan.canary ?? true))
-  if (typeof flag.fallthrough.variation === 'number') return flag.fallthrough.variation === index ? 100 : 0
-  return flag.fallthrough.rollout.variations.filter((v) => v.variation === index).reduce((sum, v) => sum + v.weight / 1000, 0)
+  return { share: flag.on === true ? weights[index] : null, weights }
 }
 
 test('every canary CloudWatch vector: the request sent and the window made of the answers', { skip }, () => {
@@ -129,7 +135,7 @@ test('every canary CloudWatch vector: the request sent and the window made of th
       if (c.expectError) failures.push(`${c.name}: makes ${JSON.stringify(window)}, where it is refused`)
       else if (!same(window, c.expectWindow)) failures.push(`${c.name}: makes ${JSON.stringify(window)}`)
     } catch (error) {
-      if (!c.expectError || error.code !== c.expectError.code || error.path !== c.expectError.path) failures.push(`${c.name}: refused: ${error.message}`)
+      if (!(error instanceof canary.CanaryError) || !c.expectError || error.code !== c.expectError.code || error.path !== c.expectError.path) failures.push(`${c.name}: refused: ${error.message}`)
     }
   }
   report('canary CloudWatch vectors', cases, failures)

@@ -4,7 +4,7 @@
 //! JSON path.
 
 use flagcore::canary::cloudwatch::{self, Series};
-use flagcore::canary::{self as rule, Plan, State};
+use flagcore::canary::{self as rule, Plan, PlanError, State};
 use pyo3::prelude::*;
 use serde_json::{json, Value};
 
@@ -133,9 +133,20 @@ pub fn canary_cloudwatch_window<'py>(
         Some(pages) => Some(convert::to_value(pages)?),
         None => None,
     };
-    let list = pages
-        .as_ref()
-        .map(|p| p.as_array().map(Vec::as_slice).unwrap_or_default());
+    let list = match &pages {
+        None => None,
+        Some(Value::Array(list)) => Some(list.as_slice()),
+        Some(_) => {
+            return Err(canary_error(
+                py,
+                &PlanError {
+                    code: "METRICS_INVALID",
+                    path: "$".into(),
+                    message: "the pages: an array of GetMetricData's answers".into(),
+                },
+            ))
+        }
+    };
     let window = cloudwatch::window(&plan, list).map_err(|e| canary_error(py, &e))?;
     convert::to_python(py, &window)
 }

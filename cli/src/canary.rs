@@ -92,9 +92,11 @@ pub(crate) fn run(command: CanaryCommand) -> Exit {
                     .now
                     .unwrap_or_else(|| u64::try_from(now_ms()).unwrap_or(0));
                 let once = args.once || args.now.is_some();
-                match run_once(&args, restart, now, 0) {
+                let result = run_once(&args, restart, now, 0);
+                // --restart is for the first run alone.
+                restart = false;
+                match result {
                     Ok(outcome) => {
-                        restart = false;
                         let ended = outcome.state.as_ref().is_some_and(|s| {
                             matches!(
                                 s.status,
@@ -180,11 +182,14 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
     let at = &args.at.at;
     let mut store = store_of(at)?;
     let name = state_name(&plan.flag);
+    // A state that does not read, replaced on --restart whatever it holds.
+    let mut unreadable = false;
     let (text, mut state) = match read_state(store.as_mut(), at, &plan.flag) {
         // A state that does not read is started over when asked to.
         Err(e) if restart => {
             eprintln!("flagcore canary: {}: starting over", e.0);
-            (store.read_text(&name, MAX_STATE_BYTES).ok().flatten(), None)
+            unreadable = true;
+            (None, None)
         }
         other => other?,
     };
@@ -283,7 +288,12 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
         let mut seen = text;
         let mut written = false;
         for _ in 0..MAX_RUNS {
-            match store.write_text(&name, &new, seen.as_deref()) {
+            let tried = if unreadable {
+                store.replace_text(&name, &new).map(|()| true)
+            } else {
+                store.write_text(&name, &new, seen.as_deref())
+            };
+            match tried {
                 Ok(true) => {
                     written = true;
                     break;
@@ -299,7 +309,35 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
                         at.describe()
                     )));
                 }
-                Ok(false) => seen = store.read_text(&name, MAX_STATE_BYTES)?,
+                // Another run kept a state after this one read: this run's
+                // step replaces it only if it is still behind the step
+                // (a run that held, or took the step up); a state that
+                // ended the canary, or went past, stays.
+                Ok(false) => {
+                    seen = store.read_text(&name, MAX_STATE_BYTES)?;
+                    let theirs = seen
+                        .as_deref()
+                        .and_then(|t| State::from_json(t.as_bytes()).ok());
+                    if let Some(theirs) = theirs {
+                        let behind = match kept.status {
+                            // This run published the rollback: it stands,
+                            // unless the canary had already ended so.
+                            Status::RolledBack => {
+                                !matches!(theirs.status, Status::RolledBack | Status::Stopped)
+                            }
+                            _ => theirs.status == Status::Running && theirs.step <= kept.step,
+                        };
+                        if !behind {
+                            eprintln!(
+                                "flagcore canary: {}: another run kept the canary's state after this one published {}: its state stays",
+                                at.describe(),
+                                generation.as_deref().unwrap_or("its step")
+                            );
+                            written = true;
+                            break;
+                        }
+                    }
+                }
                 Err(e) if generation.is_some() => {
                     eprintln!("flagcore canary: {}", e.0);
                 }
@@ -308,7 +346,7 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
         }
         if let (false, Some(id)) = (written, &generation) {
             return Err(Failure(format!(
-                "{}: published generation {id} ({} of {:?}), but its state ({name}) could not be kept: the next run takes the canary up at the step the flags are at",
+                "{}: published generation {id} ({} of {:?}), but its state ({name}) could not be kept: the next run reads the flags as they are (a step it takes up there; a rollback it reads as a person's, and stops)",
                 at.describe(),
                 outcome.action,
                 plan.flag

@@ -88,6 +88,8 @@ pub(crate) trait Store {
         text: &str,
         previous: Option<&str>,
     ) -> Result<bool, Failure>;
+    /// Keeps a text beside the layout under `name`, whatever is there.
+    fn replace_text(&mut self, name: &str, text: &str) -> Result<(), Failure>;
 }
 
 fn too_large(at: &str, name: &str, most: usize) -> Failure {
@@ -266,6 +268,10 @@ impl Store for Directory {
         drop(lock);
         Ok(true)
     }
+
+    fn replace_text(&mut self, name: &str, text: &str) -> Result<(), Failure> {
+        write_whole(&self.0.join(name), text.as_bytes())
+    }
 }
 
 struct DynamoDbStore(Table);
@@ -352,6 +358,10 @@ impl Store for DynamoDbStore {
         previous: Option<&str>,
     ) -> Result<bool, Failure> {
         self.0.write_text_if(name, text, previous)
+    }
+
+    fn replace_text(&mut self, name: &str, text: &str) -> Result<(), Failure> {
+        self.0.write_text(name, "text", text)
     }
 }
 

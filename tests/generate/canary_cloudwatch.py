@@ -5,7 +5,8 @@ the series are (namespace, function), the canary's and control's variation
 indexes, the window's times, and what every host must send and make of the
 answers: the GetMetricData request body (null while the step has no whole
 minute: nothing is sent), and, from the pages CloudWatch answered, the
-window the decision rule reads, or a refusal's code and path.
+window the decision rule reads (its users counted in evaluations), or a
+refusal's code and path.
 
 The window starts at the first whole minute after the step's start plus
 the plan's settleSeconds (60 by default), and ends at the last whole minute.
@@ -93,7 +94,7 @@ def case(name, **fields):
 # No whole minute yet: nothing is sent, and the window is empty.
 case("no-whole-minute: a step 110 s old (60 s settling) sends nothing and reads as no data",
      startMs=T0 * 1000 + 5_000, endMs=T0 * 1000 + 115_000, expectRequest=None, pages=None,
-     expectWindow={"users": {"canary": 0, "control": 0}, "metrics": {}})
+     expectWindow={"users": {"canary": 0, "control": 0, "unit": "evaluations"}, "metrics": {}})
 
 # The step started 5 s into a minute and settles for 55 s: its window starts
 # at the next minute, and ends at the last whole one.
@@ -121,7 +122,7 @@ case("two-pages: users with their minutes, a rate summed and a mean's minutes pa
      plan=SETTLED, function="checkout", startMs=(T0 + 5) * 1000, endMs=(T0 + 13 * MINUTE + 30) * 1000,
      expectRequest=request(SETTLED, "flagcore", "checkout", 0, 1, T0 + MINUTE, T0 + 13 * MINUTE),
      pages=pages,
-     expectWindow={"users": {"canary": 240, "control": 2160, "batches": [[20, 180]] * 12}, "metrics": {
+     expectWindow={"users": {"canary": 240, "control": 2160, "batches": [[20, 180]] * 12, "unit": "evaluations"}, "metrics": {
          "Errors": {"canary": {"count": 240.0, "sum": 4.0}, "control": {"count": 2160.0, "sum": 24.0}},
          "Latency": {"canary": {"batches": canary_latency}, "control": {"batches": [[180, 18000.0]] * 11}},
      }})
@@ -129,7 +130,7 @@ case("two-pages: users with their minutes, a rate summed and a mean's minutes pa
 case("settling: a step that started on a minute reads from the minute after its 60 s settle",
      startMs=T0 * 1000, endMs=(T0 + 5 * MINUTE + 59) * 1000,
      expectRequest=request(PLAN, "flagcore", None, 0, 1, T0 + MINUTE, T0 + 5 * MINUTE),
-     pages=[], expectWindow={"users": {"canary": 0, "control": 0, "batches": []}, "metrics": {
+     pages=[], expectWindow={"users": {"canary": 0, "control": 0, "batches": [], "unit": "evaluations"}, "metrics": {
          "Errors": {"canary": {"count": 0.0, "sum": 0.0}, "control": {"count": 0.0, "sum": 0.0}},
          "Latency": {"canary": {"batches": []}, "control": {"batches": []}}}})
 
@@ -139,13 +140,13 @@ case("indexes-and-missing: the canary is variation 2 and control 0; a series Clo
      plan=strings, canary=2, control=0, startMs=T0 * 1000, endMs=(T0 + 3 * MINUTE) * 1000,
      expectRequest=request(strings, "flagcore", None, 2, 0, T0 + MINUTE, T0 + 3 * MINUTE),
      pages=[{"MetricDataResults": [result("users_canary", [(T0 + MINUTE, 5.0)])]}],
-     expectWindow={"users": {"canary": 5, "control": 0, "batches": [[5, 0]]}, "metrics": {
+     expectWindow={"users": {"canary": 5, "control": 0, "batches": [[5, 0]], "unit": "evaluations"}, "metrics": {
          "Errors": {"canary": {"count": 0.0, "sum": 0.0}, "control": {"count": 0.0, "sum": 0.0}}}})
 
 case("long-step: a step of ten days reads its newest week of minutes",
      startMs=T0 * 1000, endMs=(T0 + 10 * 1440 * MINUTE) * 1000,
      expectRequest=request(PLAN, "flagcore", None, 0, 1, T0 + 3 * 1440 * MINUTE, T0 + 10 * 1440 * MINUTE),
-     pages=[], expectWindow={"users": {"canary": 0, "control": 0, "batches": []}, "metrics": {
+     pages=[], expectWindow={"users": {"canary": 0, "control": 0, "batches": [], "unit": "evaluations"}, "metrics": {
          "Errors": {"canary": {"count": 0.0, "sum": 0.0}, "control": {"count": 0.0, "sum": 0.0}},
          "Latency": {"canary": {"batches": []}, "control": {"batches": []}}}})
 

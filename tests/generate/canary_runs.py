@@ -82,6 +82,8 @@ def want(action, status, step, share, has=None, weights=None):
     return out
 
 
+THIRD = flags(fallthrough={"rollout": {"variations": [{"variation": 0, "weight": 80_000}, {"variation": 1, "weight": 0}, {"variation": 2, "weight": 20_000}]}}, variations=("v1", "v2", "v3"))
+
 CASES = [
     ("healthy-climbs", "a healthy canary starts at 1%, bakes, climbs each step and completes at 100%; then it has ended", PLAN, flags(), [
         run(0, want("start", "running", 0, 1, "the canary starts")),
@@ -173,13 +175,24 @@ CASES = [
             "users": {"canary": 400, "control": 3600},
             "metrics": {"Errors": {"canary": {"count": 400, "sum": 80}, "control": {"count": 3600, "sum": 36}}}}),
     ]),
-    ("a-third-keeps-its-share", "a third value a person gave 20% keeps it through the canary's steps; control has the rest", {
-        **PLAN, "canary": "v2", "control": "v1"},
-     flags(fallthrough={"rollout": {"variations": [{"variation": 0, "weight": 80_000}, {"variation": 1, "weight": 0}, {"variation": 2, "weight": 20_000}]}}, variations=("v1", "v2", "v3")), [
+    ("a-third-keeps-its-share", "a third value a person gave 20% keeps it through the canary's steps, up to 80%; control has the rest", {
+        **PLAN, "canary": "v2", "control": "v1", "steps": [1, 10, 50, 80]}, THIRD, [
         run(0, want("start", "running", 0, 1, weights=[79, 1, 20])),
         run(700, want("advance", "running", 1, 10, weights=[70, 10, 20]), healthy(1)),
         run(1400, want("advance", "running", 2, 50, weights=[30, 50, 20]), healthy(10)),
-        run(2100, {"error": "PLAN_INVALID", "path": "$.steps"}, healthy(50)),
+        run(2100, want("advance", "running", 3, 80, weights=[0, 80, 20]), healthy(50)),
+        run(2800, want("complete", "complete", 3, 80), healthy(80)),
+    ]),
+    ("a-third-leaves-no-room", "a plan whose last step does not fit beside a third value's 20% is refused at the start, before any edit", {
+        **PLAN, "canary": "v2", "control": "v1"}, THIRD, [
+        run(0, {"error": "PLAN_INVALID", "path": "$.steps"}),
+    ]),
+    ("a-third-given-later", "a person gives a third value 30% at 50%: the step to 80% no longer fits, and the controller stops and says why", {
+        **PLAN, "canary": "v2", "control": "v1", "steps": [1, 50, 80]}, flags(fallthrough={"variation": 0}, variations=("v1", "v2", "v3")), [
+        run(0, want("start", "running", 0, 1, weights=[99, 1, 0])),
+        run(700, want("advance", "running", 1, 50, weights=[50, 50, 0]), healthy(1)),
+        run(1400, want("stop", "stopped", 1, 50, "cannot be made", weights=[20, 50, 30]), healthy(50),
+            person={"rollout": "new-checkout", "shares": {"v1": "20%", "v2": "50%", "v3": "30%"}}),
     ]),
     ("unknown-variation", "a plan whose canary value the flag does not have is refused", {**PLAN, "canary": "blue"}, flags(), [
         run(0, {"error": "PLAN_INVALID", "path": "$.canary"}),

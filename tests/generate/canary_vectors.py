@@ -151,6 +151,16 @@ steady = [[1100 + (d - 50) // 10, 8900 - (d - 50) // 10] for d in wander]
 case("srm-steady: a split 1% off in every minute halts, the dispersion being no more than chance", PLAN, 1, 20 * MINUTE,
      {"users": {"canary": sum(c for c, _ in steady), "control": sum(t for _, t in steady), "batches": steady},
       "metrics": {}}, "halt")
+# Counted in evaluations (as CloudWatch counts them), a split off the plan
+# halts only when it is off by more than half the smaller side's share: a
+# few heavy users move the split of evaluations more than any count test
+# allows for.
+case("srm-evaluations-mild: evaluations at 11.5% where 10% is planned, decisive as counts go, is no mismatch: heavy users can do that", PLAN, 1, 20 * MINUTE,
+     {"users": {"canary": 11500, "control": 88500, "unit": "evaluations"},
+      "metrics": {"Errors": {"canary": rate(11500, 115), "control": rate(88500, 885)}}}, "advance")
+case("srm-evaluations-gross: evaluations at 4% where 10% is planned halt: bucketing is broken", PLAN, 1, 20 * MINUTE,
+     {"users": {"canary": 4000, "control": 96000, "unit": "evaluations"},
+      "metrics": {"Errors": {"canary": rate(4000, 40), "control": rate(96000, 960)}}}, "halt")
 case("srm-one-percent: 1% planned, 5% observed, halts", PLAN, 0, 20 * MINUTE,
      {"users": {"canary": 5000, "control": 95000}, "metrics": {}}, "halt")
 case("broken: 5% errors on the canary against 0.5% on control rolls back before the bake is over", PLAN, 0, 3 * MINUTE,

@@ -113,7 +113,9 @@ fn answer_error(path: impl Into<String>, message: impl Into<String>) -> PlanErro
 /// answered to [`request`] (`None` when it was not sent: no whole minute).
 pub fn window(plan: &Plan, pages: Option<&[Value]>) -> Result<Value, PlanError> {
     let Some(pages) = pages else {
-        return Ok(json!({"users": {"canary": 0, "control": 0}, "metrics": {}}));
+        return Ok(
+            json!({"users": {"canary": 0, "control": 0, "unit": "evaluations"}, "metrics": {}}),
+        );
     };
     if pages.len() > MAX_PAGES {
         return Err(answer_error(
@@ -202,6 +204,7 @@ pub fn window(plan: &Plan, pages: Option<&[Value]>) -> Result<Value, PlanError> 
             "canary": total("users_canary").round() as u64,
             "control": total("users_control").round() as u64,
             "batches": batches,
+            "unit": "evaluations",
         },
         "metrics": metrics,
     }))

@@ -232,7 +232,17 @@ pub fn step(
             let to = plan.steps[state.step + 1];
             next.step += 1;
             next.step_started_ms = now_ms;
-            let change = rollout(plan, snapshot, to)?;
+            // Another value a person gave a share since the start leaves
+            // the next step no room: the controller stops, and says why.
+            let change = match rollout(plan, snapshot, to) {
+                Ok(change) => change,
+                Err(e) => {
+                    return stop(
+                        state.clone(),
+                        format!("the next step cannot be made: {}", e.message),
+                    )
+                }
+            };
             (
                 "advance",
                 Some(change),
@@ -308,6 +318,10 @@ fn start(
         Standing::On(w) => *w,
     };
     variation(plan, snapshot, &plan.control, "$.control")?;
+    // Every step must fit beside the shares other values hold.
+    if let Some(&last) = plan.steps.last() {
+        rollout(plan, snapshot, last)?;
+    }
     let mut state = State {
         flag: plan.flag.clone(),
         status: Status::Running,

@@ -3,9 +3,10 @@
 //! step's window, *advance* to the next step, *hold*, *roll back*, *halt*,
 //! or say the canary is *complete*, with the reason in words and figures.
 //!
-//! The window holds what was observed since the step started (cumulative,
-//! never a sliding window: the harm test's guarantee is over the step's
-//! growing sample). The order of the rule:
+//! The window holds what was observed since the step started (cumulative:
+//! the tests' guarantees are over the step's growing sample; a source that
+//! keeps only the newest week, as the CloudWatch read does, slides past a
+//! week, and the guarantees hold within it). The order of the rule:
 //!
 //! 1. **Harm**: for each guard, the mSPRT of [`stats`] at α (0.05 by
 //!    default), one-sided: the canary's metric worse than control's by more
@@ -14,19 +15,21 @@
 //!    often the controller looks; α holds per guard and per step, so the
 //!    chance of a false rollback over a whole canary is at most steps ×
 //!    guards × α.
-//! 2. **Sample ratio**: the users per variation (the evaluations a source
-//!    counts, which the rollout splits) against the step's planned split:
-//!    a Bayes factor that is valid however often it is looked at
+//! 2. **Sample ratio**: the users per variation against the step's planned
+//!    split: a Bayes factor that is valid however often it is looked at
 //!    ([`stats::split_log_bayes_factor`]), on counts divided by the split's
 //!    dispersion from minute to minute when the window gives its minutes
-//!    (`users.batches`, see [`stats::dispersion`]), since a user's repeated
-//!    evaluations fall on one side together. Past ln(1/0.001) the canary
-//!    halts (the chi-square's p-value is reported beside it): bucketing or
-//!    metrics are broken, and no figure of this window can be trusted. A
-//!    halted canary never advances, and is still rolled back on harm. Checked when each variation is expected at least 5
-//!    users. Harm comes first, so that a canary which fails before it
-//!    reports (and so looks short of users) is rolled back, not merely
-//!    halted.
+//!    (`users.batches`, see [`stats::dispersion`]). Past ln(1/0.001) the
+//!    canary halts (the chi-square's p-value is reported beside it):
+//!    bucketing or metrics are broken. Where the counts are evaluations,
+//!    not distinct users (`users.unit`, as CloudWatch counts them), a
+//!    user's requests all fall on one side and no count test holds: the
+//!    split must also be off the plan by more than half the smaller side's
+//!    share ([`GROSS_MISMATCH`]), as broken bucketing is. A halted canary
+//!    never advances, and is still rolled back on harm. Checked when each
+//!    variation is expected at least 5 users. Harm comes first, so that a
+//!    canary which fails before it reports (and so looks short of users)
+//!    is rolled back, not merely halted.
 //! 3. **Bake**: before the step's minimum bake time, hold.
 //! 4. **Data**: a guard with fewer than `minSample` values in either
 //!    variation holds: no data never advances.
@@ -55,6 +58,9 @@ use stats::{batch_moments, dispersion, msprt_log, sample_ratio, split_log_bayes_
 pub const SAMPLE_RATIO_P: f64 = 0.001;
 /// The most batches a window's side may hold (a week of minutes).
 pub const MAX_BATCHES: usize = 10_080;
+/// Counted in evaluations, how far off the plan a split must be to be a
+/// mismatch: this share of the smaller side's planned share.
+pub const GROSS_MISMATCH: f64 = 0.5;
 /// The fewest values per variation before a harm is acted on.
 pub const MIN_HARM_SAMPLE: f64 = 30.0;
 
@@ -109,7 +115,7 @@ fn window_error(path: impl Into<String>, message: impl Into<String>) -> PlanErro
 /// The decision at step `step` (from 0) of `plan`, the step having started
 /// at `started_ms` and the time being `now_ms`, from the window's
 /// aggregates since then: `{"users": {"canary": N, "control": N,
-/// "batches"?: [[canary, control], ...]},
+/// "batches"?: [[canary, control], ...], "unit"?: "users" | "evaluations"},
 /// "metrics": {METRIC: {"canary": {"count", "sum", "sumSquares"},
 /// "control": ...}}}` (a rate's `sumSquares` may be left out). A source
 /// that keeps no sum of squares gives a side's `{"batches": [[count, sum],
@@ -130,7 +136,7 @@ pub fn decide(
     let (Some(canary), Some(control)) = (count("canary"), count("control")) else {
         return Err(window_error(
             "$.users",
-            "the users per variation (distinct contexts): {\"canary\": N, \"control\": N}",
+            "the users per variation (distinct, or evaluations with \"unit\": \"evaluations\"): {\"canary\": N, \"control\": N}",
         ));
     };
     let mut figures = Map::new();
@@ -248,11 +254,28 @@ pub fn decide(
         let p = stats::erfc((statistic / 2.0).sqrt());
         let log_bf = split_log_bayes_factor(canary as f64 / phi, control as f64 / phi, expected[0]);
         let threshold = (1.0 / SAMPLE_RATIO_P).ln();
+        // Evaluations are not users: one user's requests all fall on one
+        // side, and a few heavy users move the split more than any test of
+        // counts allows for. Counted in evaluations, only a split off the
+        // plan by more than half the smaller side's share is a mismatch.
+        let evaluations = match &window["users"]["unit"] {
+            Value::Null => false,
+            Value::String(unit) if unit == "users" => false,
+            Value::String(unit) if unit == "evaluations" => true,
+            _ => {
+                return Err(window_error(
+                    "$.users.unit",
+                    "\"users\" (distinct, the default) or \"evaluations\"",
+                ))
+            }
+        };
+        let observed = canary as f64 / total;
+        let gross = (observed - expected[0]).abs() > GROSS_MISMATCH * expected[0].min(expected[1]);
         figures.insert(
             "sampleRatio".into(),
-            json!({"statistic": statistic, "p": p, "dispersion": phi, "logBayesFactor": log_bf, "threshold": threshold}),
+            json!({"statistic": statistic, "p": p, "dispersion": phi, "logBayesFactor": log_bf, "threshold": threshold, "observed": observed}),
         );
-        if log_bf >= threshold {
+        if log_bf >= threshold && (gross || !evaluations) {
             let reason = format!(
                 "sample ratio mismatch: {canary} users on the canary and {control} on control, where the plan splits {share}% to {}% (log Bayes factor {log_bf:.2} ≥ log(1/{SAMPLE_RATIO_P}) = {threshold:.2}; chi-square {statistic:.2}, p = {p:.2e}): bucketing or metrics are broken; the canary advances no more until someone looks",
                 100.0 - share

@@ -1,15 +1,18 @@
 //! The statistics a guarded canary decides with:
 //!
-//! - the sample ratio check: Pearson's chi-square of the users per
-//!   variation against the planned split, one degree of freedom, its
-//!   p-value `erfc(sqrt(x / 2))`; below 0.001 the canary halts. A fixed
-//!   threshold this strict, looked at each minute, is not a sequential test,
-//!   but a broken split grows its statistic with every look, and a sound
-//!   one seldom reaches it (as in
-//!   Fabijan et al., "Diagnosing Sample Ratio Mismatch in Online Controlled
-//!   Experiments", KDD 2019, and Kohavi, Tang and Xu, "Trustworthy Online
-//!   Controlled Experiments", 2020, whose example of 821,588 users against
-//!   815,482 at an even split has a p-value of 1.8e-6);
+//! - the sample ratio check: the log Bayes factor of the users per
+//!   variation against the planned split, under a Beta prior about it
+//!   ([`split_log_bayes_factor`], the anytime-valid test of Lindon and
+//!   Malek, NeurIPS 2022, for two variations), past `ln(1/0.001)`; beside
+//!   it Pearson's chi-square and its p-value `erfc(sqrt(x / 2))`, as
+//!   Fabijan et al. ("Diagnosing Sample Ratio Mismatch in Online
+//!   Controlled Experiments", KDD 2019) and Kohavi, Tang and Xu
+//!   ("Trustworthy Online Controlled Experiments", 2020, whose example of
+//!   821,588 users against 815,482 at an even split has a p-value of
+//!   1.8e-6) give it. Counts of evaluations rather than users are divided
+//!   by their dispersion from minute to minute ([`dispersion`]), an
+//!   estimate made again at each look: a heuristic, not part of the test's
+//!   guarantee, which the rule backs with a test of size (see the rule);
 //! - the harm test: the mixture sequential probability ratio test (mSPRT) of
 //!   Johari, Koomen, Pekelis and Walsh ("Always Valid Inference: Continuous
 //!   Monitoring of A/B Tests", Operations Research 70(3), 2022), for a
