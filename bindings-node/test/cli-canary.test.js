@@ -148,6 +148,11 @@ test('a broken canary is rolled back at its first step, during the bake, says so
   assert.equal(run.action, 'rollback')
   assert.match(run.reason, /^harm on Errors: 20\.00% on the canary, 1\.00% on control/)
   assert.match(run.stderr, /ALERT: new-checkout: rollback/)
+  // And as a metric, for an alarm: an EMF line of CanaryRollback by FlagKey.
+  const emf = JSON.parse(run.stderr.split('\n').find((line) => line.startsWith('{')))
+  assert.equal(emf.CanaryRollback, 1)
+  assert.equal(emf.FlagKey, 'new-checkout')
+  assert.deepEqual(emf._aws.CloudWatchMetrics[0], { Namespace: 'flagcore', Dimensions: [['FlagKey']], Metrics: [{ Name: 'CanaryRollback', Unit: 'Count' }] })
   assert.equal(run.figures.guards[0].harm, true)
   assert.equal(await share(at), 0)
   const [record] = byController(at)

@@ -407,6 +407,14 @@ fn report(args: &RunArgs, plan: &Plan, outcome: &Outcome, generation: Option<&st
             "flagcore canary: ALERT: {}: {}: {}",
             plan.flag, outcome.action, outcome.reason
         );
+        // As a metric too, for an alarm: where the job's log goes to
+        // CloudWatch Logs, the line becomes one.
+        let now = args
+            .now
+            .unwrap_or_else(|| u64::try_from(now_ms()).unwrap_or(0));
+        if let Some(line) = canary::alert_line(&args.namespace, &plan.flag, outcome.action, now) {
+            eprintln!("{line}");
+        }
     }
     if args.json {
         let state: Value = outcome

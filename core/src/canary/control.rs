@@ -389,3 +389,52 @@ fn fit(comment: String) -> String {
     cut.push('…');
     cut
 }
+
+/// The alert a rollback, a halt or a stop raises, as a CloudWatch Embedded
+/// Metric Format line: metric `CanaryRollback`, `CanaryHalt` or
+/// `CanaryStop` (a count of 1) under `namespace`, by `FlagKey`, so that a
+/// CloudWatch alarm can page on it. `None` for any other action.
+pub fn alert_line(namespace: &str, flag: &str, action: &str, timestamp_ms: u64) -> Option<String> {
+    let metric = match action {
+        "rollback" => "CanaryRollback",
+        "halt" => "CanaryHalt",
+        "stop" => "CanaryStop",
+        _ => return None,
+    };
+    Some(
+        json!({
+            "_aws": {"Timestamp": timestamp_ms, "CloudWatchMetrics": [{
+                "Namespace": namespace, "Dimensions": [["FlagKey"]],
+                "Metrics": [{"Name": metric, "Unit": "Count"}],
+            }]},
+            "FlagKey": flag,
+            metric: 1,
+        })
+        .to_string(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alert_is_an_emf_count_by_flag() {
+        let line = alert_line("flagcore", "new-checkout", "rollback", 1_800_000_000_000).unwrap();
+        let value: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(value["CanaryRollback"], 1);
+        assert_eq!(value["FlagKey"], "new-checkout");
+        assert_eq!(
+            value["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["FlagKey"]])
+        );
+        assert_eq!(
+            value["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "flagcore"
+        );
+        assert!(alert_line("flagcore", "new-checkout", "hold", 0).is_none());
+        assert!(alert_line("flagcore", "new-checkout", "stop", 0)
+            .unwrap()
+            .contains("\"CanaryStop\":1"));
+    }
+}

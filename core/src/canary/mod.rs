@@ -46,7 +46,7 @@ mod rollout;
 mod state;
 pub mod stats;
 
-pub use control::{step, Outcome, AUTHOR};
+pub use control::{alert_line, step, Outcome, AUTHOR};
 pub use plan::{Guard, GuardKind, Plan, PlanError, MAX_GUARDS};
 pub use state::{State, Status, MAX_DECISIONS, MAX_STATE_BYTES};
 
