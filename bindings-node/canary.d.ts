@@ -48,3 +48,30 @@ export function step (flags: string | Buffer, plan: CanaryPlan, options: { state
 export function cloudwatchRequest (plan: CanaryPlan, options: { namespace?: string, functionName?: string | null, canary: number, control: number, startMs: number, endMs: number }): Record<string, unknown> | null
 
 export function cloudwatchWindow (plan: CanaryPlan, pages: unknown[] | null): Record<string, unknown>
+
+/** What one invocation of the canary's handler did. */
+export interface CanaryRun {
+  action: CanaryOutcome['action'] | 'none'
+  reason: string
+  figures: Record<string, unknown> | null
+  /** The generation it published, if any. */
+  generation: string | null
+}
+
+/**
+ * A ready Lambda handler for an EventBridge schedule: one run of the
+ * controller an invocation, for flags published in DynamoDB with their
+ * metrics in CloudWatch. Options, else FLAGCORE_CANARY_PLAN, FLAGCORE_TABLE,
+ * FLAGCORE_PREFIX, FLAGCORE_METRICS_NAMESPACE, FLAGCORE_CANARY_FUNCTION.
+ */
+export function createCanaryHandler (options?: {
+  plan?: CanaryPlan
+  table?: string
+  prefix?: string
+  namespace?: string
+  functionName?: string
+  dynamodb?: unknown
+  cloudwatch?: unknown
+  now?: () => number
+  log?: (line: string) => void
+}): (event?: unknown) => Promise<CanaryRun>

@@ -8,6 +8,13 @@
 //   const canary = require('flagcore/canary')
 //   canary.decide(plan, step, startedMs, nowMs, window)
 //   canary.step(flagsJson, plan, { state, window, windowError, nowMs })
+//
+// And the controller itself, a ready Lambda handler for an EventBridge
+// schedule (every minute), for flags published in flagcore's layout in
+// DynamoDB, with their metrics in CloudWatch (createCanaryHandler):
+//
+//   // index.js of the controller function
+//   module.exports.handler = require('flagcore/canary').createCanaryHandler()
 
 // The rule is the native engine's: the WASM module has no room for it.
 function core () {
@@ -76,4 +83,164 @@ function cloudwatchWindow (plan, pages) {
   return JSON.parse(call(() => core().canaryCloudwatchWindow(json(plan), pages === null ? null : json(pages))))
 }
 
-module.exports = { decide, step, cloudwatchRequest, cloudwatchWindow, CanaryError }
+/** Who the controller's edits name as their author, as `flagcore canary run` does. */
+const AUTHOR = 'flagcore canary'
+/** The most pages of GetMetricData answers one window is read from. */
+const MAX_PAGES = 20
+
+/**
+ * A Lambda handler that runs the controller once an invocation: it reads
+ * the canary's state (`canary/<flag>.json` beside the flags), the flags
+ * (the head read strongly consistent, and its chunks) and the step's
+ * window from CloudWatch (GetMetricData on the series flagcore's EMF lines
+ * make); decides with the core; publishes the edit it asks for as a
+ * generation with its history record, on the condition that the head is
+ * still the one read (two invocations never both act); and keeps its state
+ * on the condition that nobody kept one meanwhile. Answers the run's
+ * `{ action, reason, figures, generation }`.
+ *
+ * Options, else the environment: `plan` (FLAGCORE_CANARY_PLAN, the plan's
+ * JSON), `table` and `prefix` (FLAGCORE_TABLE, FLAGCORE_PREFIX), `namespace`
+ * (FLAGCORE_METRICS_NAMESPACE, `flagcore`), `functionName`
+ * (FLAGCORE_CANARY_FUNCTION: the function whose series count), and
+ * `dynamodb`, `cloudwatch` (SDK clients), `now` and `log` for tests.
+ */
+function createCanaryHandler (options = {}) {
+  const env = process.env
+  const planText = options.plan === undefined ? env.FLAGCORE_CANARY_PLAN : JSON.stringify(options.plan)
+  if (!planText) throw new TypeError('flagcore/canary needs its plan: { plan } or FLAGCORE_CANARY_PLAN (the plan\'s JSON)')
+  let plan
+  try {
+    plan = JSON.parse(planText)
+  } catch (error) {
+    throw new TypeError(`FLAGCORE_CANARY_PLAN is not JSON (${error.message}): give the plan's JSON`)
+  }
+  // A plan that does not read fails the cold start, not every run.
+  decide(plan, 0, 0, 0, { users: { canary: 0, control: 0 }, metrics: {} })
+  const table = options.table ?? env.FLAGCORE_TABLE
+  if (!table) throw new TypeError('flagcore/canary needs the table the flags are published in: { table } or FLAGCORE_TABLE')
+  const target = { table, prefix: options.prefix ?? env.FLAGCORE_PREFIX ?? undefined, client: options.dynamodb }
+  const config = {
+    plan,
+    target,
+    namespace: options.namespace ?? env.FLAGCORE_METRICS_NAMESPACE ?? 'flagcore',
+    functionName: options.functionName ?? env.FLAGCORE_CANARY_FUNCTION ?? null,
+    cloudwatch: options.cloudwatch ?? null,
+    now: options.now ?? Date.now,
+    log: options.log ?? ((line) => console.log(line))
+  }
+  return async function handler () {
+    return runCanary(config)
+  }
+}
+
+async function runCanary ({ plan, target, namespace, functionName, cloudwatch, now, log }) {
+  const flagcore = require('./index.js')
+  const { dynamoDbStore } = require('./published.js')
+  const zlib = require('node:zlib')
+  const store = dynamoDbStore(target)
+  const nowMs = now()
+  const name = `canary/${plan.flag}.json`
+  // The state before the flags: a run that acted published before it kept its state.
+  const stateText = await store.readText(name)
+  const headText = await store.currentHead()
+  if (headText === null) throw new Error(`${store.describe()}: nothing is published there: publish the flags first (flagcore flag create --at dynamodb:${target.table})`)
+  const head = flagcore.Snapshot.publishedHead(headText)
+  const stored = await store.chunks(head.chunks.map((chunk) => chunk.name))
+  const plain = stored.map((bytes, n) => {
+    if (bytes === null) throw new Error(`${store.describe()}: chunk ${head.chunks[n].name} is missing`)
+    // No more than one byte past the size the head gives: the core then refuses it.
+    return zlib.gunzipSync(bytes, { maxOutputLength: head.chunks[n].size + 1 })
+  })
+  const snapshot = flagcore.Snapshot.fromPublished(headText, plain)
+  const flagsText = Buffer.concat(plain)
+  const state = parseState(stateText)
+  let window = null
+  let windowError = null
+  if (state && (state.status === 'running' || state.status === 'halted')) {
+    try {
+      window = await readWindow({ plan, flagsText, namespace, functionName, cloudwatch, startMs: state.stepStartedMs, endMs: nowMs })
+    } catch (error) {
+      windowError = String(error.message ?? error)
+    }
+  }
+  const outcome = step(flagsText, plan, { state: stateText, window, windowError, nowMs })
+  let generation = null
+  if (outcome.edit) {
+    const native = core()
+    const change = native.editSummary(native.snapshotFromJson(flagsText), JSON.stringify(outcome.edit))
+    try {
+      const published = await flagcore.publish(snapshot.edit(outcome.edit), target, { now: nowMs, expect: headText, record: { author: AUTHOR, comment: outcome.comment, changes: [change] } })
+      generation = published.id
+    } catch (error) {
+      if (error.name !== 'PublishRace') throw error
+      const lost = { action: 'none', reason: `${error.message}: this run did nothing (${outcome.action} not made); the next run decides on what is there then`, figures: null, generation: null }
+      log(`flagcore canary: ${plan.flag}: ${lost.action}: ${lost.reason}`)
+      return lost
+    }
+  }
+  if (outcome.state !== null) await keepState(store, name, outcome.state, stateText, generation !== null)
+  log(`flagcore canary: ${plan.flag}: ${outcome.action}: ${outcome.reason}${generation ? ` [published ${generation}]` : ''}`)
+  if (['rollback', 'halt', 'stop'].includes(outcome.action)) {
+    log(`flagcore canary: ALERT: ${plan.flag}: ${outcome.action}: ${outcome.reason}`)
+    const alert = core().canaryAlertLine(namespace, plan.flag, outcome.action, nowMs)
+    if (alert) log(alert)
+  }
+  return { action: outcome.action, reason: outcome.reason, figures: outcome.figures, generation }
+}
+
+// The state as kept, for where the step started; the core reads it whole.
+function parseState (text) {
+  if (text === null) return null
+  try {
+    return JSON.parse(text)
+  } catch {
+    return null
+  }
+}
+
+// Keeps the run's state on the condition that it is still the text read. A
+// run that did not act and finds another's state drops its own: the next
+// run decides on what is there. A run that acted replaces only a state
+// behind its step (a run that held, or took the step up).
+async function keepState (store, name, text, previous, acted) {
+  let seen = previous
+  const kept = JSON.parse(text)
+  for (let attempt = 0; attempt < 4; attempt++) {
+    if (await store.writeText(name, text, seen)) return
+    if (!acted) return
+    seen = await store.readText(name)
+    const theirs = parseState(seen)
+    if (theirs === null) continue
+    const behind = kept.status === 'rolledBack'
+      ? !['rolledBack', 'stopped'].includes(theirs.status)
+      : theirs.status === 'running' && theirs.step <= kept.step
+    if (!behind) return
+  }
+  throw new Error(`${store.describe()}: ${name}: the step was published, but its state could not be kept: the next run reads the flags as they are`)
+}
+
+// The step's window from CloudWatch: the core's request, each page asked
+// for, and the window the core makes of the answers.
+async function readWindow ({ plan, flagsText, namespace, functionName, cloudwatch, startMs, endMs }) {
+  const flag = JSON.parse(flagsText).flags[plan.flag]
+  if (!flag) throw new Error(`there is no flag ${plan.flag}`)
+  const index = (value) => flag.variations.findIndex((v) => JSON.stringify(v) === JSON.stringify(value))
+  const request = cloudwatchRequest(plan, { namespace, functionName, canary: index(plan.canary ?? true), control: index(plan.control ?? false), startMs, endMs })
+  if (request === null) return cloudwatchWindow(plan, null)
+  const { awsSdk } = require('./sources.js')
+  const sdk = awsSdk('@aws-sdk/client-cloudwatch')
+  const client = cloudwatch ?? new sdk.CloudWatchClient({})
+  const pages = []
+  let NextToken
+  do {
+    if (pages.length === MAX_PAGES) throw new Error(`GetMetricData answered more than ${MAX_PAGES} pages`)
+    const answer = await client.send(new sdk.GetMetricDataCommand({ ...request, StartTime: new Date(request.StartTime * 1000), EndTime: new Date(request.EndTime * 1000), NextToken }))
+    // The SDK answers Dates; the core reads seconds.
+    pages.push({ MetricDataResults: (answer.MetricDataResults ?? []).map((r) => ({ Id: r.Id, Timestamps: (r.Timestamps ?? []).map((t) => new Date(t).getTime() / 1000), Values: r.Values ?? [] })) })
+    NextToken = answer.NextToken
+  } while (NextToken)
+  return cloudwatchWindow(plan, pages)
+}
+
+module.exports = { decide, step, cloudwatchRequest, cloudwatchWindow, createCanaryHandler, CanaryError }

@@ -16,6 +16,12 @@ export declare class ExternalObject<T> {
 export declare function allFlagsState(snapshot: ExternalObject<Snapshot>, id: number, context: string, clientSideOnly: boolean, withReasons: boolean, detailsOnlyForTrackedFlags: boolean, nowMs: number): any | null
 
 /**
+ * The alert a rollback, a halt or a stop raises, as an EMF line
+ * (`flagcore::canary::alert_line`); null for any other action.
+ */
+export declare function canaryAlertLine(namespace: string, flag: string, action: string, nowMs: number): string | null
+
+/**
  * The `GetMetricData` request for the step's window (JSON text), or null
  * while the step has no whole minute.
  */
@@ -67,6 +73,12 @@ export declare function detailJson(snapshot: ExternalObject<Snapshot>, flagKey: 
 export declare function editSnapshot(snapshot: ExternalObject<Snapshot>, change: string): ExternalObject<Snapshot>
 
 /**
+ * The line a history record gives `change` (JSON text) made to `snapshot`
+ * (`flagcore::edit::summary`): `canary: rollout true 10%, false 90%`.
+ */
+export declare function editSummary(snapshot: ExternalObject<Snapshot>, change: string): string
+
+/**
  * Evaluates flag number `flag` for a context given as JSON text; answers
  * the packed detail.
  */
@@ -93,6 +105,14 @@ export declare function evaluatePrepared(snapshot: ExternalObject<Snapshot>, fla
  * variations, rule ids and prerequisite keys.
  */
 export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: number): any
+
+/**
+ * The history record of a published generation (`flagcore::edit::record`),
+ * from `{"sequence", "id", "previous", "publishedAt", "author", "comment",
+ * "changes"}` (JSON text): `[name, text]`, the text within its bound. A
+ * comment or an author the edits refuse is an `EDIT_INVALID` refusal.
+ */
+export declare function historyRecord(fields: string): Array<string>
 
 /**
  * A decision token for `flag_keys` and the context (prepared context `id`,

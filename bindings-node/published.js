@@ -156,6 +156,32 @@ function dynamoDbStore ({ table, prefix, client, timeoutMs = DEFAULT_TIMEOUT_MS 
         throw error
       }
     },
+    /** Writes a history record (`history/<sequence>.json`), which nothing replaces or expires. */
+    async writeRecord (name, text) {
+      const { PutItemCommand } = sdk()
+      await send(new PutItemCommand({ TableName: table, Item: { ...key(name), record: { S: text } } }))
+    },
+    /** A text kept beside the layout (a canary's state), read strongly consistent, or null. */
+    async readText (name) {
+      const { GetItemCommand } = sdk()
+      const answer = await send(new GetItemCommand({ TableName: table, Key: key(name), ConsistentRead: true }))
+      const text = answer.Item && answer.Item.text && answer.Item.text.S
+      return typeof text === 'string' ? text : null
+    },
+    /** Keeps `text` under `name` only if it is still `previous` (null: none yet); false when another writer changed it. */
+    async writeText (name, text, previous) {
+      const { PutItemCommand } = sdk()
+      const condition = previous === null
+        ? { ConditionExpression: 'attribute_not_exists(#key)', ExpressionAttributeNames: { '#key': 'key' } }
+        : { ConditionExpression: '#text = :previous', ExpressionAttributeNames: { '#text': 'text' }, ExpressionAttributeValues: { ':previous': { S: previous } } }
+      try {
+        await send(new PutItemCommand({ TableName: table, Item: { ...key(name), text: { S: text } }, ...condition }))
+        return true
+      } catch (error) {
+        if (error.name === 'ConditionalCheckFailedException') return false
+        throw error
+      }
+    },
     /** Lets a replaced generation's items expire through the table's TTL attribute `ttl`. */
     async expire (names, atSeconds) {
       const { UpdateItemCommand } = sdk()
@@ -221,9 +247,13 @@ publishedStore.accepts = '{ directory } or { table, prefix, client }'
  * snapshot's source said of it (its source problems) travels in the head to
  * every reader's `status().warnings`.
  */
-async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEFAULT_RETENTION_SECONDS, force = false } = {}) {
+async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEFAULT_RETENTION_SECONDS, force = false, expect, record } = {}) {
   const store = to && to.bucket ? s3Store(to) : dynamoDbStore(to)
   const previous = await store.currentHead()
+  // An edit of what was read: written only over that same head.
+  if (expect !== undefined && previous !== expect) {
+    throw new PublishRace(`${store.describe()}: another publisher replaced the head since it was read; nothing was written`)
+  }
   // What to write, in which order, and what then expires are the core's
   // (flagcore::published::plan), as for `flagcore publish`.
   const plan = snapshot.publishPlan(previous, { now, force })
@@ -236,7 +266,17 @@ async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEF
   // Only once the head is this publisher's: one that lost the race leaves
   // no sequence of its own on a generation.
   await store.writeGenerationHead(plan.generationHead, plan.head)
-  await store.expire(plan.replaced, now / 1000 + retentionSeconds)
+  if (record) {
+    // An edit's history record beside its generation (flagcore history
+    // reads it); edits keep every generation: they are the history.
+    if (!store.writeRecord) throw new Error(`${store.describe()}: history records are kept in DynamoDB only`)
+    const head = JSON.parse(plan.head)
+    const before = previous === null ? null : JSON.parse(previous).id ?? null
+    const [name, text] = require('./native.js').historyRecord(JSON.stringify({ ...record, sequence: head.sequence, id: head.id, previous: before, publishedAt: head.publishedAt }))
+    await store.writeRecord(name, text)
+  } else {
+    await store.expire(plan.replaced, now / 1000 + retentionSeconds)
+  }
   return { id: snapshot.id, unchanged: false, chunks: compressed.length, bytes: compressed.reduce((sum, chunk) => sum + chunk.length, 0) }
 }
 

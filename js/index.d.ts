@@ -394,9 +394,13 @@ export interface S3Target {
  * PublishRace when another publisher won, and SnapshotError
  * `PUBLISH_REFUSED` for a snapshot with errors or a Relay table that lost its
  * `$inited` marker (unless `force`), or `PUBLISHED_FORMAT_UNKNOWN` when a
- * newer flagcore wrote the head. The flagcore package only.
+ * newer flagcore wrote the head. With `expect` (a head's text, or null for
+ * none), it writes only over that head, and throws PublishRace before writing
+ * anything otherwise: an edit of what was read. With `record` (DynamoDB), it
+ * writes the generation's history record, which `flagcore history` lists, and
+ * lets no generation expire, as the edit commands do. The flagcore package only.
  */
-export declare function publish(snapshot: Snapshot, to: PublishTarget, options?: { now?: number, retentionSeconds?: number, force?: boolean }): Promise<{ id: string, unchanged: boolean, chunks: number, bytes: number }>
+export declare function publish(snapshot: Snapshot, to: PublishTarget, options?: { now?: number, retentionSeconds?: number, force?: boolean, expect?: string | null, record?: { author: string, comment: string, changes: string[] } }): Promise<{ id: string, unchanged: boolean, chunks: number, bytes: number }>
 
 /** Another publisher replaced the head between this one's read and write. */
 export declare class PublishRace extends Error {

@@ -150,3 +150,15 @@ pub fn canary_cloudwatch_window(plan_json: String, pages: Option<String>) -> Res
         .map(|window| window.to_string())
         .map_err(|e| canary_error(&e))
 }
+
+/// The alert a rollback, a halt or a stop raises, as an EMF line
+/// (`flagcore::canary::alert_line`); null for any other action.
+#[napi(catch_unwind)]
+pub fn canary_alert_line(
+    namespace: String,
+    flag: String,
+    action: String,
+    now_ms: f64,
+) -> Option<String> {
+    flagcore::canary::alert_line(&namespace, &flag, &action, millis(now_ms))
+}
