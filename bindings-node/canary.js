@@ -130,11 +130,15 @@ function createCanaryHandler (options = {}) {
     log: options.log ?? ((line) => console.log(line))
   }
   return async function handler () {
-    return runCanary(config)
+    return runCanary(config, 0)
   }
 }
 
-async function runCanary ({ plan, target, namespace, functionName, cloudwatch, now, log }) {
+/** How many times a run starts again when another kept the canary's state while it ran. */
+const MAX_RUNS = 4
+
+async function runCanary (config, attempt) {
+  const { plan, target, namespace, functionName, cloudwatch, now, log } = config
   const flagcore = require('./index.js')
   const { dynamoDbStore } = require('./published.js')
   const zlib = require('node:zlib')
@@ -144,13 +148,19 @@ async function runCanary ({ plan, target, namespace, functionName, cloudwatch, n
   // The state before the flags: a run that acted published before it kept its state.
   const stateText = await store.readText(name)
   const headText = await store.currentHead()
-  if (headText === null) throw new Error(`${store.describe()}: nothing is published there: publish the flags first (flagcore flag create --at dynamodb:${target.table})`)
+  const place = target.prefix ? `dynamodb:${target.table}/${target.prefix}` : `dynamodb:${target.table}`
+  if (headText === null) throw new Error(`${store.describe()}: nothing is published there: publish the flags first (flagcore flag create --at ${place})`)
   const head = flagcore.Snapshot.publishedHead(headText)
   const stored = await store.chunks(head.chunks.map((chunk) => chunk.name))
   const plain = stored.map((bytes, n) => {
-    if (bytes === null) throw new Error(`${store.describe()}: chunk ${head.chunks[n].name} is missing`)
-    // No more than one byte past the size the head gives: the core then refuses it.
-    return zlib.gunzipSync(bytes, { maxOutputLength: head.chunks[n].size + 1 })
+    const chunk = head.chunks[n]
+    if (bytes === null) throw new Error(`${store.describe()}: chunk ${chunk.name} is missing (a publish under way? the next run reads it again)`)
+    try {
+      // No more than the size the head gives, and one byte: a bomb is never held.
+      return zlib.gunzipSync(bytes, { maxOutputLength: chunk.size + 1 })
+    } catch (error) {
+      throw new Error(`${store.describe()}: chunk ${chunk.name} does not inflate to its ${chunk.size} bytes: ${error.message}`)
+    }
   })
   const snapshot = flagcore.Snapshot.fromPublished(headText, plain)
   const flagsText = Buffer.concat(plain)
@@ -164,7 +174,13 @@ async function runCanary ({ plan, target, namespace, functionName, cloudwatch, n
       windowError = String(error.message ?? error)
     }
   }
-  const outcome = step(flagsText, plan, { state: stateText, window, windowError, nowMs })
+  let outcome
+  try {
+    outcome = step(flagsText, plan, { state: stateText, window, windowError, nowMs })
+  } catch (error) {
+    if (error.code !== 'STATE_INVALID') throw error
+    throw new CanaryError(error.code, error.path, `${store.describe()}: ${name}: ${error.message.replace(/`flagcore canary run --restart`/, `\`flagcore canary run PLAN --at ${place} --restart --once\`, or delete the item`)}`)
+  }
   let generation = null
   if (outcome.edit) {
     const native = core()
@@ -179,7 +195,12 @@ async function runCanary ({ plan, target, namespace, functionName, cloudwatch, n
       return lost
     }
   }
-  if (outcome.state !== null) await keepState(store, name, outcome.state, stateText, generation !== null)
+  if (outcome.state !== null && !(await keepState(store, name, outcome.state, stateText, generation, log))) {
+    // Another run kept the canary's state while this one ran, and this one
+    // did not act: it runs again on what is there now.
+    if (attempt + 1 < MAX_RUNS) return runCanary(config, attempt + 1)
+    throw new Error(`${store.describe()}: ${name}: other runs kept the canary's state ${MAX_RUNS} times while this one ran: it did nothing`)
+  }
   log(`flagcore canary: ${plan.flag}: ${outcome.action}: ${outcome.reason}${generation ? ` [published ${generation}]` : ''}`)
   if (['rollback', 'halt', 'stop'].includes(outcome.action)) {
     log(`flagcore canary: ALERT: ${plan.flag}: ${outcome.action}: ${outcome.reason}`)
@@ -187,6 +208,16 @@ async function runCanary ({ plan, target, namespace, functionName, cloudwatch, n
     if (alert) log(alert)
   }
   return { action: outcome.action, reason: outcome.reason, figures: outcome.figures, generation }
+}
+
+// JSON values alike: numbers by value, objects whatever their keys' order.
+function same (a, b) {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => same(x, b[i]))
+  if (a && b && typeof a === 'object' && typeof b === 'object' && !Array.isArray(a) && !Array.isArray(b)) {
+    const keys = Object.keys(a)
+    return keys.length === Object.keys(b).length && keys.every((k) => Object.hasOwn(b, k) && same(a[k], b[k]))
+  }
+  return a === b
 }
 
 // The state as kept, for where the step started; the core reads it whole.
@@ -199,25 +230,32 @@ function parseState (text) {
   }
 }
 
-// Keeps the run's state on the condition that it is still the text read. A
-// run that did not act and finds another's state drops its own: the next
-// run decides on what is there. A run that acted replaces only a state
-// behind its step (a run that held, or took the step up).
-async function keepState (store, name, text, previous, acted) {
+// Keeps the run's state on the condition that it is still the text read:
+// false when a run that did not act finds another's state (it runs again).
+// A run that acted (`generation`) replaces only a state behind its step (a
+// run that held, or took the step up), and says what failed rather than
+// fail: its step is live.
+async function keepState (store, name, text, previous, generation, log) {
   let seen = previous
   const kept = JSON.parse(text)
-  for (let attempt = 0; attempt < 4; attempt++) {
-    if (await store.writeText(name, text, seen)) return
-    if (!acted) return
-    seen = await store.readText(name)
+  for (let attempt = 0; attempt < MAX_RUNS; attempt++) {
+    try {
+      if (await store.writeText(name, text, seen)) return true
+      if (!generation) return false
+      seen = await store.readText(name)
+    } catch (error) {
+      if (!generation) throw error
+      log(`flagcore canary: ${store.describe()}: ${name}: ${error.message}`)
+      continue
+    }
     const theirs = parseState(seen)
     if (theirs === null) continue
     const behind = kept.status === 'rolledBack'
       ? !['rolledBack', 'stopped'].includes(theirs.status)
       : theirs.status === 'running' && theirs.step <= kept.step
-    if (!behind) return
+    if (!behind) return true
   }
-  throw new Error(`${store.describe()}: ${name}: the step was published, but its state could not be kept: the next run reads the flags as they are`)
+  throw new Error(`${store.describe()}: published generation ${generation}, but its state (${name}) could not be kept: the next run reads the flags as they are`)
 }
 
 // The step's window from CloudWatch: the core's request, each page asked
@@ -225,7 +263,11 @@ async function keepState (store, name, text, previous, acted) {
 async function readWindow ({ plan, flagsText, namespace, functionName, cloudwatch, startMs, endMs }) {
   const flag = JSON.parse(flagsText).flags[plan.flag]
   if (!flag) throw new Error(`there is no flag ${plan.flag}`)
-  const index = (value) => flag.variations.findIndex((v) => JSON.stringify(v) === JSON.stringify(value))
+  const index = (value) => {
+    const at = flag.variations.findIndex((v) => same(v, value))
+    if (at < 0) throw new Error(`flag ${plan.flag} has no variation ${JSON.stringify(value)}`)
+    return at
+  }
   const request = cloudwatchRequest(plan, { namespace, functionName, canary: index(plan.canary ?? true), control: index(plan.control ?? false), startMs, endMs })
   if (request === null) return cloudwatchWindow(plan, null)
   const { awsSdk } = require('./sources.js')

@@ -249,6 +249,7 @@ publishedStore.accepts = '{ directory } or { table, prefix, client }'
  */
 async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEFAULT_RETENTION_SECONDS, force = false, expect, record } = {}) {
   const store = to && to.bucket ? s3Store(to) : dynamoDbStore(to)
+  if (record && !store.writeRecord) throw new TypeError(`${store.describe()}: history records are kept in DynamoDB only: publish an edit with a record to { table }`)
   const previous = await store.currentHead()
   // An edit of what was read: written only over that same head.
   if (expect !== undefined && previous !== expect) {
@@ -258,6 +259,8 @@ async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEF
   // (flagcore::published::plan), as for `flagcore publish`.
   const plan = snapshot.publishPlan(previous, { now, force })
   if (plan.unchanged) return { id: snapshot.id, unchanged: true, chunks: 0, bytes: 0 }
+  // The record made (and its comment checked) before anything is written.
+  const history = record ? historyRecord(plan.head, previous, record) : null
   const compressed = await Promise.all(plan.chunks.map((chunk) => gzip(chunk, { level: 9 })))
   await store.writeChunks(plan.chunkNames.map((name, i) => ({ name, bytes: compressed[i] })))
   if (await store.writeHead(plan.head, previous) === false) {
@@ -266,18 +269,46 @@ async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEF
   // Only once the head is this publisher's: one that lost the race leaves
   // no sequence of its own on a generation.
   await store.writeGenerationHead(plan.generationHead, plan.head)
-  if (record) {
+  if (history) {
     // An edit's history record beside its generation (flagcore history
-    // reads it); edits keep every generation: they are the history.
-    if (!store.writeRecord) throw new Error(`${store.describe()}: history records are kept in DynamoDB only`)
-    const head = JSON.parse(plan.head)
-    const before = previous === null ? null : JSON.parse(previous).id ?? null
-    const [name, text] = require('./native.js').historyRecord(JSON.stringify({ ...record, sequence: head.sequence, id: head.id, previous: before, publishedAt: head.publishedAt }))
-    await store.writeRecord(name, text)
+    // reads it); edits keep every generation: they are the history. The
+    // head is live: a record that cannot be written is a warning, as for
+    // `flagcore flag`.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await store.writeRecord(history.name, history.text)
+        break
+      } catch (error) {
+        if (attempt === 3) {
+          process.emitWarning(`flagcore: ${store.describe()}: generation ${snapshot.id} is published, but its history record ${history.name} could not be written: ${error.message}`)
+          break
+        }
+        await sleep(100 * attempt)
+      }
+    }
   } else {
     await store.expire(plan.replaced, now / 1000 + retentionSeconds)
   }
   return { id: snapshot.id, unchanged: false, chunks: compressed.length, bytes: compressed.reduce((sum, chunk) => sum + chunk.length, 0) }
+}
+
+// The history record of the generation `head` (its text) publishes over
+// `previous` (a head's text, or null), by the core: `{ name, text }`.
+function historyRecord (head, previous, { author, comment, changes }) {
+  const parsed = JSON.parse(head)
+  let before = null
+  try {
+    before = previous === null ? null : JSON.parse(previous).id ?? null
+  } catch {}
+  try {
+    const [name, text] = require('./native.js').historyRecord(JSON.stringify({ sequence: parsed.sequence, id: parsed.id, previous: before, publishedAt: parsed.publishedAt, author, comment, changes }))
+    return { name, text }
+  } catch (error) {
+    const text = String(error.message)
+    // The comment or author the edits refuse: nothing was written.
+    if (text.startsWith('flagcore-edit:')) throw new TypeError(`the history record: ${JSON.parse(text.slice('flagcore-edit:'.length)).message}`)
+    throw error
+  }
 }
 
 function sleep (ms) {

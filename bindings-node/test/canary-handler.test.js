@@ -136,4 +136,15 @@ test('the canary handler steps a flag published in DynamoDB on CloudWatch\'s met
   assert.equal(both.filter((r) => r.generation).length, 1, JSON.stringify(both))
   const raced = JSON.parse(flagcore('race', 'history', '--json')).generations.filter((g) => g.author === 'flagcore canary')
   assert.equal(raced.length, 1)
+
+  // A state that does not read stops every run, saying where it is and how to start over.
+  const { PutItemCommand } = require('@aws-sdk/client-dynamodb')
+  await dynamodb.send(new PutItemCommand({ TableName: 'flags', Item: { namespace: { S: 'race:flagcore' }, key: { S: 'canary/new-checkout.json' }, text: { S: '{"flag": "new-checkout"}' } } }))
+  await assert.rejects(a.handler({}), (error) => error.name === 'CanaryError' && error.code === 'STATE_INVALID' &&
+    /dynamodb flags \(race:flagcore\): canary\/new-checkout\.json: .*flagcore canary run PLAN --at dynamodb:flags\/race --restart --once/.test(error.message))
+  // And a history record whose comment the edits refuse is refused before anything is written.
+  const { publish, Snapshot } = require('..')
+  const before = JSON.parse(flagcore('race', 'history', '--json')).generations.length
+  await assert.rejects(publish(Snapshot.fromJson('{"flags": {}, "segments": {}}'), { table: 'flags', prefix: 'race', client: dynamodb }, { record: { author: 'ana', comment: '', changes: [] } }), /the history record: .*comment/)
+  assert.equal(JSON.parse(flagcore('race', 'history', '--json')).generations.length, before)
 })

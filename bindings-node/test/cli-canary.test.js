@@ -454,6 +454,11 @@ test('a canary in LaunchDarkly: each step a semantic patch of the default rule, 
   assert.deepEqual(ld.refusals, [])
   assert.deepEqual(ld.patches.map((p) => p.instructions[0].rolloutWeights), [{ 'v-true': 1000, 'v-false': 99000 }, { 'v-true': 10000, 'v-false': 90000 }])
   assert.match(ld.patches[1].comment, /^canary new-checkout: step 1 of 4 \(1%\) → 10%: 1% baked with no harm \(Errors: /)
+  // While a canary runs, a 404 (a wrong project's key here) ends nothing: it is said.
+  const wrong = await flagcoreAsync(state, ['canary', 'run', plan, '--launchdarkly', 'shop2/production', '--once', '--metrics', writeWindow(dir, 10)], env)
+  assert.equal(wrong.status, 1)
+  assert.match(wrong.stderr, /launchdarkly shop2\/production: answered 404 for flag "new-checkout": check the project's key/)
+  assert.equal(JSON.parse(ok(state, 'canary', 'status', plan, '--json').stdout).status, 'running')
   // A person turns it off in LaunchDarkly: the controller stops, and patches nothing more.
   ld.flag.environments.production.on = false
   const stopped = await run(t0 + 22 * MINUTE, writeWindow(dir, 10))
@@ -470,6 +475,10 @@ test('a canary in LaunchDarkly: each step a semantic patch of the default rule, 
   const harm = await run(t0 + 25 * MINUTE, writeWindow(dir, 10, { users: 40_000, canaryRate: 0.2 }))
   assert.equal(harm.action, 'rollback', harm.reason)
   assert.deepEqual(ld.patches.at(-1).instructions[0].rolloutWeights, { 'v-true': 0, 'v-false': 100000 })
+
+  // The token goes over https only, or to this machine.
+  const clear = await flagcoreAsync(state, ['canary', 'run', plan, '--launchdarkly', 'shop/production', '--once'], { ...env, LAUNCHDARKLY_API_BASE_URI: 'http://ld.example.com' })
+  assert.match(clear.stderr, /the API token goes only over https/)
 
   // A token LaunchDarkly refuses: said, and never printed.
   const refused = await flagcoreAsync(state, ['canary', 'run', plan, '--launchdarkly', 'shop/production', '--once', '--metrics', writeWindow(dir, 1)], { ...env, LAUNCHDARKLY_API_TOKEN: 'api-wrong-token' })

@@ -6,7 +6,9 @@
 //! for as a generation whose history record says what the controller saw,
 //! on the condition that nobody changed the place since the run read it,
 //! and then keeps the state. Two runs at once cannot both act: the one
-//! whose head write loses does nothing.
+//! whose head write loses does nothing. (With `--launchdarkly`, each step
+//! is a semantic patch of the flag there, which LaunchDarkly makes
+//! without comparing versions.)
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -205,7 +207,16 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
             let snapshot = match &flag {
                 Some(flag) => launchdarkly::snapshot(flag, &api.environment)
                     .map_err(|e| Failure(format!("{}: {e}", api.describe())))?,
-                // No such flag: the controller refuses to start, or stops.
+                // No such flag: the controller refuses to start. While a
+                // canary runs, a 404 is as likely a wrong project key or
+                // address as a flag archived: said, and nothing ends.
+                None if state.as_ref().is_some_and(|s| matches!(s.status, Status::Running | Status::Halted)) => {
+                    return Err(Failure(format!(
+                        "{}: answered 404 for flag {:?}: check the project's key and LAUNCHDARKLY_API_BASE_URI; if the flag was archived, start the canary over with --restart",
+                        api.describe(),
+                        plan.flag
+                    )))
+                }
                 None => Snapshot::from_json(br#"{"flags": {}, "segments": {}}"#)
                     .map_err(|e| Failure(e.to_string()))?,
             };

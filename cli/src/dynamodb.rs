@@ -129,8 +129,21 @@ impl Table {
         text: &str,
         previous: Option<&str>,
     ) -> Result<bool, Failure> {
+        self.put_if(name, "text", text, previous)
+    }
+
+    /// Puts the item `name` of one string `attribute` on the condition that
+    /// the attribute is still `previous` (`None`: no item yet): `Ok(false)`
+    /// when it is not.
+    fn put_if(
+        &self,
+        name: &str,
+        attribute: &str,
+        text: &str,
+        previous: Option<&str>,
+    ) -> Result<bool, Failure> {
         let mut item = self.key(name);
-        item["text"] = json!({"S": text});
+        item[attribute] = json!({"S": text});
         let mut body = json!({"TableName": self.name, "Item": item});
         match previous {
             None => {
@@ -138,8 +151,8 @@ impl Table {
                 body["ExpressionAttributeNames"] = json!({"#key": "key"});
             }
             Some(previous) => {
-                body["ConditionExpression"] = json!("#text = :previous");
-                body["ExpressionAttributeNames"] = json!({"#text": "text"});
+                body["ConditionExpression"] = json!("#attribute = :previous");
+                body["ExpressionAttributeNames"] = json!({"#attribute": attribute});
                 body["ExpressionAttributeValues"] = json!({":previous": {"S": previous}});
             }
         }
@@ -196,30 +209,7 @@ impl Table {
     /// Writes the head only if it is still `previous` (`None`: none yet).
     /// `Ok(false)` when another publisher replaced it meanwhile.
     pub(crate) fn write_head(&self, text: &str, previous: Option<&str>) -> Result<bool, Failure> {
-        let mut item = self.key(flagcore::published::HEAD_NAME);
-        item["head"] = json!({"S": text});
-        let mut body = json!({"TableName": self.name, "Item": item});
-        match previous {
-            None => {
-                body["ConditionExpression"] = json!("attribute_not_exists(#key)");
-                body["ExpressionAttributeNames"] = json!({"#key": "key"});
-            }
-            Some(previous) => {
-                body["ConditionExpression"] = json!("#head = :previous");
-                body["ExpressionAttributeNames"] = json!({"#head": "head"});
-                body["ExpressionAttributeValues"] = json!({":previous": {"S": previous}});
-            }
-        }
-        match self.call("PutItem", &body)? {
-            Ok(_) => Ok(true),
-            Err(refused) if refused.code == "ConditionalCheckFailedException" => Ok(false),
-            Err(refused) => Err(Failure(format!(
-                "{}: PutItem: {}: {}",
-                self.describe(),
-                refused.code,
-                refused.message
-            ))),
-        }
+        self.put_if(flagcore::published::HEAD_NAME, "head", text, previous)
     }
 
     /// Lets items expire at `at_seconds` through the table's TTL attribute

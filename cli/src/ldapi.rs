@@ -60,6 +60,18 @@ impl Api {
             ));
         }
         let base = env("LAUNCHDARKLY_API_BASE_URI").unwrap_or_else(|| DEFAULT_BASE_URI.to_owned());
+        // The token travels in clear over http: only to this machine.
+        let local = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|origin| {
+                base.starts_with(origin)
+                    && matches!(base.as_bytes().get(origin.len()), None | Some(b':' | b'/'))
+            });
+        if !base.starts_with("https://") && !local {
+            return Err(Failure(format!(
+                "LAUNCHDARKLY_API_BASE_URI {base:?}: the API token goes only over https (or http to this machine)"
+            )));
+        }
         let agent = ureq::Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(10)))
             .http_status_as_error(false)

@@ -304,12 +304,7 @@ fn write_file(
 ) -> Result<Written, Failure> {
     let lock_path = PathBuf::from(format!("{}.lock", path.display()));
     let fail = |e: std::io::Error| Failure(format!("cannot lock {}: {e}", lock_path.display()));
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(fail)?;
+    let lock = store::open_lock(&lock_path)?;
     match lock.try_lock() {
         Ok(()) => {}
         Err(fs::TryLockError::WouldBlock) => {

@@ -130,13 +130,7 @@ impl Directory {
     pub(crate) fn begin_head(&self, previous: Option<&str>) -> Result<Begin, Failure> {
         let path = self.0.join(format!("{HEAD_NAME}.lock"));
         let fail = |e: std::io::Error| Failure(format!("cannot lock {}: {e}", path.display()));
-        fs::create_dir_all(&self.0).map_err(fail)?;
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(fail)?;
+        let file = open_lock(&path)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
@@ -248,17 +242,9 @@ impl Store for Directory {
         // as the head's: a writer that dies lets go of it.
         let path = self.0.join(name);
         let lock_path = self.0.join(format!("{name}.lock"));
-        let fail = |e: std::io::Error| Failure(format!("cannot lock {}: {e}", lock_path.display()));
-        if let Some(parent) = lock_path.parent() {
-            fs::create_dir_all(parent).map_err(fail)?;
-        }
-        let lock = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(fail)?;
-        lock.lock().map_err(fail)?;
+        let lock = open_lock(&lock_path)?;
+        lock.lock()
+            .map_err(|e| Failure(format!("cannot lock {}: {e}", lock_path.display())))?;
         // One byte past what was read is enough to see it changed.
         let now = read_bounded(&path, previous.map_or(0, str::len) + 1)?;
         if now.as_deref().map(String::from_utf8_lossy).as_deref() != previous {
@@ -363,6 +349,22 @@ impl Store for DynamoDbStore {
     fn replace_text(&mut self, name: &str, text: &str) -> Result<(), Failure> {
         self.0.write_text(name, "text", text)
     }
+}
+
+/// The lock file `path` (its folder made first), to lock: the file stays,
+/// and the system lets go of its lock when the file is closed, so a writer
+/// that crashed or was killed leaves nothing held.
+pub(crate) fn open_lock(path: &Path) -> Result<fs::File, Failure> {
+    let fail = |e: std::io::Error| Failure(format!("cannot lock {}: {e}", path.display()));
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(fail)?;
+    }
+    fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(fail)
 }
 
 /// A file's bytes, read no further than `most` (more reads as a file of

@@ -20,7 +20,6 @@
 
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
-import net from 'node:net'
 import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
@@ -35,6 +34,7 @@ const root = path.join(here, '..', '..')
 const fromNode = createRequire(path.join(root, 'bindings-node', 'package.json'))
 const { FlagClient } = fromNode('./index.js')
 const { CloudWatchClient, PutMetricDataCommand } = fromNode('@aws-sdk/client-cloudwatch')
+const { freePort } = fromNode('./test/dynalite.js')
 
 const cli = process.env.FLAGCORE_CLI || path.join(root, 'target', 'debug', 'flagcore')
 const motoServer = path.join(root, '.venv', 'bin', 'moto_server')
@@ -74,17 +74,6 @@ function random (seed) {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-}
-
-function freePort () {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 function flagcore (at, cliArgs, env = {}) {

@@ -96,6 +96,18 @@ pub fn step(
             Some(next),
         ));
     }
+    // A hold on no figures, which says why.
+    let hold = |mut next: State, reason: String| {
+        record(&mut next, "hold", reason.clone(), Value::Null);
+        Ok(outcome(
+            "hold",
+            reason,
+            Value::Null,
+            None,
+            String::new(),
+            Some(next),
+        ))
+    };
     let stop = |mut next: State, reason: String| {
         next.status = Status::Stopped;
         record(&mut next, "stop", reason.clone(), Value::Null);
@@ -141,15 +153,7 @@ pub fn step(
                 k + 1,
                 shown(share)
             );
-            record(&mut next, "hold", reason.clone(), Value::Null);
-            return Ok(outcome(
-                "hold",
-                reason,
-                Value::Null,
-                None,
-                String::new(),
-                Some(next),
-            ));
+            return hold(next, reason);
         }
         let what = if now_share < share {
             "lowered it (a rollback)"
@@ -163,41 +167,41 @@ pub fn step(
             shown(share)
         ));
     }
+    // A hold on no figures, which says why.
+    let hold = |mut next: State, reason: String| {
+        record(&mut next, "hold", reason.clone(), Value::Null);
+        Ok(outcome(
+            "hold",
+            reason,
+            Value::Null,
+            None,
+            String::new(),
+            Some(next),
+        ))
+    };
     let window = match window {
         Ok(window) => window,
         Err(why) => {
-            let reason = format!(
-                "holding at {}: the metrics could not be read: {why}",
-                shown(share)
-            );
-            record(&mut next, "hold", reason.clone(), Value::Null);
-            return Ok(outcome(
-                "hold",
-                reason,
-                Value::Null,
-                None,
-                String::new(),
-                Some(next),
-            ));
+            return hold(
+                next,
+                format!(
+                    "holding at {}: the metrics could not be read: {why}",
+                    shown(share)
+                ),
+            )
         }
     };
     let decision = match decide(plan, state.step, state.step_started_ms, now_ms, window) {
         Ok(decision) => decision,
         // Figures that cannot be real hold, and say why: no action on them.
         Err(e) if e.code == "WINDOW_INVALID" => {
-            let reason = format!(
-                "holding at {}: the metrics do not add up: {e}",
-                shown(share)
-            );
-            record(&mut next, "hold", reason.clone(), Value::Null);
-            return Ok(outcome(
-                "hold",
-                reason,
-                Value::Null,
-                None,
-                String::new(),
-                Some(next),
-            ));
+            return hold(
+                next,
+                format!(
+                    "holding at {}: the metrics do not add up: {e}",
+                    shown(share)
+                ),
+            )
         }
         Err(e) => return Err(e),
     };
