@@ -176,9 +176,10 @@ const MAX_RUNS: u32 = 4;
 /// that the flags are never behind the state: a run that acts publishes
 /// before it keeps its state), decide, publish the edit on the condition
 /// that the head is still the one read, and keep the state on the
-/// condition that it is still the text read. A run that acted keeps its
-/// state whatever another wrote meanwhile (the flags are as it left them);
-/// a run that did not act starts again on what is there now.
+/// condition that it is still the text read. A run that acted replaces a
+/// state another run kept meanwhile only if that state is behind its step
+/// (the flags are as it left them); a run that did not act starts again on
+/// what is there now.
 fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Outcome, Failure> {
     let plan = plan(&args.plan)?;
     let at = &args.at.at;
