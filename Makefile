@@ -102,7 +102,7 @@ demo: setup build ## the call chain: hello (Node) → world (Python) → edge (W
 demo-launchdarkly: node ## LaunchDarkly without the Relay Proxy: a stand-in for LaunchDarkly, its webhooks, the sync function and 8 functions; how long a change takes to reach them all
 	node examples/launchdarkly/demo.mjs
 
-demo-canary: node setup-python ## a guarded canary on a compressed clock, healthy then broken: EMF lines into a CloudWatch stand-in (moto), `flagcore canary run` each minute, how many users saw the broken path, and target/demo/canary.svg
+demo-canary: node wasm python setup-python ## a guarded canary on a compressed clock through the call chain (hello → world → edge), healthy then broken: world's EMF lines into a CloudWatch stand-in (moto), `flagcore canary run` each minute, how many users saw the broken path, and target/demo/canary.svg
 	$(CARGO) build -q -p flagcore-cli
 	node examples/canary/demo.mjs
 
@@ -218,7 +218,7 @@ test-python: python setup-node node wasm $(BENCH_SNAPSHOT) ## the Python package
 test-launchdarkly: node ## make demo-launchdarkly's checks: every change reaches every function, with and without webhooks, in at most 5 requests to LaunchDarkly a change
 	$(SUITE) launchdarkly "make demo-launchdarkly's checks" -- node examples/launchdarkly/demo.mjs --check
 
-test-canary: node setup-python ## make demo-canary's checks: the healthy canary reaches 100%, the broken one is rolled back in time with under 2% of users on it
+test-canary: node wasm python setup-python ## make demo-canary's checks: the healthy canary reaches 100%, the broken one is rolled back in time with under 2% of users on it, every chain gives one answer
 	$(CARGO) build -q -p flagcore-cli
 	$(SUITE) canary "make demo-canary's checks" -- node examples/canary/demo.mjs --check
 

@@ -1,21 +1,29 @@
-// A guarded canary on one machine, on a compressed clock: a checkout
-// function (this package's FlagClient, its flags in a published directory)
-// serves users minute after minute, its EMF lines go to a CloudWatch
-// stand-in (moto's server, started here on 127.0.0.1 and stopped by its
-// process id) the way Lambda's log agent turns them into metrics, and
-// `flagcore canary run` decides after every minute. Run twice: the new path
-// healthy, then broken (5% errors against 1%, and 40 ms slower). The
-// healthy canary must reach 100% with no false rollback; the broken one
-// must be rolled back before 2% of the users who came have been on it, and
-// within two bake windows of its first step.
+// A guarded canary on one machine, on a compressed clock, through the call
+// chain of `make demo`: `hello` (a Node Lambda handler) decides the canary
+// and calls `world` (a Python Lambda handler behind a local API Gateway
+// stand-in) with a decision token; world, where the new code path lives,
+// calls `edge` (a Worker on flagcore-wasm in workerd) and writes its errors
+// and latency as EMF lines on standard output. Each reads the flags that
+// `flagcore canary run` edits, published in a directory (edge through a
+// local HTTP server). A small shipper sends world's EMF lines to a
+// CloudWatch stand-in (moto's server, started here on 127.0.0.1 and stopped
+// by its process id) the way Lambda's log agent turns them into metrics,
+// stamped with the compressed clock's minute, and `flagcore canary run`
+// decides after every minute. Run twice: the new path healthy, then broken
+// (5% errors against 1%, and 40 ms slower). The healthy canary must reach
+// 100% with no false rollback; the broken one must be rolled back before 2%
+// of the users who came have been on it, and within two bake windows of its
+// first step; and every chain must give one answer in all three functions.
 //
 // It draws each run's rollout, each path's error rate and latency, and the
 // controller's decisions into target/demo/canary.svg.
 //
-//   node examples/canary/demo.mjs [--seed 1] [--seeds N] [--check]
+//   node examples/canary/demo.mjs [--seed 1] [--seeds N] [--one-function] [--check]
 //
-// `make demo-canary` runs it; `make test` runs it with --check. --seeds N
-// plays N healthy and N broken canaries, seeds 1 to N, and reports how many
+// `make demo-canary` runs it; `make test` runs it with --check. With
+// --one-function a single Node function (a FlagClient on the compressed
+// clock) serves the requests in this process, which is quick enough for
+// --seeds N: N healthy and N broken canaries, seeds 1 to N, and how many
 // went wrong.
 
 import { spawn, spawnSync } from 'node:child_process'
@@ -25,6 +33,7 @@ import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
+import { startChain } from './chain.mjs'
 import { emfMinuteRequests } from './emf.mjs'
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
@@ -44,6 +53,7 @@ const option = (name, fallback) => {
   return at >= 0 ? Number(args[at + 1]) : fallback
 }
 const check = args.includes('--check')
+const oneFunction = args.includes('--one-function')
 const seeds = option('--seeds', 0)
 const firstSeed = option('--seed', 1)
 
@@ -82,6 +92,40 @@ function flagcore (at, cliArgs, env = {}) {
   return result.stdout.trim()
 }
 
+/**
+ * The single function of --one-function: a FlagClient in this process on
+ * the compressed clock, its new path's errors and latency drawn here.
+ */
+function startOneFunction ({ at, namespace, functionName, broken, rand, clock }) {
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())
+  const lines = []
+  const flags = new FlagClient({
+    source: { published: { directory: at } },
+    ttlSeconds: 15,
+    now: clock,
+    logger: { warn () {} },
+    metrics: { namespace, functionName, write: (line) => lines.push(line) }
+  })
+  return {
+    async serve (requests) {
+      const answers = []
+      for (const { key } of requests) {
+        const onCanary = await flags.boolVariation(FLAG, { kind: 'user', key }, false)
+        const bad = onCanary && broken
+        const error = rand() < (bad ? 0.05 : 0.01) ? 1 : 0
+        const latency = Math.max(1, 100 + 20 * gauss() + (bad ? 40 : 0))
+        flags.measure('Errors', error, 'Count')
+        flags.measure('Latency', latency, 'Milliseconds')
+        flags.flush()
+        answers.push({ onCanary, error, latency, split: false })
+      }
+      return answers
+    },
+    async lines () { return lines.splice(0) },
+    async close () {}
+  }
+}
+
 /** One canary, minute by minute, until the controller ends it. */
 async function play ({ seed, broken, cloudwatch, aws, work }) {
   const name = `${broken ? 'broken' : 'healthy'}-${seed}`
@@ -94,23 +138,17 @@ async function play ({ seed, broken, cloudwatch, aws, work }) {
   // of the same name and dimensions across namespaces, which CloudWatch
   // keeps apart.
   const namespace = `flagcore-demo-${name}`
-  const functionName = `checkout-${name}`
+  const functionName = `${oneFunction ? 'checkout' : 'world'}-${name}`
   flagcore(at, ['flag', 'create', FLAG, '--comment', 'the new checkout path', '-y'])
   flagcore(at, ['flag', 'on', FLAG, '--comment', 'on, serving the old path', '-y'])
 
   const rand = random(seed * 2 + (broken ? 1 : 0))
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand())
   // Five hours ago, on a whole minute: the stand-in keeps what it is given.
   const t0 = Math.floor(Date.now() / MINUTE) * MINUTE - 5 * 60 * MINUTE
   let clock = t0
-  const lines = []
-  const flags = new FlagClient({
-    source: { published: { directory: at } },
-    ttlSeconds: 15,
-    now: () => clock,
-    logger: { warn () {} },
-    metrics: { namespace, functionName, write: (line) => lines.push(line) }
-  })
+  const service = oneFunction
+    ? startOneFunction({ at, namespace, functionName, broken, rand, clock: () => clock })
+    : await startChain({ dir, at, namespace, functionName, broken, seed: seed * 2 + (broken ? 1 : 0), signingKey: `demo-signing-key-${process.pid}-${name}` })
   const run = (now) => JSON.parse(flagcore(at, ['canary', 'run', planFile, '--now', String(now), '--json', '--namespace', namespace, '--function', functionName], aws))
 
   const came = new Set()
@@ -120,26 +158,32 @@ async function play ({ seed, broken, cloudwatch, aws, work }) {
   let share = 1
   const decisions = [{ minute: 0, action: decision.action, share }]
   let ended = null
+  let splits = 0
+  let chains = 0
+  try {
   for (let minute = 0; minute < MAX_MINUTES && !ended; minute++) {
     const tally = { canary: { n: 0, errors: 0, latency: 0 }, control: { n: 0, errors: 0, latency: 0 } }
-    for (let r = 0; r < PER_MINUTE; r++) {
-      clock = t0 + minute * MINUTE + Math.floor((r + 0.5) * MINUTE / PER_MINUTE)
-      const key = `user-${Math.floor(rand() * POPULATION)}`
+    const requests = Array.from({ length: PER_MINUTE }, (_, r) => ({ key: `user-${Math.floor(rand() * POPULATION)}`, n: `${minute}-${r}` }))
+    clock = t0 + minute * MINUTE + MINUTE / 2
+    const answers = await service.serve(requests)
+    requests.forEach(({ key }, r) => {
+      const { onCanary, error, latency, split } = answers[r]
       came.add(key)
-      const onCanary = await flags.boolVariation(FLAG, { kind: 'user', key }, false)
-      const bad = onCanary && broken
       if (onCanary) exposed.add(key)
-      const error = rand() < (bad ? 0.05 : 0.01) ? 1 : 0
-      const latency = Math.max(1, 100 + 20 * gauss() + (bad ? 40 : 0))
-      flags.measure('Errors', error, 'Count')
-      flags.measure('Latency', latency, 'Milliseconds')
-      flags.flush()
+      if (split) splits++
+      chains++
       const side = tally[onCanary ? 'canary' : 'control']
       side.n++
       side.errors += error
       side.latency += latency
-    }
-    for (const request of emfMinuteRequests(lines.splice(0))) await cloudwatch.send(new PutMetricDataCommand(request))
+    })
+    // The shipper: the minute's lines, stamped with the compressed clock.
+    const lines = (await service.lines(answers.length)).map((line) => {
+      const document = JSON.parse(line)
+      document._aws.Timestamp = clock
+      return JSON.stringify(document)
+    })
+    for (const request of emfMinuteRequests(lines)) await cloudwatch.send(new PutMetricDataCommand(request))
     minutes.push({ minute, share, tally })
     // The controller runs once the minute is over, on the stand-in's clock.
     clock = t0 + (minute + 1) * MINUTE + 5_000
@@ -149,8 +193,11 @@ async function play ({ seed, broken, cloudwatch, aws, work }) {
     if (decision.action === 'rollback') share = 0
     if (['complete', 'rollback', 'halt', 'stop'].includes(decision.action)) ended = { minute: minute + 1, action: decision.action, reason: decision.reason, step: decision.state.step }
   }
+  } finally {
+    await service.close()
+  }
   const history = JSON.parse(flagcore(at, ['history', '--json', '--limit', '20'])).generations.filter((g) => g.author === 'flagcore canary')
-  return { name, seed, broken, minutes, decisions, ended, came: came.size, exposed: exposed.size, history }
+  return { name, seed, broken, minutes, decisions, ended, came: came.size, exposed: exposed.size, history, splits, chains }
 }
 
 /** The runs as one SVG: per run, the rollout and each path's errors and latency a minute, the decisions marked. */
@@ -195,6 +242,7 @@ function draw (runs, file) {
 
 function goals (run) {
   const problems = []
+  if (run.splits) problems.push(`${run.splits} of ${run.chains} chains gave two answers`)
   if (!run.broken) {
     if (run.ended?.action !== 'complete') problems.push(`the healthy canary did not reach 100%: ${run.ended ? `${run.ended.action}: ${run.ended.reason}` : `still running after ${MAX_MINUTES} minutes`}`)
   } else {
@@ -242,7 +290,8 @@ async function main () {
         const found = goals(run)
         problems.push(...found.map((p) => `${run.name}: ${p}`))
         const end = run.ended ? `${run.ended.action} at minute ${run.ended.minute}` : `still running at minute ${MAX_MINUTES}`
-        console.log(`${run.name.padEnd(12)} ${end.padEnd(24)} ${String(run.exposed).padStart(4)} of ${run.came} users on the new path (${(100 * run.exposed / run.came).toFixed(2)}%)${found.length ? '  ✗ ' + found.join('; ') : '  ✓'}`)
+        const chains = oneFunction ? '' : `, ${run.chains} chains, ${run.splits} split`
+        console.log(`${run.name.padEnd(12)} ${end.padEnd(24)} ${String(run.exposed).padStart(4)} of ${run.came} users on the new path (${(100 * run.exposed / run.came).toFixed(2)}%)${chains}${found.length ? '  ✗ ' + found.join('; ') : '  ✓'}`)
         if (list.length === 1) {
           for (const g of run.history.slice().reverse()) console.log(`    ${g.comment.length > 160 ? g.comment.slice(0, 159) + '…' : g.comment}`)
         }

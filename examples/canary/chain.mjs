@@ -1,0 +1,152 @@
+// make demo-canary's call chain: hello (Node, in this process) → world
+// (Python, behind examples/chain/api_gateway.py) → edge (flagcore-wasm in
+// workerd), all on 127.0.0.1, each reading the flags published in one
+// directory; every process it starts is stopped by its id in close().
+
+import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import fs from 'node:fs'
+import http from 'node:http'
+import path from 'node:path'
+import { createRequire } from 'node:module'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+
+const here = path.dirname(fileURLToPath(import.meta.url))
+const root = path.join(here, '..', '..')
+const fromNode = createRequire(path.join(root, 'bindings-node', 'package.json'))
+const fromWasm = createRequire(path.join(root, 'bindings-wasm', 'package.json'))
+const { freePort } = fromNode('./test/dynalite.js')
+const PYTHON = process.env.PYTHON ?? path.join(root, '.venv', 'bin', 'python')
+// The functions' time to live, in real seconds: well under a compressed minute.
+const TTL_SECONDS = 0.5
+const CONCURRENCY = 32
+
+/** A static server of `directory`, as S3 or a CDN would serve the published layout. */
+function serveDirectory (directory) {
+  const server = http.createServer((req, res) => {
+    const name = path.normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '')
+    fs.readFile(path.join(directory, name), (error, data) => {
+      if (error) {
+        res.writeHead(404)
+        res.end()
+        return
+      }
+      res.writeHead(200, { etag: `"${createHash('sha256').update(data).digest('hex').slice(0, 16)}"` })
+      res.end(data)
+    })
+  })
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
+}
+
+/** Starts world and waits for its port; its EMF lines go to `onLine`. */
+function startWorld (env, onLine) {
+  const child = spawn(PYTHON, [path.join(root, 'examples', 'chain', 'api_gateway.py'), path.join(here, 'chain', 'world.py')], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`world exited with ${code}`)))
+    let port = null
+    let rest = ''
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (chunk) => {
+      const lines = (rest + chunk).split('\n')
+      rest = lines.pop()
+      for (const line of lines) {
+        const listening = port === null && line.match(/^listening (\d+)$/)
+        if (listening) {
+          port = Number(listening[1])
+          resolve({ child, port })
+        } else if (line.startsWith('{')) {
+          onLine(line)
+        }
+      }
+    })
+  })
+}
+
+/**
+ * The chain for one run: `serve(requests)` sends each `{ key, n }` through
+ * it and answers what each function decided and what world measured;
+ * `lines(served)` waits for the EMF lines of that many world invocations.
+ */
+export async function startChain ({ dir, at, namespace, functionName, broken, seed, signingKey }) {
+  const lines = []
+  let measured = 0
+  const files = await serveDirectory(at)
+  const { Miniflare } = fromWasm('miniflare')
+  const wasm = path.join(root, 'bindings-wasm')
+  const module = (name, file, type = 'ESModule') => ({ type, path: name, contents: fs.readFileSync(file) })
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: await freePort(),
+    modules: [
+      module('edge.mjs', path.join(here, 'chain', 'edge.mjs')),
+      module('flagcore-wasm', path.join(wasm, 'edge.mjs')),
+      module('dist/web/flagcore.js', path.join(wasm, 'dist', 'web', 'flagcore.js')),
+      module('dist/web/flagcore_bg.wasm', path.join(wasm, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
+      module('dist/api.mjs', path.join(wasm, 'dist', 'api.mjs'))
+    ],
+    compatibilityDate: '2026-04-01',
+    bindings: { FLAGS_URL: `http://127.0.0.1:${files.address().port}/`, FLAGS_TTL_SECONDS: String(TTL_SECONDS), FLAGCORE_SIGNING_KEY: signingKey }
+  })
+  let world = null
+  try {
+    const edgeUrl = await mf.ready
+    world = await startWorld({
+      FLAGS_DIRECTORY: at, FLAGS_TTL_SECONDS: String(TTL_SECONDS), FLAGCORE_SIGNING_KEY: signingKey, EDGE_URL: edgeUrl.href,
+      AWS_LAMBDA_FUNCTION_NAME: functionName, METRICS_NAMESPACE: namespace, DEMO_BROKEN: broken ? '1' : '0', DEMO_SEED: String(seed)
+    }, (line) => {
+      lines.push(line)
+      if (line.includes('"Latency"')) measured++
+    })
+    world.child.removeAllListeners('exit')
+    process.on('exit', () => { try { process.kill(world.child.pid) } catch {} })
+  } catch (error) {
+    await mf.dispose()
+    files.close()
+    throw error
+  }
+
+  // hello beside node_modules/flagcore, as in a deployed function, with
+  // its environment read when the module loads.
+  const helloDir = path.join(dir, 'hello')
+  fs.mkdirSync(path.join(helloDir, 'node_modules'), { recursive: true })
+  fs.symlinkSync(path.join(root, 'bindings-node'), path.join(helloDir, 'node_modules', 'flagcore'), 'dir')
+  fs.copyFileSync(path.join(here, 'chain', 'hello.mjs'), path.join(helloDir, 'hello.mjs'))
+  Object.assign(process.env, { FLAGS_DIRECTORY: at, FLAGS_TTL_SECONDS: String(TTL_SECONDS), FLAGCORE_SIGNING_KEY: signingKey, WORLD_URL: `http://127.0.0.1:${world.port}/world` })
+  const { handler } = await import(pathToFileURL(path.join(helloDir, 'hello.mjs')).href)
+
+  return {
+    async serve (requests) {
+      const answers = new Array(requests.length)
+      let next = 0
+      async function worker () {
+        while (next < requests.length) {
+          const at = next++
+          const { key, n } = requests[at]
+          const answer = await handler({ userId: key, request: n })
+          if (!answer.world) throw new Error(`the chain failed for ${key}: ${JSON.stringify(answer)}`)
+          answers[at] = {
+            onCanary: answer.world.value,
+            error: answer.world.error ? 1 : 0,
+            latency: answer.world.latency,
+            split: answer.hello !== answer.world.value || answer.world.value !== answer.edge.value
+          }
+        }
+      }
+      await Promise.all(Array.from({ length: CONCURRENCY }, worker))
+      return answers
+    },
+    async lines (served) {
+      for (let waited = 0; measured < served; waited += 10) {
+        if (waited > 10_000) throw new Error(`world wrote the metrics of ${measured} invocations, not ${served}`)
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      measured -= served
+      return lines.splice(0)
+    },
+    async close () {
+      try { process.kill(world.child.pid) } catch {}
+      await mf.dispose()
+      files.close()
+    }
+  }
+}
