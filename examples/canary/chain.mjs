@@ -20,19 +20,32 @@ const PYTHON = process.env.PYTHON ?? path.join(root, '.venv', 'bin', 'python')
 // The functions' time to live, in real seconds: well under a compressed minute.
 const TTL_SECONDS = 0.5
 const CONCURRENCY = 32
+const FLAG = 'new-checkout'
 
 /** A static server of `directory`, as S3 or a CDN would serve the published layout. */
 function serveDirectory (directory) {
+  const base = path.resolve(directory)
   const server = http.createServer((req, res) => {
-    const name = path.normalize(decodeURIComponent(new URL(req.url, 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '')
-    fs.readFile(path.join(directory, name), (error, data) => {
+    let file
+    try {
+      file = path.resolve(base, '.' + decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname))
+    } catch {
+      file = null
+    }
+    if (file === null || !file.startsWith(base + path.sep)) {
+      res.writeHead(400)
+      res.end()
+      return
+    }
+    fs.readFile(file, (error, data) => {
       if (error) {
         res.writeHead(404)
         res.end()
         return
       }
-      res.writeHead(200, { etag: `"${createHash('sha256').update(data).digest('hex').slice(0, 16)}"` })
-      res.end(data)
+      const etag = `"${createHash('sha256').update(data).digest('hex').slice(0, 16)}"`
+      res.writeHead(req.headers['if-none-match'] === etag ? 304 : 200, { etag })
+      res.end(req.headers['if-none-match'] === etag ? undefined : data)
     })
   })
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)))
@@ -85,9 +98,11 @@ export async function startChain ({ dir, at, namespace, functionName, broken, se
       module('dist/api.mjs', path.join(wasm, 'dist', 'api.mjs'))
     ],
     compatibilityDate: '2026-04-01',
-    bindings: { FLAGS_URL: `http://127.0.0.1:${files.address().port}/`, FLAGS_TTL_SECONDS: String(TTL_SECONDS), FLAGCORE_SIGNING_KEY: signingKey }
+    bindings: { FLAG_KEY: FLAG, FLAGS_URL: `http://127.0.0.1:${files.address().port}/`, FLAGS_TTL_SECONDS: String(TTL_SECONDS), FLAGCORE_SIGNING_KEY: signingKey }
   })
   let world = null
+  let stopWorld = () => {}
+  let handler
   try {
     const edgeUrl = await mf.ready
     world = await startWorld({
@@ -97,22 +112,33 @@ export async function startChain ({ dir, at, namespace, functionName, broken, se
       lines.push(line)
       if (line.includes('"Latency"')) measured++
     })
-    world.child.removeAllListeners('exit')
-    process.on('exit', () => { try { process.kill(world.child.pid) } catch {} })
+    const { child } = world
+    child.removeAllListeners('exit')
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    const onExit = () => child.kill()
+    process.on('exit', onExit)
+    stopWorld = async () => {
+      process.off('exit', onExit)
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill()
+        await exited
+      }
+    }
+
+    // hello beside node_modules/flagcore, as in a deployed function, with
+    // its environment read when the module loads.
+    const helloDir = path.join(dir, 'hello')
+    fs.mkdirSync(path.join(helloDir, 'node_modules'), { recursive: true })
+    fs.symlinkSync(path.join(root, 'bindings-node'), path.join(helloDir, 'node_modules', 'flagcore'), 'dir')
+    fs.copyFileSync(path.join(here, 'chain', 'hello.mjs'), path.join(helloDir, 'hello.mjs'))
+    Object.assign(process.env, { FLAG_KEY: FLAG, FLAGS_DIRECTORY: at, FLAGS_TTL_SECONDS: String(TTL_SECONDS), FLAGCORE_SIGNING_KEY: signingKey, WORLD_URL: `http://127.0.0.1:${world.port}/world` })
+    ;({ handler } = await import(pathToFileURL(path.join(helloDir, 'hello.mjs')).href))
   } catch (error) {
+    await stopWorld()
     await mf.dispose()
     files.close()
     throw error
   }
-
-  // hello beside node_modules/flagcore, as in a deployed function, with
-  // its environment read when the module loads.
-  const helloDir = path.join(dir, 'hello')
-  fs.mkdirSync(path.join(helloDir, 'node_modules'), { recursive: true })
-  fs.symlinkSync(path.join(root, 'bindings-node'), path.join(helloDir, 'node_modules', 'flagcore'), 'dir')
-  fs.copyFileSync(path.join(here, 'chain', 'hello.mjs'), path.join(helloDir, 'hello.mjs'))
-  Object.assign(process.env, { FLAGS_DIRECTORY: at, FLAGS_TTL_SECONDS: String(TTL_SECONDS), FLAGCORE_SIGNING_KEY: signingKey, WORLD_URL: `http://127.0.0.1:${world.port}/world` })
-  const { handler } = await import(pathToFileURL(path.join(helloDir, 'hello.mjs')).href)
 
   return {
     async serve (requests) {
@@ -124,11 +150,14 @@ export async function startChain ({ dir, at, namespace, functionName, broken, se
           const { key, n } = requests[at]
           const answer = await handler({ userId: key, request: n })
           if (!answer.world) throw new Error(`the chain failed for ${key}: ${JSON.stringify(answer)}`)
+          // One answer per chain, and world's and edge's decided by
+          // hello's token, not by their own snapshots.
           answers[at] = {
             onCanary: answer.world.value,
             error: answer.world.error ? 1 : 0,
             latency: answer.world.latency,
-            split: answer.hello !== answer.world.value || answer.world.value !== answer.edge.value
+            split: answer.hello !== answer.world.value || answer.world.value !== answer.edge.value ||
+              answer.world.token?.applied !== true || answer.edge.token?.applied !== true
           }
         }
       }
@@ -143,8 +172,12 @@ export async function startChain ({ dir, at, namespace, functionName, broken, se
       measured -= served
       return lines.splice(0)
     },
+    /** Waits out the functions' time to live, so that an edit reaches them all. */
+    settle () {
+      return new Promise((resolve) => setTimeout(resolve, TTL_SECONDS * 1000 + 100))
+    },
     async close () {
-      try { process.kill(world.child.pid) } catch {}
+      await stopWorld()
       await mf.dispose()
       files.close()
     }

@@ -122,6 +122,7 @@ function startOneFunction ({ at, namespace, functionName, broken, rand, clock })
       return answers
     },
     async lines () { return lines.splice(0) },
+    async settle () {},
     async close () {}
   }
 }
@@ -191,6 +192,7 @@ async function play ({ seed, broken, cloudwatch, aws, work }) {
     if (decision.action !== 'hold') decisions.push({ minute: minute + 1, action: decision.action, share: decision.state?.decisions.at(-1)?.share ?? share, reason: decision.reason })
     if (decision.state) share = PLAN.steps[decision.state.step]
     if (decision.action === 'rollback') share = 0
+    if (decision.action !== 'hold') await service.settle()
     if (['complete', 'rollback', 'halt', 'stop'].includes(decision.action)) ended = { minute: minute + 1, action: decision.action, reason: decision.reason, step: decision.state.step }
   }
   } finally {
@@ -242,7 +244,7 @@ function draw (runs, file) {
 
 function goals (run) {
   const problems = []
-  if (run.splits) problems.push(`${run.splits} of ${run.chains} chains gave two answers`)
+  if (run.splits) problems.push(`${run.splits} of ${run.chains} chains gave two answers, or one that hello's token did not decide`)
   if (!run.broken) {
     if (run.ended?.action !== 'complete') problems.push(`the healthy canary did not reach 100%: ${run.ended ? `${run.ended.action}: ${run.ended.reason}` : `still running after ${MAX_MINUTES} minutes`}`)
   } else {

@@ -2,7 +2,6 @@
 // the baggage header), from flags published at a URL.
 import { FlagClient } from 'flagcore-wasm'
 
-const FLAG = 'new-checkout'
 let flags
 
 export default {
@@ -10,6 +9,6 @@ export default {
     flags ??= new FlagClient({ source: { published: { url: env.FLAGS_URL } }, ttlSeconds: Number(env.FLAGS_TTL_SECONDS), signingKey: env.FLAGCORE_SIGNING_KEY })
     const { userId } = await request.json()
     const decided = await flags.decide({ kind: 'user', key: userId }, request.headers.get('baggage'))
-    return Response.json({ value: await flags.boolVariation(FLAG, decided, false), token: decided.tokenStatus })
+    return Response.json({ value: await flags.boolVariation(env.FLAG_KEY, decided, false), token: decided.tokenStatus })
   }
 }

@@ -65,5 +65,5 @@ def invoke(event: dict[str, Any]) -> dict[str, Any]:
     flags.measure("Errors", 1 if error else 0, "Count")
     flags.measure("Latency", latency, "Milliseconds")
     flags.flush()
-    world = {"value": new_path, "error": error, "latency": latency, "token": decided.token_status}
+    world = {"value": new_path, "error": error, "latency": latency, "token": dict(decided.token_status)}
     return {"statusCode": 500 if error else 200, "body": json.dumps({"world": world, "edge": edge})}
