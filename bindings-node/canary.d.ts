@@ -30,6 +30,10 @@ export interface CanaryOutcome {
   edit: Record<string, unknown> | null
   /** The history comment of that edit. */
   comment: string
+  /** With an edit, the decisions its history record holds: those since the last edit, this one last, each with its figures. */
+  decisions: Array<{ atMs: number, step: number, share: number, action: string, reason: string, figures?: Record<string, unknown> }>
+  /** How many older decisions the state could not keep. */
+  decisionsLeftOut: number
   /** The state's text to keep; null: keep nothing. */
   state: string | null
 }

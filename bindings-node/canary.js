@@ -186,7 +186,7 @@ async function runCanary (config, attempt) {
     const native = core()
     const change = native.editSummary(native.snapshotFromJson(flagsText), JSON.stringify(outcome.edit))
     try {
-      const published = await flagcore.publish(snapshot.edit(outcome.edit), target, { now: nowMs, expect: headText, record: { author: AUTHOR, comment: outcome.comment, changes: [change] } })
+      const published = await flagcore.publish(snapshot.edit(outcome.edit), target, { now: nowMs, expect: headText, record: { author: AUTHOR, comment: outcome.comment, changes: [change], decisions: outcome.decisions, decisionsLeftOut: outcome.decisionsLeftOut } })
       generation = published.id
     } catch (error) {
       if (error.name !== 'PublishRace') throw error

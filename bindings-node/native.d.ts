@@ -43,8 +43,9 @@ export declare function canaryDecide(planJson: string, step: number, startedMs: 
  * One run of the controller (`flagcore::canary::step`): `state` is the
  * text the last run kept (or null), `window` the step's window (JSON
  * text), or `windowError` why it could not be read. Answers `{"action",
- * "reason", "figures", "edit", "comment", "state"}`, `state` the text to
- * keep (null: keep nothing).
+ * "reason", "figures", "edit", "comment", "decisions", "decisionsLeftOut",
+ * "state"}`, `state` the text to keep (null: keep nothing), `decisions`
+ * those the edit's history record holds.
  */
 export declare function canaryStep(snapshot: ExternalObject<Snapshot>, planJson: string, state: string | undefined | null, window: string | undefined | null, windowError: string | undefined | null, nowMs: number): string
 
@@ -109,7 +110,7 @@ export declare function flagInfo(snapshot: ExternalObject<Snapshot>, flag: numbe
 /**
  * The history record of a published generation (`flagcore::edit::record`),
  * from `{"sequence", "id", "previous", "publishedAt", "author", "comment",
- * "changes"}` (JSON text): `[name, text]`, the text within its bound. A
+ * "changes", "decisions", "decisionsLeftOut"}` (JSON text): `[name, text]`, the text within its bound. A
  * comment or an author the edits refuse is an `EDIT_INVALID` refusal.
  */
 export declare function historyRecord(fields: string): Array<string>

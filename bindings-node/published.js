@@ -294,14 +294,14 @@ async function publish (snapshot, to, { now = Date.now(), retentionSeconds = DEF
 
 // The history record of the generation `head` (its text) publishes over
 // `previous` (a head's text, or null), by the core: `{ name, text }`.
-function historyRecord (head, previous, { author, comment, changes }) {
+function historyRecord (head, previous, { author, comment, changes, decisions, decisionsLeftOut }) {
   const parsed = JSON.parse(head)
   let before = null
   try {
     before = previous === null ? null : JSON.parse(previous).id ?? null
   } catch {}
   try {
-    const [name, text] = require('./native.js').historyRecord(JSON.stringify({ sequence: parsed.sequence, id: parsed.id, previous: before, publishedAt: parsed.publishedAt, author, comment, changes }))
+    const [name, text] = require('./native.js').historyRecord(JSON.stringify({ sequence: parsed.sequence, id: parsed.id, previous: before, publishedAt: parsed.publishedAt, author, comment, changes, decisions, decisionsLeftOut }))
     return { name, text }
   } catch (error) {
     const text = String(error.message)

@@ -400,7 +400,7 @@ export interface S3Target {
  * writes the generation's history record, which `flagcore history` lists, and
  * lets no generation expire, as the edit commands do. The flagcore package only.
  */
-export declare function publish(snapshot: Snapshot, to: PublishTarget, options?: { now?: number, retentionSeconds?: number, force?: boolean, expect?: string | null, record?: { author: string, comment: string, changes: string[] } }): Promise<{ id: string, unchanged: boolean, chunks: number, bytes: number }>
+export declare function publish(snapshot: Snapshot, to: PublishTarget, options?: { now?: number, retentionSeconds?: number, force?: boolean, expect?: string | null, record?: { author: string, comment: string, changes: string[], decisions?: Array<Record<string, unknown>>, decisionsLeftOut?: number } }): Promise<{ id: string, unchanged: boolean, chunks: number, bytes: number }>
 
 /** Another publisher replaced the head between this one's read and write. */
 export declare class PublishRace extends Error {

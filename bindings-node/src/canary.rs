@@ -39,8 +39,9 @@ fn millis(ms: f64) -> u64 {
 /// One run of the controller (`flagcore::canary::step`): `state` is the
 /// text the last run kept (or null), `window` the step's window (JSON
 /// text), or `windowError` why it could not be read. Answers `{"action",
-/// "reason", "figures", "edit", "comment", "state"}`, `state` the text to
-/// keep (null: keep nothing).
+/// "reason", "figures", "edit", "comment", "decisions", "decisionsLeftOut",
+/// "state"}`, `state` the text to keep (null: keep nothing), `decisions`
+/// those the edit's history record holds.
 #[napi(catch_unwind)]
 pub fn canary_step(
     snapshot: &External<Snapshot>,
@@ -71,6 +72,7 @@ pub fn canary_step(
     Ok(json!({
         "action": outcome.action, "reason": outcome.reason, "figures": outcome.figures,
         "edit": outcome.edit, "comment": outcome.comment,
+        "decisions": outcome.decisions, "decisionsLeftOut": outcome.decisions_left_out,
         "state": outcome.state.map(|s| s.to_json()),
     })
     .to_string())

@@ -43,7 +43,7 @@ pub fn edit_summary(snapshot: &External<Snapshot>, change: String) -> Result<Str
 
 /// The history record of a published generation (`flagcore::edit::record`),
 /// from `{"sequence", "id", "previous", "publishedAt", "author", "comment",
-/// "changes"}` (JSON text): `[name, text]`, the text within its bound. A
+/// "changes", "decisions", "decisionsLeftOut"}` (JSON text): `[name, text]`, the text within its bound. A
 /// comment or an author the edits refuse is an `EDIT_INVALID` refusal.
 #[napi(catch_unwind)]
 pub fn history_record(fields: String) -> Result<Vec<String>> {
@@ -70,6 +70,11 @@ pub fn history_record(fields: String) -> Result<Vec<String>> {
             .flatten()
             .filter_map(|c| c.as_str().map(str::to_owned))
             .collect(),
+        decisions: value["decisions"]
+            .as_array()
+            .map(|d| d.iter().filter(|d| d.is_object()).cloned().collect())
+            .unwrap_or_default(),
+        decisions_left_out: value["decisionsLeftOut"].as_u64().unwrap_or(0),
     };
     flagcore::edit::record::check_comment(&record.comment, &record.author).map_err(refuse)?;
     Ok(vec![

@@ -96,6 +96,8 @@ test('the canary handler steps a flag published in DynamoDB on CloudWatch\'s met
   const healthy = handlerFor('healthy', 'checkout-healthy', clock)
   assert.equal((await healthy.handler({})).action, 'start')
   await ship('healthy', 'checkout-healthy', { start: start + MINUTE, minutes: 12, users: 200, failing: 0.01 })
+  clock.at = start + 5 * MINUTE
+  assert.equal((await healthy.handler({})).action, 'hold')
   clock.at = start + 14 * MINUTE
   const advanced = await healthy.handler({})
   assert.equal(advanced.action, 'advance', advanced.reason)
@@ -104,6 +106,8 @@ test('the canary handler steps a flag published in DynamoDB on CloudWatch\'s met
   const history = JSON.parse(flagcore('healthy', 'history', '--json')).generations
   assert.deepEqual(history.slice(0, 2).map((g) => [g.author, g.changes[0]]), [['flagcore canary', 'new-checkout: rollout true 50%, false 50%'], ['flagcore canary', 'new-checkout: rollout true 10%, false 90%']])
   assert.match(history[0].comment, /^canary new-checkout: step 1 of 3 \(10%\) → 50%: .*Errors: .*Latency: /)
+  // The record holds the decisions it was made on, the hold too, each with its figures.
+  assert.deepEqual(history[0].decisions.map((d) => [d.action, d.figures.guards.map((g) => g.metric)]), [['hold', ['Errors', 'Latency']], ['advance', ['Errors', 'Latency']]])
   // The CLI reads the state the handler keeps.
   const planFile = path.join(fs.mkdtempSync(path.join(require('node:os').tmpdir(), 'flagcore-canary-handler-')), 'plan.json')
   t.after(() => fs.rmSync(path.dirname(planFile), { recursive: true, force: true }))

@@ -84,6 +84,12 @@ test('every canary run vector: the controller run after run, its edits published
         }
         if (outcome.action !== want.action) return `run ${n}: ${outcome.action}: ${outcome.reason}`
         if (want.reasonHas && !outcome.reason.includes(want.reasonHas)) return `run ${n}: the reason ${JSON.stringify(outcome.reason)} does not say ${JSON.stringify(want.reasonHas)}`
+        if (want.recorded) {
+          const got = outcome.decisions.map((d) => d.action)
+          if (!same(got, want.recorded)) return `run ${n}: the record holds ${JSON.stringify(got)}`
+          const last = outcome.decisions.at(-1)
+          if (last && (last.reason !== outcome.reason || !same(last.figures ?? null, outcome.figures))) return `run ${n}: the record's last decision is ${JSON.stringify(last)}`
+        }
         if (outcome.edit) {
           if (!outcome.comment) return `run ${n}: an edit with no comment`
           snapshot = native.editSnapshot(snapshot, JSON.stringify(outcome.edit))

@@ -45,7 +45,8 @@ pub fn canary_decide<'py>(
 /// One run of the controller on `snapshot`: `state` is the text the last
 /// run kept (or None), `window` the step's window, or `window_error` why it
 /// could not be read (which holds). `{"action", "reason", "figures",
-/// "edit", "comment", "state"}`.
+/// "edit", "comment", "decisions", "decisionsLeftOut", "state"}`,
+/// `decisions` those the edit's history record holds.
 #[pyfunction]
 #[pyo3(signature = (snapshot, plan, now_ms, state=None, window=None, window_error=None))]
 pub fn canary_step<'py>(
@@ -83,6 +84,7 @@ pub fn canary_step<'py>(
         &json!({
             "action": outcome.action, "reason": outcome.reason, "figures": outcome.figures,
             "edit": outcome.edit, "comment": outcome.comment,
+            "decisions": outcome.decisions, "decisionsLeftOut": outcome.decisions_left_out,
             "state": outcome.state.map(|s| s.to_json()),
         }),
     )

@@ -111,6 +111,10 @@ def test_every_canary_run_vector() -> None:
                 problem = f"{outcome['action']}: {outcome['reason']}"
             elif want.get("reasonHas") and want["reasonHas"] not in outcome["reason"]:
                 problem = f"the reason {outcome['reason']!r} does not say {want['reasonHas']!r}"
+            elif "recorded" in want and [d["action"] for d in outcome["decisions"]] != want["recorded"]:
+                problem = f"the record holds {[d['action'] for d in outcome['decisions']]}"
+            elif outcome["decisions"] and (outcome["decisions"][-1]["reason"], outcome["decisions"][-1].get("figures")) != (outcome["reason"], outcome["figures"]):
+                problem = f"the record's last decision is {outcome['decisions'][-1]}"
             else:
                 if outcome["edit"] is not None:
                     snapshot = snapshot.edit(outcome["edit"])

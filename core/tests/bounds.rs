@@ -203,7 +203,7 @@ fn a_history_record_a_comment_and_an_author_at_their_bounds_and_past_them() {
     let past = text(record::MAX_RECORD_BYTES - frame + 1);
     assert!(Record::from_json(past.as_bytes())
         .unwrap_err()
-        .contains("larger than 16384 bytes"));
+        .contains("larger than 65536 bytes"));
     // What flagcore writes stays within it, however long its comment.
     let long = Record {
         sequence: 1,
@@ -213,6 +213,8 @@ fn a_history_record_a_comment_and_an_author_at_their_bounds_and_past_them() {
         author: "a".into(),
         comment: "x".repeat(record::MAX_RECORD_BYTES),
         changes: vec!["canary: on".into(); 5000],
+        decisions: vec![serde_json::json!({"reason": "x".repeat(20_000)}); 3],
+        decisions_left_out: 0,
     };
     assert!(long.to_json().len() <= record::MAX_RECORD_BYTES);
 
@@ -251,7 +253,7 @@ fn a_canary_plan_has_at_most_20_guards_and_a_window_side_10080_batches() {
 }
 
 #[test]
-fn a_canary_state_keeps_50_decisions_within_131072_bytes() {
+fn a_canary_state_keeps_100_decisions_within_131072_bytes() {
     let decision =
         |reason: String| json!({"atMs": 1, "step": 0, "action": "hold", "reason": reason});
     let state = |decisions: Vec<Value>| State {
@@ -261,12 +263,25 @@ fn a_canary_state_keeps_50_decisions_within_131072_bytes() {
         step_started_ms: 1,
         started_ms: 1,
         decisions,
+        left_out: 0,
     };
     let full = state(vec![decision("r".into()); canary::MAX_DECISIONS]);
     assert!(State::from_json(full.to_json().as_bytes()).is_ok());
+    // One more is never written: the oldest goes, counted; and a text that
+    // holds one more is refused.
     let past = state(vec![decision("r".into()); canary::MAX_DECISIONS + 1]);
+    let kept = State::from_json(past.to_json().as_bytes()).unwrap();
     assert_eq!(
-        State::from_json(past.to_json().as_bytes())
+        (kept.decisions.len(), kept.left_out),
+        (canary::MAX_DECISIONS, 1)
+    );
+    let mut text: Value = serde_json::from_str(&full.to_json()).unwrap();
+    text["decisions"]
+        .as_array_mut()
+        .unwrap()
+        .push(decision("r".into()));
+    assert_eq!(
+        State::from_json(text.to_string().as_bytes())
             .unwrap_err()
             .path,
         "$.decisions"

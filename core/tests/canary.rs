@@ -11,10 +11,10 @@ mod canonical;
 mod corpus;
 
 use flagcore::canary::cloudwatch::{self, Series};
-use flagcore::canary::{decide, step, Plan, State};
+use flagcore::canary::{decide, step, Plan, State, MAX_DECISIONS, MAX_STATE_BYTES};
 use flagcore::edit::{apply, change_from_json};
 use flagcore::Snapshot;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 fn near(got: f64, want: f64) -> bool {
     (got - want).abs() <= 1e-6 * want.abs().max(1e-300) || (got - want).abs() < 1e-12
@@ -196,6 +196,24 @@ fn run_problems(case: &Value) -> Option<String> {
                 ));
             }
         }
+        // The history record of the run's edit holds the decisions since
+        // the last edit, this one last, with the figures it was made on.
+        if let Some(want) = expect["recorded"].as_array() {
+            let got: Vec<&str> = outcome
+                .decisions
+                .iter()
+                .map(|d| d["action"].as_str().unwrap_or("?"))
+                .collect();
+            if got != want.iter().filter_map(Value::as_str).collect::<Vec<_>>() {
+                return Some(format!("run {n}: the record holds {got:?}"));
+            }
+            let last = outcome.decisions.last();
+            if last
+                .is_some_and(|d| d["reason"] != outcome.reason || d["figures"] != outcome.figures)
+            {
+                return Some(format!("run {n}: the record's last decision is {last:?}"));
+            }
+        }
         if let Some(edit) = &outcome.edit {
             if outcome.comment.is_empty() {
                 return Some(format!("run {n}: an edit with no comment"));
@@ -306,4 +324,56 @@ fn every_canary_cloudwatch_vector() {
     );
     assert!(!cases.is_empty(), "no canary cloudwatch vectors ran");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_edit_after_many_holds_carries_them_all_or_counts_those_not_kept() {
+    let plan = Plan::from_value(&json!({"flag": "new-checkout", "steps": [1, 10, 50, 100], "bakeSeconds": 600, "minSample": 50,
+        "guards": [{"metric": "Errors", "kind": "rate", "tolerance": 1}]})).unwrap();
+    let flags = json!({"flags": {"new-checkout": {"key": "new-checkout", "version": 1, "on": true, "salt": "s",
+        "targets": [], "contextTargets": [], "rules": [], "prerequisites": [], "fallthrough": {"variation": 1},
+        "offVariation": 1, "variations": [true, false]}}, "segments": {}});
+    let mut snapshot = Snapshot::from_json(flags.to_string().as_bytes()).unwrap();
+    let window = json!({"users": {"canary": 100, "control": 9900}, "metrics": {"Errors": {
+        "canary": {"count": 100, "sum": 1}, "control": {"count": 9900, "sum": 99}}}});
+    let mut state: Option<State> = None;
+    let mut published = Vec::new();
+    // A host's runs: the start, a hold each second, the advance.
+    for now in (0..=150).chain([700]) {
+        let outcome = step(&plan, state.as_ref(), &snapshot, Ok(&window), now * 1000).unwrap();
+        if let Some(edit) = &outcome.edit {
+            let change = change_from_json(&snapshot, edit).unwrap();
+            snapshot = apply(&snapshot, &change).unwrap();
+            published.push((outcome.decisions.clone(), outcome.decisions_left_out));
+        } else {
+            assert!(outcome.decisions.is_empty());
+        }
+        let kept = outcome.state.unwrap().to_json();
+        assert!(kept.len() <= MAX_STATE_BYTES);
+        state = Some(State::from_json(kept.as_bytes()).unwrap());
+    }
+    let [(start, 0), (advance, left_out)] = &published[..] else {
+        panic!("{published:?}")
+    };
+    assert_eq!(start.len(), 1);
+    assert_eq!(start[0]["action"], "start");
+    // 150 holds and the advance: the newest kept, each with its
+    // figures, the rest counted.
+    assert_eq!(advance.len(), MAX_DECISIONS);
+    assert_eq!(advance.len() as u64 + left_out, 151);
+    assert!(advance.iter().all(|d| d["figures"]["guards"].is_array()));
+    assert_eq!(advance.last().unwrap()["action"], "advance");
+    // Holds at seconds 1 to 150: the oldest kept is the 99th newest.
+    assert_eq!(advance[0]["atMs"], (152 - MAX_DECISIONS as u64) * 1000);
+    // The state keeps the figures of the newest alone, and no decision
+    // it holds is waiting for a record.
+    let state = state.unwrap();
+    assert!(state.unpublished().is_empty());
+    assert_eq!(state.left_out, 0);
+    let with_figures = state
+        .decisions
+        .iter()
+        .filter(|d| d.get("figures").is_some())
+        .count();
+    assert_eq!(with_figures, 1);
 }

@@ -203,10 +203,29 @@ CASES = [
 ]
 
 
+def recorded(runs: list) -> list:
+    """Each run's `recorded`: the actions of the decisions the history record
+    of its edit holds, those since the last edit, this one last ([] for a run
+    that publishes nothing). Every run that keeps a state records a decision;
+    a start publishes unless the rollout is already at a step, an advance and
+    a rollback always do."""
+    pending = []
+    for step in runs:
+        want = step["expect"]
+        if "error" in want:
+            continue
+        if want["action"] != "ended" and want["status"] is not None:
+            pending.append(want["action"])
+        publishes = want["action"] in ("advance", "rollback") or (want["action"] == "start" and "already at" not in want.get("reasonHas", ""))
+        want["recorded"], pending = (pending, []) if publishes else ([], pending)
+    return runs
+
+
 def main() -> None:
     OUT.parent.mkdir(parents=True, exist_ok=True)
     with OUT.open("w") as out:
         for key, name, plan, data, runs in CASES:
+            runs = recorded(runs)
             out.write(json.dumps({"id": f"canary-runs/{key}", "name": f"{key}: {name}", "plan": plan, "data": data, "runs": runs}, ensure_ascii=False, separators=(",", ":")) + "\n")
     print(f"{OUT}: {len(CASES)} cases")
 

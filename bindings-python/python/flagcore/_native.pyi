@@ -36,7 +36,8 @@ def canary_step(
     window_error: Optional[str] = None,
 ) -> Dict[str, Any]:
     """One run of the canary's controller: ``{"action", "reason", "figures",
-    "edit", "comment", "state"}``."""
+    "edit", "comment", "decisions", "decisionsLeftOut", "state"}``;
+    ``decisions``: those the edit's history record holds."""
     ...
 
 def canary_cloudwatch_request(

@@ -13,7 +13,7 @@
 use serde_json::{json, Map, Value};
 
 use super::rollout::{rollout, shown, standing, variation, weight, Standing};
-use super::state::{State, Status, MAX_DECISIONS};
+use super::state::{drop_oldest, State, Status, MAX_DECISIONS};
 use super::{decide, Action, Plan, PlanError};
 use crate::snapshot::Snapshot;
 
@@ -35,6 +35,13 @@ pub struct Outcome {
     pub edit: Option<Value>,
     /// The history's comment for that edit.
     pub comment: String,
+    /// With an edit, the decisions its history record holds: those since
+    /// the last that published, oldest first, each with its figures, this
+    /// one last (`{"atMs", "step", "share", "action", "reason",
+    /// "figures"}`).
+    pub decisions: Vec<Value>,
+    /// How many of those the state could not keep.
+    pub decisions_left_out: u64,
     /// The state to keep; `None`: keep nothing (the canary did not start).
     pub state: Option<State>,
 }
@@ -62,16 +69,10 @@ pub fn step(
             "atMs": now_ms, "step": next.step, "share": plan.steps.get(next.step),
             "action": action, "reason": reason, "figures": figures,
         });
-        if let Some(last) = next.decisions.last_mut().and_then(Value::as_object_mut) {
-            last.remove("figures");
-        }
         if decision["figures"].is_null() {
             decision.as_object_mut().map(|d| d.remove("figures"));
         }
-        next.decisions.push(decision);
-        if next.decisions.len() > MAX_DECISIONS {
-            next.decisions.remove(0);
-        }
+        keep(next, decision);
     };
     let outcome = |action, reason: String, figures, edit, comment, state| Outcome {
         action,
@@ -80,6 +81,8 @@ pub fn step(
         edit,
         comment,
         state,
+        decisions: Vec::new(),
+        decisions_left_out: 0,
     };
     if !matches!(state.status, Status::Running | Status::Halted) {
         let reason = format!(
@@ -275,14 +278,53 @@ pub fn step(
         }
     };
     record(&mut next, action, decision.reason.clone(), figures.clone());
-    Ok(outcome(
-        action,
-        decision.reason,
-        figures,
-        change,
-        fit(comment),
-        Some(next),
-    ))
+    let (decisions, decisions_left_out) = if change.is_some() {
+        published(&mut next)
+    } else {
+        (Vec::new(), 0)
+    };
+    Ok(Outcome {
+        decisions,
+        decisions_left_out,
+        ..outcome(
+            action,
+            decision.reason,
+            figures,
+            change,
+            fit(comment),
+            Some(next),
+        )
+    })
+}
+
+/// Keeps `decision`, the newest, in the state, which drops its oldest past
+/// [`MAX_DECISIONS`] (counting one no history record holds).
+fn keep(state: &mut State, decision: Value) {
+    state.decisions.push(decision);
+    if state.decisions.len() > MAX_DECISIONS {
+        state.left_out += u64::from(drop_oldest(&mut state.decisions));
+    }
+}
+
+/// Marks the newest decision as the one that published, and answers the
+/// decisions its history record holds (those since the last that
+/// published), with how many the state dropped. The state keeps their
+/// figures no more, but the newest's.
+fn published(state: &mut State) -> (Vec<Value>, u64) {
+    let from = state.unpublished().len();
+    let count = state.decisions.len();
+    let decisions = state.decisions[count - from..].to_vec();
+    let left_out = std::mem::take(&mut state.left_out);
+    for (n, decision) in state.decisions.iter_mut().enumerate() {
+        if let Some(decision) = decision.as_object_mut() {
+            if n + 1 == count {
+                decision.insert("published".into(), json!(true));
+            } else {
+                decision.remove("figures");
+            }
+        }
+    }
+    (decisions, left_out)
 }
 
 /// The first run: the rollout set to the first step (or taken up at the
@@ -317,6 +359,8 @@ fn start(
                 edit: None,
                 comment: String::new(),
                 state: None,
+                decisions: Vec::new(),
+                decisions_left_out: 0,
             });
         }
         Standing::On(w) => *w,
@@ -333,6 +377,7 @@ fn start(
         step_started_ms: now_ms,
         started_ms: now_ms,
         decisions: Vec::new(),
+        left_out: 0,
     };
     let at = plan
         .steps
@@ -372,6 +417,11 @@ fn start(
     decision.insert("action".into(), json!("start"));
     decision.insert("reason".into(), json!(reason));
     state.decisions.push(Value::Object(decision));
+    let (decisions, decisions_left_out) = if change.is_some() {
+        published(&mut state)
+    } else {
+        (Vec::new(), 0)
+    };
     let comment = fit(format!("canary {}: {reason}", plan.flag));
     Ok(Outcome {
         action: "start",
@@ -380,6 +430,8 @@ fn start(
         edit: change,
         comment: if at.is_some() { String::new() } else { comment },
         state: Some(state),
+        decisions,
+        decisions_left_out,
     })
 }
 

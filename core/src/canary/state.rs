@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::PlanError;
 
 /// The most decisions a state keeps (the newest).
-pub const MAX_DECISIONS: usize = 50;
+pub const MAX_DECISIONS: usize = 100;
 /// The most bytes of a state's JSON text a host reads.
 pub const MAX_STATE_BYTES: usize = 131_072;
 
@@ -66,8 +66,20 @@ pub struct State {
     /// When the canary started.
     pub started_ms: u64,
     /// The newest decisions, oldest first: `{"atMs", "step", "share",
-    /// "action", "reason"}`, the newest with its `figures`.
+    /// "action", "reason"}`, with `"published": true` on one that
+    /// published a generation, and with their `figures` since the newest
+    /// of those (the older ones' are in its history record).
     pub decisions: Vec<Value>,
+    /// How many decisions since the newest that published were dropped
+    /// from [`State::decisions`] to keep it within [`MAX_DECISIONS`].
+    pub left_out: u64,
+}
+
+/// Drops the oldest of `decisions`: true if it was one no history record
+/// holds (no decision after it published).
+pub(crate) fn drop_oldest(decisions: &mut Vec<Value>) -> bool {
+    let dropped = decisions.remove(0);
+    dropped["published"] != json!(true) && decisions.iter().all(|d| d["published"] != json!(true))
 }
 
 fn state_error(path: impl Into<String>, message: impl Into<String>) -> PlanError {
@@ -116,23 +128,38 @@ impl State {
             step_started_ms: number("stepStartedMs")?,
             started_ms: number("startedMs")?,
             decisions,
+            left_out: value["decisionsLeftOut"].as_u64().unwrap_or(0),
         })
     }
 
-    /// The state as JSON text, within [`MAX_STATE_BYTES`].
+    /// The decisions since the newest that published a generation, which
+    /// no history record holds yet (oldest first).
+    pub fn unpublished(&self) -> &[Value] {
+        let from = self
+            .decisions
+            .iter()
+            .rposition(|d| d["published"] == json!(true))
+            .map_or(0, |n| n + 1);
+        &self.decisions[from..]
+    }
+
+    /// The state as JSON text, within [`MAX_STATE_BYTES`] and
+    /// [`MAX_DECISIONS`]: the oldest decisions past them are dropped (and
+    /// counted, those no history record holds).
     pub fn to_json(&self) -> String {
-        let mut decisions = self.decisions.clone();
+        let (mut decisions, mut left_out) = (self.decisions.clone(), self.left_out);
         loop {
             let text = json!({
                 "flag": self.flag, "status": self.status.as_str(), "step": self.step,
                 "stepStartedMs": self.step_started_ms, "startedMs": self.started_ms,
-                "decisions": decisions,
+                "decisions": decisions, "decisionsLeftOut": left_out,
             })
             .to_string();
-            if text.len() <= MAX_STATE_BYTES || decisions.is_empty() {
+            let fits = text.len() <= MAX_STATE_BYTES && decisions.len() <= MAX_DECISIONS;
+            if fits || decisions.is_empty() {
                 return text;
             }
-            decisions.remove(0);
+            left_out += u64::from(drop_oldest(&mut decisions));
         }
     }
 }

@@ -9,7 +9,7 @@ use super::{percent, Change};
 use crate::snapshot::Snapshot;
 
 /// The most bytes a record holds: a reader refuses a larger one unread.
-pub const MAX_RECORD_BYTES: usize = 16_384;
+pub const MAX_RECORD_BYTES: usize = 65_536;
 /// The most characters a comment holds.
 pub const MAX_COMMENT_CHARS: usize = 2_000;
 /// The most characters an author's name holds.
@@ -35,6 +35,13 @@ pub struct Record {
     pub comment: String,
     /// What changed, one line each (see [`summary`]).
     pub changes: Vec<String>,
+    /// For a generation the canary's controller published: the decisions
+    /// it made since the generation it published before, oldest first, the
+    /// last the one that published this, with its figures (see
+    /// `canary::Outcome::decisions`). Empty for a person's edit.
+    pub decisions: Vec<Value>,
+    /// How many older decisions did not fit the record's bound.
+    pub decisions_left_out: u64,
 }
 
 /// The record's name for a generation of `sequence`: zero-padded, so that
@@ -75,23 +82,41 @@ impl Record {
             cut(&self.author, MAX_AUTHOR_CHARS),
         );
         let mut changes: Vec<String> = self.changes.iter().map(|c| cut(c, 500)).collect();
+        let (mut decisions, mut left_out) = (self.decisions.clone(), self.decisions_left_out);
         loop {
-            let text = json!({
+            let mut value = json!({
                 "sequence": self.sequence, "id": self.id, "previous": self.previous,
                 "publishedAt": self.published_at, "author": author,
                 "comment": comment, "changes": changes,
-            })
-            .to_string();
-            if text.len() <= MAX_RECORD_BYTES || changes.is_empty() {
+            });
+            if !decisions.is_empty() || left_out > 0 {
+                value["decisions"] = json!(decisions);
+                value["decisionsLeftOut"] = json!(left_out);
+            }
+            let text = value.to_string();
+            if text.len() <= MAX_RECORD_BYTES {
+                return text;
+            }
+            // The oldest decisions go first; the newest (the one that
+            // published) only once no change line is left to sum up.
+            let summed = changes.iter().all(|c| left_over(c).is_some());
+            let keep = usize::from(!summed);
+            if decisions.len() > keep {
+                let mut freed = 0;
+                while freed < text.len() - MAX_RECORD_BYTES && decisions.len() > keep {
+                    freed += decisions.remove(0).to_string().len() + 1;
+                    left_out += 1;
+                }
+                continue;
+            }
+            if summed {
                 return text;
             }
             // Drop lines from the end, enough of them for the text to fit
             // (each with its quotes and comma), and count them in a last line.
             let mut more = changes
                 .last()
-                .and_then(|line| line.strip_prefix("… and "))
-                .and_then(|rest| rest.strip_suffix(" more"))
-                .and_then(|n| n.parse::<usize>().ok())
+                .and_then(|line| left_over(line))
                 .map_or(0, |n| {
                     changes.pop();
                     n
@@ -137,8 +162,20 @@ impl Record {
                 .iter()
                 .filter_map(|c| c.as_str().map(str::to_owned))
                 .collect(),
+            decisions: value["decisions"]
+                .as_array()
+                .map(|d| d.iter().filter(|d| d.is_object()).cloned().collect())
+                .unwrap_or_default(),
+            decisions_left_out: value["decisionsLeftOut"].as_u64().unwrap_or(0),
         })
     }
+}
+
+/// How many change lines a record's last line (`… and 12 more`) sums up.
+fn left_over(line: &str) -> Option<usize> {
+    line.strip_prefix("… and ")
+        .and_then(|rest| rest.strip_suffix(" more"))
+        .and_then(|n| n.parse().ok())
 }
 
 /// `change`, made to `before`, in one line: `canary: rollout true 10%,
@@ -218,6 +255,8 @@ mod tests {
             changes: (0..3000)
                 .map(|n| format!("canary: target user +user-{n} → true"))
                 .collect(),
+            decisions: Vec::new(),
+            decisions_left_out: 0,
         };
         let text = record.to_json();
         assert!(text.len() <= MAX_RECORD_BYTES, "{}", text.len());
@@ -238,5 +277,49 @@ mod tests {
                 .changes,
             ["canary: on"]
         );
+    }
+
+    #[test]
+    fn a_canary_record_keeps_its_newest_decisions_and_counts_the_rest() {
+        let decision = |n: u64| json!({"atMs": n, "action": "hold", "reason": "baking", "figures": {"pad": "x".repeat(1000)}});
+        let record = Record {
+            sequence: 3,
+            id: "0123456789abcdef".into(),
+            previous: None,
+            published_at: 1,
+            author: "flagcore canary".into(),
+            comment: "canary: step 1 of 4 (1%) → 10%".into(),
+            changes: vec!["canary: rollout true 10%, false 90%".into()],
+            decisions: (0..200).map(decision).collect(),
+            decisions_left_out: 7,
+        };
+        let text = record.to_json();
+        assert!(text.len() <= MAX_RECORD_BYTES, "{}", text.len());
+        let back = Record::from_json(text.as_bytes()).unwrap();
+        assert_eq!(back.changes, record.changes);
+        let kept = back.decisions.len() as u64;
+        assert!(kept > 50 && kept < 200, "{kept}");
+        assert_eq!(back.decisions_left_out, 7 + 200 - kept);
+        // The newest are the ones kept.
+        assert_eq!(back.decisions.last(), record.decisions.last());
+        assert_eq!(back.decisions[0]["atMs"], 200 - kept);
+        // A decision too large for any record goes only once the change
+        // lines are summed up, and the record still reads.
+        let huge = Record {
+            decisions: vec![json!({"reason": "y".repeat(MAX_RECORD_BYTES)})],
+            decisions_left_out: 0,
+            ..record.clone()
+        };
+        let back = Record::from_json(huge.to_json().as_bytes()).unwrap();
+        assert!(back.decisions.is_empty());
+        assert_eq!(back.decisions_left_out, 1);
+        assert_eq!(back.changes, ["… and 1 more"]);
+        // A person's edit has no decisions, and its record says none.
+        let person = Record {
+            decisions: Vec::new(),
+            decisions_left_out: 0,
+            ..record
+        };
+        assert!(!person.to_json().contains("decisions"));
     }
 }
