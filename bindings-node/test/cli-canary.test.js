@@ -133,9 +133,19 @@ test('a healthy canary starts at 1%, bakes, climbs each step and completes; ever
   assert.match(records[0].comment, /step 3 of 4 \(50%\) → 100%: 50% baked with no harm \(Errors: 1\.00% on the canary, 1\.00% on control .*log Λ = /)
   assert.match(records[3].comment, /the canary starts: 0% → 1%/)
   assert.deepEqual(records.map((r) => r.changes[0]), ['new-checkout: rollout true 100%, false 0%', 'new-checkout: rollout true 50%, false 50%', 'new-checkout: rollout true 10%, false 90%', 'new-checkout: rollout true 1%, false 99%'])
+  // Every decision, holds too, with its figures: a record holds those since the last; the complete is above them.
+  assert.deepEqual(records.map((r) => r.decisions.map((d) => d.action)), [['advance'], ['advance'], ['hold', 'hold', 'advance'], ['start']])
+  assert.deepEqual(records[2].decisions.map((d) => [d.reason.split(':')[0], d.figures.guards[0].metric]), [['baking at 1%', 'Errors'], ['not enough data at 1%', 'Errors'], ['1% baked with no harm (Errors', 'Errors']])
+  const all = JSON.parse(ok(at, 'history', '--json').stdout)
+  assert.deepEqual(all.canaries.map((c) => [c.flag, c.status, c.decisions.map((d) => [d.action, d.figures.guards[0].harm])]), [['new-checkout', 'complete', [['complete', false]]]])
+  const text = ok(at, 'history', '--flag', 'new-checkout').stdout
+  assert.match(text, /^canary new-checkout: complete at step 4; its decisions since its last generation:\n {4}\S+ \S+ +complete +100% baked with no harm: the canary is complete · Errors – vs – \(log Λ –\)\n[\s\S]*decided on:\n {6}\S+ \S+ +hold +baking at 1%: 300 s of 600 s · Errors 0\.0100 vs 0\.0100/)
   const status = ok(at, 'canary', 'status', plan).stdout
-  assert.match(status, /^new-checkout: complete at step 4 of 4 \(100%\)/)
-  assert.match(status, /complete +100% baked with no harm/)
+  assert.match(status, /^new-checkout: complete at step 4 of 4 \(100%\)[\s\S]*complete +100% baked with no harm/)
+  // A restart's record holds how the canary it replaces ended.
+  ok(at, 'flag', 'rollout', 'new-checkout', '0%', '--comment', 'again', '-y')
+  assert.equal(canary(at, plan, now + 2 * MINUTE, empty, '--restart').action, 'start')
+  assert.deepEqual([byController(at)[0].decisions.map((d) => d.action), JSON.parse(ok(at, 'history', '--json').stdout).canaries], [['complete', 'start'], []])
 })
 
 test('a broken canary is rolled back at its first step, during the bake, says so as an alert, and stays at 0%', async (t) => {

@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 
 use crate::cloudwatch::Metrics;
 use crate::ldapi::Api;
-use crate::place::{At, Current, Note, Place, Written};
+use crate::place::{read_state, state_name, At, Current, Note, Place, Written};
 use crate::publish::now_ms;
 use crate::store::{self, read_bounded};
 use crate::{Failure, Outcome as Exit};
@@ -149,25 +149,6 @@ fn store_of(at: &Place) -> Result<Box<dyn store::Store>, Failure> {
     }
 }
 
-fn state_name(flag: &str) -> String {
-    format!("canary/{flag}.json")
-}
-
-/// The state's text as stored, and the state it reads as.
-fn read_state(
-    store: &mut dyn store::Store,
-    place: &Place,
-    flag: &str,
-) -> Result<(Option<String>, Option<State>), Failure> {
-    let name = state_name(flag);
-    let Some(text) = store.read_text(&name, MAX_STATE_BYTES)? else {
-        return Ok((None, None));
-    };
-    let state = State::from_json(text.as_bytes())
-        .map_err(|e| Failure(format!("{}: {name}: {e}", place.describe())))?;
-    Ok((Some(text), Some(state)))
-}
-
 /// How many times a run starts again when another run kept its state
 /// between this run's read and write.
 const MAX_RUNS: u32 = 4;
@@ -228,15 +209,19 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
         Flags::Place(current) => &current.snapshot,
         Flags::LaunchDarkly(_, snapshot) => snapshot,
     };
+    // The decisions of the canary a restart replaces that no generation
+    // holds (how it ended): the restart's own record holds them.
+    let mut carried = (Vec::new(), 0);
     if restart {
-        match &state {
+        match state.take() {
             Some(s) if s.status == Status::Running => {
                 return Err(Failure(format!(
                     "the canary of {:?} is running: --restart starts over only one that ended",
                     plan.flag
                 )))
             }
-            _ => state = None,
+            Some(s) => carried = (s.unpublished().to_vec(), s.left_out),
+            None => {}
         }
     }
     let window = match &state {
@@ -250,8 +235,16 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
         Some(Err(why)) => Err(why.as_str()),
         None => Ok(&Value::Null),
     };
-    let outcome = canary::step(&plan, state.as_ref(), snapshot, window, now)
+    let mut outcome = canary::step(&plan, state.as_ref(), snapshot, window, now)
         .map_err(|e| Failure(format!("{}: {e}", args.plan.display())))?;
+    let (earlier, earlier_left_out) = carried;
+    if outcome.edit.is_some() {
+        outcome.decisions.splice(0..0, earlier);
+        outcome.decisions_left_out += earlier_left_out;
+    } else if let Some(kept) = &mut outcome.state {
+        kept.decisions.splice(0..0, earlier);
+        kept.left_out += earlier_left_out;
+    }
     let mut generation = None;
     if let Some(edit) = &outcome.edit {
         let written = match &flags {
@@ -289,6 +282,8 @@ fn run_once(args: &RunArgs, restart: bool, now: u64, attempt: u32) -> Result<Out
                     edit: None,
                     comment: String::new(),
                     state: None,
+                    decisions: Vec::new(),
+                    decisions_left_out: 0,
                 };
                 report(args, &plan, &lost, None);
                 return Ok(lost);
@@ -390,6 +385,8 @@ fn publish_edit(
         author: AUTHOR,
         comment: &outcome.comment,
         changes: vec![summary(&change, &current.snapshot)],
+        decisions: outcome.decisions.clone(),
+        decisions_left_out: outcome.decisions_left_out,
     };
     at.write(current, &next, &note, false)
 }

@@ -386,6 +386,8 @@ fn edit(
             author: &author,
             comment: &comment,
             changes: changes.clone(),
+            decisions: Vec::new(),
+            decisions_left_out: 0,
         };
         match at.write(&current, &next, &note, kill)? {
             Written::Done { id } => {

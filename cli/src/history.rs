@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
+use flagcore::canary::AUTHOR;
 use flagcore::edit::diff::{diff, FlagChange, FlagDiff};
 use flagcore::edit::percent;
 use flagcore::published::canonical_json;
@@ -26,7 +27,7 @@ pub(crate) struct HistoryArgs {
     /// At most N generations
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub(crate) limit: usize,
-    /// Print JSON: {"generations": [{"sequence", "id", "previous", "publishedAt", "author", "comment", "changes"}]}
+    /// Print JSON: {"canaries": [{"flag", "status", "step", "decisions", "decisionsLeftOut"}], "generations": [{"sequence", "id", "previous", "publishedAt", "author", "comment", "changes", "decisions"?, "decisionsLeftOut"?}]}
     #[arg(long)]
     pub(crate) json: bool,
 }
@@ -189,7 +190,14 @@ pub(crate) fn show(at: &Place, key: &str, json: bool) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `flagcore history`.
+/// The most canaries whose decisions since their last generation `history`
+/// reads.
+const MAX_CANARIES_READ: usize = 20;
+
+/// `flagcore history`: the generations, newest first, each with the
+/// canary's decisions it was published on; above them, a canary's
+/// decisions that no generation holds yet (holds since its last step, and
+/// how it ended), from its state.
 pub(crate) fn history(at: &Place, flag: Option<&str>, limit: usize, json: bool) -> Outcome {
     let read = if flag.is_some() {
         MAX_HISTORY_READ
@@ -204,19 +212,56 @@ pub(crate) fn history(at: &Place, flag: Option<&str>, limit: usize, json: bool) 
         })
         .take(limit)
         .collect();
+    // The flags a canary ran on: the one asked for, or those the
+    // controller's generations name.
+    let mut keys: Vec<String> = flag.map(str::to_owned).into_iter().collect();
+    if flag.is_none() {
+        for record in records.iter().filter(|r| r.author == AUTHOR) {
+            for change in &record.changes {
+                let key = change.split(':').next().unwrap_or_default().to_owned();
+                if !keys.contains(&key) && keys.len() < MAX_CANARIES_READ {
+                    keys.push(key);
+                }
+            }
+        }
+    }
+    let mut canaries = Vec::new();
+    for key in keys {
+        match at.canary_state(&key) {
+            Ok(Some(state)) if !state.unpublished().is_empty() || state.left_out > 0 => {
+                canaries.push(state);
+            }
+            Ok(_) => {}
+            // A state that does not read hides no generation.
+            Err(e) => eprintln!("flagcore: warning: {}", e.0),
+        }
+    }
     if json {
         let rows: Vec<Value> = records
             .iter()
             .map(|r| serde_json::from_str(&r.to_json()).unwrap_or(Value::Null))
             .collect();
-        println!("{}", json!({"generations": rows}));
+        let pending: Vec<Value> = canaries
+            .iter()
+            .map(|s| json!({"flag": s.flag, "status": s.status.as_str(), "step": s.step, "decisions": s.unpublished(), "decisionsLeftOut": s.left_out}))
+            .collect();
+        println!("{}", json!({"canaries": pending, "generations": rows}));
         return Ok(ExitCode::SUCCESS);
     }
-    if records.is_empty() {
+    if records.is_empty() && canaries.is_empty() {
         eprintln!(
             "no history at {}: the edit commands (`flagcore flag ...`) write it",
             at.describe()
         );
+    }
+    for state in &canaries {
+        println!(
+            "canary {}: {} at step {}; its decisions since its last generation:",
+            state.flag,
+            state.status.as_str(),
+            state.step + 1
+        );
+        print_decisions(state.unpublished(), state.left_out, "    ");
     }
     for record in &records {
         println!(
@@ -229,8 +274,70 @@ pub(crate) fn history(at: &Place, flag: Option<&str>, limit: usize, json: bool) 
         for change in &record.changes {
             println!("    {change}");
         }
+        if !record.decisions.is_empty() || record.decisions_left_out > 0 {
+            println!("    decided on:");
+            print_decisions(&record.decisions, record.decisions_left_out, "      ");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A canary's decisions, oldest first, one a line with its figures.
+fn print_decisions(decisions: &[Value], left_out: u64, indent: &str) {
+    if left_out > 0 {
+        println!("{indent}({left_out} earlier decisions were not kept)");
+    }
+    for decision in decisions {
+        let figures = figures_words(&decision["figures"]);
+        println!(
+            "{indent}{}  {:<8} {}{}",
+            utc(decision["atMs"].as_i64().unwrap_or(0)),
+            decision["action"].as_str().unwrap_or("?"),
+            decision["reason"].as_str().unwrap_or(""),
+            if figures.is_empty() {
+                String::new()
+            } else {
+                format!(" · {figures}")
+            }
+        );
+    }
+}
+
+/// A decision's figures in a few words: each guard's canary and control,
+/// and its statistic; the sample ratio's.
+pub(crate) fn figures_words(figures: &Value) -> String {
+    let number = |v: &Value| {
+        v.as_f64()
+            .map_or_else(|| "–".to_owned(), |x| format!("{x:.4}"))
+    };
+    let mut words: Vec<String> = figures["guards"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|g| {
+            format!(
+                "{} {} vs {} (log Λ {}{})",
+                g["metric"].as_str().unwrap_or("?"),
+                number(&g["canary"]),
+                number(&g["control"]),
+                number(&g["logLambda"]),
+                if g["harm"] == json!(true) {
+                    ", harm"
+                } else {
+                    ""
+                }
+            )
+        })
+        .collect();
+    let ratio = &figures["sampleRatio"];
+    if ratio.is_object() {
+        words.push(format!(
+            "canary share {} (log BF {})",
+            number(&ratio["observed"]),
+            number(&ratio["logBayesFactor"])
+        ));
+    }
+    words.join("; ")
 }
 
 /// `flagcore diff A B`: A and B are generation ids at `at`, or files.

@@ -9,12 +9,13 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use clap::Args;
+use flagcore::canary::{State, MAX_STATE_BYTES};
 use flagcore::edit::record::{record_name, Record};
 use flagcore::published::{
     canonical_json, generation_head_name, Head, CHUNK_BYTES, MAX_SNAPSHOT_BYTES,
     MAX_STORED_CHUNK_BYTES,
 };
-use flagcore::Snapshot;
+use flagcore::{Snapshot, Value};
 use flate2::read::GzDecoder;
 
 use crate::publish::{self, Destination, Options, Published};
@@ -81,6 +82,10 @@ pub(crate) struct Note<'a> {
     pub(crate) author: &'a str,
     pub(crate) comment: &'a str,
     pub(crate) changes: Vec<String>,
+    /// The canary's decisions that led to the edit (see `Record::decisions`).
+    pub(crate) decisions: Vec<Value>,
+    /// How many older decisions the controller's state could not keep.
+    pub(crate) decisions_left_out: u64,
 }
 
 fn empty() -> Snapshot {
@@ -215,6 +220,8 @@ impl Place {
                             author: note.author.to_owned(),
                             comment: note.comment.to_owned(),
                             changes: note.changes.clone(),
+                            decisions: note.decisions.clone(),
+                            decisions_left_out: note.decisions_left_out,
                         };
                         Some((record_name(head.sequence), record.to_json()))
                     },
@@ -228,6 +235,14 @@ impl Place {
                 })
             }
         }
+    }
+
+    /// The canary's state for `flag` kept here, if any (a plain file keeps none).
+    pub(crate) fn canary_state(&self, flag: &str) -> Result<Option<State>, Failure> {
+        let Place::Published(destination) = self else {
+            return Ok(None);
+        };
+        Ok(read_state(store::open(destination)?.as_mut(), self, flag)?.1)
     }
 
     /// The newest `limit` history records, newest first.
@@ -252,6 +267,26 @@ impl Place {
         }
         Ok(records)
     }
+}
+
+/// Where a canary's controller keeps its state, beside the flags.
+pub(crate) fn state_name(flag: &str) -> String {
+    format!("canary/{flag}.json")
+}
+
+/// A canary's state as stored (its text), and the state it reads as.
+pub(crate) fn read_state(
+    store: &mut dyn store::Store,
+    place: &Place,
+    flag: &str,
+) -> Result<(Option<String>, Option<State>), Failure> {
+    let name = state_name(flag);
+    let Some(text) = store.read_text(&name, MAX_STATE_BYTES)? else {
+        return Ok((None, None));
+    };
+    let state = State::from_json(text.as_bytes())
+        .map_err(|e| Failure(format!("{}: {name}: {e}", place.describe())))?;
+    Ok((Some(text), Some(state)))
 }
 
 /// The snapshot `head` names, from its chunks (each gunzipped no further
@@ -348,6 +383,8 @@ mod tests {
             author: "ana",
             comment: "c",
             changes: vec!["x".into()],
+            decisions: Vec::new(),
+            decisions_left_out: 0,
         }
     }
 
