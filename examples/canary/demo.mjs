@@ -156,6 +156,7 @@ async function play ({ seed, broken, cloudwatch, aws, work }) {
   const exposed = new Set() // users who were ever on the new path
   const minutes = []
   let decision = run(clock)
+  let made = 1 // the controller's decisions: one a run until the canary ends
   let share = 1
   const decisions = [{ minute: 0, action: decision.action, share }]
   let ended = null
@@ -189,6 +190,7 @@ async function play ({ seed, broken, cloudwatch, aws, work }) {
     // The controller runs once the minute is over, on the stand-in's clock.
     clock = t0 + (minute + 1) * MINUTE + 5_000
     decision = run(clock)
+    made++
     if (decision.action !== 'hold') decisions.push({ minute: minute + 1, action: decision.action, share: decision.state?.decisions.at(-1)?.share ?? share, reason: decision.reason })
     if (decision.state) share = PLAN.steps[decision.state.step]
     if (decision.action === 'rollback') share = 0
@@ -198,8 +200,13 @@ async function play ({ seed, broken, cloudwatch, aws, work }) {
   } finally {
     await service.close()
   }
-  const history = JSON.parse(flagcore(at, ['history', '--json', '--limit', '20'])).generations.filter((g) => g.author === 'flagcore canary')
-  return { name, seed, broken, minutes, decisions, ended, came: came.size, exposed: exposed.size, history, splits, chains }
+  const shown = JSON.parse(flagcore(at, ['history', '--json', '--limit', '20']))
+  const history = shown.generations.filter((g) => g.author === 'flagcore canary')
+  // Every decision is in flagcore history: in the records of the
+  // generations it published, or above them (no generation holds it yet).
+  const recorded = [...history, ...shown.canaries].reduce((sum, g) => sum + g.decisions.length + g.decisionsLeftOut, 0)
+  const kept = [...history, ...shown.canaries].reduce((sum, g) => sum + g.decisions.length, 0)
+  return { name, seed, broken, minutes, decisions, ended, came: came.size, exposed: exposed.size, history, splits, chains, made, recorded, kept }
 }
 
 /** The runs as one SVG: per run, the rollout and each path's errors and latency a minute, the decisions marked. */
@@ -244,6 +251,7 @@ function draw (runs, file) {
 
 function goals (run) {
   const problems = []
+  if (run.kept !== run.made) problems.push(`${run.made} decisions, but ${run.kept} in flagcore history with their figures (${run.recorded - run.kept} counted, not kept)`)
   if (run.splits) problems.push(`${run.splits} of ${run.chains} chains gave two answers, or one that hello's token did not decide`)
   if (!run.broken) {
     if (run.ended?.action !== 'complete') problems.push(`the healthy canary did not reach 100%: ${run.ended ? `${run.ended.action}: ${run.ended.reason}` : `still running after ${MAX_MINUTES} minutes`}`)
@@ -295,6 +303,7 @@ async function main () {
         const chains = oneFunction ? '' : `, ${run.chains} chains, ${run.splits} split`
         console.log(`${run.name.padEnd(12)} ${end.padEnd(24)} ${String(run.exposed).padStart(4)} of ${run.came} users on the new path (${(100 * run.exposed / run.came).toFixed(2)}%)${chains}${found.length ? '  ✗ ' + found.join('; ') : '  ✓'}`)
         if (list.length === 1) {
+          console.log(`    ${run.kept} of the controller's ${run.made} decisions are in flagcore history with their figures; the steps it published:`)
           for (const g of run.history.slice().reverse()) console.log(`    ${g.comment.length > 160 ? g.comment.slice(0, 159) + '…' : g.comment}`)
         }
       }
