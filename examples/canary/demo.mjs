@@ -163,40 +163,40 @@ async function play ({ seed, broken, cloudwatch, aws, work }) {
   let splits = 0
   let chains = 0
   try {
-  for (let minute = 0; minute < MAX_MINUTES && !ended; minute++) {
-    const tally = { canary: { n: 0, errors: 0, latency: 0 }, control: { n: 0, errors: 0, latency: 0 } }
-    const requests = Array.from({ length: PER_MINUTE }, (_, r) => ({ key: `user-${Math.floor(rand() * POPULATION)}`, n: `${minute}-${r}` }))
-    clock = t0 + minute * MINUTE + MINUTE / 2
-    const answers = await service.serve(requests)
-    requests.forEach(({ key }, r) => {
-      const { onCanary, error, latency, split } = answers[r]
-      came.add(key)
-      if (onCanary) exposed.add(key)
-      if (split) splits++
-      chains++
-      const side = tally[onCanary ? 'canary' : 'control']
-      side.n++
-      side.errors += error
-      side.latency += latency
-    })
-    // The shipper: the minute's lines, stamped with the compressed clock.
-    const lines = (await service.lines(answers.length)).map((line) => {
-      const document = JSON.parse(line)
-      document._aws.Timestamp = clock
-      return JSON.stringify(document)
-    })
-    for (const request of emfMinuteRequests(lines)) await cloudwatch.send(new PutMetricDataCommand(request))
-    minutes.push({ minute, share, tally })
-    // The controller runs once the minute is over, on the stand-in's clock.
-    clock = t0 + (minute + 1) * MINUTE + 5_000
-    decision = run(clock)
-    made++
-    if (decision.action !== 'hold') decisions.push({ minute: minute + 1, action: decision.action, share: decision.state?.decisions.at(-1)?.share ?? share, reason: decision.reason })
-    if (decision.state) share = PLAN.steps[decision.state.step]
-    if (decision.action === 'rollback') share = 0
-    if (decision.action !== 'hold') await service.settle()
-    if (['complete', 'rollback', 'halt', 'stop'].includes(decision.action)) ended = { minute: minute + 1, action: decision.action, reason: decision.reason, step: decision.state.step }
-  }
+    for (let minute = 0; minute < MAX_MINUTES && !ended; minute++) {
+      const tally = { canary: { n: 0, errors: 0, latency: 0 }, control: { n: 0, errors: 0, latency: 0 } }
+      const requests = Array.from({ length: PER_MINUTE }, (_, r) => ({ key: `user-${Math.floor(rand() * POPULATION)}`, n: `${minute}-${r}` }))
+      clock = t0 + minute * MINUTE + MINUTE / 2
+      const answers = await service.serve(requests)
+      requests.forEach(({ key }, r) => {
+        const { onCanary, error, latency, split } = answers[r]
+        came.add(key)
+        if (onCanary) exposed.add(key)
+        if (split) splits++
+        chains++
+        const side = tally[onCanary ? 'canary' : 'control']
+        side.n++
+        side.errors += error
+        side.latency += latency
+      })
+      // The shipper: the minute's lines, stamped with the compressed clock.
+      const lines = (await service.lines(answers.length)).map((line) => {
+        const document = JSON.parse(line)
+        document._aws.Timestamp = clock
+        return JSON.stringify(document)
+      })
+      for (const request of emfMinuteRequests(lines)) await cloudwatch.send(new PutMetricDataCommand(request))
+      minutes.push({ minute, share, tally })
+      // The controller runs once the minute is over, on the stand-in's clock.
+      clock = t0 + (minute + 1) * MINUTE + 5_000
+      decision = run(clock)
+      made++
+      if (decision.action !== 'hold') decisions.push({ minute: minute + 1, action: decision.action, share: decision.state?.decisions.at(-1)?.share ?? share, reason: decision.reason })
+      if (decision.state) share = PLAN.steps[decision.state.step]
+      if (decision.action === 'rollback') share = 0
+      if (decision.action !== 'hold') await service.settle()
+      if (['complete', 'rollback', 'halt', 'stop'].includes(decision.action)) ended = { minute: minute + 1, action: decision.action, reason: decision.reason, step: decision.state.step }
+    }
   } finally {
     await service.close()
   }
