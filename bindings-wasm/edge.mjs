@@ -8,7 +8,8 @@ import { install } from './dist/api.mjs'
 
 webEngine.initSync({ module: wasm })
 
-const flagcore = install(webEngine)
+// A request's I/O is its own in workerd: no request waits on another's load.
+const flagcore = install(webEngine, { ownIo: true })
 flagcore.engine = 'wasm'
 
 export const { Snapshot, Context, SnapshotError, TokenError, EditError, FlagsState, FlagClient, FlagcoreProvider, limits, engine } = flagcore

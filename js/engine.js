@@ -15,18 +15,21 @@ export let engine = null
  * client falls back on, as functions: `signingKey()` (Node:
  * FLAGCORE_SIGNING_KEY), `functionName()` for metrics (Node:
  * AWS_LAMBDA_FUNCTION_NAME), `trace()` for span events (Node:
- * @opentelemetry/api's `trace`, or null without it).
+ * @opentelemetry/api's `trace`, or null without it). `ownIo`: whether a
+ * request's I/O is its own (workerd, where a request that waits on
+ * another's fetch is canceled as hung): a client then never makes one
+ * request wait on a load another started.
  */
-export let host = { sources: {}, defaults: {} }
+export let host = { sources: {}, defaults: {}, ownIo: false }
 
 /** The bounds on what sources read, the core's: `{ headBytes, storedChunkBytes, snapshotBytes }`. */
 export let limits = null
 
 /** Makes `core` the engine, once. */
-export function install (core, { sources = {}, defaults = {} } = {}) {
+export function install (core, { sources = {}, defaults = {}, ownIo = false } = {}) {
   if (engine !== null) throw new Error('flagcore: this copy of the API has its engine already')
   const [headBytes, storedChunkBytes, snapshotBytes] = core.publishedLimits()
   limits = Object.freeze({ headBytes, storedChunkBytes, snapshotBytes })
-  host = { sources, defaults }
+  host = { sources, defaults, ownIo }
   engine = core
 }

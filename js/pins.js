@@ -6,6 +6,7 @@
 // the held snapshot's kill switches, unless it is the newer generation.
 // The Python package's _pins.py does the same.
 
+import { host } from './engine.js'
 import { Snapshot } from './snapshot.js'
 
 // What pinned snapshots a client keeps, by default, each counted by its
@@ -68,6 +69,9 @@ export class Pins {
     const failedAt = this.#failures.get(id)
     if (failedAt !== undefined && this.#now() - failedAt < this.#retryMs) return null
     let loading = this.#loads.get(id)
+    // Where a request's I/O is its own (workerd), no request waits on
+    // another's read: it reads the snapshot itself.
+    if (loading !== undefined && host.ownIo) return this.#load(id, source, heldId)
     if (loading === undefined) {
       loading = this.#load(id, source, heldId).finally(() => this.#loads.delete(id))
       this.#loads.set(id, loading)
@@ -86,6 +90,9 @@ export class Pins {
         error.permanent = true
         throw error
       }
+      // Read twice at once (requests whose I/O is their own): one is kept.
+      const already = this.#kept.get(id)
+      if (already !== undefined) return already
       const pin = { id, snapshot, sequence, size, answered: null }
       this.#kept.set(id, pin)
       this.#bytes += size

@@ -5,7 +5,7 @@
 // (`refreshDeadlines`, core/src/refresh.rs); this file does the loading.
 // The Python package's _refresh.py does the same.
 
-import { engine } from './engine.js'
+import { engine, host } from './engine.js'
 
 const DEFAULT_TTL_SECONDS = 15
 // How many snapshot ids a client remembers for `decide`.
@@ -86,7 +86,13 @@ export class Refreshing {
   /** The snapshot to answer from, refreshed first when its time to live has passed; null when none could be loaded. */
   async snapshot () {
     if (this.#source === null) return null
-    if (this.#due()) await this.refresh()
+    if (this.#due()) {
+      // Where a request's I/O is its own (workerd), a request does not wait
+      // on a refresh another request started: it answers from the snapshot
+      // held until that refresh ends (or, with none, loads its own).
+      if (host.ownIo && this.#refreshing && this.#snapshot) return this.#snapshot
+      await this.refresh()
+    }
     return this.#snapshot
   }
 
@@ -100,9 +106,14 @@ export class Refreshing {
     return this.#due() ? undefined : this.#snapshot
   }
 
-  /** Loads the source now. Concurrent callers share one load; a failure keeps the last good snapshot. */
+  /**
+   * Loads the source now. Concurrent callers share one load (where a
+   * request's I/O is its own, each request its own load); a failure keeps
+   * the last good snapshot.
+   */
   refresh () {
     if (this.#source === null) return Promise.resolve(null)
+    if (this.#refreshing && host.ownIo) return this.#load()
     if (!this.#refreshing) {
       this.#refreshing = this.#load().finally(() => {
         this.#refreshing = null

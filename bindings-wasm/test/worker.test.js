@@ -144,6 +144,66 @@ export default {
   assert.equal(answer.theme.reason.kind, 'OFF')
 })
 
+test('in workerd, a request never waits on a refresh another request started: it answers from the snapshot held', { timeout: 120_000 }, async (t) => {
+  // workerd cancels, as hung, a request that waits on another request's
+  // I/O once its own is done: under load, every request that joined a slow
+  // refresh failed so. Here the second request must not wait for the first's.
+  const zlib = require('node:zlib')
+  const snapshot = native.Snapshot.fromJson(snapshotText)
+  const { head, chunks } = snapshot.publish()
+  const files = new Map([['head.json', Buffer.from(head)]])
+  native.Snapshot.publishedHead(head).chunks.forEach((chunk, i) => files.set(chunk.name, zlib.gzipSync(chunks[i])))
+  let heads = 0
+  const server = http.createServer((req, res) => {
+    const name = req.url.replace(/^\/flags\//, '')
+    // The first load is quick; every refresh after it takes 1.5 s.
+    const delay = name === 'head.json' && heads++ > 0 ? 1500 : 0
+    setTimeout(() => files.has(name) ? res.writeHead(200).end(files.get(name)) : res.writeHead(404).end(), delay)
+  })
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => server.close())
+  const worker = `import { FlagClient } from 'flagcore-wasm'
+let flags
+export default {
+  async fetch (request, env) {
+    flags ??= new FlagClient({ source: { published: { url: env.FLAGS_URL } }, ttlSeconds: 0.2 })
+    const { user } = await request.json()
+    return Response.json(await flags.boolVariationDetail('new-checkout', { kind: 'user', key: user }, false))
+  }
+}`
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    modules: [
+      { type: 'ESModule', path: 'worker.mjs', contents: worker },
+      module('flagcore-wasm', path.join(root, 'edge.mjs')),
+      module('dist/web/flagcore.js', path.join(root, 'dist', 'web', 'flagcore.js')),
+      module('dist/web/flagcore_bg.wasm', path.join(root, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
+      module('dist/api.mjs', path.join(root, 'dist', 'api.mjs'))
+    ],
+    compatibilityDate: wrangler().compatibilityDate,
+    bindings: { FLAGS_URL: `http://127.0.0.1:${server.address().port}/flags/` }
+  })
+  t.after(() => mf.dispose())
+  const ask = async (user) => {
+    const started = Date.now()
+    const response = await mf.dispatchFetch('http://127.0.0.1/', { method: 'POST', body: JSON.stringify({ user }) })
+    const text = await response.text()
+    assert.equal(response.status, 200, `${user}: ${text.slice(0, 300)}`)
+    assert.deepEqual(JSON.parse(text), { ...snapshot.boolVariationDetail('new-checkout', { kind: 'user', key: user }, false) })
+    return Date.now() - started
+  }
+  await ask('first')
+  await new Promise((resolve) => setTimeout(resolve, 400))
+  // The time to live has passed: this request refreshes, slowly.
+  const refreshing = ask('refreshes')
+  await new Promise((resolve) => setTimeout(resolve, 200))
+  const waited = await ask('meanwhile')
+  assert.ok(waited < 1000, `a request waited ${waited} ms on another request's refresh`)
+  assert.ok(await refreshing >= 1400)
+  assert.equal(heads, 2)
+})
+
 test('the docs show the Worker as it is', () => {
   const { docsText } = require('../../bindings-node/test/typescript.js')
   const worker = fs.readFileSync(path.join(examples, 'worker', 'worker.mjs'), 'utf8')
