@@ -168,7 +168,7 @@ export class FlagClient {
     return answering(pin, held, sequence)
   }
 
-  #record (key, detail, context) {
+  #record (key, detail, context, metrics) {
     if (!this.#contextWarned && detail.reason.errorKind === 'USER_NOT_SPECIFIED') {
       this.#contextWarned = true
       this.#logger.warn(invalidContextWarning(key))
@@ -180,7 +180,7 @@ export class FlagClient {
       }
       traceEvent(this.#trace, key, detail, context, version)
     }
-    this.#metrics.count(key, detail.variationIndex)
+    metrics.count(key, detail.variationIndex)
   }
 
   /**
@@ -200,9 +200,29 @@ export class FlagClient {
    * metrics), then starts counting afresh. Answers the lines.
    */
   flush () {
-    const lines = this.#metrics.flush(this.#namespace, this.#functionName, this.#now())
+    return this.#flush(this.#metrics)
+  }
+
+  #flush (metrics) {
+    const lines = metrics.flush(this.#namespace, this.#functionName, this.#now())
     for (const line of lines) this.#write(line)
     return lines
+  }
+
+  /**
+   * A scope for one request, where one client serves many at once (a
+   * Worker's isolate, a Node server): the variation methods, `measure()`
+   * and `flush()` of the client, counting into the scope alone, so that its
+   * measurements carry the variations this request was served, never
+   * another's. A Lambda handler (one invocation at a time) needs none.
+   */
+  scope () {
+    const metrics = new Metrics()
+    const scope = { measure: (name, value, unit = 'None') => metrics.measure(name, value, unit), flush: () => this.#flush(metrics) }
+    for (const [method, detailed, valueOnly] of ANSWERS) {
+      scope[method] = (key, context, defaultValue) => FlagClient.#answer(this, detailed, key, context, defaultValue, valueOnly, metrics)
+    }
+    return Object.freeze(scope)
   }
 
   /** Every flag's value for a context; `valid` is false when no snapshot is loaded. */
@@ -259,29 +279,36 @@ export class FlagClient {
   // The detail (Snapshot's method `detailed`), or with `valueOnly` its
   // value, in one promise, which rejects when anything throws (a method
   // called on something other than a client among them).
-  static #answer (client, detailed, key, context, defaultValue, valueOnly) {
+  static #answer (client, detailed, key, context, defaultValue, valueOnly, metrics = client.#metrics) {
     try {
       const snapshot = client.#refreshing.current()
       if (snapshot !== undefined) {
-        const detail = client.#counted(snapshot, detailed, key, context, defaultValue)
+        const detail = client.#counted(snapshot, detailed, key, context, defaultValue, metrics)
         return Promise.resolve(valueOnly ? detail.value : detail)
       }
     } catch (error) {
       return Promise.reject(error)
     }
     return client.snapshot().then((snapshot) => {
-      const detail = client.#counted(snapshot, detailed, key, context, defaultValue)
+      const detail = client.#counted(snapshot, detailed, key, context, defaultValue, metrics)
       return valueOnly ? detail.value : detail
     })
   }
 
-  #counted (held, detailed, key, context, defaultValue) {
+  #counted (held, detailed, key, context, defaultValue, metrics) {
     const snapshot = this.#answering(held, context)
     const detail = snapshot ? snapshot[detailed](key, context, defaultValue) : notReady(defaultValue)
-    this.#record(key, detail, context)
+    this.#record(key, detail, context, metrics)
     return detail
   }
 }
+
+// The variation methods a scope has, as the client's: [name, the
+// Snapshot's method, whether it answers the value alone].
+const ANSWERS = ['variation', 'boolVariation', 'numberVariation', 'stringVariation', 'jsonVariation'].flatMap((name) => {
+  const detailed = name === 'variation' ? 'variationDetail' : `${name}Detail`
+  return [[name, detailed, true], [`${name}Detail`, detailed, false]]
+})
 
 function invalidContextWarning (key) {
   return `flagcore: flag ${JSON.stringify(key)} answered its default (ERROR/USER_NOT_SPECIFIED): the context is invalid; ` +

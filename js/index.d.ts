@@ -338,7 +338,16 @@ export declare class FlagClient {
   measure(name: string, value: number, unit?: MetricUnit): void
   /** Call at the end of a handler: writes the invocation's evaluation counts and measurements as CloudWatch EMF lines, and answers them. */
   flush(): string[]
+  /**
+   * A scope for one request, where one client serves many at once (a Worker's isolate, a Node server): the
+   * variation methods, `measure()` and `flush()`, counting into the scope alone, so that its measurements carry
+   * the variations this request was served. A Lambda handler (one invocation at a time) needs none.
+   */
+  scope(): FlagScope
 }
+
+/** One request's evaluations and measurements, from `FlagClient.scope()`. */
+export interface FlagScope extends Pick<FlagClient, 'variation' | 'variationDetail' | 'boolVariation' | 'boolVariationDetail' | 'numberVariation' | 'numberVariationDetail' | 'stringVariation' | 'stringVariationDetail' | 'jsonVariation' | 'jsonVariationDetail' | 'measure' | 'flush'> {}
 
 /** An OpenFeature provider for @openfeature/server-sdk, answering from a FlagClient. */
 export declare class FlagcoreProvider {

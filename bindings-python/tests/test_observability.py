@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -100,6 +102,38 @@ def test_1000_invocations_through_openfeature_count_every_evaluation() -> None:
     assert counted == made and measured == 1000
     assert made[("canary", "1")] > 200 and made[("canary", "0")] > 600
     openfeature.shutdown()
+
+
+def test_requests_served_at_once_each_in_its_own_scope_keep_their_own_variation() -> None:
+    client, lines = memory_client()
+    client.snapshot()
+    barrier = threading.Barrier(8)
+
+    def serve(first: int) -> None:
+        for i in range(first, 200, 8):
+            flags = client.scope()
+            on = flags.bool_variation("canary", {"kind": "user", "key": f"user-{i}"}, False)
+            if i < 8:
+                barrier.wait(timeout=30)  # every thread has evaluated before any measures
+            time.sleep((i * 7 % 5) / 2000)  # other requests evaluate and flush meanwhile
+            flags.measure("Latency", 1000 + i if on else i, "Milliseconds")
+            flags.flush()
+
+    threads = [threading.Thread(target=serve, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    measured = evaluations = 0
+    for line in lines:
+        doc = check_emf(line)
+        evaluations += doc.get("Evaluations", 0)
+        if "Latency" in doc:
+            measured += 1
+            assert doc["canary"] == ("1" if doc["Latency"] >= 1000 else "0"), f"a measurement with another request's variation: {line}"
+    assert measured == 200 and evaluations == 200
+    # The client's own flush holds none of the scopes' counts.
+    assert client.flush() == []
 
 
 def test_reasons_and_errors_map_to_openfeatures() -> None:

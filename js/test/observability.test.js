@@ -98,6 +98,32 @@ test('1,000 invocations through OpenFeature: the EMF counts equal the evaluation
   await OpenFeature.close()
 })
 
+test('requests served at once, each in its own scope: every measurement carries its own request\'s variation', async () => {
+  const { client, lines } = memoryClient()
+  await client.snapshot()
+  await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+    const flags = client.scope()
+    const on = await flags.boolVariation('canary', { kind: 'user', key: `user-${i}` }, false)
+    // Other requests evaluate and flush meanwhile.
+    await new Promise((resolve) => setTimeout(resolve, (i * 7) % 5))
+    flags.measure('Latency', on ? 1000 + i : i, 'Milliseconds')
+    flags.flush()
+  }))
+  let measured = 0
+  let evaluations = 0
+  for (const line of lines) {
+    const doc = checkEmf(line)
+    if ('Evaluations' in doc) evaluations += doc.Evaluations
+    if (!('Latency' in doc)) continue
+    measured++
+    assert.equal(doc.canary, doc.Latency >= 1000 ? '1' : '0', `a measurement with another request's variation: ${line}`)
+  }
+  assert.equal(measured, 200)
+  assert.equal(evaluations, 200)
+  // The client's own flush holds none of the scopes' counts.
+  assert.deepEqual(client.flush(), [])
+})
+
 test("the provider maps flagcore's reasons and errors to OpenFeature's", async () => {
   const { client } = memoryClient()
   await OpenFeature.setProviderAndWait(new FlagcoreProvider(client))

@@ -7,7 +7,7 @@ same snapshot.
 DynamoDB table, or flagcore's published layout (``PublishedSource``).
 """
 
-from ._client import FlagClient
+from ._client import FlagClient, FlagScope
 from ._native import CanaryError, Context, EditError, EvaluationDetail, FlagsState, Snapshot, SnapshotError, TokenError, __version__
 from ._published import PublishedSource
 from ._sources import DynamoDBSource, FileSource, UrlSource
@@ -20,6 +20,7 @@ __all__ = [
     "EvaluationDetail",
     "FileSource",
     "FlagClient",
+    "FlagScope",
     "FlagsState",
     "PublishedSource",
     "Snapshot",

@@ -236,12 +236,12 @@ class FlagClient(Refreshing):
 
     # -- evaluation ---------------------------------------------------------
 
-    def _answer(self, method: str, key: str, context: Any, default: Any) -> EvaluationDetail:
+    def _answer(self, method: str, key: str, context: Any, default: Any, count: Callable[[str, int | None], None] | None = None) -> EvaluationDetail:
         snapshot = self._answering(self.snapshot(), context)
         detail: EvaluationDetail = _not_ready(default) if snapshot is None else getattr(snapshot, method)(key, context, default)
         if not self._context_warned and detail.variation_index is None:
             self._check_context(key, detail)
-        self._count(key, detail.variation_index)
+        (self._count if count is None else count)(key, detail.variation_index)
         if self._tracing is not None:
 
             def version() -> str | None:
@@ -251,12 +251,12 @@ class FlagClient(Refreshing):
             self._tracing.event(key, detail, context, version)
         return detail
 
-    def _value(self, value_type: ValueType, method: str, key: str, context: Any, default: Any) -> Any:
-        """A value, counted like ``_answer`` counts it. Without tracing, no
-        detail is built: the snapshot answers the value and the variation's
-        index."""
+    def _value(self, value_type: ValueType, method: str, key: str, context: Any, default: Any, count: Callable[[str, int | None], None] | None = None) -> Any:
+        """A value, counted like ``_answer`` counts it (by ``count``, a
+        scope's, or the client's). Without tracing, no detail is built: the
+        snapshot answers the value and the variation's index."""
         if self._tracing is not None:
-            return self._answer(method, key, context, default).value
+            return self._answer(method, key, context, default, count).value
         snapshot = self._snapshot if self._offline or self._clock() < self._due_at else self.snapshot()
         if type(context) is Context and snapshot is not None:
             snapshot = self._answering(snapshot, context)
@@ -266,7 +266,7 @@ class FlagClient(Refreshing):
             value, index = snapshot._counted(key, context, default, value_type)
             if index is None and not self._context_warned and _may_be_invalid(context):
                 self._check_context(key, snapshot.variation_detail(key, context, default))
-        self._count(key, index)
+        (self._count if count is None else count)(key, index)
         return value
 
     def _check_context(self, key: str, detail: EvaluationDetail) -> None:
@@ -338,6 +338,14 @@ class FlagClient(Refreshing):
         the lines."""
         return self._metrics.flush()
 
+    def scope(self) -> FlagScope:
+        """A scope for one request, where one client serves many at once
+        (threads, asyncio tasks): the variation methods, ``measure()`` and
+        ``flush()`` of the client, counting into the scope alone, so that its
+        measurements carry the variations this request was served, never
+        another's. A Lambda handler (one invocation at a time) needs none."""
+        return FlagScope(self, self._metrics.fresh())
+
     def all_flags_state(
         self,
         context: Any,
@@ -357,6 +365,65 @@ class FlagClient(Refreshing):
             with_reasons=with_reasons,
             details_only_for_tracked_flags=details_only_for_tracked_flags,
         )
+
+
+
+class FlagScope:
+    """One request's evaluations and measurements, from ``FlagClient.scope()``:
+    answers as its client answers, and counts for its own ``flush()``."""
+
+    __slots__ = ("_client", "_metrics", "_count")
+
+    def __init__(self, client: FlagClient, metrics: Metrics) -> None:
+        self._client, self._metrics, self._count = client, metrics, metrics.count
+
+    def variation(self, key: str, context: Any, default: Any = None) -> Any:
+        return self._client._value(ValueType.ANY, "variation_detail", key, context, default, self._count)
+
+    def variation_detail(self, key: str, context: Any, default: Any = None) -> EvaluationDetail:
+        return self._client._answer("variation_detail", key, context, default, self._count)
+
+    def bool_variation(self, key: str, context: Any, default: bool) -> bool:
+        value: bool = self._client._value(ValueType.BOOL, "bool_variation_detail", key, context, default, self._count)
+        return value
+
+    def bool_variation_detail(self, key: str, context: Any, default: bool) -> EvaluationDetail:
+        return self._client._answer("bool_variation_detail", key, context, default, self._count)
+
+    def int_variation(self, key: str, context: Any, default: int) -> int:
+        value: int = self._client._value(ValueType.INT, "int_variation_detail", key, context, default, self._count)
+        return value
+
+    def int_variation_detail(self, key: str, context: Any, default: int) -> EvaluationDetail:
+        return self._client._answer("int_variation_detail", key, context, default, self._count)
+
+    def float_variation(self, key: str, context: Any, default: float) -> float:
+        value: float = self._client._value(ValueType.FLOAT, "float_variation_detail", key, context, default, self._count)
+        return value
+
+    def float_variation_detail(self, key: str, context: Any, default: float) -> EvaluationDetail:
+        return self._client._answer("float_variation_detail", key, context, default, self._count)
+
+    def string_variation(self, key: str, context: Any, default: str) -> str:
+        value: str = self._client._value(ValueType.STR, "string_variation_detail", key, context, default, self._count)
+        return value
+
+    def string_variation_detail(self, key: str, context: Any, default: str) -> EvaluationDetail:
+        return self._client._answer("string_variation_detail", key, context, default, self._count)
+
+    def json_variation(self, key: str, context: Any, default: Any) -> Any:
+        return self._client._value(ValueType.ANY, "json_variation_detail", key, context, default, self._count)
+
+    def json_variation_detail(self, key: str, context: Any, default: Any) -> EvaluationDetail:
+        return self._client._answer("json_variation_detail", key, context, default, self._count)
+
+    def measure(self, name: str, value: float, unit: str = "None") -> None:
+        """As ``FlagClient.measure()``, for this request's ``flush()``."""
+        self._metrics.measure(name, value, unit)
+
+    def flush(self) -> list[str]:
+        """As ``FlagClient.flush()``: this request's counts and measurements."""
+        return self._metrics.flush()
 
 
 def _not_ready(default: Any) -> EvaluationDetail:

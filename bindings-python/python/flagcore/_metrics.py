@@ -37,6 +37,10 @@ class Metrics:
         self._measurements: list[dict[str, Any]] = []
         self._lock = _thread.allocate_lock()
 
+    def fresh(self) -> Metrics:
+        """Counts of their own, written where these are (a request's scope)."""
+        return Metrics(self._namespace, self._function_name, self._write, self._clock, self._log)
+
     def after_fork(self) -> None:
         """A lock held by another thread at fork would stay held in the child."""
         self._lock = _thread.allocate_lock()

@@ -20,10 +20,6 @@ FLAG = os.environ.get("FLAG_KEY", "new-checkout")
 BROKEN = os.environ.get("DEMO_BROKEN") == "1"
 SEED = os.environ.get("DEMO_SEED", "1")
 _stdout = threading.Lock()
-# A Lambda instance runs one invocation at a time, and flush() writes the
-# variations evaluated since the last flush as the measurements' dimension:
-# the stand-in's threads take turns, as invocations of one instance would.
-_invocation = threading.Lock()
 
 
 def log_line(line: str) -> None:
@@ -42,16 +38,14 @@ flags = FlagClient(
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    with _invocation:
-        return invoke(event)
-
-
-def invoke(event: dict[str, Any]) -> dict[str, Any]:
+    # The stand-in serves requests on threads, side by side: each request's
+    # scope writes its measurements with the variation it was served.
+    scope = flags.scope()
     body = json.loads(event["body"])
     user = {"kind": "user", "key": body["userId"]}
     baggage = event["headers"].get("baggage")
     decided = flags.decide(user, baggage)
-    new_path = flags.bool_variation(FLAG, decided, False)
+    new_path = scope.bool_variation(FLAG, decided, False)
     request = urllib.request.Request(
         os.environ["EDGE_URL"], data=event["body"].encode(), method="POST",
         headers={"content-type": "application/json", **({"baggage": baggage} if baggage else {})},
@@ -62,8 +56,8 @@ def invoke(event: dict[str, Any]) -> dict[str, Any]:
     bad = new_path and BROKEN
     error = draw.random() < (0.05 if bad else 0.01)
     latency = max(1.0, draw.gauss(100, 20) + (40 if bad else 0))
-    flags.measure("Errors", 1 if error else 0, "Count")
-    flags.measure("Latency", latency, "Milliseconds")
-    flags.flush()
+    scope.measure("Errors", 1 if error else 0, "Count")
+    scope.measure("Latency", latency, "Milliseconds")
+    scope.flush()
     world = {"value": new_path, "error": error, "latency": latency, "token": dict(decided.token_status)}
     return {"statusCode": 500 if error else 200, "body": json.dumps({"world": world, "edge": edge})}
