@@ -10,6 +10,7 @@ import http from 'node:http'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { edgeModules } from '../chain/edge-modules.mjs'
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 const root = path.join(here, '..', '..')
@@ -85,18 +86,10 @@ export async function startChain ({ dir, at, namespace, functionName, broken, se
   let measured = 0
   const files = await serveDirectory(at)
   const { Miniflare } = fromWasm('miniflare')
-  const wasm = path.join(root, 'bindings-wasm')
-  const module = (name, file, type = 'ESModule') => ({ type, path: name, contents: fs.readFileSync(file) })
   const mf = new Miniflare({
     host: '127.0.0.1',
     port: await freePort(),
-    modules: [
-      module('edge.mjs', path.join(here, 'chain', 'edge.mjs')),
-      module('flagcore-wasm', path.join(wasm, 'edge.mjs')),
-      module('dist/web/flagcore.js', path.join(wasm, 'dist', 'web', 'flagcore.js')),
-      module('dist/web/flagcore_bg.wasm', path.join(wasm, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
-      module('dist/api.mjs', path.join(wasm, 'dist', 'api.mjs'))
-    ],
+    modules: edgeModules(path.join(here, 'chain', 'edge.mjs')),
     compatibilityDate: '2026-04-01',
     bindings: { FLAG_KEY: FLAG, FLAGS_URL: `http://127.0.0.1:${files.address().port}/`, FLAGS_TTL_SECONDS: String(TTL_SECONDS), FLAGCORE_SIGNING_KEY: signingKey }
   })

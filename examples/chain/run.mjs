@@ -31,6 +31,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { createRequire } from 'node:module'
 import { fileURLToPath, pathToFileURL } from 'node:url'
+import { edgeModules } from './edge-modules.mjs'
 
 // The AWS SDK warns that its 2027 releases will need Node 22; this machine runs 20.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
@@ -154,18 +155,10 @@ async function main () {
   await new Promise((resolve) => exporter.listen(0, '127.0.0.1', resolve))
 
   // edge: the Worker in workerd.
-  const wasm = path.join(root, 'bindings-wasm')
-  const module = (name, file, type = 'ESModule') => ({ type, path: name, contents: fs.readFileSync(file) })
   const mf = new Miniflare({
     host: '127.0.0.1',
     port: await freePort(),
-    modules: [
-      module('edge.mjs', path.join(here, 'edge.mjs')),
-      module('flagcore-wasm', path.join(wasm, 'edge.mjs')),
-      module('dist/web/flagcore.js', path.join(wasm, 'dist', 'web', 'flagcore.js')),
-      module('dist/web/flagcore_bg.wasm', path.join(wasm, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
-      module('dist/api.mjs', path.join(wasm, 'dist', 'api.mjs'))
-    ],
+    modules: edgeModules(path.join(here, 'edge.mjs')),
     compatibilityDate: '2026-04-01',
     bindings: { FLAGS_URL: `http://127.0.0.1:${exporter.address().port}/flags.json`, FLAGS_TTL_SECONDS: String(TTL.edge), FLAGCORE_SIGNING_KEY: SIGNING_KEY }
   })
