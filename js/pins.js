@@ -8,6 +8,7 @@
 
 import { host } from './engine.js'
 import { Snapshot } from './snapshot.js'
+import { DEFAULT_TIMEOUT_MS } from './sources.js'
 
 // What pinned snapshots a client keeps, by default, each counted by its
 // published size (what it answers from under the held snapshot's kill
@@ -21,6 +22,9 @@ const FAILED_IDS = 16
 // it may hold, or not the snapshot their head names): a generation never
 // changes, so these are never asked for again.
 const REFUSED_IDS = 64
+// A read under way for longer is taken as lost where a request's I/O is its
+// own: its request was canceled, and its fetch with it.
+const STALLED_MS = 2 * DEFAULT_TIMEOUT_MS
 
 /** One client's pinned snapshots, their loads in progress, the ids that failed or were refused, and the last failure. */
 export class Pins {
@@ -68,15 +72,22 @@ export class Pins {
     if (this.#refused.has(id)) return null
     const failedAt = this.#failures.get(id)
     if (failedAt !== undefined && this.#now() - failedAt < this.#retryMs) return null
-    let loading = this.#loads.get(id)
-    // Where a request's I/O is its own (workerd), no request waits on
-    // another's read: it reads the snapshot itself.
-    if (loading !== undefined && host.ownIo) return this.#load(id, source, heldId)
-    if (loading === undefined) {
-      loading = this.#load(id, source, heldId).finally(() => this.#loads.delete(id))
-      this.#loads.set(id, loading)
+    const loading = this.#loads.get(id)
+    if (loading !== undefined && host.ownIo) {
+      // Where a request's I/O is its own (workerd cancels, as hung, a
+      // request that waits on another's fetch), no request waits on
+      // another's read: it goes unpinned (its token's decisions apply), and
+      // reads no second copy. A read under way past STALLED_MS was lost
+      // with its request, and is made again.
+      if (this.#now() - loading.since <= STALLED_MS) return null
+    } else if (loading !== undefined) {
+      return loading.promise
     }
-    return loading
+    const promise = this.#load(id, source, heldId).finally(() => {
+      if (this.#loads.get(id)?.promise === promise) this.#loads.delete(id)
+    })
+    this.#loads.set(id, { promise, since: this.#now() })
+    return promise
   }
 
   async #load (id, source, heldId) {

@@ -1,15 +1,20 @@
 // A snapshot kept fresh from a source, with no connection and nothing in
 // the background: a call made after the time to live refreshes before it
-// answers; concurrent callers share one refresh; a failed refresh keeps the
-// last good snapshot and backs off. When calls refresh is the core's rule
+// answers; concurrent callers share one refresh (at the edge, where a
+// request's I/O is its own, none waits on another's: docs/edge.md); a
+// failed refresh keeps the last good snapshot and backs off. When calls refresh is the core's rule
 // (`refreshDeadlines`, core/src/refresh.rs); this file does the loading.
 // The Python package's _refresh.py does the same.
 
 import { engine, host } from './engine.js'
+import { DEFAULT_TIMEOUT_MS } from './sources.js'
 
 const DEFAULT_TTL_SECONDS = 15
 // How many snapshot ids a client remembers for `decide`.
 const SEEN_IDS = 16
+// A refresh under way for longer is taken as lost where a request's I/O is
+// its own: its request was canceled, and its fetch with it.
+const STALLED_MS = 2 * DEFAULT_TIMEOUT_MS
 
 function uninitialized (problems) {
   return problems.some((problem) => problem.code === 'STORE_NOT_INITIALIZED')
@@ -47,6 +52,7 @@ export class Refreshing {
   // request and not found: a token naming one is no reason to reload.
   #seenIds = []
   #refreshing = null
+  #refreshingSince = 0
 
   /**
    * `source` (null offline); `ttlSeconds` (undefined: the source's own, or
@@ -86,14 +92,20 @@ export class Refreshing {
   /** The snapshot to answer from, refreshed first when its time to live has passed; null when none could be loaded. */
   async snapshot () {
     if (this.#source === null) return null
-    if (this.#due()) {
-      // Where a request's I/O is its own (workerd), a request does not wait
-      // on a refresh another request started: it answers from the snapshot
-      // held until that refresh ends (or, with none, loads its own).
-      if (host.ownIo && this.#refreshing && this.#snapshot) return this.#snapshot
-      await this.refresh()
-    }
+    if (this.#due() && !(this.#snapshot && this.#underWayElsewhere())) await this.refresh()
     return this.#snapshot
+  }
+
+  // Where a request's I/O is its own (workerd cancels, as hung, a request
+  // that waits on another request's fetch), whether another request's
+  // refresh is under way: a request then answers from the snapshot held,
+  // as it stands until that refresh ends, rather than wait on it. One under
+  // way past STALLED_MS is taken as lost, and counts no more.
+  #underWayElsewhere () {
+    if (!host.ownIo || this.#refreshing === null) return false
+    if (this.#now() - this.#refreshingSince <= STALLED_MS) return true
+    this.#refreshing = null
+    return false
   }
 
   /**
@@ -107,17 +119,20 @@ export class Refreshing {
   }
 
   /**
-   * Loads the source now. Concurrent callers share one load (where a
-   * request's I/O is its own, each request its own load); a failure keeps
-   * the last good snapshot.
+   * Loads the source now. Concurrent callers share one load; a failure
+   * keeps the last good snapshot. Where a request's I/O is its own, a
+   * caller while another request's load is under way gets the snapshot
+   * held (with none, it loads its own): it never waits on that load.
    */
   refresh () {
     if (this.#source === null) return Promise.resolve(null)
-    if (this.#refreshing && host.ownIo) return this.#load()
+    if (this.#underWayElsewhere()) return this.#snapshot ? Promise.resolve(this.#snapshot) : this.#load()
     if (!this.#refreshing) {
-      this.#refreshing = this.#load().finally(() => {
-        this.#refreshing = null
+      this.#refreshingSince = this.#now()
+      const refreshing = this.#load().finally(() => {
+        if (this.#refreshing === refreshing) this.#refreshing = null
       })
+      this.#refreshing = refreshing
     }
     return this.#refreshing
   }
@@ -132,6 +147,8 @@ export class Refreshing {
    */
   refreshForToken (status) {
     if (!this.#dueForToken(status)) return null
+    // Another request is loading the source: its answer is the look.
+    if (this.#snapshot && this.#underWayElsewhere()) return null
     return this.refresh().then(() => {
       // Looked for and not there: the source has not caught up, or the token's snapshot is gone.
       if (this.#lastError === null && this.#snapshot.id !== status.snapshotId) this.#remember(status.snapshotId)
