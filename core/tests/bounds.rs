@@ -253,7 +253,7 @@ fn a_canary_plan_has_at_most_20_guards_and_a_window_side_10080_batches() {
 }
 
 #[test]
-fn a_canary_state_keeps_100_decisions_within_131072_bytes() {
+fn a_canary_state_keeps_50_decisions_within_131072_bytes() {
     let decision =
         |reason: String| json!({"atMs": 1, "step": 0, "action": "hold", "reason": reason});
     let state = |decisions: Vec<Value>| State {

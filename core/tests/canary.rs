@@ -377,3 +377,14 @@ fn the_edit_after_many_holds_carries_them_all_or_counts_those_not_kept() {
         .count();
     assert_eq!(with_figures, 1);
 }
+
+#[test]
+fn a_state_kept_before_decisions_went_into_records_takes_its_newest_step_as_published() {
+    let old = json!({"flag": "f", "status": "running", "step": 1, "stepStartedMs": 5, "startedMs": 1,
+        "decisions": [{"action": "start"}, {"action": "hold"}, {"action": "advance"}, {"action": "hold"}]});
+    let state = State::from_json(old.to_string().as_bytes()).unwrap();
+    assert_eq!(state.unpublished(), &[json!({"action": "hold"})]);
+    // One kept since reads as it was written.
+    let again = State::from_json(state.to_json().as_bytes()).unwrap();
+    assert_eq!(again.unpublished(), state.unpublished());
+}

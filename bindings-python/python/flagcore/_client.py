@@ -367,7 +367,6 @@ class FlagClient(Refreshing):
         )
 
 
-
 class FlagScope:
     """One request's evaluations and measurements, from ``FlagClient.scope()``:
     answers as its client answers, and counts for its own ``flush()``."""

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use super::PlanError;
 
 /// The most decisions a state keeps (the newest).
-pub const MAX_DECISIONS: usize = 100;
+pub const MAX_DECISIONS: usize = 50;
 /// The most bytes of a state's JSON text a host reads.
 pub const MAX_STATE_BYTES: usize = 131_072;
 
@@ -113,11 +113,23 @@ impl State {
             .as_str()
             .and_then(Status::parse)
             .ok_or_else(|| state_error("$.status", FIX))?;
-        let decisions = value["decisions"]
+        let mut decisions = value["decisions"]
             .as_array()
             .filter(|d| d.len() <= MAX_DECISIONS && d.iter().all(Value::is_object))
             .ok_or_else(|| state_error("$.decisions", FIX))?
             .clone();
+        // A state from before decisions went into history records marks
+        // none as published: its newest step is taken as the last that was.
+        if value.get("decisionsLeftOut").is_none() {
+            let stepped = ["start", "advance", "rollback"];
+            if let Some(last) = decisions
+                .iter_mut()
+                .rev()
+                .find(|d| stepped.iter().any(|a| d["action"] == *a))
+            {
+                last["published"] = json!(true);
+            }
+        }
         Ok(State {
             flag: value["flag"]
                 .as_str()
