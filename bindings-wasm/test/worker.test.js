@@ -20,6 +20,26 @@ function module (name, file, type = 'ESModule') {
   return { type, path: name, contents: fs.readFileSync(file) }
 }
 
+// A Worker in workerd on 127.0.0.1: its entry module, beside the package's
+// files under the names its own imports use, as after `npm install`.
+function startWorker (t, entry, { flagsUrl, compatibilityDate = wrangler().compatibilityDate }) {
+  const mf = new Miniflare({
+    host: '127.0.0.1',
+    port: 0,
+    modules: [
+      entry,
+      module('flagcore-wasm', path.join(root, 'edge.mjs')),
+      module('dist/web/flagcore.js', path.join(root, 'dist', 'web', 'flagcore.js')),
+      module('dist/web/flagcore_bg.wasm', path.join(root, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
+      module('dist/api.mjs', path.join(root, 'dist', 'api.mjs'))
+    ],
+    compatibilityDate,
+    bindings: { FLAGS_URL: flagsUrl }
+  })
+  t.after(() => mf.dispose())
+  return mf
+}
+
 // What examples/worker/wrangler.toml deploys: its entry, compatibility date
 // and variables, which the test runs with (the URL, its own server's).
 function wrangler () {
@@ -41,22 +61,11 @@ test('the example Worker answers in workerd as the native package does', { timeo
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))
   t.after(() => server.close())
 
-  // The package's files under the names its own imports use, and the Worker
-  // importing it by its package name, as it would after `npm install`.
-  const mf = new Miniflare({
-    host: '127.0.0.1',
-    port: 0,
-    modules: [
-      module(config.main, path.join(examples, 'worker', config.main)),
-      module('flagcore-wasm', path.join(root, 'edge.mjs')),
-      module('dist/web/flagcore.js', path.join(root, 'dist', 'web', 'flagcore.js')),
-      module('dist/web/flagcore_bg.wasm', path.join(root, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
-      module('dist/api.mjs', path.join(root, 'dist', 'api.mjs'))
-    ],
+  // The Worker importing the package by its name.
+  const mf = startWorker(t, module(config.main, path.join(examples, 'worker', config.main)), {
     compatibilityDate: config.compatibilityDate,
-    bindings: { FLAGS_URL: `http://127.0.0.1:${server.address().port}/flags.json` }
+    flagsUrl: `http://127.0.0.1:${server.address().port}/flags.json`
   })
-  t.after(() => mf.dispose())
 
   const expected = native.Snapshot.fromJson(snapshotText)
   const emails = ['ana@example.com', 'sam@shop.test', 'kim@corp.example', null]
@@ -109,20 +118,7 @@ export default {
     return Response.json({ theme: await flags.stringVariationDetail('checkout-theme', user, 'classic'), id: flags.status().snapshotId })
   }
 }`
-  const mf = new Miniflare({
-    host: '127.0.0.1',
-    port: 0,
-    modules: [
-      { type: 'ESModule', path: 'worker.mjs', contents: worker },
-      module('flagcore-wasm', path.join(root, 'edge.mjs')),
-      module('dist/web/flagcore.js', path.join(root, 'dist', 'web', 'flagcore.js')),
-      module('dist/web/flagcore_bg.wasm', path.join(root, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
-      module('dist/api.mjs', path.join(root, 'dist', 'api.mjs'))
-    ],
-    compatibilityDate: wrangler().compatibilityDate,
-    bindings: { FLAGS_URL: `http://127.0.0.1:${server.address().port}/flags/` }
-  })
-  t.after(() => mf.dispose())
+  const mf = startWorker(t, { type: 'ESModule', path: 'worker.mjs', contents: worker }, { flagsUrl: `http://127.0.0.1:${server.address().port}/flags/` })
 
   const first = native.Snapshot.fromJson(snapshotText)
   publish(first)
@@ -171,20 +167,7 @@ export default {
     return Response.json(await flags.boolVariationDetail('new-checkout', { kind: 'user', key: user }, false))
   }
 }`
-  const mf = new Miniflare({
-    host: '127.0.0.1',
-    port: 0,
-    modules: [
-      { type: 'ESModule', path: 'worker.mjs', contents: worker },
-      module('flagcore-wasm', path.join(root, 'edge.mjs')),
-      module('dist/web/flagcore.js', path.join(root, 'dist', 'web', 'flagcore.js')),
-      module('dist/web/flagcore_bg.wasm', path.join(root, 'dist', 'web', 'flagcore_bg.wasm'), 'CompiledWasm'),
-      module('dist/api.mjs', path.join(root, 'dist', 'api.mjs'))
-    ],
-    compatibilityDate: wrangler().compatibilityDate,
-    bindings: { FLAGS_URL: `http://127.0.0.1:${server.address().port}/flags/` }
-  })
-  t.after(() => mf.dispose())
+  const mf = startWorker(t, { type: 'ESModule', path: 'worker.mjs', contents: worker }, { flagsUrl: `http://127.0.0.1:${server.address().port}/flags/` })
   const ask = async (user) => {
     const started = Date.now()
     const response = await mf.dispatchFetch('http://127.0.0.1/', { method: 'POST', body: JSON.stringify({ user }) })
